@@ -1,0 +1,145 @@
+// swift-tools-version:6.1
+// Switchyard: a distributed batch router for LLM requests.
+//
+// Layout (lower never imports higher):
+//   CZeroMQ, COpenBLAS            C shims over system libraries (apt: libzmq3-dev, libopenblas-dev)
+//   ZeroMQ                        thin safe wrapper over libzmq
+//   SwitchyardCore                shared value types and file formats (contracts)
+//   Wire                          frames of the work protocol
+//   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS, hashed embedder
+//   Profiling                     what a query requires (capabilities, domains, tokens)
+//   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
+//   Routing                       model profiles and routing strategies
+//   Backends                      OpenAI-compatible client, limits, retries, replay server
+//   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
+//   Evaluation                    cost-quality curves, router metrics, SVG plots
+//   SwitchyardCLI / switchyard    the command line
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Switchyard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+    ],
+    targets: [
+        // MARK: C shims
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Foundations
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
+        .target(name: "SwitchyardCore", swiftSettings: swiftSettings),
+        .target(name: "Wire", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+
+        // MARK: Domain
+        .target(
+            name: "Embedding",
+            dependencies: ["COpenBLAS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Profiling",
+            dependencies: ["SwitchyardCore", "Embedding", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Budget", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "Routing",
+            dependencies: [
+                "SwitchyardCore", "Embedding", "Profiling", "Budget", "COpenBLAS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Backends",
+            dependencies: [
+                "SwitchyardCore", "Embedding",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Evaluation",
+            dependencies: ["SwitchyardCore", "Budget", "Routing"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Command line
+        .target(
+            name: "SwitchyardCLI",
+            dependencies: [
+                "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
+                "Backends", "Pipeline", "Evaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "switchyard", dependencies: ["SwitchyardCLI"], swiftSettings: swiftSettings),
+
+        // MARK: Benchmarks (make bench; never part of make test)
+        .executableTarget(
+            name: "SwitchyardBench",
+            dependencies: [
+                "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
+                "Backends", "Pipeline", "Evaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/SwitchyardBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests (Swift Testing)
+        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
+        .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "SwitchyardCore"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ZeroMQ", "Wire", "SwitchyardCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Backends module: see Package.swift for its place in the pipeline.

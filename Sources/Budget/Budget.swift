@@ -1,0 +1,1 @@
+// Budget module: see Package.swift for its place in the pipeline.

@@ -1,0 +1,1 @@
+// Pipeline module: see Package.swift for its place in the pipeline.

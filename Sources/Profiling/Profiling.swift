@@ -1,0 +1,1 @@
+// Profiling module: see Package.swift for its place in the pipeline.

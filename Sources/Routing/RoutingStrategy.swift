@@ -1,0 +1,35 @@
+import SwitchyardCore
+
+/// What the router knows about one query when it decides: produced by the profile stage
+/// (`Profiling`) and carried to the score stage, so routing itself never embeds or tokenizes.
+public struct QueryFeatures: Sendable, Codable, Hashable {
+    /// Dense features the strategies were trained on (embedding, lexical hash, or both concatenated,
+    /// as the artifact's featurizer says).
+    public var vector: [Float]
+    /// Ranked capabilities the query requires (InferenceDynamics), best first.
+    public var capabilities: [Capability]
+    /// Ranked knowledge domains (names from the artifact's domain vocabulary), best first.
+    public var domains: [String]
+    /// Input tokens of the prompt (exact or calibrated proxy).
+    public var inputTokens: Int
+
+    public init(vector: [Float], capabilities: [Capability] = [], domains: [String] = [], inputTokens: Int) {
+        self.vector = vector
+        self.capabilities = capabilities
+        self.domains = domains
+        self.inputTokens = inputTokens
+    }
+}
+
+/// A routing strategy predicts, for one query, how well every model of the pool will answer.
+///
+/// Cost is not the strategy's business: the `Router` combines predicted quality with the cost model
+/// (argmax quality − λ·cost, or the batch budget), so every strategy gets budgets and λ sweeps for free.
+public protocol RoutingStrategy: Sendable {
+    /// Stable name used on the command line and in decisions (`uniroute-cluster`, `knn`, ...).
+    var name: String { get }
+    /// The models this strategy scores, in the order of `predictQuality`'s result.
+    var models: [String] { get }
+    /// Predicted quality in [0, 1] for every model of `models`, same order.
+    func predictQuality(_ query: QueryFeatures) -> [Double]
+}

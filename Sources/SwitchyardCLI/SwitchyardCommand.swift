@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+
+/// The `switchyard` command: routes a batch of LLM requests to the model that should answer each.
+public struct SwitchyardCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "Route a batch of LLM requests to the right model, within a budget, and run it.",
+        discussion: """
+            Switchyard reads a batch of requests (JSON Lines: OpenAI Batch lines or {"id", "prompt"}),
+            decides for every request which model of your pool should answer it (trading predicted
+            quality against cost and a batch budget), sends it to that model's OpenAI-compatible
+            backend and writes exactly one result or error record per input line.
+
+            A typical session:
+              switchyard profile build --train data/train.jsonl --dev data/dev.jsonl --out profiles/
+              switchyard route --profiles profiles/ --input batch.jsonl --output decisions.jsonl --budget-usd 5
+              switchyard eval  --profiles profiles/ --data data/test.jsonl --out report/
+              switchyard run pipeline.yaml --input batch.jsonl --output out/ --budget-usd 5
+
+            Every stage can also run as its own process (`switchyard stage NAME --config pipeline.yaml`),
+            on as many hosts as you like, connected over ZeroMQ.
+            """,
+        subcommands: [
+            RunCommand.self,
+            StageCommand.self,
+            ProfileCommand.self,
+            ModelsCommand.self,
+            RouteCommand.self,
+            EvalCommand.self,
+            ReplayBackendCommand.self,
+            EmbedCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// Called by a verb that is registered but not built yet: says so on stderr and exits 2,
+/// so that nothing pretends to work.
+func notImplementedYet(_ verb: String) throws -> Never {
+    FileHandle.standardError.write(Data("switchyard \(verb): not implemented yet\n".utf8))
+    throw ExitCode(2)
+}

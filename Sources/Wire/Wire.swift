@@ -1,0 +1,1 @@
+// Wire module: see Package.swift for its place in the pipeline.

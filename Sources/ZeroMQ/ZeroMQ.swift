@@ -1,0 +1,1 @@
+// ZeroMQ module: see Package.swift for its place in the pipeline.

@@ -1,0 +1,3 @@
+import SwitchyardCLI
+
+await SwitchyardCommand.main()
