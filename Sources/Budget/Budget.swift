@@ -1,1 +1,0 @@
-// Budget module: see Package.swift for its place in the pipeline.
