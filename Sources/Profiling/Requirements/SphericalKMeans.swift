@@ -1,0 +1,86 @@
+/// Spherical K-means (cosine similarity, unit-norm centroids) with seeded k-means++ initialisation.
+///
+/// Used to learn the knowledge-domain vocabulary and the aptitude categories from training vectors.
+/// Deterministic for a given seed and input order.
+public struct SphericalKMeans: Sendable {
+    /// How many clusters to look for (fewer come back when there are fewer distinct points).
+    public var k: Int
+    /// Lloyd iterations at most; stops earlier when no assignment changes.
+    public var maxIterations: Int
+    public var seed: UInt64
+
+    public init(k: Int, maxIterations: Int = 25, seed: UInt64 = 7) {
+        self.k = k
+        self.maxIterations = maxIterations
+        self.seed = seed
+    }
+
+    public struct Result: Sendable {
+        /// Unit-norm centroids.
+        public var centroids: [[Float]]
+        /// Cluster index of every input vector.
+        public var assignments: [Int]
+    }
+
+    /// Clusters `vectors` (normalised here; they need not be unit-norm on input).
+    public func fit(_ input: [[Float]]) -> Result {
+        let vectors = input.map(RequirementVectorMath.normalized)
+        guard !vectors.isEmpty, k > 0 else { return Result(centroids: [], assignments: []) }
+        var rng = SeededSplitMix(seed: seed)
+        let kk = min(k, vectors.count)
+        // k-means++: first centre uniform, then proportional to (1 − best cosine)².
+        var centroids: [[Float]] = [vectors[Int(rng.next() % UInt64(vectors.count))]]
+        var best = vectors.map { Double(RequirementVectorMath.dot($0, centroids[0])) }
+        while centroids.count < kk {
+            let weights = best.map { max(0, 1 - $0) * max(0, 1 - $0) }
+            let total = weights.reduce(0, +)
+            guard total > 1e-12 else { break }
+            var target = rng.unit() * total
+            var chosen = weights.count - 1
+            for (i, w) in weights.enumerated() {
+                target -= w
+                if target <= 0 { chosen = i; break }
+            }
+            centroids.append(vectors[chosen])
+            for i in vectors.indices {
+                best[i] = max(best[i], Double(RequirementVectorMath.dot(vectors[i], vectors[chosen])))
+            }
+        }
+        var assignments = [Int](repeating: -1, count: vectors.count)
+        let dim = vectors[0].count
+        for _ in 0..<maxIterations {
+            var changed = false
+            for i in vectors.indices {
+                let a = Self.nearest(vectors[i], centroids).index
+                if a != assignments[i] { assignments[i] = a; changed = true }
+            }
+            if !changed { break }
+            var sums = [[Float]](repeating: [Float](repeating: 0, count: dim), count: centroids.count)
+            var counts = [Int](repeating: 0, count: centroids.count)
+            for i in vectors.indices {
+                let a = assignments[i]
+                counts[a] += 1
+                vectors[i].withUnsafeBufferPointer { v in
+                    sums[a].withUnsafeMutableBufferPointer { s in
+                        for d in 0..<min(dim, v.count) { s[d] += v[d] }
+                    }
+                }
+            }
+            for c in centroids.indices where counts[c] > 0 {
+                centroids[c] = RequirementVectorMath.normalized(sums[c])
+            }
+        }
+        return Result(centroids: centroids, assignments: assignments)
+    }
+
+    /// Index and cosine of the centroid nearest to a unit vector.
+    public static func nearest(_ v: [Float], _ centroids: [[Float]]) -> (index: Int, cosine: Float) {
+        var bestIndex = 0
+        var bestCos = -Float.infinity
+        for (c, centroid) in centroids.enumerated() {
+            let s = RequirementVectorMath.dot(v, centroid)
+            if s > bestCos { bestCos = s; bestIndex = c }
+        }
+        return (bestIndex, bestCos)
+    }
+}
