@@ -1,1 +1,0 @@
-// Backends module: see Package.swift for its place in the pipeline.

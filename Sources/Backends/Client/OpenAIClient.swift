@@ -1,0 +1,72 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Posts chat completions to OpenAI-compatible servers over one shared, pooled HTTP/1.1 client.
+///
+/// One instance serves the whole pool: connections are kept alive and reused per host, and the pool
+/// per host is sized to the largest backend concurrency. Call `shutdown()` before dropping it.
+public final class OpenAIClient: Sendable {
+    let http: HTTPClient
+    let maxResponseBytes: Int
+
+    /// Creates the shared client. `connect` and `read` (idle read) timeouts are client-wide.
+    public init(
+        maxConnectionsPerHost: Int, connectTimeout: Duration, readTimeout: Duration,
+        maxResponseBytes: Int = 16 << 20
+    ) {
+        var configuration = HTTPClient.Configuration(
+            timeout: .init(connect: .init(connectTimeout), read: .init(readTimeout)),
+            connectionPool: .init(
+                idleTimeout: .seconds(60),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConnectionsPerHost)
+            )
+        )
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Shuts the connection pool down; in-flight requests fail.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Sends one attempt. `headDeadline` bounds the wait for the response head (first byte and
+    /// total timeout); the body is then bounded by the client's idle read timeout.
+    func post(
+        url: String, body: Data, headers: [(String, String)], headDeadline: NIODeadline, logger: Logger
+    ) async -> AttemptResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await http.execute(request, deadline: headDeadline, logger: logger)
+            let buffer = try await response.body.collect(upTo: maxResponseBytes)
+            let data = buffer.withUnsafeReadableBytes { Data($0) }
+            let retryAfter = RetryAfter.parse(response.headers.first(name: "retry-after"))
+            return .response(status: Int(response.status.code), body: data, retryAfter: retryAfter)
+        } catch let error as HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                return .timeout("\(error)")
+            default:
+                return .connectionError("\(error)")
+            }
+        } catch is CancellationError {
+            return .connectionError("cancelled")
+        } catch {
+            return .connectionError("\(error)")
+        }
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

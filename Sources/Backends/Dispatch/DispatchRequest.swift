@@ -1,0 +1,18 @@
+import Foundation
+
+/// One request for the dispatcher: the chat completion body and the models to try, best first.
+public struct DispatchRequest: Sendable {
+    /// Stable request ID (for logs and metrics; the dispatcher does not deduplicate).
+    public var requestID: String
+    /// The chat completion body as JSON (an OpenAI Batch line's `body`); its `model` is replaced
+    /// by each backend's served model name.
+    public var body: Data
+    /// Candidate pool models, best first: the first is the router's choice, the rest are fallbacks.
+    public var candidates: [String]
+
+    public init(requestID: String, body: Data, candidates: [String]) {
+        self.requestID = requestID
+        self.body = body
+        self.candidates = candidates
+    }
+}

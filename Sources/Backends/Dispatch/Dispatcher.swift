@@ -1,0 +1,308 @@
+import Foundation
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// Sends each request to the model the router chose, within per-backend limits, retrying
+/// transient failures and falling back along the router's ranking; never loses a request:
+/// `dispatch` always returns an outcome, with a response or with an error.
+///
+/// One instance serves the whole pool and is safe to call from any number of tasks at once.
+/// Call `shutdown()` when done.
+public final class Dispatcher: Sendable {
+    public let configuration: DispatcherConfiguration
+    private let backends: [String: Backend]
+    private let client: OpenAIClient
+    private let inFlight: AsyncSemaphore
+    private let backoff: Backoff
+    private let metrics: DispatchMetrics
+    private let logger: Logger
+
+    /// Builds the dispatcher and its shared HTTP client. API keys are read here from `environment`
+    /// (the process environment by default) and never logged.
+    public init(
+        endpoints: [ModelEndpoint],
+        configuration: DispatcherConfiguration = DispatcherConfiguration(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) throws(BackendsError) {
+        guard !endpoints.isEmpty else { throw .noEndpoints }
+        self.configuration = configuration
+        self.logger = logger
+        let metrics = DispatchMetrics(models: endpoints.map(\.name))
+        self.metrics = metrics
+        let globalLimit = max(1, configuration.maxInFlight)
+        let shareLimit = max(1, Int((Double(globalLimit) * configuration.maxBackendShare).rounded(.up)))
+        var backends: [String: Backend] = [:]
+        var perHost: [String: Int] = [:]
+        var connect = Duration.zero
+        var read = Duration.zero
+        for endpoint in endpoints {
+            guard backends[endpoint.name] == nil else { throw .duplicateModel(endpoint.name) }
+            guard let url = URL(string: endpoint.baseURL), let scheme = url.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = url.host
+            else { throw .invalidURL(model: endpoint.name, url: endpoint.baseURL) }
+            guard endpoint.limits.maxConcurrency >= 1 else {
+                throw .invalidLimit(model: endpoint.name, reason: "limits.concurrency must be at least 1")
+            }
+            var apiKey: APIKey?
+            if let variable = endpoint.apiKeyEnv, !variable.isEmpty {
+                guard let value = environment[variable], !value.isEmpty else {
+                    throw .missingAPIKey(model: endpoint.name, variable: variable)
+                }
+                apiKey = APIKey(value)
+            }
+            let concurrency = min(endpoint.limits.maxConcurrency, shareLimit)
+            backends[endpoint.name] = Backend(
+                endpoint: endpoint, apiKey: apiKey, concurrency: concurrency,
+                breaker: configuration.breaker, metrics: metrics.perModel[endpoint.name] ?? .init(model: endpoint.name)
+            )
+            perHost["\(scheme)://\(host):\(url.port ?? -1)", default: 0] += concurrency
+            connect = max(connect, endpoint.timeouts.connect)
+            read = max(read, endpoint.timeouts.firstByte, endpoint.timeouts.total)
+        }
+        self.backends = backends
+        inFlight = AsyncSemaphore(permits: globalLimit)
+        backoff = Backoff(policy: configuration.retry, seed: configuration.seed)
+        client = OpenAIClient(
+            maxConnectionsPerHost: min(globalLimit, perHost.values.max() ?? 1),
+            connectTimeout: connect, readTimeout: read, maxResponseBytes: configuration.maxResponseBytes
+        )
+        for endpoint in endpoints.sorted(by: { $0.name < $1.name }) {
+            logger.debug("backend configured", metadata: ["endpoint": "\(endpoint)"])
+        }
+    }
+
+    /// Closes pooled connections. Call once, after the last `dispatch` returned.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// The configured pool models, sorted.
+    public var models: [String] { backends.keys.sorted() }
+
+    /// Models whose circuit breaker is open right now: the score stage should rank around them.
+    public func unavailableModels() -> Set<String> {
+        let now = ContinuousClock.now
+        return Set(backends.filter { $0.value.breaker.isUnavailable(now: now) }.keys)
+    }
+
+    /// Sends one request: the first candidate, then the next ones after retries run out or when a
+    /// breaker is open. Never throws; every failure is an outcome with an `error`.
+    public func dispatch(_ request: DispatchRequest) async -> DispatchOutcome {
+        var logger = self.logger
+        logger[metadataKey: "request_id"] = "\(request.requestID)"
+        var outcome = DispatchOutcome(requestID: request.requestID)
+
+        let body: ChatBody
+        do {
+            body = try ChatBody(json: request.body, defaultCompletionTokens: configuration.defaultCompletionTokens)
+        } catch {
+            return fail(&outcome, DispatchError(code: .invalidField, message: "\(error)"))
+        }
+        guard !request.candidates.isEmpty else {
+            return fail(&outcome, DispatchError(code: .noEligibleModel, message: "no candidate model given for this request"))
+        }
+
+        var lastError: DispatchError?
+        var tried = 0
+        for model in request.candidates {
+            guard tried < configuration.maxModelsPerRequest else { break }
+            guard let backend = backends[model] else {
+                outcome.fallbacks.append(Fallback(model: model, reason: "no backend configured for this model"))
+                lastError = lastError ?? DispatchError(code: .unknownModel, message: "model \(model) has no backend in the pool configuration")
+                continue
+            }
+            tried += 1
+            switch await attempt(backend, body: body, outcome: &outcome, logger: logger) {
+            case .answered:
+                backend.metrics.succeeded.increment()
+                return outcome
+            case .failed(let error):
+                return fail(&outcome, error)
+            case .gaveUp(let reason, let error):
+                outcome.fallbacks.append(Fallback(model: model, reason: reason))
+                backend.metrics.fallbacks.increment()
+                lastError = error
+                logger.info("falling back", metadata: ["model": "\(model)", "reason": "\(reason)"])
+            }
+        }
+        let reasons = outcome.fallbacks.map { "\($0.model): \($0.reason)" }.joined(separator: "; ")
+        let error = DispatchError(
+            code: lastError?.code ?? .noEligibleModel,
+            message: "no candidate model answered (\(reasons))"
+        )
+        return fail(&outcome, error)
+    }
+
+    private func fail(_ outcome: inout DispatchOutcome, _ error: DispatchError) -> DispatchOutcome {
+        outcome.error = error
+        metrics.errors[error.code]?.increment()
+        if let model = outcome.model, let backend = backends[model] {
+            backend.metrics.failed.increment()
+        } else {
+            metrics.unroutedFailures.increment()
+        }
+        return outcome
+    }
+
+    private enum ModelResult {
+        case answered
+        /// The request itself is wrong (non-retryable 4xx, cancelled): no other model would do better.
+        case failed(DispatchError)
+        /// This model could not answer: try the next one.
+        case gaveUp(reason: String, error: DispatchError)
+    }
+
+    /// Tries one backend up to `maxAttemptsPerModel` times.
+    private func attempt(
+        _ backend: Backend, body: ChatBody, outcome: inout DispatchOutcome, logger: Logger
+    ) async -> ModelResult {
+        let model = backend.endpoint.name
+        guard let payload = body.encoded(servedModel: backend.endpoint.servedModel) else {
+            return .failed(DispatchError(code: .internalError, message: "could not re-encode the request body"))
+        }
+        let policy = configuration.retry
+        var lastDescription = ""
+        var lastCode = ErrorCode.maxAttemptsExceeded
+        for attemptIndex in 0..<max(1, policy.maxAttemptsPerModel) {
+            let admission = backend.breaker.admit()
+            if admission == .rejected {
+                let reason = attemptIndex == 0
+                    ? "circuit open: \(model) failed repeatedly and is cooling down"
+                    : "circuit opened after: \(lastDescription)"
+                return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: reason))
+            }
+            let isProbe = admission == .probe
+
+            // Limits: rate buckets, then this backend's share, then the global in-flight budget.
+            let reserved: Double
+            do {
+                reserved = try await backend.waitForRateLimits(estimatedTokens: body.estimatedTokens)
+                try await backend.concurrency.acquire()
+            } catch {
+                if isProbe { backend.breaker.releaseProbe() }
+                return .failed(DispatchError(code: .internalError, message: "dispatch cancelled while waiting for \(model)'s limits"))
+            }
+            do {
+                try await inFlight.acquire()
+            } catch {
+                backend.concurrency.release()
+                if isProbe { backend.breaker.releaseProbe() }
+                return .failed(DispatchError(code: .internalError, message: "dispatch cancelled while waiting for an in-flight slot"))
+            }
+            metrics.inFlight.increment()
+            let total = backend.endpoint.timeouts.total
+            let headTimeout = min(backend.endpoint.timeouts.firstByte, total)
+            let started = ContinuousClock.now
+            let result = await client.post(
+                url: backend.url, body: payload, headers: backend.headers,
+                headDeadline: .now() + TimeAmount(headTimeout), logger: logger
+            )
+            let latency = (ContinuousClock.now - started)
+            inFlight.release()
+            backend.concurrency.release()
+            metrics.inFlight.decrement()
+            backend.metrics.attempts.increment()
+            backend.metrics.latency.recordNanoseconds(latency.nanoseconds)
+            outcome.model = model
+
+            var retryAfter: Duration?
+            switch result {
+            case .response(let status, let data, let after) where (200..<300).contains(status):
+                backend.breaker.recordSuccess()
+                outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
+                outcome.statusCode = status
+                outcome.responseBody = data
+                _ = after
+                if let usage = CompletionUsage.parse(data) {
+                    let tokens = TokenUsage(promptTokens: usage.promptTokens ?? 0, completionTokens: usage.completionTokens ?? 0)
+                    outcome.usage = tokens
+                    outcome.actualCostUSD = backend.endpoint.price.cost(
+                        inputTokens: Double(tokens.promptTokens), outputTokens: Double(tokens.completionTokens)
+                    )
+                    backend.settleTokens(reserved: reserved, actual: Double(tokens.totalTokens))
+                    backend.metrics.spend.increment(by: outcome.actualCostUSD)
+                    backend.metrics.promptTokens.increment(by: tokens.promptTokens)
+                    backend.metrics.completionTokens.increment(by: tokens.completionTokens)
+                } else {
+                    logger.warning("backend response has no usage: cost recorded as 0", metadata: ["model": "\(model)"])
+                }
+                return .answered
+
+            case .response(let status, let data, let after):
+                outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "http_\(status)"))
+                outcome.statusCode = status
+                let message = BackendErrorMessage.extract(from: data)
+                lastDescription = "HTTP \(status): \(message)"
+                switch status {
+                case 429:
+                    if isProbe { backend.breaker.releaseProbe() }
+                    retryAfter = after
+                    lastCode = .maxAttemptsExceeded
+                case 408, 500...599:
+                    backend.breaker.recordFailure()
+                    retryAfter = after
+                    lastCode = .maxAttemptsExceeded
+                case 401, 403, 404:
+                    // The backend is misconfigured for this model (key, permissions, served name):
+                    // retrying will not help, another model may.
+                    if isProbe { backend.breaker.releaseProbe() }
+                    return .gaveUp(
+                        reason: "HTTP \(status): \(message)",
+                        error: DispatchError(code: .backendError, message: "\(model) answered HTTP \(status): \(message)")
+                    )
+                default:
+                    if isProbe { backend.breaker.releaseProbe() }
+                    outcome.responseBody = data
+                    return .failed(DispatchError(code: .backendError, message: "\(model) rejected the request with HTTP \(status): \(message)"))
+                }
+
+            case .timeout(let detail):
+                backend.breaker.recordFailure()
+                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "timeout"))
+                lastDescription = "timeout after \(String(format: "%.3f", latency.seconds)) s (\(detail))"
+                lastCode = .timeout
+
+            case .connectionError(let detail):
+                if Task.isCancelled {
+                    if isProbe { backend.breaker.releaseProbe() }
+                    return .failed(DispatchError(code: .internalError, message: "dispatch cancelled"))
+                }
+                backend.breaker.recordFailure()
+                backend.settleTokens(reserved: reserved, actual: 0)
+                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "connection_error"))
+                lastDescription = "connection error: \(detail)"
+                lastCode = .backendUnavailable
+            }
+            logger.debug("attempt failed", metadata: ["model": "\(model)", "attempt": "\(attemptIndex + 1)", "cause": "\(lastDescription)"])
+
+            guard attemptIndex + 1 < policy.maxAttemptsPerModel else { break }
+            if let retryAfter, retryAfter > policy.maxRetryAfter {
+                let reason = "Retry-After \(retryAfter.seconds) s exceeds the \(policy.maxRetryAfter.seconds) s limit (\(lastDescription))"
+                return .gaveUp(reason: reason, error: DispatchError(code: lastCode, message: reason))
+            }
+            if backend.breaker.isUnavailable() {
+                let reason = "circuit opened after: \(lastDescription)"
+                return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: reason))
+            }
+            let delay = backoff.delay(retry: attemptIndex, retryAfter: retryAfter)
+            backend.metrics.retries.increment()
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return .failed(DispatchError(code: .internalError, message: "dispatch cancelled during retry backoff"))
+            }
+        }
+        let attempts = max(1, policy.maxAttemptsPerModel)
+        let reason = "\(attempts) attempt\(attempts == 1 ? "" : "s") failed, last: \(lastDescription)"
+        return .gaveUp(reason: reason, error: DispatchError(code: lastCode, message: "\(model): \(reason)"))
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

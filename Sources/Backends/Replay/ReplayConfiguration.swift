@@ -1,0 +1,50 @@
+import Foundation
+
+/// Knobs of the replay backend: where it listens, how slow it is and how it fails.
+public struct ReplayConfiguration: Sendable, Hashable {
+    public enum ErrorKind: String, Sendable, Hashable, CaseIterable {
+        /// 429 with a `Retry-After` header.
+        case rateLimited = "429"
+        /// 500 with an OpenAI-style error body.
+        case serverError = "500"
+        /// Hangs for `hangSeconds`, then answers 504 (clients should time out first).
+        case timeout
+    }
+
+    /// Default 127.0.0.1.
+    public var host: String
+    /// 0 picks a free port (see `ReplayServer`'s `onRunning`).
+    public var port: Int
+    /// Median added latency in milliseconds. Default 0.
+    public var latencyP50Ms: Double
+    /// 99th percentile added latency (log-normal between p50 and p99); nil means always p50.
+    public var latencyP99Ms: Double?
+    /// Fraction of chat requests that fail with `errorKind`. Default 0.
+    public var errorRate: Double
+    public var errorKind: ErrorKind
+    /// Models that answer 503 to everything.
+    public var downModels: Set<String>
+    /// Seed of the latency and error draws. Default 1.
+    public var seed: UInt64
+    /// `Retry-After` sent with injected 429s. Default 1 s.
+    public var retryAfterSeconds: Int
+    /// How long an injected timeout hangs. Default 30 s.
+    public var hangSeconds: Double
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, latencyP50Ms: Double = 0, latencyP99Ms: Double? = nil,
+        errorRate: Double = 0, errorKind: ErrorKind = .serverError, downModels: Set<String> = [], seed: UInt64 = 1,
+        retryAfterSeconds: Int = 1, hangSeconds: Double = 30
+    ) {
+        self.host = host
+        self.port = port
+        self.latencyP50Ms = latencyP50Ms
+        self.latencyP99Ms = latencyP99Ms
+        self.errorRate = errorRate
+        self.errorKind = errorKind
+        self.downModels = downModels
+        self.seed = seed
+        self.retryAfterSeconds = retryAfterSeconds
+        self.hangSeconds = hangSeconds
+    }
+}
