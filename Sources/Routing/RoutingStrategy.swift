@@ -1,3 +1,4 @@
+import Profiling
 import SwitchyardCore
 
 /// What the router knows about one query when it decides: produced by the profile stage
@@ -32,4 +33,29 @@ public protocol RoutingStrategy: Sendable {
     var models: [String] { get }
     /// Predicted quality in [0, 1] for every model of `models`, same order.
     func predictQuality(_ query: QueryFeatures) -> [Double]
+    /// The same for many queries at once (row i answers `queries[i]`). The default loops over
+    /// `predictQuality(_:)`; strategies with matrix work (centroids, neighbours) override it with one
+    /// BLAS call, which is what makes batch routing fast.
+    func predictQuality(batch queries: [QueryFeatures]) -> [[Double]]
+    /// True for baselines that route on estimated cost alone (`cheapest`): the `Router` then picks the
+    /// cheapest eligible model whatever λ. Default false.
+    var routesOnCostOnly: Bool { get }
+}
+
+extension RoutingStrategy {
+    public var routesOnCostOnly: Bool { false }
+
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        queries.map { predictQuality($0) }
+    }
+}
+
+extension QueryFeatures {
+    /// The features of a profiled query (what the profile stage hands to the score stage).
+    public init(_ profile: QueryProfile) {
+        self.init(
+            vector: profile.vector, capabilities: profile.requirements.capabilities,
+            domains: profile.requirements.domains, inputTokens: profile.inputTokens
+        )
+    }
 }

@@ -1,0 +1,106 @@
+import Foundation
+import SwitchyardCore
+
+/// Hashed TF-IDF of word n-grams (and optionally character n-grams inside words), L2-normalised.
+///
+/// This is the lexical featurizer the TF-IDF reference routers of `BASELINES.md` use, made fixed-size
+/// by hashing so it needs no vocabulary file: sublinear term frequency (1 + ln tf), smoothed inverse
+/// document frequency learned from the training prompts, and the feature hashing trick (FNV-1a).
+/// A pure value: safe to share between threads.
+public struct LexicalFeaturizer: Sendable {
+    /// Shape of the features; part of the artifact, so route uses exactly what build used.
+    public struct Configuration: Sendable, Codable, Hashable {
+        /// Number of hash buckets = vector length (default 4096).
+        public var dimension: Int
+        /// Word n-gram lengths (default 1...2, as the reference).
+        public var wordNGrams: ClosedRange<Int>
+        /// Character n-gram lengths inside words, or nil for none (default nil).
+        public var charNGrams: ClosedRange<Int>?
+
+        public init(dimension: Int = 4096, wordNGrams: ClosedRange<Int> = 1...2, charNGrams: ClosedRange<Int>? = nil) {
+            self.dimension = dimension
+            self.wordNGrams = wordNGrams
+            self.charNGrams = charNGrams
+        }
+    }
+
+    public let configuration: Configuration
+    /// Inverse document frequency per bucket (`dimension` values).
+    public let idf: [Float]
+
+    public init(configuration: Configuration, idf: [Float]) throws(SwitchyardError) {
+        guard configuration.dimension > 0, idf.count == configuration.dimension else {
+            throw .invalidArgument("lexical featurizer: idf has \(idf.count) values, dimension is \(configuration.dimension)")
+        }
+        self.configuration = configuration
+        self.idf = idf
+    }
+
+    /// Learns idf = ln((1 + n) / (1 + df)) + 1 per bucket from training texts.
+    public static func learn(from texts: [String], configuration: Configuration = Configuration()) throws(SwitchyardError) -> LexicalFeaturizer {
+        var documentFrequency = [Int](repeating: 0, count: configuration.dimension)
+        for text in texts {
+            for bucket in Set(bucketCounts(text, configuration).keys) { documentFrequency[bucket] += 1 }
+        }
+        let n = Float(texts.count)
+        let idf = documentFrequency.map { logf((1 + n) / (1 + Float($0))) + 1 }
+        return try LexicalFeaturizer(configuration: configuration, idf: idf)
+    }
+
+    /// The L2-normalised TF-IDF vector of `text` (all zeros for a text with no tokens).
+    public func vector(_ text: String) -> [Float] {
+        var out = [Float](repeating: 0, count: configuration.dimension)
+        var norm: Float = 0
+        for (bucket, count) in Self.bucketCounts(text, configuration) {
+            let value = (1 + logf(Float(count))) * idf[bucket]
+            out[bucket] = value
+            norm += value * value
+        }
+        if norm > 0 {
+            let scale = 1 / norm.squareRoot()
+            for i in out.indices where out[i] != 0 { out[i] *= scale }
+        }
+        return out
+    }
+
+    /// Words as the reference tokenizer sees them: lower-cased runs of letters and digits, 2+ long.
+    static func words(_ text: String) -> [Substring] {
+        let lowered = text.lowercased()
+        return lowered.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).filter { $0.count >= 2 }
+    }
+
+    static func bucketCounts(_ text: String, _ configuration: Configuration) -> [Int: Int] {
+        let tokens = words(text)
+        var counts: [Int: Int] = [:]
+        let dimension = UInt64(configuration.dimension)
+        for n in configuration.wordNGrams where n >= 1 && tokens.count >= n {
+            for start in 0...(tokens.count - n) {
+                var hash = fnvOffset
+                hash = fnv(hash, byte: UInt8(n))
+                for (k, token) in tokens[start..<(start + n)].enumerated() {
+                    if k > 0 { hash = fnv(hash, byte: 0x20) }
+                    for byte in token.utf8 { hash = fnv(hash, byte: byte) }
+                }
+                counts[Int(hash % dimension), default: 0] += 1
+            }
+        }
+        if let charNGrams = configuration.charNGrams {
+            for token in tokens {
+                let bytes = Array(" \(token) ".utf8)
+                for n in charNGrams where n >= 1 && bytes.count >= n {
+                    for start in 0...(bytes.count - n) {
+                        var hash = fnv(fnvOffset, byte: 0xFF &- UInt8(truncatingIfNeeded: n))
+                        for byte in bytes[start..<(start + n)] { hash = fnv(hash, byte: byte) }
+                        counts[Int(hash % dimension), default: 0] += 1
+                    }
+                }
+            }
+        }
+        return counts
+    }
+
+    private static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
+    @inline(__always) private static func fnv(_ hash: UInt64, byte: UInt8) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+}

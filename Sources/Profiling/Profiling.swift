@@ -1,1 +1,0 @@
-// Profiling module: see Package.swift for its place in the pipeline.

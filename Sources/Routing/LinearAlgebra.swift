@@ -1,0 +1,93 @@
+import COpenBLAS
+import SwitchyardCore
+
+/// The few BLAS products routing needs, on row-major `FloatMatrix`.
+enum LinearAlgebra {
+    /// a · bᵀ: (a.rows × a.cols) · (b.rows × a.cols)ᵀ = a.rows × b.rows. Similarities of queries to
+    /// centroids or training prompts in one call.
+    static func multiplyTransposed(_ a: FloatMatrix, _ b: FloatMatrix) -> FloatMatrix {
+        precondition(a.cols == b.cols, "inner dimensions differ")
+        var c = FloatMatrix(rows: a.rows, cols: b.rows)
+        if a.rows == 0 || b.rows == 0 || a.cols == 0 { return c }
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(a.rows), Int32(b.rows), Int32(a.cols),
+                        1, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols), 0, pc.baseAddress, Int32(b.rows)
+                    )
+                }
+            }
+        }
+        return c
+    }
+
+    /// a · b: (a.rows × a.cols) · (a.cols × b.cols).
+    static func multiply(_ a: FloatMatrix, _ b: FloatMatrix) -> FloatMatrix {
+        precondition(a.cols == b.rows, "inner dimensions differ")
+        var c = FloatMatrix(rows: a.rows, cols: b.cols)
+        if a.rows == 0 || b.cols == 0 || a.cols == 0 { return c }
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(a.rows), Int32(b.cols), Int32(a.cols),
+                        1, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols), 0, pc.baseAddress, Int32(b.cols)
+                    )
+                }
+            }
+        }
+        return c
+    }
+
+    /// aᵀ · b: (a.rows × a.cols)ᵀ · (a.rows × b.cols) = a.cols × b.cols.
+    static func transposedMultiply(_ a: FloatMatrix, _ b: FloatMatrix) -> FloatMatrix {
+        precondition(a.rows == b.rows, "inner dimensions differ")
+        var c = FloatMatrix(rows: a.cols, cols: b.cols)
+        if a.rows == 0 || a.cols == 0 || b.cols == 0 { return c }
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a.cols), Int32(b.cols), Int32(a.rows),
+                        1, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols), 0, pc.baseAddress, Int32(b.cols)
+                    )
+                }
+            }
+        }
+        return c
+    }
+
+    /// Stacks the vectors of queries into one matrix (zero rows for vectors of the wrong length, which
+    /// the caller has validated against).
+    static func stack(_ queries: [QueryFeatures], dimension: Int) -> FloatMatrix {
+        var m = FloatMatrix(rows: queries.count, cols: dimension)
+        m.values.withUnsafeMutableBufferPointer { out in
+            for (i, query) in queries.enumerated() where dimension > 0 && query.vector.count == dimension {
+                query.vector.withUnsafeBufferPointer { v in
+                    (out.baseAddress! + i * dimension).update(from: v.baseAddress!, count: dimension)
+                }
+            }
+        }
+        return m
+    }
+}
+
+/// A small seeded generator (SplitMix64): the same seed gives the same clusters, samples and
+/// random routes on every platform, which `Random*` from the standard library does not promise.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// A strategy that `switchyard profile build` learns from routing data and saves into the artifact
+/// directory, and that `route` and the score stage load back.
+///
+/// To add a strategy: conform to this protocol and list the type in `StrategyRegistry.standard`.
+/// `train` gets everything build knows (train and dev records, their features, outcome and cost
+/// matrices, prices); `save(to:)` writes into a directory made for this strategy alone
+/// (`strategies/<strategyName>/`), and `load(from:)` must turn a missing or corrupt file there into a
+/// `SwitchyardError` that says to rebuild, never a crash.
+public protocol TrainableStrategy: RoutingStrategy {
+    /// The name on the command line and in the manifest; equals the instances' `name`.
+    static var strategyName: String { get }
+    static func train(_ context: TrainingContext) throws -> Self
+    func save(to directory: URL) throws
+    static func load(from directory: URL) throws -> Self
+}
+
+/// Everything a strategy may learn from, computed once by the profile builder.
+///
+/// Row i of every matrix belongs to record i of the same split; columns of outcome and cost matrices
+/// follow `models`. `dev` is the selection split (UniRoute's validation set); it may be empty when no
+/// dev file was given, in which case strategies that need it fall back to train (and say so in the log).
+public struct TrainingContext: Sendable {
+    public var models: [String]
+    public var prices: [String: ModelPrice]
+    /// Estimated cost per model before a query runs: what the router will trade quality against.
+    public var costEstimator: CostEstimator
+    public var train: Split
+    public var dev: Split
+    /// Seed for every random choice, so the same inputs build the same artifact.
+    public var seed: UInt64
+    public var logger: Logger
+    /// Shared between the strategies of one build (e.g. K-means reused by the learned map).
+    public var cache: TrainingCache
+
+    /// One split of routing data with its features and outcome/cost tables.
+    public struct Split: Sendable {
+        public var records: [RoutingRecord]
+        public var features: [QueryFeatures]
+        /// `records.count x featureDimension`, the features' vectors stacked.
+        public var vectors: FloatMatrix
+        /// `records.count x models.count` outcomes in [0, 1].
+        public var outcomes: FloatMatrix
+        /// `records.count x models.count` realised cost in USD.
+        public var costs: FloatMatrix
+
+        public var count: Int { records.count }
+
+        /// Builds the tables from records and their features (same order); every record must carry
+        /// an outcome and a cost for every model.
+        public init(records: [RoutingRecord], features: [QueryFeatures], models: [String]) throws(SwitchyardError) {
+            guard records.count == features.count else {
+                throw .invalidArgument("\(records.count) records but \(features.count) feature rows")
+            }
+            let dimension = features.first?.vector.count ?? 0
+            var vectors = FloatMatrix(rows: 0, cols: dimension)
+            vectors.values.reserveCapacity(records.count * dimension)
+            for feature in features { try vectors.appendRow(feature.vector) }
+            var outcomes = FloatMatrix(rows: records.count, cols: models.count)
+            var costs = FloatMatrix(rows: records.count, cols: models.count)
+            for (i, record) in records.enumerated() {
+                for (j, model) in models.enumerated() {
+                    guard let outcome = record.outcomes[model], let cost = record.costs[model] else {
+                        throw .invalidArgument("record \(record.id) has no outcome or cost for model \(model)")
+                    }
+                    outcomes[i, j] = Float(outcome)
+                    costs[i, j] = Float(cost)
+                }
+            }
+            self.records = records
+            self.features = features
+            self.vectors = vectors
+            self.outcomes = outcomes
+            self.costs = costs
+        }
+    }
+
+    public init(
+        models: [String], prices: [String: ModelPrice], costEstimator: CostEstimator,
+        train: Split, dev: Split, seed: UInt64, logger: Logger
+    ) {
+        self.models = models
+        self.prices = prices
+        self.costEstimator = costEstimator
+        self.train = train
+        self.dev = dev
+        self.seed = seed
+        self.logger = logger
+        self.cache = TrainingCache()
+    }
+
+    /// The split used for selection and validation: dev when it has records, else train.
+    public var selection: Split { dev.count > 0 ? dev : train }
+
+    /// Estimated cost table (queries × models, flattened) of a split, for `CostQualitySweep`.
+    public func estimatedCosts(_ split: Split) -> [Double] {
+        split.features.flatMap { costEstimator.costs(inputTokens: $0.inputTokens) }
+    }
+
+    /// Area under the cost–quality curve of predictions (queries × models, flattened) on the
+    /// selection split: the one number hyper-parameters and `auto` are chosen by.
+    public func selectionAIQ(predicted: [Double]) -> Double {
+        let split = selection
+        return CostQualitySweep.aiq(
+            predicted: predicted, estimated: estimatedCosts(split), outcomes: split.outcomes, costs: split.costs
+        )
+    }
+}
+
+/// The strategies `profile build` trains and `route` can load, by name.
+public struct StrategyRegistry: Sendable {
+    public private(set) var types: [any TrainableStrategy.Type]
+
+    public init(types: [any TrainableStrategy.Type]) {
+        self.types = types
+    }
+
+    /// Every strategy of the project, in build order.
+    public static let standard = StrategyRegistry(types: [
+        BestSingleStrategy.self,
+        CheapestStrategy.self,
+        RandomStrategy.self,
+        KNNStrategy.self,
+        UniRouteClusterStrategy.self,
+        UniRouteLearnedMapStrategy.self,
+    ])
+
+    public var names: [String] { types.map { $0.strategyName } }
+
+    public func type(named name: String) -> (any TrainableStrategy.Type)? {
+        types.first { $0.strategyName == name }
+    }
+
+    /// Adds (or replaces, by name) a strategy type.
+    public mutating func register(_ type: any TrainableStrategy.Type) {
+        types.removeAll { $0.strategyName == type.strategyName }
+        types.append(type)
+    }
+}

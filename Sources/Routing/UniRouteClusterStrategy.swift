@@ -1,0 +1,81 @@
+import Foundation
+import SwitchyardCore
+
+/// UniRoute, hard cluster map: a query goes to its nearest K-means centroid; a model's predicted
+/// quality is 1 − its error on that cluster (error measured on train + dev, dev being UniRoute's
+/// validation set, shrunk toward the model's mean). K is chosen on dev by area under the
+/// cost–quality curve.
+public struct UniRouteClusterStrategy: TrainableStrategy {
+    public static let strategyName = "uniroute-cluster"
+    public var name: String { Self.strategyName }
+    public let models: [String]
+    /// K × dimension.
+    public let centroids: FloatMatrix
+    /// K × models: predicted quality per cluster.
+    public let quality: FloatMatrix
+    private let halfNorms: [Float]
+
+    public init(models: [String], centroids: FloatMatrix, quality: FloatMatrix) throws(SwitchyardError) {
+        guard centroids.rows > 0, quality.rows == centroids.rows, quality.cols == models.count else {
+            throw .invalidArgument("uniroute-cluster: need K > 0 centroids and a K × models quality table")
+        }
+        self.models = models
+        self.centroids = centroids
+        self.quality = quality
+        self.halfNorms = (0..<centroids.rows).map { c in centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+    }
+
+    /// The cluster of each query (nearest centroid).
+    public func clusters(_ queries: [QueryFeatures]) -> [Int] {
+        let dots = LinearAlgebra.multiplyTransposed(LinearAlgebra.stack(queries, dimension: centroids.cols), centroids)
+        return (0..<queries.count).map { i in
+            var best = 0
+            var bestScore = -Float.infinity
+            for c in 0..<centroids.rows {
+                let score = dots[i, c] - halfNorms[c]
+                if score > bestScore {
+                    bestScore = score
+                    best = c
+                }
+            }
+            return best
+        }
+    }
+
+    public func predictQuality(_ query: QueryFeatures) -> [Double] {
+        predictQuality(batch: [query])[0]
+    }
+
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        clusters(queries).map { c in quality.row(c).map(Double.init) }
+    }
+
+    public static func train(_ context: TrainingContext) throws -> UniRouteClusterStrategy {
+        let table = ClusterTable.build(context)
+        return try UniRouteClusterStrategy(models: context.models, centroids: table.centroids, quality: table.pooledQuality)
+    }
+
+    struct Stored: Codable {
+        var models: [String]
+        var clusters: Int
+        var dimension: Int
+    }
+
+    public func save(to directory: URL) throws {
+        try ArtifactFiles.writeJSON(
+            Stored(models: models, clusters: centroids.rows, dimension: centroids.cols),
+            to: directory.appendingPathComponent("clusters.json")
+        )
+        try centroids.write(to: directory.appendingPathComponent("centroids.f32"))
+        try quality.write(to: directory.appendingPathComponent("quality.f32"))
+    }
+
+    public static func load(from directory: URL) throws -> UniRouteClusterStrategy {
+        let stored = try ArtifactFiles.readJSON(Stored.self, from: directory.appendingPathComponent("clusters.json"))
+        return try UniRouteClusterStrategy(
+            models: stored.models,
+            centroids: try FloatMatrix.read(from: directory.appendingPathComponent("centroids.f32"), rows: stored.clusters, cols: stored.dimension),
+            quality: try FloatMatrix.read(from: directory.appendingPathComponent("quality.f32"), rows: stored.clusters, cols: stored.models.count)
+        )
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import SwitchyardCore
+
+/// UniRoute, learned soft map: p(k | x) = softmax_k(θₖᵀx + bₖ); predicted quality of model m =
+/// Σₖ p(k | x) · (1 − error(k, m)).
+///
+/// θ starts as the soft nearest-centroid map (θₖ = β·cₖ, bₖ = −β|cₖ|²/2) of the cluster strategy's
+/// K-means and is trained on train with Adam to maximise predicted correctness (squared error between
+/// Σₖ p(k|x)·ψₖ and the prompt's real outcomes, ψ from train), with L2 decay; the epoch with the
+/// lowest dev error is kept. Routing then uses ψ from train + dev, like `uniroute-cluster`.
+public struct UniRouteLearnedMapStrategy: TrainableStrategy {
+    public static let strategyName = "uniroute-learned-map"
+    public var name: String { Self.strategyName }
+    public let models: [String]
+    /// K × dimension.
+    public let theta: FloatMatrix
+    /// K biases.
+    public let bias: [Float]
+    /// K × models.
+    public let quality: FloatMatrix
+
+    /// Training knobs (defaults chosen on zeroeval dev).
+    public struct Configuration: Sendable, Hashable {
+        public var sharpness: Float = 20
+        public var epochs = 150
+        public var learningRate: Float = 0.02
+        public var weightDecay: Float = 1e-4
+        public init() {}
+    }
+
+    public init(models: [String], theta: FloatMatrix, bias: [Float], quality: FloatMatrix) throws(SwitchyardError) {
+        guard theta.rows > 0, bias.count == theta.rows, quality.rows == theta.rows, quality.cols == models.count else {
+            throw .invalidArgument("uniroute-learned-map: need K > 0 rows of θ, K biases and a K × models quality table")
+        }
+        self.models = models
+        self.theta = theta
+        self.bias = bias
+        self.quality = quality
+    }
+
+    public func predictQuality(_ query: QueryFeatures) -> [Double] {
+        predictQuality(batch: [query])[0]
+    }
+
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        let p = Self.probabilities(LinearAlgebra.stack(queries, dimension: theta.cols), theta: theta, bias: bias)
+        let predicted = LinearAlgebra.multiply(p, quality)
+        return (0..<queries.count).map { i in predicted.row(i).map(Double.init) }
+    }
+
+    /// softmax(X θᵀ + b) row by row.
+    static func probabilities(_ x: FloatMatrix, theta: FloatMatrix, bias: [Float]) -> FloatMatrix {
+        var logits = LinearAlgebra.multiplyTransposed(x, theta)
+        let k = theta.rows
+        logits.values.withUnsafeMutableBufferPointer { l in
+            for i in 0..<x.rows {
+                var maximum = -Float.infinity
+                for c in 0..<k {
+                    l[i * k + c] += bias[c]
+                    maximum = max(maximum, l[i * k + c])
+                }
+                var sum: Float = 0
+                for c in 0..<k {
+                    let e = expf(l[i * k + c] - maximum)
+                    l[i * k + c] = e
+                    sum += e
+                }
+                for c in 0..<k { l[i * k + c] /= sum }
+            }
+        }
+        return logits
+    }
+
+    /// Mean squared error of Σₖ p(k|x)ψₖ against outcomes.
+    static func meanSquaredError(_ x: FloatMatrix, outcomes: FloatMatrix, theta: FloatMatrix, bias: [Float], quality: FloatMatrix) -> Float {
+        let predicted = LinearAlgebra.multiply(probabilities(x, theta: theta, bias: bias), quality)
+        var total: Float = 0
+        for index in predicted.values.indices {
+            let r = predicted.values[index] - outcomes.values[index]
+            total += r * r
+        }
+        return total / Float(max(1, x.rows))
+    }
+
+    public static func train(_ context: TrainingContext) throws -> UniRouteLearnedMapStrategy {
+        try train(context, configuration: Configuration())
+    }
+
+    public static func train(_ context: TrainingContext, configuration: Configuration) throws -> UniRouteLearnedMapStrategy {
+        let table = ClusterTable.build(context)
+        let x = context.train.vectors
+        let y = context.train.outcomes
+        let psi = table.trainQuality
+        let k = table.centroids.rows, d = x.cols, n = Float(max(1, x.rows))
+        var theta = table.centroids
+        for index in theta.values.indices { theta.values[index] *= configuration.sharpness }
+        var bias = (0..<k).map { c in -configuration.sharpness * table.centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+
+        let validation = context.selection
+        var bestTheta = theta, bestBias = bias
+        var bestError = meanSquaredError(validation.vectors, outcomes: validation.outcomes, theta: theta, bias: bias, quality: psi)
+        let initialError = bestError
+        var bestEpoch = 0
+        var mTheta = [Float](repeating: 0, count: k * d), vTheta = mTheta
+        var mBias = [Float](repeating: 0, count: k), vBias = mBias
+        let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+        for epoch in 1...max(1, configuration.epochs) {
+            let p = probabilities(x, theta: theta, bias: bias)
+            var residual = LinearAlgebra.multiply(p, psi)
+            for index in residual.values.indices { residual.values[index] = 2 * (residual.values[index] - y.values[index]) / n }
+            // dL/dP = R ψᵀ, then through the softmax.
+            var gradLogits = LinearAlgebra.multiplyTransposed(residual, psi)
+            for i in 0..<x.rows {
+                var dot: Float = 0
+                for c in 0..<k { dot += p[i, c] * gradLogits[i, c] }
+                for c in 0..<k { gradLogits[i, c] = p[i, c] * (gradLogits[i, c] - dot) }
+            }
+            let gradTheta = LinearAlgebra.transposedMultiply(gradLogits, x)
+            var gradBias = [Float](repeating: 0, count: k)
+            for i in 0..<x.rows { for c in 0..<k { gradBias[c] += gradLogits[i, c] } }
+            let t = Float(epoch)
+            let correction1 = 1 - powf(beta1, t), correction2 = 1 - powf(beta2, t)
+            theta.values.withUnsafeMutableBufferPointer { th in
+                gradTheta.values.withUnsafeBufferPointer { g in
+                    for index in 0..<(k * d) {
+                        let grad = g[index] + configuration.weightDecay * th[index]
+                        mTheta[index] = beta1 * mTheta[index] + (1 - beta1) * grad
+                        vTheta[index] = beta2 * vTheta[index] + (1 - beta2) * grad * grad
+                        th[index] -= configuration.learningRate * (mTheta[index] / correction1) / ((vTheta[index] / correction2).squareRoot() + epsilon)
+                    }
+                }
+            }
+            for c in 0..<k {
+                mBias[c] = beta1 * mBias[c] + (1 - beta1) * gradBias[c]
+                vBias[c] = beta2 * vBias[c] + (1 - beta2) * gradBias[c] * gradBias[c]
+                bias[c] -= configuration.learningRate * (mBias[c] / correction1) / ((vBias[c] / correction2).squareRoot() + epsilon)
+            }
+            if epoch % 5 == 0 || epoch == configuration.epochs {
+                let error = meanSquaredError(validation.vectors, outcomes: validation.outcomes, theta: theta, bias: bias, quality: psi)
+                if error < bestError {
+                    bestError = error
+                    bestTheta = theta
+                    bestBias = bias
+                    bestEpoch = epoch
+                }
+            }
+        }
+        context.logger.info(
+            "uniroute-learned-map: trained",
+            metadata: ["k": "\(k)", "best_epoch": "\(bestEpoch)", "dev_mse_initial": "\(initialError)", "dev_mse": "\(bestError)"]
+        )
+        return try UniRouteLearnedMapStrategy(models: context.models, theta: bestTheta, bias: bestBias, quality: table.pooledQuality)
+    }
+
+    struct Stored: Codable {
+        var models: [String]
+        var clusters: Int
+        var dimension: Int
+        var bias: [Float]
+    }
+
+    public func save(to directory: URL) throws {
+        try ArtifactFiles.writeJSON(
+            Stored(models: models, clusters: theta.rows, dimension: theta.cols, bias: bias),
+            to: directory.appendingPathComponent("map.json")
+        )
+        try theta.write(to: directory.appendingPathComponent("theta.f32"))
+        try quality.write(to: directory.appendingPathComponent("quality.f32"))
+    }
+
+    public static func load(from directory: URL) throws -> UniRouteLearnedMapStrategy {
+        let stored = try ArtifactFiles.readJSON(Stored.self, from: directory.appendingPathComponent("map.json"))
+        return try UniRouteLearnedMapStrategy(
+            models: stored.models,
+            theta: try FloatMatrix.read(from: directory.appendingPathComponent("theta.f32"), rows: stored.clusters, cols: stored.dimension),
+            bias: stored.bias,
+            quality: try FloatMatrix.read(from: directory.appendingPathComponent("quality.f32"), rows: stored.clusters, cols: stored.models.count)
+        )
+    }
+}
