@@ -1,0 +1,127 @@
+import Foundation
+import Profiling
+
+/// Turns (a query's similarities to the aptitude set, a model's aptitude outcomes) into the scorer's
+/// feature row. Every feature is a function of the model's aptitude outcomes, never of its name, which
+/// is what lets the trained scorer apply unchanged to a model it never saw.
+///
+/// Features, in order: affinity-weighted category accuracy; accuracy in the nearest category;
+/// similarity-weighted outcome of the `neighbours` and of the `nearNeighbours` nearest aptitude prompts;
+/// overall aptitude; the logits of the first, third and fifth; then, per category k,
+/// affinity_k · (accuracy_k − overall) so the scorer can learn which categories tell models apart.
+struct AptitudeFeatures {
+    let configuration: AptitudeConfiguration
+    let set: AptitudeSet
+
+    var width: Int { 8 + set.categoryCount }
+
+    /// What depends on the query alone, computed once and shared by every model.
+    struct QueryContext {
+        var neighbourIndex: [Int]
+        var neighbourWeight: [Double]
+        var nearIndex: [Int]
+        var nearWeight: [Double]
+        var affinity: [Double]
+        var nearestCategory: Int
+        /// Aptitude prompt to leave out (the query itself during training), or nil.
+        var excluded: Int?
+    }
+
+    /// `itemSims`: cosine to every aptitude prompt; `centroidSims`: cosine to every category centroid.
+    func context(itemSims: UnsafeBufferPointer<Float>, centroidSims: UnsafeBufferPointer<Float>, excluded: Int?) -> QueryContext {
+        let k = max(configuration.neighbours, configuration.nearNeighbours)
+        // Partial selection of the k most similar prompts (k is small: insertion into a sorted list).
+        var top: [(Int, Float)] = []
+        top.reserveCapacity(k + 1)
+        for j in 0..<itemSims.count where j != excluded {
+            let s = itemSims[j]
+            if top.count < k || s > top[top.count - 1].1 {
+                var pos = top.count
+                while pos > 0 && top[pos - 1].1 < s { pos -= 1 }
+                top.insert((j, s), at: pos)
+                if top.count > k { top.removeLast() }
+            }
+        }
+        let tau = configuration.temperature
+        let best = Double(top.first?.1 ?? 0)
+        func weights(_ n: Int) -> ([Int], [Double]) {
+            let chosen = top.prefix(n)
+            return (chosen.map(\.0), chosen.map { Foundation.exp(tau * (Double($0.1) - best)) })
+        }
+        let (ni, nw) = weights(configuration.neighbours)
+        let (ci, cw) = weights(configuration.nearNeighbours)
+        var affinity = [Double](repeating: 0, count: centroidSims.count)
+        var maxSim = -Double.infinity
+        var nearest = 0
+        for c in 0..<centroidSims.count where Double(centroidSims[c]) > maxSim {
+            maxSim = Double(centroidSims[c])
+            nearest = c
+        }
+        var total = 0.0
+        for c in 0..<centroidSims.count {
+            affinity[c] = Foundation.exp(tau * (Double(centroidSims[c]) - maxSim))
+            total += affinity[c]
+        }
+        if total > 0 { for c in affinity.indices { affinity[c] /= total } }
+        return QueryContext(
+            neighbourIndex: ni, neighbourWeight: nw, nearIndex: ci, nearWeight: cw,
+            affinity: affinity, nearestCategory: nearest, excluded: excluded
+        )
+    }
+
+    /// Per-category outcome sums and counts of one model: precomputed once per model.
+    struct ModelSummary: Sendable, Hashable, Codable {
+        var sums: [Double]
+        var counts: [Double]
+        var total: Double
+        var count: Double
+    }
+
+    func summary(outcomes: [Float]) -> ModelSummary {
+        var sums = [Double](repeating: 0, count: set.categoryCount)
+        var counts = [Double](repeating: 0, count: set.categoryCount)
+        for (j, o) in outcomes.enumerated() where j < set.categories.count {
+            sums[set.categories[j]] += Double(o)
+            counts[set.categories[j]] += 1
+        }
+        return ModelSummary(sums: sums, counts: counts, total: sums.reduce(0, +), count: counts.reduce(0, +))
+    }
+
+    /// The feature row for one (query, model) pair, written into `row` (length `width`).
+    func fill(_ row: inout [Float], context q: QueryContext, outcomes: [Float], summary s: ModelSummary) {
+        var total = s.total, count = s.count
+        var excludedCategory = -1
+        var excludedOutcome = 0.0
+        if let e = q.excluded, e < outcomes.count {
+            excludedCategory = set.categories[e]
+            excludedOutcome = Double(outcomes[e])
+            total -= excludedOutcome
+            count -= 1
+        }
+        let overall = count > 0 ? total / count : 0.5
+        let smoothing = configuration.smoothing
+        func accuracy(_ c: Int) -> Double {
+            var sum = s.sums[c], n = s.counts[c]
+            if c == excludedCategory { sum -= excludedOutcome; n -= 1 }
+            return (sum + smoothing * overall) / (n + smoothing)
+        }
+        var affinityAccuracy = 0.0
+        for c in q.affinity.indices { affinityAccuracy += q.affinity[c] * accuracy(c) }
+        func weighted(_ index: [Int], _ weight: [Double]) -> Double {
+            var num = 0.0, den = 0.0
+            for (j, w) in zip(index, weight) { num += w * Double(outcomes[j]); den += w }
+            return den > 0 ? (num + 0.5 * overall) / (den + 0.5) : overall
+        }
+        let neighbours = weighted(q.neighbourIndex, q.neighbourWeight)
+        let near = weighted(q.nearIndex, q.nearWeight)
+        row[0] = Float(affinityAccuracy)
+        row[1] = Float(accuracy(q.nearestCategory))
+        row[2] = Float(neighbours)
+        row[3] = Float(near)
+        row[4] = Float(overall)
+        row[5] = Float(RequirementVectorMath.logit(affinityAccuracy, epsilon: 0.02))
+        row[6] = Float(RequirementVectorMath.logit(neighbours, epsilon: 0.02))
+        row[7] = Float(RequirementVectorMath.logit(overall, epsilon: 0.02))
+        for c in q.affinity.indices { row[8 + c] = Float(q.affinity[c] * (accuracy(c) - overall)) }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Profiling
+import SwitchyardCore
+
+/// `aptitude` (the Model-SAT idea): every model is represented by its outcomes on a fixed aptitude set
+/// of training prompts, and one learned scorer maps (query, aptitude outcomes) to P(correct).
+///
+/// Because the scorer sees a model only through its aptitude outcomes, a model it never saw in
+/// training is onboarded by running it on the aptitude set and calling `adding(model:outcomes:)`:
+/// no retraining, no inference of the other candidates.
+public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
+    public static let strategyName = "aptitude"
+    public var name: String { Self.strategyName }
+    public private(set) var models: [String]
+    public var configuration: AptitudeConfiguration
+    public var set: AptitudeSet
+    /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
+    public private(set) var aptitude: [[Float]]
+    public var scorer: LogisticModel
+
+    public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
+        guard models.count == aptitude.count, aptitude.allSatisfy({ $0.count == set.count }) else {
+            throw .shapeMismatch("\(models.count) models but \(aptitude.count) aptitude rows of \(aptitude.first?.count ?? 0) values for an aptitude set of \(set.count)")
+        }
+        self.models = models
+        self.configuration = configuration
+        self.set = set
+        self.aptitude = aptitude
+        self.scorer = scorer
+    }
+
+    var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
+
+    public func predictQuality(_ query: QueryFeatures) -> [Double] {
+        predictQuality(batch: [query])[0]
+    }
+
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        guard set.dimension > 0 else { return queries.map { _ in [Double](repeating: 0.5, count: models.count) } }
+        let q = LinearAlgebra.stack(queries.map { RoutingQueryNormaliser.unit($0, dimension: set.dimension) }, dimension: set.dimension)
+        return scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
+    }
+
+    /// Scores for stacked unit query vectors; `excluded[i]` leaves one aptitude prompt out of query i.
+    func scores(queryMatrix q: FloatMatrix, excluded: [Int?]) -> [[Double]] {
+        let f = features
+        let summaries = aptitude.map(f.summary)
+        let itemSims = LinearAlgebra.multiplyTransposed(q, set.vectorMatrix)
+        let centroidSims = LinearAlgebra.multiplyTransposed(q, set.centroidMatrix)
+        var row = [Float](repeating: 0, count: f.width)
+        var out: [[Double]] = []
+        out.reserveCapacity(q.rows)
+        itemSims.values.withUnsafeBufferPointer { items in
+            centroidSims.values.withUnsafeBufferPointer { cents in
+                for i in 0..<q.rows {
+                    let context = f.context(
+                        itemSims: UnsafeBufferPointer(rebasing: items[(i * set.count)..<((i + 1) * set.count)]),
+                        centroidSims: UnsafeBufferPointer(rebasing: cents[(i * set.categoryCount)..<((i + 1) * set.categoryCount)]),
+                        excluded: excluded[i]
+                    )
+                    var predictions = [Double](repeating: 0, count: models.count)
+                    for j in models.indices {
+                        f.fill(&row, context: context, outcomes: aptitude[j], summary: summaries[j])
+                        predictions[j] = scorer.probability(row)
+                    }
+                    out.append(predictions)
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: onboarding
+
+    /// A copy that also routes to `model`, represented by its outcomes on the aptitude prompts
+    /// (keyed by aptitude prompt id, values in [0, 1]). Replaces a model of the same name.
+    ///
+    /// At least half of the aptitude prompts must be answered; the missing ones count as the model's
+    /// mean on the answered ones.
+    public func adding(model: String, outcomes: [String: Double]) throws(AptitudeError) -> AptitudeStrategy {
+        let answered = set.ids.compactMap { outcomes[$0] }
+        guard answered.count * 2 >= set.count, !answered.isEmpty else {
+            throw .tooFewOutcomes(model: model, answered: answered.count, needed: (set.count + 1) / 2, total: set.count)
+        }
+        if let bad = answered.first(where: { !(0...1).contains($0) }) {
+            throw .badOutcome(model: model, value: bad)
+        }
+        let mean = answered.reduce(0, +) / Double(answered.count)
+        let row = set.ids.map { Float(outcomes[$0] ?? mean) }
+        var copy = self
+        if let existing = copy.models.firstIndex(of: model) {
+            copy.aptitude[existing] = row
+        } else {
+            copy.models.append(model)
+            copy.aptitude.append(row)
+        }
+        return copy
+    }
+
+    /// A copy without `model` (to leave models out of training in experiments, or retire one).
+    public func removing(model: String) -> AptitudeStrategy {
+        var copy = self
+        if let index = copy.models.firstIndex(of: model) {
+            copy.models.remove(at: index)
+            copy.aptitude.remove(at: index)
+        }
+        return copy
+    }
+
+    // MARK: TrainableStrategy
+
+    public static func train(_ context: TrainingContext) throws -> AptitudeStrategy {
+        try AptitudeTrainer(configuration: AptitudeConfiguration()).train(context)
+    }
+
+    public func save(to directory: URL) throws {
+        try ArtifactFiles.writeJSON(self, to: directory.appendingPathComponent(Self.fileName))
+    }
+
+    public static func load(from directory: URL) throws -> AptitudeStrategy {
+        let url = directory.appendingPathComponent(fileName)
+        let strategy = try ArtifactFiles.readJSON(AptitudeStrategy.self, from: url)
+        let set = strategy.set
+        let ok = set.categories.count == set.count && set.vectors.count == set.count * set.dimension
+            && set.dimension > 0 && set.centroids.count % set.dimension == 0
+            && set.categories.allSatisfy { $0 >= 0 && $0 < set.categoryCount }
+            && strategy.scorer.weights.count == strategy.features.width
+        try ArtifactFiles.check(ok, url, "aptitude set or scorer has the wrong shape")
+        return strategy
+    }
+
+    static let fileName = "aptitude.json"
+
+    enum CodingKeys: String, CodingKey { case models, configuration, set, aptitude, scorer }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            models: c.decode([String].self, forKey: .models),
+            configuration: c.decode(AptitudeConfiguration.self, forKey: .configuration),
+            set: c.decode(AptitudeSet.self, forKey: .set),
+            aptitude: c.decode([[Float]].self, forKey: .aptitude),
+            scorer: c.decode(LogisticModel.self, forKey: .scorer)
+        )
+    }
+}
+
+/// Unit-normalises a query's vector for cosine products (a wrong-length vector becomes zeros, which
+/// scores every model at its overall aptitude).
+enum RoutingQueryNormaliser {
+    static func unit(_ query: QueryFeatures, dimension: Int) -> QueryFeatures {
+        var q = query
+        q.vector = query.vector.count == dimension ? RequirementVectorMath.normalized(query.vector) : [Float](repeating: 0, count: dimension)
+        return q
+    }
+}
+
+/// Why an aptitude strategy cannot be built or extended, with what to do next.
+public enum AptitudeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case shapeMismatch(String)
+    case tooFewOutcomes(model: String, answered: Int, needed: Int, total: Int)
+    case badOutcome(model: String, value: Double)
+    case noTrainingData(String)
+
+    public var description: String {
+        switch self {
+        case .shapeMismatch(let why): return "aptitude tables do not fit together: \(why); rebuild with `switchyard profile build`"
+        case .tooFewOutcomes(let model, let answered, let needed, let total):
+            return "model \(model) has outcomes for \(answered) of the \(total) aptitude prompts, needs at least \(needed): run it on the prompts listed in the artifact's aptitude set (strategies/aptitude/aptitude.json, field set.ids)"
+        case .badOutcome(let model, let value): return "model \(model) has outcome \(value), outside [0, 1]: fix the aptitude file"
+        case .noTrainingData(let why): return "cannot train the aptitude scorer: \(why)"
+        }
+    }
+}
