@@ -1,1 +1,0 @@
-// Pipeline module: see Package.swift for its place in the pipeline.

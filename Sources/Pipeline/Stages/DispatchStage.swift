@@ -1,0 +1,85 @@
+import Backends
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// What the dispatch stage needs from `Backends`: send one request along its candidates, never throw.
+public protocol RequestSender: Sendable {
+    func send(_ request: DispatchRequest) async -> DispatchOutcome
+}
+
+extension Dispatcher: RequestSender {
+    public func send(_ request: DispatchRequest) async -> DispatchOutcome { await dispatch(request) }
+}
+
+/// The dispatch stage as a plain type: a routed request in, its final `OutputRecord` out.
+///
+/// With no sender (`run --dry-run`) it writes the decision without calling any backend:
+/// `response` and `error` are null, `routing` holds the decision.
+public struct DispatchStage: Sendable {
+    public let sender: (any RequestSender)?
+
+    public init(sender: (any RequestSender)?) {
+        self.sender = sender
+    }
+
+    /// The chat completion body sent for a request: the batch line's body, or one user message for a plain line.
+    public static func body(for request: PipelineRequest, model: String) -> JSONValue {
+        var body = request.body?.objectValue ?? [
+            "messages": .array([.object(["role": .string("user"), "content": .string(request.prompt)])]),
+        ]
+        body["model"] = .string(model)
+        return .object(body)
+    }
+
+    public func process(_ item: RoutedRequest, logger: Logger) async -> OutputRecord {
+        let request = item.request
+        let decision = item.decision
+        var routing = OutputRecord.Routing(
+            model: decision.model, strategy: decision.strategy, predictedQuality: item.predictedQuality,
+            estimatedCostUSD: decision.estimatedCostUSD, actualCostUSD: nil, attempts: 0, fallbacks: [],
+            line: request.line)
+        guard let sender else {
+            return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing)
+        }
+        let bodyData: Data
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            bodyData = try encoder.encode(Self.body(for: request, model: decision.model))
+        } catch {
+            return .failure(requestID: request.requestID, customID: request.customID, code: .internalError,
+                            message: "cannot encode the request body: \(error)", routing: routing)
+        }
+        let candidates = [decision.model] + decision.alternatives.map(\.model)
+        let start = ContinuousClock.now
+        let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates))
+        let elapsed = ContinuousClock.now - start
+        routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        routing.model = outcome.model ?? decision.model
+        if routing.model != decision.model {
+            // The estimate and prediction of the model that actually answered.
+            if let alternative = decision.alternatives.first(where: { $0.model == routing.model }) {
+                routing.estimatedCostUSD = alternative.estimatedCostUSD
+                routing.predictedQuality = item.predictedQuality == nil ? nil : alternative.predictedQuality
+            }
+        }
+        routing.actualCostUSD = outcome.actualCostUSD
+        routing.attempts = outcome.attemptCount
+        routing.fallbacks = outcome.fallbacks.map(\.model)
+        if let error = outcome.error {
+            logger.debug("dispatch failed", metadata: ["request_id": "\(request.requestID)", "code": "\(error.code.rawValue)"])
+            return .failure(requestID: request.requestID, customID: request.customID, code: error.code,
+                            message: error.message, routing: routing)
+        }
+        let body: JSONValue
+        if let data = outcome.responseBody {
+            body = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self))
+        } else {
+            body = .null
+        }
+        return OutputRecord(
+            id: request.requestID.description, customID: request.customID,
+            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing)
+    }
+}
