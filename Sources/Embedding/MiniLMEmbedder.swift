@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+
+/// all-MiniLM-L6-v2 sentence embeddings (384-d, L2-normalised) in pure Swift on OpenBLAS, matching
+/// sentence-transformers' `encode(normalize_embeddings=True)` to float32 precision.
+///
+/// Thread-safety: calls may come from any thread; tokenisation runs concurrently, the forward pass
+/// is serialised by a lock (it already uses every core through OpenBLAS). Memory: the weights are
+/// memory-mapped (~90 MB, of which the rows of the embedding table never looked up stay on disk)
+/// plus scratch that grows to the largest batch seen (batch 32 × 256 tokens ≈ 125 MB).
+public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
+    public let name = "minilm"
+    public let dimension = MiniLMWeights.hidden
+    /// The model's tokenizer: also the input-token proxy (`tokenizer.tokenCount(text)`).
+    public let tokenizer: WordPieceTokenizer
+    /// Texts per forward pass (default 32). Larger batches give bigger, more efficient sgemms.
+    public let batchSize: Int
+    /// Token limit per text, [CLS]/[SEP] included (default 256, as sentence-transformers).
+    public let maxLength: Int
+    /// OpenBLAS threads in use (process-wide setting).
+    public let threads: Int
+
+    private let weights: MiniLMWeights
+    private let encoder: MiniLMEncoder
+    private let lock = NSLock()
+    private let logger: Logger?
+
+    /// Loads `vocab.txt` and `model.safetensors` from `modelDirectory`.
+    /// - Parameters:
+    ///   - threads: OpenBLAS threads; default all cores. OpenBLAS has one process-wide pool, so this
+    ///     also changes it for any other OpenBLAS user in the process.
+    ///   - batchSize: texts per forward pass (default 32).
+    ///   - maxLength: tokens per text incl. [CLS]/[SEP], at most 512 (default 256).
+    /// - Throws: `EmbeddingError` when a file is missing or malformed; the message says how to fetch it.
+    public init(
+        modelDirectory: String,
+        threads: Int? = nil,
+        batchSize: Int = 32,
+        maxLength: Int = WordPieceTokenizer.defaultMaxLength,
+        logger: Logger? = nil
+    ) throws {
+        guard batchSize >= 1 else { throw EmbeddingError.invalidConfiguration("batch size must be ≥ 1, got \(batchSize)") }
+        guard (2...MiniLMWeights.maxPositions).contains(maxLength) else {
+            throw EmbeddingError.invalidConfiguration("maxLength must be in 2...\(MiniLMWeights.maxPositions), got \(maxLength)")
+        }
+        if let threads, threads < 1 { throw EmbeddingError.invalidConfiguration("threads must be ≥ 1, got \(threads)") }
+        let directory = URL(fileURLWithPath: modelDirectory)
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw EmbeddingError.modelFileMissing(path: directory.path)
+        }
+        let vocabPath = directory.appendingPathComponent("vocab.txt").path
+        tokenizer = try WordPieceTokenizer(vocabularyFile: vocabPath)
+        guard tokenizer.vocabularySize <= MiniLMWeights.vocabulary else {
+            throw EmbeddingError.badModelFile(path: vocabPath, reason: "\(tokenizer.vocabularySize) tokens, the model has \(MiniLMWeights.vocabulary)")
+        }
+        let file = try SafetensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
+        weights = try MiniLMWeights(file: file)
+        encoder = MiniLMEncoder(weights: weights)
+        self.batchSize = batchSize
+        self.maxLength = maxLength
+        let count = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(count)
+        self.threads = BLAS.threads
+        self.logger = logger
+        logger?.debug("MiniLM loaded", metadata: [
+            "directory": "\(directory.path)", "threads": "\(self.threads)", "batchSize": "\(batchSize)",
+        ])
+    }
+
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        try embed(tokenized: texts.map { tokenizer.encode($0, maxLength: maxLength) })
+    }
+
+    /// Embeds already-tokenised texts (from `tokenizer.encode`), e.g. to time the encoder alone.
+    /// Sequences are sorted by length so each batch holds similar lengths; results come back in order.
+    /// - Throws: `EmbeddingError.invalidConfiguration` for an empty sequence, one longer than 512,
+    ///   or an id outside the vocabulary.
+    public func embed(tokenized: [[Int32]]) throws -> [[Float]] {
+        for (i, ids) in tokenized.enumerated() {
+            guard (1...MiniLMWeights.maxPositions).contains(ids.count),
+                  ids.allSatisfy({ $0 >= 0 && Int($0) < MiniLMWeights.vocabulary }) else {
+                throw EmbeddingError.invalidConfiguration(
+                    "token sequence \(i) has \(ids.count) ids or an id outside 0..<\(MiniLMWeights.vocabulary); use tokenizer.encode")
+            }
+        }
+        let order = tokenized.indices.sorted { (tokenized[$0].count, $0) > (tokenized[$1].count, $1) }
+        var result = [[Float]](repeating: [], count: tokenized.count)
+        lock.lock()
+        defer { lock.unlock() }
+        var start = 0
+        while start < order.count {
+            let chunk = order[start..<min(start + batchSize, order.count)]
+            var vectors: [[Float]] = []
+            vectors.reserveCapacity(chunk.count)
+            encoder.encode(chunk.map { tokenized[$0] }, into: &vectors)
+            for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+            start += batchSize
+        }
+        return result
+    }
+}
