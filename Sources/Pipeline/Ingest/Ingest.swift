@@ -6,7 +6,7 @@ import SwitchyardCore
 ///
 /// Memory is bounded by the longest line plus the set of IDs seen (for `duplicate_id`).
 /// Not thread-safe: iterate from one task.
-public struct Ingest: Sequence {
+public struct Ingest: Sequence, Sendable {
     public enum Item: Sendable {
         case request(PipelineRequest)
         case rejected(OutputRecord)
@@ -23,12 +23,15 @@ public struct Ingest: Sequence {
     /// First 16 hex digits of the file's SHA-256: the stable part of every request ID.
     public let fileDigest: String
     public let parser: LineParser
+    /// Lines in the file: exactly the number of records the run will write.
+    public let lineCount: Int
 
-    /// Reads the file once to digest it (streamed), so IDs are stable across restarts.
+    /// Reads the file once to digest it and count its lines (streamed), so IDs are stable across restarts.
     public init(path: String, parser: LineParser) throws(IngestError) {
-        guard let digest = try? SHA256.hexDigest(ofFile: path) else { throw .unreadableInput(path: path) }
+        let scan = try SHA256.scanFile(path)
         self.path = path
-        self.fileDigest = String(digest.prefix(16))
+        self.fileDigest = String(scan.digest.prefix(16))
+        self.lineCount = scan.lines
         self.parser = parser
     }
 

@@ -54,19 +54,25 @@ struct SHA256 {
         }.joined()
     }
 
-    /// Hex digest of a whole file, read in 1 MiB chunks.
-    static func hexDigest(ofFile path: String) throws -> String {
+    /// Hex digest and line count of a whole file, read in 1 MiB chunks (a last line without a
+    /// newline counts, as `JSONLinesReader` yields it).
+    static func scanFile(_ path: String) throws(IngestError) -> (digest: String, lines: Int) {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw IngestError.unreadableInput(path: path)
         }
         defer { try? handle.close() }
         var hasher = SHA256()
+        var lines = 0
+        var last: UInt8 = 0x0A
         while true {
             let chunk = handle.readData(ofLength: 1 << 20)
             if chunk.isEmpty { break }
             hasher.update(chunk)
+            lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            last = chunk[chunk.index(before: chunk.endIndex)]
         }
-        return hasher.finalizeHex()
+        if last != 0x0A { lines += 1 }
+        return (hasher.finalizeHex(), lines)
     }
 
     static func hexDigest(of data: Data) -> String {
