@@ -1,0 +1,23 @@
+/// Counters of one coordinator, for logs, tests and the benchmark.
+public struct WorkCoordinatorStats: Sendable, Equatable {
+    /// Requests accepted from the producer (new ones, not `alreadyDone`).
+    public var accepted = 0
+    /// Requests whose outcome the consumer acknowledged.
+    public var completed = 0
+    /// Submits answered `alreadyDone` (completed in an earlier run).
+    public var alreadyDone = 0
+    /// Submits ignored because the same request is still in flight.
+    public var duplicateSubmits = 0
+    /// Tasks requeued (worker lost, lease expired, retryable FAIL).
+    public var requeued = 0
+    /// DONE / FAIL / EXTEND for a lease that is no longer current (late answers), ignored.
+    public var staleIgnored = 0
+    /// Requests that ended as errors after `maxAttempts`.
+    public var exhausted = 0
+    /// Requests that ended as errors after FAIL(permanent).
+    public var failed = 0
+    /// Workers presumed dead (silent past the timeout).
+    public var workersLost = 0
+
+    public init() {}
+}

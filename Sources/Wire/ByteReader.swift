@@ -1,0 +1,61 @@
+import Foundation
+
+/// Reads fields in wire layout from untrusted bytes; every read is bounds-checked and throws `WireError`.
+struct ByteReader {
+    private let bytes: UnsafeRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var remaining: Int { bytes.count - offset }
+
+    private mutating func take(_ count: Int) throws(WireError) -> UnsafeRawBufferPointer {
+        guard count <= remaining else { throw .truncated(needed: count, available: remaining) }
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+        offset += count
+        return slice
+    }
+
+    mutating func u8() throws(WireError) -> UInt8 { try take(1)[0] }
+
+    mutating func u16() throws(WireError) -> UInt16 {
+        let raw = try take(2)
+        return UInt16(raw[0]) | UInt16(raw[1]) << 8
+    }
+
+    mutating func u32() throws(WireError) -> UInt32 {
+        let raw = try take(4)
+        var value: UInt32 = 0
+        for index in 0..<4 { value |= UInt32(raw[index]) << UInt32(8 * index) }
+        return value
+    }
+
+    mutating func u64() throws(WireError) -> UInt64 {
+        let raw = try take(8)
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(raw[index]) << UInt64(8 * index) }
+        return value
+    }
+
+    mutating func bool(_ field: String) throws(WireError) -> Bool {
+        let value = try u8()
+        guard value <= 1 else { throw .invalidValue(field: field, value: UInt64(value)) }
+        return value == 1
+    }
+
+    private mutating func length(_ field: String) throws(WireError) -> Int {
+        let length = Int(try u32())
+        guard length <= WireFormat.maxFieldLength else { throw .fieldTooLong(field: field, length: length) }
+        return length
+    }
+
+    mutating func string(_ field: String) throws(WireError) -> String {
+        let raw = try take(try length(field))
+        guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
+        return text
+    }
+
+    mutating func data(_ field: String) throws(WireError) -> Data {
+        Data(try take(try length(field)))
+    }
+}

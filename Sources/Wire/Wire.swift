@@ -1,1 +1,0 @@
-// Wire module: see Package.swift for its place in the pipeline.

@@ -1,0 +1,363 @@
+import Foundation
+import Testing
+import Wire
+@testable import Pipeline
+
+@Suite("Work protocol: coordinator state machine")
+struct WorkProtocolCoordinatorTests {
+    static let twoStages = WorkCoordinatorConfiguration(
+        stages: ["profile", "dispatch"], maxAttempts: 3, leaseMillis: 10_000,
+        workerTimeoutMillis: 3_000, heartbeatIntervalMillis: 500, window: 100)
+
+    /// Producer + consumer joined; returns the harness.
+    func started(_ configuration: WorkCoordinatorConfiguration = twoStages) -> CoordinatorHarness {
+        var harness = CoordinatorHarness(configuration)
+        harness.send(.hello(role: .consumer, credit: 1_000), from: "sink")
+        harness.send(.hello(role: .producer, credit: 0), from: "ingest")
+        return harness
+    }
+
+    @Test("a request runs every stage in order, the last DONE goes to the consumer, ACK completes it")
+    func chain() throws {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 1), from: "p1")
+        h.send(.ready(stage: "dispatch", credit: 1), from: "d1")
+        let first = try #require(h.send(.submit(requestID: "r1", payload: payload("in")), from: "ingest").tasks(to: "p1").first)
+        #expect(first.stage == "profile" && first.attempt == 1 && first.payload == payload("in"))
+        let second = try #require(h.send(.done(taskID: first.taskID, payload: payload("profiled")), from: "p1").tasks(to: "d1").first)
+        #expect(second.stage == "dispatch" && second.payload == payload("profiled") && second.requestID == "r1")
+        let result = try #require(h.send(.done(taskID: second.taskID, payload: payload("answer")), from: "d1").results.first)
+        #expect(result == WireResult(requestID: "r1", status: .completed, stage: "dispatch", attempts: 1, reason: "", payload: payload("answer")))
+        #expect(h.coordinator.inFlightCount == 1)
+        h.send(.endOfInput, from: "ingest")
+        let finished = h.send(.ack(requestID: "r1"), from: "sink")
+        #expect(h.coordinator.inFlightCount == 0 && h.coordinator.isCompleted("r1"))
+        #expect(h.journaledCompleted == ["r1"])
+        #expect(finished.contains(.finished, to: "sink") && finished.contains(.finished, to: "ingest"))
+    }
+
+    @Test("a worker never holds more tasks than its credit; DONE returns credit")
+    func credit() {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 3), from: "p1")
+        var sent: [WireTask] = []
+        for index in 0..<10 { sent += h.send(.submit(requestID: "r\(index)", payload: Data()), from: "ingest").tasks(to: "p1") }
+        #expect(sent.count == 3)
+        #expect(h.coordinator.leasedCount("p1") == 3)
+        #expect(h.coordinator.pendingCounts == [7, 0])
+        let more = h.send(.done(taskID: sent[0].taskID, payload: Data()), from: "p1").tasks(to: "p1")
+        #expect(more.count == 1)
+        #expect(h.coordinator.leasedCount("p1") == 3)
+    }
+
+    @Test("work is spread round robin over the workers of a stage")
+    func roundRobin() {
+        var h = started()
+        for name in ["a", "b", "c"] { h.send(.ready(stage: "profile", credit: 10), from: name) }
+        var counts: [String: Int] = [:]
+        for index in 0..<9 {
+            for (peer, message) in h.send(.submit(requestID: "r\(index)", payload: Data()), from: "ingest") {
+                if case .task = message { counts[peer, default: 0] += 1 }
+            }
+        }
+        #expect(counts == ["a": 3, "b": 3, "c": 3])
+    }
+
+    @Test("a worker silent past the timeout has its tasks requeued to another worker with attempt+1")
+    func requeueOnSilence() throws {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 5), from: "dead")
+        var leased: [WireTask] = []
+        for index in 0..<4 { leased += h.send(.submit(requestID: "r\(index)", payload: payload("\(index)")), from: "ingest").tasks(to: "dead") }
+        #expect(leased.count == 4)
+        h.advance(by: 2_000)
+        h.send(.ready(stage: "profile", credit: 10), from: "alive")
+        h.send(.heartbeat, from: "alive")
+        h.advance(by: 1_500)  // dead silent 3.5 s > 3 s; alive heard 1.5 s ago
+        let requeued = h.log.compactMap { effect -> WireTask? in
+            if case .send("alive", .task(let task)) = effect { return task }
+            return nil
+        }
+        #expect(requeued.count == 4)
+        #expect(Set(requeued.map(\.requestID)) == ["r0", "r1", "r2", "r3"])
+        #expect(requeued.allSatisfy { $0.attempt == 2 })
+        #expect(Set(requeued.map(\.taskID)).isDisjoint(with: leased.map(\.taskID)))
+        #expect(h.coordinator.stats.workersLost == 1 && h.coordinator.stats.requeued == 4)
+        #expect(h.coordinator.workerCount == 1)
+    }
+
+    @Test("a late DONE from a presumed-dead worker is ignored; it is told to re-register")
+    func lateDoneDeduplicated() throws {
+        var h = started(WorkCoordinatorConfiguration(stages: ["profile"], workerTimeoutMillis: 3_000, window: 10))
+        h.send(.ready(stage: "profile", credit: 1), from: "slow")
+        let old = try #require(h.send(.submit(requestID: "r1", payload: Data()), from: "ingest").tasks(to: "slow").first)
+        h.advance(by: 3_001)
+        let fresh = try #require(h.send(.ready(stage: "profile", credit: 1), from: "fast").tasks(to: "fast").first)
+        #expect(fresh.requestID == "r1" && fresh.attempt == 2)
+        // The stopped worker wakes up and answers its old lease.
+        let late = h.send(.done(taskID: old.taskID, payload: payload("late")), from: "slow")
+        #expect(late.results.isEmpty)
+        #expect(late.contains(.reset, to: "slow"))
+        let done = h.send(.done(taskID: fresh.taskID, payload: payload("fresh")), from: "fast")
+        #expect(done.results.map(\.payload) == [payload("fresh")])
+        // It rejoins; the old lease is still not current even from a known worker.
+        h.send(.ready(stage: "profile", credit: 1), from: "slow")
+        #expect(h.send(.done(taskID: old.taskID, payload: Data()), from: "slow").results.isEmpty)
+        #expect(h.send(.done(taskID: fresh.taskID, payload: Data()), from: "fast").results.isEmpty)
+        #expect(h.coordinator.stats.staleIgnored == 3)
+    }
+
+    @Test("after maxAttempts the request becomes an exhausted error result, never dropped")
+    func maxAttempts() throws {
+        var h = started(WorkCoordinatorConfiguration(stages: ["profile", "dispatch"], maxAttempts: 2, leaseMillis: 1_000,
+                                                  workerTimeoutMillis: 100_000, window: 10))
+        h.send(.ready(stage: "profile", credit: 1), from: "p")
+        let first = try #require(h.send(.submit(requestID: "r1", payload: payload("input")), from: "ingest").tasks(to: "p").first)
+        let second = try #require(h.advance(by: 1_001).tasks(to: "p").first)  // lease expired: attempt 2
+        #expect(second.attempt == 2 && second.taskID != first.taskID)
+        let out = h.advance(by: 1_001)
+        let result = try #require(out.results.first)
+        #expect(result.status == .exhausted && result.stage == "profile" && result.attempts == 2)
+        #expect(result.reason.contains("lease") && result.payload == payload("input"))
+        #expect(out.tasks(to: "p").isEmpty)
+        #expect(h.coordinator.stats.exhausted == 1)
+    }
+
+    @Test("retryable FAIL retries; permanent FAIL is an error result at once")
+    func failures() throws {
+        var h = started(WorkCoordinatorConfiguration(stages: ["profile"], maxAttempts: 3, window: 10))
+        h.send(.ready(stage: "profile", credit: 1), from: "p")
+        let task = try #require(h.send(.submit(requestID: "r1", payload: payload("x")), from: "ingest").tasks(to: "p").first)
+        let retry = try #require(h.send(.fail(taskID: task.taskID, permanent: false, reason: "busy"), from: "p").tasks(to: "p").first)
+        #expect(retry.attempt == 2 && retry.requestID == "r1")
+        let out = h.send(.fail(taskID: retry.taskID, permanent: true, reason: "prompt too long"), from: "p")
+        let result = try #require(out.results.first)
+        #expect(result.status == .failed && result.reason == "prompt too long" && result.attempts == 2)
+    }
+
+    @Test("EXTEND keeps a long task's lease")
+    func extend() throws {
+        var h = started(WorkCoordinatorConfiguration(stages: ["profile"], leaseMillis: 1_000, workerTimeoutMillis: 100_000, window: 10))
+        h.send(.ready(stage: "profile", credit: 1), from: "p")
+        let task = try #require(h.send(.submit(requestID: "r1", payload: Data()), from: "ingest").tasks(to: "p").first)
+        h.advance(by: 900)
+        h.send(.extend(taskID: task.taskID), from: "p")
+        h.advance(by: 900)
+        #expect(h.coordinator.leasedCount("p") == 1 && h.coordinator.stats.requeued == 0)
+        h.advance(by: 200)
+        #expect(h.coordinator.stats.requeued == 1)
+    }
+
+    @Test("DRAIN: a draining worker gets no new tasks, finishes its leases, BYE requeues nothing lost")
+    func drain() throws {
+        var h = started(WorkCoordinatorConfiguration(stages: ["profile"], window: 10))
+        h.send(.ready(stage: "profile", credit: 2), from: "leaving")
+        var leased: [WireTask] = []
+        for index in 0..<2 { leased += h.send(.submit(requestID: "r\(index)", payload: Data()), from: "ingest").tasks(to: "leaving") }
+        h.send(.drain, from: "leaving")
+        let afterDone = h.send(.done(taskID: leased[0].taskID, payload: Data()), from: "leaving")
+        #expect(afterDone.results.count == 1)
+        #expect(h.send(.submit(requestID: "r2", payload: Data()), from: "ingest").tasks(to: "leaving").isEmpty)
+        // It leaves with one lease unfinished: that task goes to the next worker, same attempt.
+        h.send(.bye, from: "leaving")
+        let joined = h.send(.ready(stage: "profile", credit: 5), from: "joiner").tasks(to: "joiner")
+        #expect(Set(joined.map(\.requestID)) == ["r1", "r2"])
+        #expect(joined.first { $0.requestID == "r1" }?.attempt == 1)
+        #expect(h.coordinator.workerCount == 1)
+    }
+
+    @Test("drainAll asks every worker to leave")
+    func drainAll() {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 1), from: "a")
+        h.send(.ready(stage: "dispatch", credit: 1), from: "b")
+        h.coordinator.drainAll()
+        let effects = h.coordinator.takeEffects()
+        #expect(effects.contains(.send("a", .drain)) && effects.contains(.send("b", .drain)))
+    }
+
+    @Test("a worker joining mid-run gets pending work")
+    func joinMidRun() {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 2), from: "a")
+        for index in 0..<6 { h.send(.submit(requestID: "r\(index)", payload: Data()), from: "ingest") }
+        #expect(h.coordinator.pendingCounts[0] == 4)
+        let late = h.send(.ready(stage: "profile", credit: 10), from: "late").tasks(to: "late")
+        #expect(late.count == 4)
+    }
+
+    @Test("window: the producer gets credit only while accepted − acknowledged < window")
+    func window() throws {
+        var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: ["profile"], window: 20))
+        h.send(.hello(role: .consumer, credit: 1_000), from: "sink")
+        let initial = h.send(.hello(role: .producer, credit: 0), from: "ingest").granted(to: "ingest")
+        #expect(initial == 20)
+        h.send(.ready(stage: "profile", credit: 100), from: "w")
+        var tasks: [WireTask] = []
+        var granted = 0
+        for index in 0..<20 {
+            let out = h.send(.submit(requestID: "r\(index)", payload: Data()), from: "ingest")
+            tasks += out.tasks(to: "w")
+            granted += out.granted(to: "ingest")
+        }
+        #expect(granted == 0 && h.coordinator.inFlightCount == 20)
+        // The stage finishes work but the consumer has not acknowledged: still no credit.
+        for task in tasks { granted += h.send(.done(taskID: task.taskID, payload: Data()), from: "w").granted(to: "ingest") }
+        #expect(granted == 0)
+        // Acks free the window; credit comes back in batches of window/10 = 2.
+        granted += h.send(.ack(requestID: "r0"), from: "sink").granted(to: "ingest")
+        #expect(granted == 0)
+        granted += h.send(.ack(requestID: "r1"), from: "sink").granted(to: "ingest")
+        #expect(granted == 2)
+    }
+
+    @Test("submits of completed requests are answered alreadyDone; in-flight duplicates are ignored")
+    func resumeDedupe() {
+        var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: ["profile"], window: 10), completed: ["old"])
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        h.send(.hello(role: .consumer, credit: 10), from: "sink")
+        #expect(h.send(.submit(requestID: "old", payload: Data()), from: "ingest").contains(.alreadyDone(requestID: "old"), to: "ingest"))
+        h.send(.submit(requestID: "new", payload: Data()), from: "ingest")
+        h.send(.submit(requestID: "new", payload: Data()), from: "ingest")
+        #expect(h.coordinator.stats.accepted == 1 && h.coordinator.stats.duplicateSubmits == 1 && h.coordinator.stats.alreadyDone == 1)
+        #expect(h.coordinator.inFlightCount == 1)
+    }
+
+    @Test("results are redelivered to a consumer that reconnects before acknowledging; consumer credit bounds them")
+    func consumerRedelivery() {
+        var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: [], window: 10))
+        h.send(.hello(role: .consumer, credit: 2), from: "sink")
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        var delivered: [String] = []
+        for index in 0..<3 { delivered += h.send(.submit(requestID: "r\(index)", payload: Data()), from: "ingest").results.map(\.requestID) }
+        #expect(delivered == ["r0", "r1"])
+        let again = h.send(.hello(role: .consumer, credit: 5), from: "sink2").results.map(\.requestID)
+        #expect(again == ["r0", "r1", "r2"])
+        // An ACK from the old consumer is refused (reset).
+        #expect(h.send(.ack(requestID: "r0"), from: "sink").contains(.reset, to: "sink"))
+        h.send(.ack(requestID: "r0"), from: "sink2")
+        h.send(.ack(requestID: "r0"), from: "sink2")
+        #expect(h.coordinator.stats.completed == 1)
+    }
+
+    @Test("unknown peers are told to reset; messages only the coordinator sends are ignored with a warning")
+    func unknownPeers() {
+        var h = started()
+        #expect(h.send(.heartbeat, from: "stranger").contains(.reset, to: "stranger"))
+        #expect(h.send(.submit(requestID: "x", payload: Data()), from: "stranger").contains(.reset, to: "stranger"))
+        h.send(.grant(credit: 5), from: "stranger")
+        h.send(.ready(stage: "nope", credit: 1), from: "w")
+        let warnings = h.log.filter { if case .warning = $0 { return true } else { return false } }
+        #expect(warnings.count == 2)
+        #expect(h.coordinator.workerCount == 0)
+    }
+
+    @Test("heartbeats go to every worker once per interval")
+    func heartbeats() {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 1), from: "a")
+        let first = h.advance(by: 500)
+        #expect(first.contains(.heartbeat, to: "a"))
+        #expect(!h.advance(by: 100).contains(.heartbeat, to: "a"))
+        h.send(.heartbeat, from: "a")
+        #expect(h.advance(by: 400).contains(.heartbeat, to: "a"))
+    }
+
+    @Test("randomised run with worker deaths: every request ends exactly once")
+    func randomisedExactlyOnce() {
+        var sim = Simulation(seed: 7)
+        sim.run(total: 2_000)
+        #expect(sim.results.count == 2_000)
+        #expect(sim.results.values.allSatisfy { $0 == 1 })
+        #expect(sim.h.coordinator.inFlightCount == 0)
+        #expect(sim.h.coordinator.stats.workersLost > 0)
+        #expect(sim.h.coordinator.stats.exhausted == 0)
+    }
+}
+
+/// A deterministic in-memory pipeline: workers answer in random order, some are killed (vanish
+/// with their leases) and replaced; the producer respects its grants, the consumer acknowledges.
+struct Simulation {
+    var generator: SplitMixTest
+    var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: ["a", "b", "c"], maxAttempts: 50, leaseMillis: 5_000,
+                                                         workerTimeoutMillis: 1_000, window: 64))
+    var workers: [String: (stage: String, held: [WireTask])] = [:]
+    var nextWorker = 0
+    var credit = 0
+    var results: [String: Int] = [:]
+    var queue: [(String, WireMessage)] = []
+
+    init(seed: UInt64) { generator = SplitMixTest(seed: seed) }
+
+    mutating func route() {
+        while !queue.isEmpty {
+            let (peer, message) = queue.removeFirst()
+            switch message {
+            case .task(let task): workers[peer]?.held.append(task)
+            case .grant(let more): credit += Int(more)
+            case .result(let result):
+                results[result.requestID, default: 0] += 1
+                queue += h.send(.ack(requestID: result.requestID), from: "sink")
+            default: break
+            }
+        }
+    }
+
+    mutating func join(_ stage: String) {
+        nextWorker += 1
+        let name = "w\(nextWorker)"
+        workers[name] = (stage, [])
+        queue += h.send(.ready(stage: stage, credit: 4), from: name)
+    }
+
+    /// Lets time pass; live workers keep heartbeating.
+    mutating func pass(_ millis: UInt64) {
+        for name in workers.keys.sorted() { queue += h.send(.heartbeat, from: name) }
+        queue += h.advance(by: millis)
+    }
+
+    mutating func run(total: Int) {
+        queue += h.send(.hello(role: .consumer, credit: 16), from: "sink")
+        queue += h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        for stage in ["a", "b", "c", "a", "b", "c"] { join(stage) }
+        var submitted = 0
+        var steps = 0
+        while results.count < total && steps < 500_000 {
+            steps += 1
+            route()
+            if submitted < total && credit > 0 {
+                credit -= 1
+                queue += h.send(.submit(requestID: "r\(submitted)", payload: Data()), from: "ingest")
+                submitted += 1
+                continue
+            }
+            let roll = generator.next() % 1_000
+            let names = workers.keys.sorted()
+            if roll < 5, let victim = names.randomElement(using: &generator), let stage = workers[victim]?.stage {
+                workers[victim] = nil  // kill -9
+                pass(600)
+                pass(600)
+                join(stage)
+            } else if let name = names.randomElement(using: &generator), let task = workers[name]?.held.first {
+                workers[name]?.held.removeFirst()
+                queue += h.send(.done(taskID: task.taskID, payload: Data()), from: name)
+            } else {
+                pass(10)
+            }
+        }
+        if submitted == total { queue += h.send(.endOfInput, from: "ingest") }
+        route()
+    }
+}
+
+struct SplitMixTest: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
