@@ -1,0 +1,107 @@
+import Foundation
+import Pipeline
+import SwitchyardCore
+import Testing
+
+@Suite("sink: exactly once, ordered, resumable")
+struct ResultSinkTests {
+    static func record(line: Int, error: Bool = false, model: String = "small") -> OutputRecord {
+        let id = RequestID(fileDigest: "abcd", line: line)
+        let routing = OutputRecord.Routing(
+            model: model, strategy: "cheapest", predictedQuality: 0.5, estimatedCostUSD: 0.001,
+            actualCostUSD: 0.002, attempts: 1, fallbacks: [], line: line, latencyMS: Double(line))
+        if error {
+            return .failure(requestID: id, customID: "c\(line)", code: .backendError, message: "boom", routing: routing)
+        }
+        return OutputRecord(id: id.description, customID: "c\(line)",
+                            response: .init(statusCode: 200, body: .object(["ok": .bool(true)])), error: nil, routing: routing)
+    }
+
+    static func lines(_ path: String) throws -> [OutputRecord] {
+        try JSONLinesReader(path: path).map { try JSONDecoder().decode(OutputRecord.self, from: $0.bytes) }
+    }
+
+    @Test func duplicatesAreWrittenOnce() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try ResultSink(directory: directory.url.path, ordered: false)
+        #expect(try sink.write(Self.record(line: 1)))
+        #expect(try !sink.write(Self.record(line: 1)))
+        #expect(try sink.write(Self.record(line: 2, error: true)))
+        #expect(try !sink.write(Self.record(line: 2)))
+        let summary = try sink.finish(input: nil, inputLines: 2, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        #expect(summary.results == 1 && summary.errors == 1)
+        #expect(summary.errorsByCode == ["backend_error": 1])
+        #expect(sink.duplicatesDropped == 2)
+        #expect(try Self.lines(sink.resultsPath).map(\.line) == [1])
+        #expect(try Self.lines(sink.errorsPath).map(\.line) == [2])
+    }
+
+    @Test func orderedModeWritesInLineOrder() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try ResultSink(directory: directory.url.path, ordered: true)
+        for line in [3, 1, 5, 2, 4, 2] { try sink.write(Self.record(line: line)) }
+        try sink.finish(input: nil, inputLines: 5, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        #expect(try Self.lines(sink.resultsPath).map(\.line) == [1, 2, 3, 4, 5])
+    }
+
+    @Test func restartRebuildsTheCompletionSet() throws {
+        let directory = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: directory.url.path, ordered: false)
+            try sink.write(Self.record(line: 1))
+            try sink.write(Self.record(line: 2, error: true))
+            try sink.finish(input: nil, inputLines: 4, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        }
+        // A crash left half a line at the end of results.jsonl.
+        let results = directory.url.appendingPathComponent("results.jsonl")
+        let handle = try FileHandle(forWritingTo: results)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"id": "abcd:3", "cus"#.utf8))
+        try handle.close()
+
+        let sink = try ResultSink(directory: directory.url.path, ordered: true)
+        #expect(sink.resumedRecords == 2)
+        #expect(sink.isCompleted(RequestID(fileDigest: "abcd", line: 1).description))
+        #expect(try !sink.write(Self.record(line: 1)))
+        #expect(try !sink.write(Self.record(line: 2)))
+        try sink.write(Self.record(line: 4))
+        try sink.write(Self.record(line: 3))
+        let summary = try sink.finish(input: nil, inputLines: 4, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        #expect(summary.results + summary.errors == 4)
+        #expect(summary.resumedRecords == 2)
+        #expect(try Self.lines(sink.resultsPath).map(\.line) == [1, 3, 4])
+    }
+
+    @Test func recordsFollowTheContractShape() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let error = try JSONSerialization.jsonObject(with: encoder.encode(Self.record(line: 7, error: true))) as? [String: Any]
+        let object = try #require(error)
+        #expect(object["response"] is NSNull)
+        let body = try #require(object["error"] as? [String: Any])
+        #expect(body["code"] as? String == "backend_error")
+        #expect(body["line"] as? Int == 7)
+        let routing = try #require(object["routing"] as? [String: Any])
+        for key in ["model", "strategy", "predicted_quality", "estimated_cost_usd", "actual_cost_usd", "attempts", "fallbacks", "line"] {
+            #expect(routing[key] != nil, "routing.\(key) missing")
+        }
+        let ok = try JSONSerialization.jsonObject(with: encoder.encode(Self.record(line: 8))) as? [String: Any]
+        #expect(ok?["error"] is NSNull)
+        #expect((ok?["response"] as? [String: Any])?["status_code"] as? Int == 200)
+        #expect(ok?["custom_id"] as? String == "c8")
+    }
+
+    @Test func summaryHasSpendAndLatency() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try ResultSink(directory: directory.url.path, ordered: false)
+        for line in 1...100 { try sink.write(Self.record(line: line, model: line % 2 == 0 ? "small" : "large")) }
+        let summary = try sink.finish(input: "in.jsonl", inputLines: 100, budgetUSD: 1, wallSeconds: 2, dryRun: false)
+        #expect(summary.models["small"]?.requests == 50)
+        #expect(abs(summary.spend.actualUSD - 0.2) < 1e-9)
+        #expect(summary.latencyMS.p50 == 50)
+        #expect(summary.latencyMS.p99 == 99)
+        #expect(summary.requestsPerSecond == 50)
+        let data = try Data(contentsOf: URL(fileURLWithPath: sink.summaryPath))
+        #expect(try JSONSerialization.jsonObject(with: data) is [String: Any])
+    }
+}
