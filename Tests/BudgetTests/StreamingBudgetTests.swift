@@ -5,12 +5,14 @@ import Testing
 struct StreamingBudgetTests {
     /// Simulates a dispatcher with `window` requests in flight whose real cost is `ratio` × the estimate.
     func simulate(
-        lines n: Int, budgetFraction: Double, window: Int, ratio: Double, caps: [Int: Double] = [:]
+        lines n: Int, budgetFraction: Double, window: Int, ratio: Double, caps: [Int: Double] = [:],
+        cheapestFraction: Double? = nil
     ) throws -> (ledger: SpendLedger, decisions: [StreamingBudgetController.Decision], problem: BudgetProblem, maxCost: Double, budget: Double) {
         var problem = try randomProblem(queries: n, models: 5, seed: 42)
         for (line, cap) in caps { problem.restrict(query: line, maxCostUSD: cap) }
         let frontier = EfficientFrontier(problem)
-        let budget = frontier.cheapestTotal + (frontier.totalCost(lambda: 0) - frontier.cheapestTotal) * budgetFraction
+        let budget = cheapestFraction.map { frontier.cheapestTotal * $0 }
+            ?? frontier.cheapestTotal + (frontier.totalCost(lambda: 0) - frontier.cheapestTotal) * budgetFraction
         let ledger = SpendLedger(budgetUSD: budget)
         let controller = StreamingBudgetController(
             ledger: ledger, totalLines: n, models: 5, configuration: .init(windowSize: 128, recalibrateEvery: 32))
@@ -53,7 +55,7 @@ struct StreamingBudgetTests {
 
     @Test("a budget that runs out turns later lines into budget_exhausted, never overspends")
     func exhaustion() throws {
-        let run = try simulate(lines: 500, budgetFraction: -0.5, window: 1, ratio: 1.0)
+        let run = try simulate(lines: 500, budgetFraction: 0, window: 1, ratio: 1.0, cheapestFraction: 0.5)
         #expect(run.ledger.snapshot().actualUSD <= run.budget * (1 + 1e-9))
         #expect(run.decisions.contains(.budgetExhausted))
     }
@@ -78,20 +80,21 @@ struct StreamingBudgetTests {
 
     @Test("concurrent reservations never exceed the budget")
     func concurrentLedger() async throws {
-        let ledger = SpendLedger(budgetUSD: 1.0)
+        let unit = 1.0 / 1024  // exact in binary, so 1000 units fill the budget exactly
+        let ledger = SpendLedger(budgetUSD: 1000 * unit)
         let granted = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<8 {
                 group.addTask {
                     var count = 0
-                    for _ in 0..<1000 where ledger.reserve(0.001) != nil { count += 1 }
+                    for _ in 0..<1000 where ledger.reserve(unit) != nil { count += 1 }
                     return count
                 }
             }
             return await group.reduce(0, +)
         }
         #expect(granted == 1000)
-        #expect(ledger.snapshot().reservedUSD <= 1.0 + 1e-9)
-        #expect(!ledger.canAfford(0.001))
+        #expect(ledger.snapshot().reservedUSD <= 1000 * unit)
+        #expect(!ledger.canAfford(unit))
     }
 
     @Test("settle and release are idempotent")

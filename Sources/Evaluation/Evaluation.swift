@@ -1,1 +1,0 @@
-// Evaluation module: see Package.swift for its place in the pipeline.
