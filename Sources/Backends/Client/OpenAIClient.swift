@@ -70,3 +70,17 @@ extension TimeAmount {
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
+
+extension OpenAIClient {
+    /// One plain POST with no limits, retries, body rewriting or accounting: the baseline the
+    /// dispatch benchmark compares the `Dispatcher` against. Returns the status and body.
+    public func postDirect(
+        url: String, body: Data, headers: [(String, String)] = [("Content-Type", "application/json")],
+        timeout: Duration = .seconds(30), logger: Logger
+    ) async -> (status: Int?, body: Data?) {
+        switch await post(url: url, body: body, headers: headers, headDeadline: .now() + TimeAmount(timeout), logger: logger) {
+        case .response(let status, let data, _): return (status, data)
+        case .timeout, .connectionError: return (nil, nil)
+        }
+    }
+}

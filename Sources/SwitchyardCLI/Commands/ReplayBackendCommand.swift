@@ -1,13 +1,87 @@
 import ArgumentParser
+import Backends
 import Foundation
+import Logging
 
 struct ReplayBackendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay-backend",
-        abstract: "Serve an OpenAI-compatible API that answers as the recorded models did."
+        abstract: "Serve an OpenAI-compatible API that answers as the recorded models did.",
+        discussion: """
+            Answers POST /v1/chat/completions and GET /v1/models for every model of a routing-data
+            file. The prompt (exact text of the last user message) is looked up in the data; the reply
+            says whether the model's recorded outcome was correct and its `usage` reproduces the
+            recorded cost. Unknown prompts get a deterministic pseudo-outcome from the model's mean.
+            Use it for demos, tests and dry runs of a real batch.
+            """
     )
 
+    @Option(help: "Routing data (JSON Lines with prompt, outcomes, costs).")
+    var data: String
+
+    @Option(help: "Prices (models.json). Default: models.json beside --data.")
+    var models: String?
+
+    @Option(help: "Port to listen on (0 picks a free one and prints it).")
+    var port: Int
+
+    @Option(help: "Address to bind.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .customLong("latency-ms-p50"), help: "Median added latency in ms.")
+    var latencyP50: Double = 0
+
+    @Option(name: .customLong("latency-ms-p99"), help: "99th percentile added latency in ms (log-normal).")
+    var latencyP99: Double?
+
+    @Option(help: "Fraction of requests that fail with --error-kind.")
+    var errorRate: Double = 0
+
+    @Option(help: "Injected failure: 429, 500 or timeout.")
+    var errorKind: String = "500"
+
+    @Option(parsing: .upToNextOption, help: "Models that answer 503 to everything.")
+    var down: [String] = []
+
+    @Option(help: "Seed of the latency and error draws.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Log level (trace, debug, info, notice, warning, error).")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
+        guard ReplayConfiguration.ErrorKind(rawValue: errorKind) != nil else {
+            throw ValidationError("--error-kind must be 429, 500 or timeout")
+        }
+        if let latencyP99, latencyP99 < latencyP50 {
+            throw ValidationError("--latency-ms-p99 must be at least --latency-ms-p50")
+        }
+    }
+
     func run() async throws {
-        try notImplementedYet("replay-backend")
+        var logger = Logger(label: "switchyard.replay-backend")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let catalog = try ReplayCatalog.load(dataPath: data, modelsPath: models)
+        for model in down where !catalog.serves(model) {
+            throw ValidationError("--down \(model): not a model of \(data); models are: \(catalog.models.joined(separator: ", "))")
+        }
+        let configuration = ReplayConfiguration(
+            host: host, port: port, latencyP50Ms: latencyP50, latencyP99Ms: latencyP99,
+            errorRate: errorRate, errorKind: ReplayConfiguration.ErrorKind(rawValue: errorKind) ?? .serverError,
+            downModels: Set(down), seed: seed
+        )
+        let server = ReplayServer(responder: ReplayResponder(catalog: catalog, configuration: configuration), logger: logger)
+        let modelCount = catalog.models.count
+        let host = self.host
+        let announce = logger
+        let app = server.makeApplication { port in
+            announce.notice("replay backend listening", metadata: [
+                "url": "http://\(host):\(port)/v1", "models": "\(modelCount)",
+            ])
+            FileHandle.standardOutput.write(Data("replay-backend: http://\(host):\(port)/v1 serving \(modelCount) models\n".utf8))
+        }
+        try await app.runService()
     }
 }

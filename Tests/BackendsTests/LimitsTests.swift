@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import Backends
+
+@Suite("Token buckets, semaphore, breaker, backoff")
+struct LimitsTests {
+    @Test func tokenBucketGrantsBurstThenMakesCallersWait() {
+        let start = ContinuousClock.now
+        // 600/min = 10/s, 0.5 s burst = 5 tokens.
+        let bucket = TokenBucket(perMinute: 600, burstSeconds: 0.5)
+        for _ in 0..<5 { #expect(bucket.reserve(1, now: start) == .zero) }
+        #expect(bucket.reserve(1, now: start) == .milliseconds(100))
+        #expect(bucket.reserve(1, now: start) == .milliseconds(200))
+        // One second later 10 tokens came back, minus the 2 owed.
+        let later = start + .seconds(1)
+        #expect(bucket.reserve(5, now: later) == .zero)
+        #expect(bucket.reserve(1, now: later) == .milliseconds(100))
+    }
+
+    @Test func tokenBucketClampsHugeRequestsAndAcceptsCorrections() {
+        let start = ContinuousClock.now
+        let bucket = TokenBucket(perMinute: 60_000, burstSeconds: 1)  // 1000/s, capacity 1000
+        #expect(bucket.capacity == 1000)
+        #expect(bucket.reserve(50_000, now: start) == .zero)  // clamped to 1000, passes alone
+        #expect(bucket.reserve(100, now: start) == .milliseconds(100))
+        bucket.adjust(by: 600, now: start)  // the backend used fewer tokens than reserved
+        #expect(bucket.reserve(400, now: start) == .zero)
+    }
+
+    @Test func semaphoreBoundsConcurrency() async throws {
+        let semaphore = AsyncSemaphore(permits: 3)
+        let peak = LockedState((current: 0, max: 0))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try await semaphore.acquire()
+                    peak.withLock { $0.current += 1; $0.max = max($0.max, $0.current) }
+                    try await Task.sleep(for: .milliseconds(5))
+                    peak.withLock { $0.current -= 1 }
+                    semaphore.release()
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(peak.withLock { $0.max } == 3)
+        #expect(semaphore.inUse == 0)
+    }
+
+    @Test func semaphoreWaiterCanBeCancelled() async throws {
+        let semaphore = AsyncSemaphore(permits: 1)
+        try await semaphore.acquire()
+        let waiter = Task { try await semaphore.acquire() }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        semaphore.release()
+        try await semaphore.acquire()  // the cancelled waiter did not take the permit
+        semaphore.release()
+    }
+
+    @Test func breakerOpensAfterConsecutiveFailuresAndProbesAfterCooldown() {
+        let breaker = CircuitBreaker(configuration: CircuitBreakerConfiguration(failureThreshold: 3, cooldown: .seconds(10)))
+        let t0 = ContinuousClock.now
+        #expect(breaker.admit(now: t0) == .allowed)
+        breaker.recordFailure(now: t0)
+        breaker.recordFailure(now: t0)
+        breaker.recordSuccess()  // resets the streak
+        breaker.recordFailure(now: t0)
+        breaker.recordFailure(now: t0)
+        #expect(!breaker.isUnavailable(now: t0))
+        #expect(breaker.recordFailure(now: t0))  // third in a row opens it
+        #expect(breaker.isUnavailable(now: t0 + .seconds(5)))
+        #expect(breaker.admit(now: t0 + .seconds(5)) == .rejected)
+        // After the cooldown exactly one probe goes through.
+        #expect(breaker.admit(now: t0 + .seconds(11)) == .probe)
+        #expect(breaker.admit(now: t0 + .seconds(11)) == .rejected)
+        // A failed probe reopens it; a successful one closes it.
+        breaker.recordFailure(now: t0 + .seconds(11))
+        #expect(breaker.admit(now: t0 + .seconds(12)) == .rejected)
+        #expect(breaker.admit(now: t0 + .seconds(22)) == .probe)
+        breaker.recordSuccess()
+        #expect(breaker.admit(now: t0 + .seconds(22)) == .allowed)
+    }
+
+    @Test func backoffIsFullJitterWithinCapsSeededAndFlooredByRetryAfter() {
+        let policy = RetryPolicy(maxAttemptsPerModel: 5, baseDelay: .milliseconds(100), maxDelay: .milliseconds(500))
+        let a = Backoff(policy: policy, seed: 42)
+        let b = Backoff(policy: policy, seed: 42)
+        for retry in 0..<6 {
+            let cap = min(0.5, 0.1 * pow(2, Double(retry)))
+            let delay = a.delay(retry: retry, retryAfter: nil)
+            #expect(delay >= .zero && delay.seconds <= cap + 1e-9)
+            #expect(delay == b.delay(retry: retry, retryAfter: nil))
+        }
+        #expect(a.delay(retry: 0, retryAfter: .seconds(2)) == .seconds(2))
+    }
+
+    @Test func retryAfterParsesSecondsAndHTTPDates() {
+        #expect(RetryAfter.parse("3") == .seconds(3))
+        #expect(RetryAfter.parse(" 0.5 ") == .milliseconds(500))
+        #expect(RetryAfter.parse("-1") == nil)
+        #expect(RetryAfter.parse(nil) == nil)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)  // Tue, 14 Nov 2023 22:13:20 GMT
+        #expect(RetryAfter.parse("Tue, 14 Nov 2023 22:13:30 GMT", now: now) == .seconds(10))
+        #expect(RetryAfter.parse("soon") == nil)
+    }
+}
