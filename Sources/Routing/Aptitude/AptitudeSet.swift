@@ -10,6 +10,8 @@ import SwitchyardCore
 public struct AptitudeSet: Sendable, Codable, Hashable {
     /// Record ids of the aptitude prompts (the `id` of the training line), in set order.
     public var ids: [String]
+    /// The aptitude prompts' text, so a new model can be run on exactly this set (`models aptitude-set`).
+    public var prompts: [String]
     /// Category of every aptitude prompt (index into `centroids`).
     public var categories: [Int]
     /// Unit vectors of the aptitude prompts: `ids.count × dimension`, row-major.
@@ -21,8 +23,9 @@ public struct AptitudeSet: Sendable, Codable, Hashable {
     public var count: Int { ids.count }
     public var categoryCount: Int { dimension > 0 ? centroids.count / dimension : 0 }
 
-    public init(ids: [String], categories: [Int], vectors: [Float], centroids: [Float], dimension: Int) {
+    public init(ids: [String], prompts: [String], categories: [Int], vectors: [Float], centroids: [Float], dimension: Int) {
         self.ids = ids
+        self.prompts = prompts
         self.categories = categories
         self.vectors = vectors
         self.centroids = centroids
@@ -32,7 +35,7 @@ public struct AptitudeSet: Sendable, Codable, Hashable {
     /// Draws the set from training vectors: clusters them, then samples up to `perCategory` prompts from
     /// each cluster with a seeded shuffle. Indices returned point into the training rows.
     public static func sample(
-        ids: [String], vectors: [[Float]], categories k: Int, perCategory: Int, seed: UInt64
+        ids: [String], prompts: [String], vectors: [[Float]], categories k: Int, perCategory: Int, seed: UInt64
     ) -> (set: AptitudeSet, trainingRows: [Int]) {
         let dimension = vectors.first?.count ?? 0
         let fit = SphericalKMeans(k: k, seed: seed).fit(vectors)
@@ -48,7 +51,7 @@ public struct AptitudeSet: Sendable, Codable, Hashable {
             }
         }
         let set = AptitudeSet(
-            ids: rows.map { ids[$0] }, categories: cats,
+            ids: rows.map { ids[$0] }, prompts: rows.map { prompts[$0] }, categories: cats,
             vectors: rows.flatMap { RequirementVectorMath.normalized(vectors[$0]) },
             centroids: fit.centroids.flatMap { $0 }, dimension: dimension
         )

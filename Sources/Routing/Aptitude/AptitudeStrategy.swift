@@ -121,7 +121,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         let url = directory.appendingPathComponent(fileName)
         let strategy = try ArtifactFiles.readJSON(AptitudeStrategy.self, from: url)
         let set = strategy.set
-        let ok = set.categories.count == set.count && set.vectors.count == set.count * set.dimension
+        let ok = set.categories.count == set.count && set.prompts.count == set.count && set.vectors.count == set.count * set.dimension
             && set.dimension > 0 && set.centroids.count % set.dimension == 0
             && set.categories.allSatisfy { $0 >= 0 && $0 < set.categoryCount }
             && strategy.scorer.weights.count == strategy.features.width

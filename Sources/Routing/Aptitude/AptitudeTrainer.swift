@@ -18,7 +18,7 @@ public struct AptitudeTrainer: Sendable {
         }
         let unitRows = (0..<train.count).map { RequirementVectorMath.normalized(train.vectors.row($0)) }
         let (set, rows) = AptitudeSet.sample(
-            ids: train.records.map(\.id), vectors: unitRows, categories: configuration.categories,
+            ids: train.records.map(\.id), prompts: train.records.map(\.prompt), vectors: unitRows, categories: configuration.categories,
             perCategory: configuration.promptsPerCategory, seed: context.seed
         )
         let aptitude = context.models.indices.map { j in rows.map { train.outcomes[$0, j] } }

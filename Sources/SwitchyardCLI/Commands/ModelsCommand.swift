@@ -1,21 +1,95 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Routing
+import SwitchyardCore
 
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "Manage the model pool of a profile directory.",
-        subcommands: [ModelsAddCommand.self]
+        subcommands: [ModelsAddCommand.self, ModelsAptitudeSetCommand.self]
     )
 }
 
 struct ModelsAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
-        abstract: "Onboard a new model from its aptitude-test outcomes and price alone: no retraining."
+        abstract: "Onboard a new model from its aptitude-test outcomes and price alone: no retraining.",
+        discussion: """
+            Run the new model on the artifact's aptitude prompts (`switchyard models aptitude-set`),
+            score its answers, and pass them as --aptitude: one {"id": <aptitude prompt id>, "outcome": 0|1}
+            line per prompt (optionally "output_tokens"), or routing-data lines whose "outcomes" hold the
+            model. The aptitude, uniroute and inference-dynamics strategies then score the model; others
+            keep their pool until the next `profile build`.
+            """
     )
 
+    @Option(help: "Artifact directory written by `switchyard profile build`.")
+    var profiles: String
+
+    @Option(help: "Name of the new model (as backends and decisions will call it).")
+    var name: String
+
+    @Option(help: "The model's outcomes on the aptitude prompts (JSON Lines).")
+    var aptitude: String
+
+    @Option(name: .customLong("input-usd-per-mtok"), help: "Input price, USD per million tokens.")
+    var inputUSDPerMTok: Double
+
+    @Option(name: .customLong("output-usd-per-mtok"), help: "Output price, USD per million tokens.")
+    var outputUSDPerMTok: Double
+
+    @Option(help: "Log level (trace, debug, info, warning, error).")
+    var logLevel: String = "info"
+
     func run() async throws {
-        try notImplementedYet("models add")
+        var logger = Logger(label: "switchyard.models", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        do {
+            let outcomes = try AptitudeOutcomes.load(path: aptitude, model: name)
+            let report = try ModelOnboarding.onboard(
+                directory: URL(fileURLWithPath: profiles), model: name,
+                price: ModelPrice(inputUSDPerMTok: inputUSDPerMTok, outputUSDPerMTok: outputUSDPerMTok),
+                outcomes: outcomes, logger: logger
+            )
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } catch let error as AptitudeError {
+            FileHandle.standardError.write(Data("switchyard models add: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as SwitchyardError {
+            FileHandle.standardError.write(Data("switchyard models add: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct ModelsAptitudeSetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aptitude-set",
+        abstract: "Write the artifact's aptitude prompts ({\"id\", \"prompt\"} lines): run a new model on these for `models add`."
+    )
+
+    @Option(help: "Artifact directory written by `switchyard profile build`.")
+    var profiles: String
+
+    @Option(help: "Output JSON Lines file.")
+    var output: String
+
+    func run() async throws {
+        do {
+            let directory = URL(fileURLWithPath: profiles).appendingPathComponent("strategies").appendingPathComponent(AptitudeStrategy.strategyName)
+            let strategy = try AptitudeStrategy.load(from: directory)
+            let writer = try JSONLinesWriter(path: output)
+            for (id, prompt) in zip(strategy.set.ids, strategy.set.prompts) {
+                try writer.write(["id": id, "prompt": prompt])
+            }
+            writer.flush()
+        } catch let error as SwitchyardError {
+            FileHandle.standardError.write(Data("switchyard models aptitude-set: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
