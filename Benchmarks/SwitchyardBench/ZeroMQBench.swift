@@ -22,7 +22,7 @@ struct ZeroMQBench: AsyncParsableCommand {
     var largeMessages: Int = 100_000
 
     @Option(help: "Repetitions; the best of each is kept.")
-    var repetitions: Int = 3
+    var repetitions: Int = 5
 
     @Option(help: "Where to write the JSON results.")
     var out: String = "bench-results/zmq.json"

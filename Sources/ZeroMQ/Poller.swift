@@ -41,6 +41,15 @@ public final class Poller {
         return items.count - 1
     }
 
+    /// Stops polling `socket` and lets the poller release it. Indices of items registered
+    /// after it move down by one.
+    public func unregister(_ socket: Socket) {
+        while let index = sockets.firstIndex(where: { $0 === socket }) {
+            sockets.remove(at: index)
+            items.remove(at: index)
+        }
+    }
+
     /// Changes the events watched at `index` (e.g. stop watching `.writable`).
     public func update(at index: Int, events: PollEvents) {
         items[index].events = events.rawValue

@@ -14,6 +14,15 @@ import Darwin
 /// `DispatchQueue`); debug builds trap when any other thread touches it. It is
 /// `@unchecked Sendable` only so it can be *moved* to its owner, never to share it.
 ///
+/// ```swift
+/// let context = try Context()
+/// let router = try context.socket(.router, options: SocketOptions(routerMandatory: true))
+/// try router.bind("tcp://127.0.0.1:*")
+/// let endpoint = try router.lastEndpoint          // tcp://127.0.0.1:<port>
+/// let frames = try router.receiveMultipart(timeout: .seconds(1))  // [routing id, payload...]
+/// try router.send([frames[0].bytes, Array("reply".utf8)])
+/// ```
+///
 /// **Lifetime.** The socket keeps its `Context` alive. `close()` (or deinit) closes it with the
 /// socket's finite linger, so process exit never hangs on undelivered messages.
 public final class Socket: @unchecked Sendable {

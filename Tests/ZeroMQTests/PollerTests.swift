@@ -38,6 +38,11 @@ struct PollerTests {
             }
         }
         #expect(seen == ["a", "c"])
+
+        poller.unregister(first)
+        #expect(poller.count == 1)
+        try firstPush.send(["ignored".bytes])
+        #expect(try poller.poll(timeout: .milliseconds(20)) == 0)
     }
 
     @Test("Writable events and file descriptors")
