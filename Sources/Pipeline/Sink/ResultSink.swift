@@ -90,6 +90,32 @@ public final class ResultSink {
         return summary
     }
 
+    /// Makes every record written so far durable (fflush + fsync): the work-protocol consumer calls
+    /// it before acknowledging a batch, so an acknowledged record is never lost.
+    public func sync() {
+        results.sync()
+        errors.sync()
+        unflushed = 0
+    }
+
+    /// Rewrites both files sorted by input line (for `--ordered` when records arrive acknowledged and
+    /// cannot be held back, as in `stage sink`). Loads one file at a time into memory.
+    public func sortFilesByLine() throws {
+        sync()
+        let decoder = JSONDecoder()
+        for path in [resultsPath, errorsPath] {
+            var entries: [(line: Int, bytes: Data)] = []
+            for line in try JSONLinesReader(path: path) {
+                let record = try decoder.decode(OutputRecord.self, from: line.bytes)
+                entries.append((record.line, line.bytes))
+            }
+            entries.sort { $0.line < $1.line }
+            var data = Data()
+            for entry in entries { data.append(entry.bytes); data.append(0x0A) }
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+    }
+
     private func drainPending() throws {
         while let record = pending.removeValue(forKey: nextLine) {
             try emit(record)

@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on this port (default metrics.port; none when unset).")
+    var metricsPort: Int?
+
     @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar, even on a terminal.")
     var noProgress = false
 
@@ -62,6 +65,12 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard run: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        var metricsTask: Task<Void, any Error>?
+        if let port = metricsPort ?? configuration.metrics.port {
+            let endpoint = MetricsEndpoint.bootstrap(host: configuration.metrics.host, port: port, logger: logger)
+            metricsTask = Task { try await endpoint.run() }
+        }
+        defer { metricsTask?.cancel() }
         let options = RunOptions(
             input: input, outputDirectory: output ?? configuration.output.directory,
             ordered: ordered || configuration.output.ordered, dryRun: dryRun, budgetUSD: budgetUSD)

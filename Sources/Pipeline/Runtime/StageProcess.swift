@@ -1,0 +1,174 @@
+import Backends
+import Foundation
+import Logging
+import Synchronization
+import SwitchyardCore
+import Wire
+import ZeroMQ
+
+/// One pipeline stage as its own process, on the work protocol over ZeroMQ (`switchyard stage NAME`).
+///
+/// The coordinator binds `coordinator.endpoint`; every other role connects to it, so processes can
+/// start in any order, on any host, and any number of profile, score and dispatch workers may join
+/// or leave during a run. The same code runs over `inproc://` when given one shared `Context`.
+public enum StageRole: String, CaseIterable, Sendable {
+    case coordinator, ingest, profile, score, dispatch, sink
+}
+
+public enum StageProcess {
+    /// The address other processes connect to: the bind endpoint with a wildcard host made loopback.
+    public static func connectEndpoint(for endpoint: String) -> String {
+        endpoint.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:")
+            .replacingOccurrences(of: "://*:", with: "://127.0.0.1:")
+    }
+
+    /// The protocol rules derived from `pipeline.yaml`.
+    public static func workConfiguration(_ configuration: PipelineConfiguration, window: Int = 1_000) -> WorkCoordinatorConfiguration {
+        WorkCoordinatorConfiguration(
+            stages: StageHandlers.chain,
+            maxAttempts: UInt16(clamping: configuration.coordinator.maxAttempts),
+            leaseMillis: UInt32(clamping: Int(configuration.coordinator.leaseSeconds * 1000)),
+            window: window)
+    }
+
+    /// Runs the coordinator until the run is finished (every accepted request acknowledged by the sink).
+    public static func runCoordinator(
+        configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger
+    ) async throws -> WorkCoordinatorStats {
+        if let journal = configuration.coordinator.journal {
+            try FileManager.default.createDirectory(
+                atPath: (journal as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        let server = try CoordinatorServer(
+            configuration: .init(endpoint: endpoint ?? configuration.coordinator.endpoint,
+                                 work: workConfiguration(configuration), journalPath: configuration.coordinator.journal),
+            context: context, logger: logger)
+        let drain = SignalDrain { server.stop() }
+        defer { withExtendedLifetime(drain) {} }
+        let (recovery, stats) = try await server.run()
+        logger.info("coordinator finished", metadata: ["resumed_completed": "\(recovery.completed.count)", "stats": "\(stats)"])
+        return stats
+    }
+
+    /// Streams the input into the coordinator (malformed lines go as finished error records).
+    public static func runIngest(
+        configuration: PipelineConfiguration, input: String, endpoint: String, context: Context, logger: Logger
+    ) async throws -> WorkProducer.Stats {
+        let parser = LineParser(poolModels: Set(configuration.models.map(\.name)),
+                                maxPromptCharacters: configuration.ingest.maxPromptCharacters)
+        let ingest = try Ingest(path: input, parser: parser)
+        logger.info("ingest starting", metadata: ["input": "\(input)", "lines": "\(ingest.lineCount)", "digest": "\(ingest.fileDigest)"])
+        let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
+        let drain = SignalDrain { producer.stop() }
+        defer { withExtendedLifetime(drain) {} }
+        let stats = try await producer.run { IngestWorkItems(inner: ingest.makeIterator()) }
+        logger.info("ingest finished", metadata: ["submitted": "\(stats.submitted)", "already_done": "\(stats.alreadyDone)"])
+        return stats
+    }
+
+    /// Builds the handler of one middle stage from the configuration (only what that stage needs:
+    /// a dispatch worker loads no router, a profile worker opens no backend).
+    ///
+    /// In stage mode each score process spends at most its share, `budgetUSD / stages.score.workers`.
+    public static func makeWorker(
+        role: StageRole, configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, logger: Logger
+    ) throws -> (handler: StageHandler, credit: Int, dispatcher: Dispatcher?) {
+        switch role {
+        case .profile:
+            let (extractor, _) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
+            return (StageHandlers.profile(ProfileStage(extractor: extractor)), max(2, configuration.stages.profile.batch), nil)
+        case .score:
+            let (_, router) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
+            let share = (budgetUSD ?? configuration.router.budgetUSD).map { $0 / Double(configuration.stages.score.workers) }
+            let stage = ScoreStage(router: router, lambda: configuration.router.lambda ?? 0, budget: BatchBudget(limitUSD: share))
+            return (StageHandlers.score(stage), max(2, configuration.stages.score.batch), nil)
+        case .dispatch:
+            var dispatcher: Dispatcher?
+            if !dryRun {
+                try configuration.checkBackends()
+                dispatcher = try Dispatcher(endpoints: PipelineComponents.endpoints(configuration), logger: logger)
+            }
+            return (StageHandlers.dispatch(DispatchStage(sender: dispatcher)), configuration.stages.dispatch.concurrency, dispatcher)
+        case .coordinator, .ingest, .sink:
+            throw ConfigurationError(keyPath: "", reason: "\(role.rawValue) is not a worker stage: use profile, score or dispatch")
+        }
+    }
+
+    /// Serves one middle stage until drained (SIGTERM/SIGINT, or the coordinator at the end of the run).
+    public static func runWorker(
+        role: StageRole, handler: @escaping StageHandler, credit: Int, endpoint: String, context: Context, logger: Logger
+    ) async throws {
+        let worker = try StageWorker(
+            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, credit))),
+            context: context, logger: logger, handler: handler)
+        let drain = SignalDrain { worker.drain() }
+        defer { withExtendedLifetime(drain) {} }
+        try await worker.run()
+        logger.info("\(role.rawValue) worker finished")
+    }
+
+    /// Receives every request's record, writes it once, and writes `summary.json` when the run ends.
+    public static func runSink(
+        configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, dryRun: Bool,
+        budgetUSD: Double?, endpoint: String, context: Context, logger: Logger,
+        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+    ) async throws -> RunSummary {
+        let started = ContinuousClock.now
+        let total = try input.map { try Ingest(path: $0, parser: LineParser(poolModels: [])).lineCount }
+        let sink = Mutex(try ResultSink(directory: outputDirectory, ordered: false))
+        let resumed = sink.withLock { $0.resumedRecords }
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
+        let drain = SignalDrain { consumer.stop() }
+        defer { withExtendedLifetime(drain) {} }
+        let metricsLastReport = Mutex(ContinuousClock.now)
+        _ = try await consumer.run(
+            write: { result in
+                let record = StageHandlers.record(for: result)
+                let progress: RunProgress? = try sink.withLock { sink in
+                    if try sink.write(record), record.error != nil, result.status != .completed {
+                        StageMetrics().count(record)
+                    }
+                    let now = ContinuousClock.now
+                    let due = metricsLastReport.withLock { last in
+                        guard now - last >= .milliseconds(100) else { return false }
+                        last = now
+                        return true
+                    }
+                    return due ? LocalPipeline.progress(sink, total: total ?? 0, since: started, resumed: resumed) : nil
+                }
+                if let progress { onProgress(progress) }
+            },
+            flush: { sink.withLock { $0.sync() } })
+        return try sink.withLock { sink in
+            onProgress(LocalPipeline.progress(sink, total: total ?? sink.completedCount, since: started, resumed: resumed))
+            let summary = try sink.finish(
+                input: input, inputLines: total, budgetUSD: budgetUSD ?? configuration.router.budgetUSD,
+                wallSeconds: LocalPipeline.seconds(ContinuousClock.now - started), dryRun: dryRun)
+            if ordered { try sink.sortFilesByLine() }
+            logger.info("sink finished", metadata: ["results": "\(summary.results)", "errors": "\(summary.errors)",
+                                                    "duplicates_dropped": "\(sink.duplicatesDropped)"])
+            return summary
+        }
+    }
+}
+
+/// Ingest's lines as work items: each line's envelope (request or finished error record) under its request ID.
+struct IngestWorkItems: IteratorProtocol {
+    var inner: Ingest.Iterator
+
+    mutating func next() -> WorkItem? {
+        guard let item = inner.next() else { return nil }
+        let envelope: StageEnvelope
+        let id: String
+        switch item {
+        case .request(let request):
+            envelope = .request(request)
+            id = request.requestID.description
+        case .rejected(let record):
+            envelope = .finished(record)
+            id = record.id
+        }
+        // Encoding plain values cannot fail; if it ever did, the empty payload becomes an error record downstream.
+        return WorkItem(requestID: id, payload: (try? envelope.encoded()) ?? Data())
+    }
+}
