@@ -1,5 +1,6 @@
 import Backends
 import Embedding
+import Foundation
 import Logging
 import Profiling
 import Routing
@@ -28,8 +29,8 @@ public struct PipelineComponents: Sendable {
         configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, logger: Logger
     ) throws -> PipelineComponents {
         let budget = BatchBudget(limitUSD: budgetUSD ?? configuration.router.budgetUSD)
-        let (extractor, router) = try makeRouting(configuration: configuration, logger: logger)
-        let score = ScoreStage(router: router, lambda: configuration.router.lambda ?? 0, budget: budget)
+        let (extractor, router, lambda) = try makeRouting(configuration: configuration, logger: logger)
+        let score = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
         var dispatcher: Dispatcher?
         if !dryRun {
             try configuration.checkBackends()
@@ -56,24 +57,58 @@ public struct PipelineComponents: Sendable {
         }
     }
 
-    static func makeEmbedder(_ profiler: ProfilerConfiguration) throws -> any Embedder {
+    static func makeEmbedder(_ profiler: ProfilerConfiguration, logger: Logger) throws -> any Embedder {
         switch profiler.embedder {
         case .hashed:
             var hashed = HashedEmbedder.Configuration()
             hashed.dimension = profiler.hashedDimension
             return try HashedEmbedder(configuration: hashed)
-        case .minilm, .remote:
-            throw ConfigurationError(keyPath: "profiler.embedder", reason: "embedder '\(profiler.embedder.rawValue)' is not available to the pipeline yet: use hashed")
+        case .minilm:
+            return try MiniLMEmbedder(modelDirectory: profiler.modelDirectory, logger: logger)
+        case .remote:
+            throw ConfigurationError(keyPath: "profiler.embedder", reason: "the remote embedder is not wired into the pipeline yet: use minilm or hashed")
         }
     }
 
-    static func makeRouting(configuration: PipelineConfiguration, logger: Logger) throws -> (any FeatureExtractor, any RequestRouter) {
-        if let preference = PriceRouter.Preference(rawValue: configuration.router.strategy) {
-            let extractor = EmbedderFeatureExtractor(embedder: try makeEmbedder(configuration.profiler))
-            return (extractor, PriceRouter(preference: preference, models: configuration.models))
+    /// The embedder an artifact's featurizer was built with (nil when it used none).
+    static func artifactEmbedder(named name: String?, profiler: ProfilerConfiguration, logger: Logger) throws -> (any Embedder)? {
+        guard let name else { return nil }
+        if name == "minilm" {
+            return try MiniLMEmbedder(modelDirectory: profiler.modelDirectory, logger: logger)
         }
-        throw ConfigurationError(
-            keyPath: "router.strategy",
-            reason: "strategy '\(configuration.router.strategy)' needs the trained-profiles loader, which this build does not have yet: use cheapest or first")
+        if name.hasPrefix("hashed-"), let dimension = Int(name.dropFirst("hashed-".count)) {
+            var hashed = HashedEmbedder.Configuration()
+            hashed.dimension = dimension
+            return try HashedEmbedder(configuration: hashed)
+        }
+        throw ConfigurationError(keyPath: "router.profiles", reason: "the profiles were built with embedder '\(name)', which the pipeline cannot make: rebuild them with minilm or hashed")
+    }
+
+    /// Profiler and router: price-only strategies need no profiles; every other strategy is loaded
+    /// from the `switchyard profile build` artifact in `router.profiles`. Returns λ too (config, else the artifact's default).
+    static func makeRouting(configuration: PipelineConfiguration, logger: Logger) throws -> (any FeatureExtractor, any RequestRouter, Double) {
+        let strategy = configuration.router.strategy
+        if let preference = PriceRouter.Preference(rawValue: strategy) {
+            let extractor = EmbedderFeatureExtractor(embedder: try makeEmbedder(configuration.profiler, logger: logger))
+            return (extractor, PriceRouter(preference: preference, models: configuration.models), configuration.router.lambda ?? 0)
+        }
+        guard let profiles = configuration.router.profiles else {
+            throw ConfigurationError(keyPath: "router.profiles", reason: "missing: strategy '\(strategy)' needs trained profiles (switchyard profile build)")
+        }
+        let directory = URL(fileURLWithPath: profiles)
+        let manifest = try RouterManifest.load(from: directory)
+        let embedder = try artifactEmbedder(named: manifest.featurizer.embedder, profiler: configuration.profiler, logger: logger)
+        let resolved = strategy == "auto" ? manifest.autoStrategy : strategy
+        guard manifest.strategies.contains(where: { $0.name == resolved }) else {
+            throw ConfigurationError(keyPath: "router.strategy", reason: "strategy '\(strategy)' is not in the profiles at \(profiles); available: auto, \(manifest.strategies.map(\.name).joined(separator: ", "))")
+        }
+        let artifact = try RouterArtifact.load(from: directory, embedder: embedder, only: [resolved])
+        let router = try artifact.router(strategy: resolved, lambda: configuration.router.lambda)
+        let pool = Set(configuration.models.map(\.name))
+        guard router.models.contains(where: pool.contains) else {
+            throw ConfigurationError(keyPath: "models", reason: "none of the pool's models is known to the profiles at \(profiles) (they know \(router.models.prefix(5).joined(separator: ", "))...): name pool models as the routing data does")
+        }
+        logger.info("router loaded", metadata: ["strategy": "\(resolved)", "lambda": "\(router.lambda)", "profiles": "\(profiles)"])
+        return (artifact.profiler(), router, router.lambda)
     }
 }

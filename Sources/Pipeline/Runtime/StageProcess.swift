@@ -75,12 +75,13 @@ public enum StageProcess {
     ) throws -> (handler: StageHandler, credit: Int, dispatcher: Dispatcher?) {
         switch role {
         case .profile:
-            let (extractor, _) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
+            let (extractor, _, _) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
             return (StageHandlers.profile(ProfileStage(extractor: extractor)), max(2, configuration.stages.profile.batch), nil)
         case .score:
-            let (_, router) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
+            let (_, router, lambda) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
             let share = (budgetUSD ?? configuration.router.budgetUSD).map { $0 / Double(configuration.stages.score.workers) }
-            let stage = ScoreStage(router: router, lambda: configuration.router.lambda ?? 0, budget: BatchBudget(limitUSD: share))
+            let stage = ScoreStage(router: router, lambda: lambda, budget: BatchBudget(limitUSD: share),
+                                   poolModels: Set(configuration.models.map(\.name)))
             return (StageHandlers.score(stage), max(2, configuration.stages.score.batch), nil)
         case .dispatch:
             var dispatcher: Dispatcher?

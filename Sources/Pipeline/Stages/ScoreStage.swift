@@ -12,19 +12,24 @@ public struct ScoreStage: Sendable {
     /// λ in quality per USD; 0 means quality first. From `router.lambda` (auto: 0).
     public let lambda: Double
     public let budget: BatchBudget
+    /// Models the pipeline can call (pipeline.yaml `models`); nil: every model the router knows.
+    public let poolModels: Set<String>?
     /// Fallback models kept per decision. Default 2.
     public let maxAlternatives: Int
 
-    public init(router: any RequestRouter, lambda: Double = 0, budget: BatchBudget, maxAlternatives: Int = 2) {
+    public init(router: any RequestRouter, lambda: Double = 0, budget: BatchBudget, poolModels: Set<String>? = nil,
+                maxAlternatives: Int = 2) {
         self.router = router
         self.lambda = lambda
         self.budget = budget
+        self.poolModels = poolModels
         self.maxAlternatives = maxAlternatives
     }
 
     public func process(_ item: ProfiledRequest, logger: Logger) -> StageOutput<RoutedRequest> {
         let request = item.request
         var candidates = router.assess(item.features)
+        if let poolModels { candidates = candidates.filter { poolModels.contains($0.model) } }
         if let pinned = request.pinnedModel {
             candidates = candidates.filter { $0.model == pinned }
             if candidates.isEmpty {
