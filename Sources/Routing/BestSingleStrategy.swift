@@ -45,7 +45,7 @@ enum MeanOutcomes {
     static func pooled(_ context: TrainingContext) -> [Double] {
         var sums = [Double](repeating: 0, count: context.models.count)
         var n = 0
-        for split in [context.train, context.dev] {
+        for split in context.includeDevInFit ? [context.train, context.dev] : [context.train] {
             for i in 0..<split.count {
                 for j in 0..<context.models.count { sums[j] += Double(split.outcomes[i, j]) }
             }

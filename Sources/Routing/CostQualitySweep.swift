@@ -8,6 +8,12 @@ public struct CostQualityPoint: Sendable, Codable, Hashable {
     public var cost: Double
     /// Mean realised outcome.
     public var quality: Double
+
+    public init(lambda: Double, cost: Double, quality: Double) {
+        self.lambda = lambda
+        self.cost = cost
+        self.quality = quality
+    }
 }
 
 /// The λ sweep and area-under-curve metric of `BASELINES.md` (same definitions as `baselines.py`),
@@ -55,16 +61,20 @@ public enum CostQualitySweep {
         var points: [CostQualityPoint] = []
         predicted.withUnsafeBufferPointer { q in
             estimated.withUnsafeBufferPointer { c in
-                for lambda in lambdas {
-                    var cost = 0.0, quality = 0.0
-                    for i in 0..<n {
-                        let row = UnsafeBufferPointer(rebasing: q[(i * m)..<((i + 1) * m)])
-                        let rowCost = UnsafeBufferPointer(rebasing: c[(i * m)..<((i + 1) * m)])
-                        let j = choose(quality: row, cost: rowCost, lambda: lambda)
-                        cost += Double(costs[i, j])
-                        quality += Double(outcomes[i, j])
+                outcomes.values.withUnsafeBufferPointer { realQuality in
+                    costs.values.withUnsafeBufferPointer { realCost in
+                        for lambda in lambdas {
+                            var cost = 0.0, quality = 0.0
+                            for i in 0..<n {
+                                let row = UnsafeBufferPointer(rebasing: q[(i * m)..<((i + 1) * m)])
+                                let rowCost = UnsafeBufferPointer(rebasing: c[(i * m)..<((i + 1) * m)])
+                                let j = choose(quality: row, cost: rowCost, lambda: lambda)
+                                cost += Double(realCost[i * m + j])
+                                quality += Double(realQuality[i * m + j])
+                            }
+                            points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
+                        }
                     }
-                    points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
                 }
             }
         }

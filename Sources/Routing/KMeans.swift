@@ -32,8 +32,10 @@ public struct KMeans: Sendable {
         let k = max(1, min(configuration.k, points.rows))
         var generator = SeededGenerator(seed: configuration.seed)
         var best: KMeans? = nil
+        let norms = rowNorms(points)
         for _ in 0..<max(1, configuration.restarts) {
-            let run = lloyd(points, initial: plusPlus(points, k: k, generator: &generator), maxIterations: configuration.maxIterations)
+            let initial = plusPlus(points, norms: norms, k: k, generator: &generator)
+            let run = lloyd(points, norms: norms, initial: initial, maxIterations: configuration.maxIterations)
             if best == nil || run.inertia < best!.inertia { best = run }
         }
         return best!
@@ -41,14 +43,27 @@ public struct KMeans: Sendable {
 
     /// Index of the nearest centroid for each row of `points`.
     public static func assign(_ points: FloatMatrix, centroids: FloatMatrix) -> (assignments: [Int], distances: [Double]) {
-        let dots = LinearAlgebra.multiplyTransposed(points, centroids)
-        let centroidNorms = (0..<centroids.rows).map { c in
-            centroids.values[(c * centroids.cols)..<((c + 1) * centroids.cols)].reduce(Float(0)) { $0 + $1 * $1 }
+        assign(points, norms: rowNorms(points), centroids: centroids)
+    }
+
+    /// Squared L2 norm of every row.
+    static func rowNorms(_ m: FloatMatrix) -> [Float] {
+        m.values.withUnsafeBufferPointer { v in
+            (0..<m.rows).map { i in
+                var total: Float = 0
+                for d in (i * m.cols)..<((i + 1) * m.cols) { total += v[d] * v[d] }
+                return total
+            }
         }
+    }
+
+    static func assign(_ points: FloatMatrix, norms: [Float], centroids: FloatMatrix) -> (assignments: [Int], distances: [Double]) {
+        let dots = LinearAlgebra.multiplyTransposed(points, centroids)
+        let centroidNorms = rowNorms(centroids)
         var assignments = [Int](repeating: 0, count: points.rows)
         var distances = [Double](repeating: 0, count: points.rows)
         for i in 0..<points.rows {
-            let norm = points.values[(i * points.cols)..<((i + 1) * points.cols)].reduce(Float(0)) { $0 + $1 * $1 }
+            let norm = norms[i]
             var bestDistance = Float.infinity, bestIndex = 0
             for c in 0..<centroids.rows {
                 let d = norm + centroidNorms[c] - 2 * dots[i, c]
@@ -63,14 +78,14 @@ public struct KMeans: Sendable {
         return (assignments, distances)
     }
 
-    static func plusPlus(_ points: FloatMatrix, k: Int, generator: inout SeededGenerator) -> FloatMatrix {
+    static func plusPlus(_ points: FloatMatrix, norms: [Float], k: Int, generator: inout SeededGenerator) -> FloatMatrix {
         var centroids = FloatMatrix(rows: 0, cols: points.cols)
         let first = Int(generator.next() % UInt64(points.rows))
         try? centroids.appendRow(points.row(first))
         var nearest = [Double](repeating: .infinity, count: points.rows)
         while centroids.rows < k {
             let last = FloatMatrix(unsafeRow: centroids.row(centroids.rows - 1))
-            let (_, distances) = assign(points, centroids: last)
+            let (_, distances) = assign(points, norms: norms, centroids: last)
             var total = 0.0
             for i in 0..<points.rows {
                 nearest[i] = min(nearest[i], distances[i])
@@ -92,30 +107,30 @@ public struct KMeans: Sendable {
         return centroids
     }
 
-    static func lloyd(_ points: FloatMatrix, initial: FloatMatrix, maxIterations: Int) -> KMeans {
+    static func lloyd(_ points: FloatMatrix, norms: [Float], initial: FloatMatrix, maxIterations: Int) -> KMeans {
         var centroids = initial
         var assignments = [Int](repeating: -1, count: points.rows)
         var inertia = 0.0
         for _ in 0..<max(1, maxIterations) {
-            let (next, distances) = assign(points, centroids: centroids)
+            let (next, distances) = assign(points, norms: norms, centroids: centroids)
             inertia = distances.reduce(0, +)
             if next == assignments { break }
             assignments = next
-            var sums = FloatMatrix(rows: centroids.rows, cols: points.cols)
+            // Cluster sums as one product: (one-hot n × K)ᵀ · points.
+            var oneHot = FloatMatrix(rows: points.rows, cols: centroids.rows)
             var counts = [Int](repeating: 0, count: centroids.rows)
-            points.values.withUnsafeBufferPointer { p in
-                sums.values.withUnsafeMutableBufferPointer { s in
-                    for i in 0..<points.rows {
-                        let c = assignments[i]
-                        counts[c] += 1
-                        let src = i * points.cols, dst = c * points.cols
-                        for d in 0..<points.cols { s[dst + d] += p[src + d] }
+            for i in 0..<points.rows {
+                oneHot[i, assignments[i]] = 1
+                counts[assignments[i]] += 1
+            }
+            let sums = LinearAlgebra.transposedMultiply(oneHot, points)
+            centroids.values.withUnsafeMutableBufferPointer { c in
+                sums.values.withUnsafeBufferPointer { s in
+                    for k in 0..<centroids.rows where counts[k] > 0 {
+                        let scale = 1 / Float(counts[k])
+                        for d in (k * points.cols)..<((k + 1) * points.cols) { c[d] = s[d] * scale }
                     }
                 }
-            }
-            for c in 0..<centroids.rows where counts[c] > 0 {
-                let scale = 1 / Float(counts[c])
-                for d in 0..<points.cols { centroids[c, d] = sums[c, d] * scale }
             }
         }
         return KMeans(centroids: centroids, assignments: assignments, inertia: inertia)

@@ -28,6 +28,13 @@ public struct KNNStrategy: TrainableStrategy {
         self.outcomes = outcomes
     }
 
+    public func explain(_ query: QueryFeatures) -> String? {
+        let similarities = LinearAlgebra.multiplyTransposed(LinearAlgebra.stack([query], dimension: vectors.cols), vectors)
+        let top = Self.topIndices(similarities, row: 0, k: k)
+        let mean = top.reduce(Float(0)) { $0 + similarities[0, $1] } / Float(max(1, top.count))
+        return "\(top.count) neighbours, mean cosine \(String(format: "%.3f", mean)), nearest pool rows \(top.prefix(3).map(String.init).joined(separator: ", "))"
+    }
+
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         predictQuality(batch: [query])[0]
     }
@@ -93,7 +100,7 @@ public struct KNNStrategy: TrainableStrategy {
         context.logger.info("knn: chose k on dev", metadata: ["k": "\(bestK)", "dev_aiq": "\(bestAIQ)"])
         var vectors = context.train.vectors
         var outcomes = context.train.outcomes
-        if context.dev.count > 0 {
+        if context.includeDevInFit && context.dev.count > 0 {
             vectors.values += context.dev.vectors.values
             outcomes.values += context.dev.outcomes.values
             vectors = try FloatMatrix(rows: context.train.count + context.dev.count, cols: vectors.cols, values: vectors.values)

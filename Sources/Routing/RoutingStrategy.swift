@@ -40,10 +40,15 @@ public protocol RoutingStrategy: Sendable {
     /// True for baselines that route on estimated cost alone (`cheapest`): the `Router` then picks the
     /// cheapest eligible model whatever λ. Default false.
     var routesOnCostOnly: Bool { get }
+    /// A short human reason for the prediction (cluster, neighbours, ...) for `route --explain`;
+    /// nil when the strategy has nothing to add beyond the numbers. Default nil.
+    func explain(_ query: QueryFeatures) -> String?
 }
 
 extension RoutingStrategy {
     public var routesOnCostOnly: Bool { false }
+
+    public func explain(_ query: QueryFeatures) -> String? { nil }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
         queries.map { predictQuality($0) }

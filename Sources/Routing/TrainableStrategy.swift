@@ -1,3 +1,4 @@
+import Budget
 import Foundation
 import Logging
 import SwitchyardCore
@@ -26,8 +27,9 @@ public protocol TrainableStrategy: RoutingStrategy {
 public struct TrainingContext: Sendable {
     public var models: [String]
     public var prices: [String: ModelPrice]
-    /// Estimated cost per model before a query runs: what the router will trade quality against.
-    public var costEstimator: CostEstimator
+    /// Estimated cost per model before a query runs (`Budget.CostModel`, in `models` order): what the
+    /// router will trade quality against.
+    public var costModel: CostModel
     public var train: Split
     public var dev: Split
     /// Seed for every random choice, so the same inputs build the same artifact.
@@ -35,6 +37,10 @@ public struct TrainingContext: Sendable {
     public var logger: Logger
     /// Shared between the strategies of one build (e.g. K-means reused by the learned map).
     public var cache: TrainingCache
+    /// False while `profile build` measures strategies on dev (then dev may choose hyper-parameters
+    /// but must not enter the fitted tables, or dev scores would be in-sample); true for the final
+    /// fit that is saved, where dev outcomes may be pooled with train. Default true.
+    public var includeDevInFit: Bool = true
 
     /// One split of routing data with its features and outcome/cost tables.
     public struct Split: Sendable {
@@ -79,12 +85,12 @@ public struct TrainingContext: Sendable {
     }
 
     public init(
-        models: [String], prices: [String: ModelPrice], costEstimator: CostEstimator,
+        models: [String], prices: [String: ModelPrice], costModel: CostModel,
         train: Split, dev: Split, seed: UInt64, logger: Logger
     ) {
         self.models = models
         self.prices = prices
-        self.costEstimator = costEstimator
+        self.costModel = costModel
         self.train = train
         self.dev = dev
         self.seed = seed
@@ -97,7 +103,7 @@ public struct TrainingContext: Sendable {
 
     /// Estimated cost table (queries × models, flattened) of a split, for `CostQualitySweep`.
     public func estimatedCosts(_ split: Split) -> [Double] {
-        split.features.flatMap { costEstimator.costs(inputTokens: $0.inputTokens) }
+        split.features.flatMap { costModel.estimate(inputTokens: $0.inputTokens, group: nil) }
     }
 
     /// Area under the cost–quality curve of predictions (queries × models, flattened) on the
@@ -126,6 +132,8 @@ public struct StrategyRegistry: Sendable {
         KNNStrategy.self,
         UniRouteClusterStrategy.self,
         UniRouteLearnedMapStrategy.self,
+        InferenceDynamicsStrategy.self,
+        AptitudeStrategy.self,
     ])
 
     public var names: [String] { types.map { $0.strategyName } }

@@ -42,6 +42,12 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
         }
     }
 
+    public func explain(_ query: QueryFeatures) -> String? {
+        let cluster = clusters([query])[0]
+        let ranked = models.indices.sorted { quality[cluster, $0] > quality[cluster, $1] }.prefix(3)
+        return "cluster \(cluster) of \(centroids.rows); best there: " + ranked.map { "\(models[$0]) \(String(format: "%.2f", quality[cluster, $0]))" }.joined(separator: ", ")
+    }
+
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         predictQuality(batch: [query])[0]
     }
@@ -52,7 +58,9 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
 
     public static func train(_ context: TrainingContext) throws -> UniRouteClusterStrategy {
         let table = ClusterTable.build(context)
-        return try UniRouteClusterStrategy(models: context.models, centroids: table.centroids, quality: table.pooledQuality)
+        return try UniRouteClusterStrategy(models: context.models, centroids: table.centroids,
+            quality: context.includeDevInFit ? table.pooledQuality : table.trainQuality
+        )
     }
 
     struct Stored: Codable {

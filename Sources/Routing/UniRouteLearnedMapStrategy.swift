@@ -38,6 +38,12 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
         self.quality = quality
     }
 
+    public func explain(_ query: QueryFeatures) -> String? {
+        let p = Self.probabilities(LinearAlgebra.stack([query], dimension: theta.cols), theta: theta, bias: bias)
+        let top = (0..<theta.rows).sorted { p[0, $0] > p[0, $1] }.prefix(3)
+        return "soft clusters: " + top.map { "\($0) p=\(String(format: "%.2f", p[0, $0]))" }.joined(separator: ", ")
+    }
+
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         predictQuality(batch: [query])[0]
     }
@@ -149,7 +155,9 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
             "uniroute-learned-map: trained",
             metadata: ["k": "\(k)", "best_epoch": "\(bestEpoch)", "dev_mse_initial": "\(initialError)", "dev_mse": "\(bestError)"]
         )
-        return try UniRouteLearnedMapStrategy(models: context.models, theta: bestTheta, bias: bestBias, quality: table.pooledQuality)
+        return try UniRouteLearnedMapStrategy(models: context.models, theta: bestTheta, bias: bestBias,
+            quality: context.includeDevInFit ? table.pooledQuality : table.trainQuality
+        )
     }
 
     struct Stored: Codable {

@@ -1,5 +1,10 @@
 import ArgumentParser
+import Embedding
 import Foundation
+import Logging
+import Profiling
+import Routing
+import SwitchyardCore
 
 struct ProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,10 +17,127 @@ struct ProfileCommand: AsyncParsableCommand {
 struct ProfileBuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Learn model profiles, clusters and scorers from routing data (train, and dev for selection)."
+        abstract: "Learn model profiles, clusters and scorers from routing data (train, and dev for selection).",
+        discussion: """
+            Writes a versioned artifact directory (manifest.json, featurizer/, cost_model.json,
+            strategies/<name>/) that `switchyard route` and the score stage load. Every strategy is
+            scored on dev (area under the cost-quality curve); `auto` is the best learned one.
+            Featurizers: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", ")).
+            """
     )
 
+    @Option(help: "Training routing data (JSON Lines: id, prompt, outcomes, costs).")
+    var train: String
+
+    @Option(help: "Dev routing data, used to choose hyper-parameters, the featurizer and `auto`.")
+    var dev: String?
+
+    @Option(help: "Artifact directory to write.")
+    var out: String
+
+    @Option(help: "Model prices (models.json); default: models.json beside the train file.")
+    var models: String?
+
+    @Option(help: "Featurizer preset.")
+    var featurizer: String = Featurizer.Configuration.defaultPresetName
+
+    @Option(help: "Compare these featurizer presets on dev (comma-separated, or `all`) and keep the best; overrides --featurizer.")
+    var compareFeaturizers: String?
+
+    @Option(help: "Strategies to build (comma-separated); default all.")
+    var strategies: String?
+
+    @Option(help: "Seed of every random choice.")
+    var seed: UInt64 = 0
+
+    @Option(help: "MiniLM model directory (for minilm featurizers).")
+    var minilmDir: String = ".models/all-MiniLM-L6-v2"
+
+    @Option(help: "Log level (trace, debug, info, warning, error).")
+    var logLevel: String = "info"
+
     func run() async throws {
-        try notImplementedYet("profile build")
+        var logger = Logger(label: "switchyard.profile", factory: { label in StreamLogHandler.standardError(label: label) })
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let presetNames: [String]
+        if let compareFeaturizers {
+            presetNames = compareFeaturizers == "all"
+                ? Featurizer.Configuration.presets.keys.sorted()
+                : compareFeaturizers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        } else {
+            presetNames = [featurizer]
+        }
+        let featurizers = try presetNames.map { name in
+            guard let preset = Featurizer.Configuration.presets[name] else {
+                throw ValidationError("unknown featurizer '\(name)'; known: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", "))")
+            }
+            return preset
+        }
+        let embedders = try CLIEmbedders.load(names: Set(featurizers.compactMap(\.embedder)), minilmDir: minilmDir, logger: logger)
+        let trainData = try RoutingDataset.load(path: train)
+        let devData = try dev.map { path throws(SwitchyardError) in try RoutingDataset.load(path: path) }
+        let pricesPath = models ?? URL(fileURLWithPath: train).deletingLastPathComponent().appendingPathComponent("models.json").path
+        let catalog = try ModelInfo.loadCatalog(path: pricesPath)
+        let prices = Dictionary(catalog.map { ($0.name, $0.price) }, uniquingKeysWith: { first, _ in first })
+
+        let builder = ProfileBuilder(
+            configuration: .init(
+                featurizers: featurizers,
+                strategies: strategies.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
+                seed: seed
+            ),
+            logger: logger
+        )
+        let manifest = try builder.build(
+            train: trainData, dev: devData, prices: prices,
+            sources: ProfileBuilder.Sources(trainFile: train, devFile: dev), embedders: embedders,
+            to: URL(fileURLWithPath: out)
+        )
+        print(Self.summary(manifest, out: out))
+    }
+
+    static func summary(_ manifest: RouterManifest, out: String) -> String {
+        let seconds = String(format: "%.1f", manifest.build.seconds)
+        var lines: [String] = [
+            "artifact: \(out)",
+            "featurizer: \(manifest.featurizerLabel)  auto: \(manifest.autoStrategy)  default lambda: \(manifest.defaultLambda)  build: \(seconds) s",
+            "", "| strategy | dev AIQ | train s |", "|---|---|---|",
+        ]
+        for entry in manifest.strategies {
+            let aiq = String(format: "%.4f", entry.devAIQ)
+            let train = String(format: "%.2f", entry.trainSeconds)
+            lines.append("| \(entry.name) | \(aiq) | \(train) |")
+        }
+        if !manifest.featurizerComparison.isEmpty {
+            let names: [String] = manifest.strategies.map { $0.name }
+            let header: String = "| featurizer | " + names.joined(separator: " | ") + " |"
+            let rule: String = "|---|" + String(repeating: "---|", count: names.count)
+            lines += ["", "Featurizer comparison (dev AIQ):", "", header, rule]
+            for trial in manifest.featurizerComparison {
+                var cells: [String] = []
+                for name in names {
+                    if let value = trial.devAIQ[name] { cells.append(String(format: "%.4f", value)) } else { cells.append("-") }
+                }
+                lines.append("| \(trial.featurizer) | " + cells.joined(separator: " | ") + " |")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Embedders named by featurizers, loaded once for the CLI.
+enum CLIEmbedders {
+    static func load(names: Set<String>, minilmDir: String, logger: Logger) throws -> [String: any Embedder] {
+        var out: [String: any Embedder] = [:]
+        for name in names {
+            if name == "minilm" {
+                out[name] = try MiniLMEmbedder(modelDirectory: minilmDir, logger: logger)
+            } else if name.hasPrefix("hashed-"), let dimension = Int(name.dropFirst("hashed-".count)) {
+                out[name] = try HashedEmbedder(dimension: dimension)
+            } else {
+                throw ValidationError("unknown embedder '\(name)' (known: minilm, hashed-N)")
+            }
+        }
+        return out
     }
 }

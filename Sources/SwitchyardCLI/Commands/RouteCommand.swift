@@ -1,13 +1,126 @@
 import ArgumentParser
+import Embedding
 import Foundation
+import Logging
+import Routing
+import SwitchyardCore
 
 struct RouteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
-        abstract: "Decide a model for every line of a batch, without calling any backend."
+        abstract: "Decide a model for every line of a batch, without calling any backend.",
+        discussion: """
+            Input lines: routing data, OpenAI Batch lines or {"id", "prompt", "max_cost_usd"?}. Writes one
+            decision per input line, same order: {"id", "model", "strategy", "predicted_quality",
+            "estimated_cost_usd", "alternatives"}; a line that cannot be routed becomes
+            {"id", "error": {"code", "message", "line"}} in its place.
+            """
     )
 
+    @Option(help: "Artifact directory written by `switchyard profile build`.")
+    var profiles: String
+
+    @Option(help: "Batch to route (JSON Lines).")
+    var input: String
+
+    @Option(help: "Where to write the decisions (JSON Lines).")
+    var output: String
+
+    @Option(help: "Strategy (default auto: the artifact's best on dev).")
+    var strategy: String = "auto"
+
+    @Option(help: "Quality per USD traded against cost (0: best quality; default: the artifact's).")
+    var lambda: Double?
+
+    @Option(help: "Batch budget in USD: choose models for the whole batch within it (instead of --lambda).")
+    var budgetUSD: Double?
+
+    @Flag(help: "Print why each line went where it did (stderr).")
+    var explain = false
+
+    @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
+    var minilmDir: String = ".models/all-MiniLM-L6-v2"
+
+    func validate() throws {
+        if lambda != nil && budgetUSD != nil { throw ValidationError("give --lambda or --budget-usd, not both") }
+        if let lambda, !(lambda >= 0) { throw ValidationError("--lambda must be >= 0") }
+        if let budgetUSD, !(budgetUSD >= 0) { throw ValidationError("--budget-usd must be >= 0") }
+    }
+
     func run() async throws {
-        try notImplementedYet("route")
+        let logger = Logger(label: "switchyard.route", factory: { label in StreamLogHandler.standardError(label: label) })
+        let directory = URL(fileURLWithPath: profiles)
+        let manifest = try RouterManifest.load(from: directory)
+        let embedders = try CLIEmbedders.load(names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)
+        let resolved = strategy == "auto" ? manifest.autoStrategy : strategy
+        let artifact = try RouterArtifact.load(from: directory, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] }, only: [resolved])
+        let batch = BatchRouter(profiler: artifact.profiler(), router: try artifact.router(strategy: resolved, lambda: lambda))
+
+        var requests: [RouteRequest] = []
+        var lineNumbers: [Int] = []
+        var slots: [Result<Int, RouteRequest.LineError>] = []
+        var lineCount = 0
+        for line in try JSONLinesReader(path: input) {
+            lineCount = line.number
+            if line.isBlank {
+                slots.append(.failure(.init(id: nil, code: .invalidJSON, message: "blank line")))
+                continue
+            }
+            switch RouteRequest.parse(line.bytes, line: line.number) {
+            case .success(let request):
+                slots.append(.success(requests.count))
+                requests.append(request)
+                lineNumbers.append(line.number)
+            case .failure(let error):
+                slots.append(.failure(error))
+            }
+        }
+        let outcomes = try batch.route(requests, budgetUSD: budgetUSD, explain: explain)
+        let writer = try JSONLinesWriter(path: output)
+        var routed = 0, failed = 0, cost = 0.0
+        for (index, slot) in slots.enumerated() {
+            let lineNumber = index + 1
+            let result: Result<RoutingDecision, RouteRequest.LineError>
+            var explanation: String? = nil
+            switch slot {
+            case .success(let r):
+                result = outcomes[r].result
+                explanation = outcomes[r].explanation
+            case .failure(let error):
+                result = .failure(error)
+            }
+            switch result {
+            case .success(let decision):
+                try writer.write(decision)
+                routed += 1
+                cost += decision.estimatedCostUSD
+                if explain { Self.explain(decision, detail: explanation) }
+            case .failure(let error):
+                try writer.write(ErrorLine(id: error.id, error: .init(code: error.code, message: error.message, line: lineNumber)))
+                failed += 1
+                if explain { FileHandle.standardError.write(Data("\(error.id ?? "line \(lineNumber)"): \(error.code.rawValue): \(error.message)\n".utf8)) }
+            }
+        }
+        writer.flush()
+        let summary = "routed \(routed) of \(lineCount) lines with \(resolved) (errors: \(failed)); estimated cost \(String(format: "%.6f", cost)) USD\n"
+        FileHandle.standardError.write(Data(summary.utf8))
+    }
+
+    static func explain(_ decision: RoutingDecision, detail: String?) {
+        var text = "\(decision.id) -> \(decision.model) (q \(String(format: "%.3f", decision.predictedQuality)), $\(String(format: "%.7f", decision.estimatedCostUSD)))"
+        let next = decision.alternatives.prefix(2).map { "\($0.model) (q \(String(format: "%.3f", $0.predictedQuality)), $\(String(format: "%.7f", $0.estimatedCostUSD)))" }
+        if !next.isEmpty { text += "; next: " + next.joined(separator: ", ") }
+        if let detail { text += "; " + detail }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    struct ErrorLine: Encodable {
+        var id: String?
+        var error: Detail
+        struct Detail: Encodable {
+            var code: ErrorCode
+            var message: String
+            var line: Int
+        }
     }
 }

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Profiling
+import Embedding
+import Routing
+import SwitchyardCore
+
+/// `SwitchyardBench routing`: profile-build time, artifact load time, decisions per second per core
+/// for every strategy given features, and the test-split quality table (λ sweep, AIQ, cost to match
+/// the best single model) against the single models measured in the same run.
+struct RoutingBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routing",
+        abstract: "Routing: build time, decisions/s/core per strategy, test-split quality (λ sweep)."
+    )
+
+    @Option(help: "Shared data directory holding <name>/{train,dev,test}.jsonl and models.json.")
+    var data: String = "../shared/data"
+
+    @Option(help: "Data sets (comma-separated).")
+    var datasets: String = "zeroeval,llmrouter"
+
+    @Option(help: "Featurizer presets compared on dev (comma-separated).")
+    var featurizers: String = Featurizer.Configuration.defaultPresetName
+
+    @Option(help: "Split the quality table is measured on (tuning is on dev only).")
+    var split: String = "test"
+
+    @Option(help: "Where to write the JSON results.")
+    var out: String = "bench-results/routing.json"
+
+    @Option(help: "Minimum seconds of decisions timed per strategy.")
+    var seconds: Double = 1
+
+    @Option(help: "MiniLM model directory (for minilm featurizers).")
+    var minilmDir: String = ".models/all-MiniLM-L6-v2"
+
+    struct StrategyResult: Codable {
+        var strategy: String
+        var devAIQ: Double
+        var aiq: Double
+        var qualityAtBestSingleCost: Double
+        var qualityAtHalfBestSingleCost: Double
+        var costToMatchBestSingle: Double?
+        var costRatioToBestSingle: Double?
+        var maxQuality: Double
+        var decisionsPerSecondBatched: Double
+        var decisionsPerSecondSingle: Double
+    }
+
+    struct DatasetResult: Codable {
+        var dataset: String
+        var split: String
+        var featurizer: String
+        var featurizerComparison: [RouterManifest.FeaturizerTrial]
+        var buildSeconds: Double
+        var loadMilliseconds: Double
+        var bestSingleModel: String
+        var bestSingleQuality: Double
+        var bestSingleCost: Double
+        var singleEnvelopeAIQ: Double
+        var strategies: [StrategyResult]
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "bench.routing", factory: { label in StreamLogHandler.standardError(label: label) })
+        logger.logLevel = .warning
+        var results: [DatasetResult] = []
+        for name in datasets.split(separator: ",").map(String.init) {
+            results.append(try runDataset(name, logger: logger))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let url = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try encoder.encode(results).write(to: url)
+        print("wrote \(out)")
+    }
+
+    func runDataset(_ name: String, logger: Logger) throws -> DatasetResult {
+        let dir = URL(fileURLWithPath: data).appendingPathComponent(name)
+        let train = try RoutingDataset.load(path: dir.appendingPathComponent("train.jsonl").path)
+        let dev = try RoutingDataset.load(path: dir.appendingPathComponent("dev.jsonl").path)
+        let test = try RoutingDataset.load(path: dir.appendingPathComponent("\(split).jsonl").path)
+        let prices = Dictionary(try ModelInfo.loadCatalog(path: dir.appendingPathComponent("models.json").path).map { ($0.name, $0.price) }, uniquingKeysWith: { a, _ in a })
+        let presets = try featurizers.split(separator: ",").map { preset in
+            guard let configuration = Featurizer.Configuration.presets[String(preset)] else { throw ValidationError("unknown featurizer \(preset)") }
+            return configuration
+        }
+        var embedders: [String: any Embedder] = [:]
+        if presets.contains(where: { $0.embedder == "minilm" }) {
+            embedders["minilm"] = try MiniLMEmbedder(modelDirectory: minilmDir, logger: logger)
+        }
+        if presets.contains(where: { $0.embedder == "hashed-4096" }) { embedders["hashed-4096"] = try HashedEmbedder(dimension: 4096) }
+        let artifactDir = FileManager.default.temporaryDirectory.appendingPathComponent("routing-bench-\(name)-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: artifactDir) }
+
+        let t0 = Date()
+        let manifest = try ProfileBuilder(configuration: .init(featurizers: presets), logger: logger).build(
+            train: train, dev: dev, prices: prices, sources: .init(trainFile: "train.jsonl", devFile: "dev.jsonl"),
+            embedders: embedders, to: artifactDir
+        )
+        let buildSeconds = Date().timeIntervalSince(t0)
+        let t1 = Date()
+        let artifact = try RouterArtifact.load(from: artifactDir, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] })
+        let loadMilliseconds = Date().timeIntervalSince(t1) * 1000
+
+        let features = try artifact.profiler().profile(test.records.map(\.prompt)).map(QueryFeatures.init)
+        let split = try TrainingContext.Split(records: test.records, features: features, models: manifest.models)
+        let singles = CostQualitySweep.singleModels(outcomes: split.outcomes, costs: split.costs)
+        let best = singles.quality.indices.max { a, b in
+            singles.quality[a] != singles.quality[b] ? singles.quality[a] < singles.quality[b] : singles.cost[a] > singles.cost[b]
+        }!
+        let lo = singles.cost.min()!, hi = singles.cost.max()!
+        let envelope = singles.quality.indices.map { CostQualityPoint(lambda: 0, cost: singles.cost[$0], quality: singles.quality[$0]) }
+
+        var strategies: [StrategyResult] = []
+        for entry in manifest.strategies {
+            let router = try artifact.router(strategy: entry.name, lambda: 0)
+            let estimated = features.flatMap { router.estimatedCosts($0) }
+            let predicted = router.strategy.predictQuality(batch: features).flatMap { $0 }
+            let points: [CostQualityPoint]
+            if router.strategy.routesOnCostOnly {
+                points = CostQualitySweep.sweep(predicted: predicted, estimated: estimated, outcomes: split.outcomes, costs: split.costs, lambdas: [.infinity])
+            } else {
+                points = CostQualitySweep.sweep(predicted: predicted, estimated: estimated, outcomes: split.outcomes, costs: split.costs)
+            }
+            let match = CostQualitySweep.costToMatch(singles.quality[best], points)
+            strategies.append(StrategyResult(
+                strategy: entry.name, devAIQ: entry.devAIQ,
+                aiq: CostQualitySweep.aiq(points, lo: lo, hi: hi),
+                qualityAtBestSingleCost: CostQualitySweep.quality(at: singles.cost[best], points),
+                qualityAtHalfBestSingleCost: CostQualitySweep.quality(at: 0.5 * singles.cost[best], points),
+                costToMatchBestSingle: match, costRatioToBestSingle: match.map { $0 / singles.cost[best] },
+                maxQuality: points.map(\.quality).max() ?? 0,
+                decisionsPerSecondBatched: throughput(router: router, features: features, batched: true),
+                decisionsPerSecondSingle: throughput(router: router, features: features, batched: false)
+            ))
+        }
+        let result = DatasetResult(
+            dataset: name, split: self.split, featurizer: manifest.featurizerLabel, featurizerComparison: manifest.featurizerComparison,
+            buildSeconds: buildSeconds, loadMilliseconds: loadMilliseconds,
+            bestSingleModel: manifest.models[best], bestSingleQuality: singles.quality[best], bestSingleCost: singles.cost[best],
+            singleEnvelopeAIQ: CostQualitySweep.aiq(envelope, lo: lo, hi: hi), strategies: strategies
+        )
+        printTable(result)
+        return result
+    }
+
+    /// Decisions per second on one thread (BLAS is set to one thread by the script), features given.
+    func throughput(router: Router, features: [QueryFeatures], batched: Bool) -> Double {
+        let ids = features.indices.map { "q\($0)" }
+        var decisions = 0
+        let start = Date()
+        repeat {
+            if batched {
+                decisions += router.decide(ids: ids, queries: features).count
+            } else {
+                for (i, query) in features.enumerated() where (try? router.decide(id: ids[i], query: query)) != nil { decisions += 1 }
+            }
+        } while Date().timeIntervalSince(start) < seconds
+        return Double(decisions) / Date().timeIntervalSince(start)
+    }
+
+    func printTable(_ r: DatasetResult) {
+        func f(_ x: Double?, _ digits: Int = 4) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "never" }
+        print("""
+
+            ## \(r.dataset) (\(r.split) split; featurizer \(r.featurizer); build \(f(r.buildSeconds, 1)) s; load \(f(r.loadMilliseconds, 1)) ms)
+            best single: \(r.bestSingleModel) quality \(f(r.bestSingleQuality)) at $\(f(r.bestSingleCost, 7)); single-model envelope AIQ \(f(r.singleEnvelopeAIQ))
+
+            | strategy | dev AIQ | AIQ | Q @ 50% best-single cost | Q @ best-single cost | cost to match best single (ratio) | max Q | decisions/s batched | decisions/s single |
+            |---|---|---|---|---|---|---|---|---|
+            """)
+        for s in r.strategies {
+            let ratio = s.costRatioToBestSingle.map { " (\(String(format: "%.0f", $0 * 100)) %)" } ?? ""
+            print("| \(s.strategy) | \(f(s.devAIQ)) | \(f(s.aiq)) | \(f(s.qualityAtHalfBestSingleCost)) | \(f(s.qualityAtBestSingleCost)) | \(s.costToMatchBestSingle.map { "$" + String(format: "%.7f", $0) } ?? "never")\(ratio) | \(f(s.maxQuality)) | \(String(format: "%.0f", s.decisionsPerSecondBatched)) | \(String(format: "%.0f", s.decisionsPerSecondSingle)) |")
+        }
+        if !r.featurizerComparison.isEmpty {
+            print("\nFeaturizers on dev (AIQ):")
+            for trial in r.featurizerComparison {
+                print("- \(trial.featurizer): " + trial.devAIQ.sorted { $0.key < $1.key }.map { "\($0.key) \(f($0.value))" }.joined(separator: ", "))
+            }
+        }
+    }
+}

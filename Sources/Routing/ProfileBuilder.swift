@@ -1,0 +1,207 @@
+import Budget
+import Embedding
+import Foundation
+import Logging
+import Profiling
+import SwitchyardCore
+
+/// `switchyard profile build`: learns featurizer, cost model and every strategy from routing data,
+/// measures each on dev, picks `auto`, and writes the artifact directory (see `RouterManifest`).
+///
+/// Dev is used twice, honestly: first every strategy is fitted on train alone (dev may choose its
+/// hyper-parameters) and scored on dev, which ranks featurizers and strategies; then the saved fit may
+/// pool dev outcomes with train (`TrainingContext.includeDevInFit`).
+public struct ProfileBuilder: Sendable {
+    /// Build options, with their defaults.
+    public struct Configuration: Sendable {
+        /// Featurizers to compare on dev (default: only the default featurizer). The winner is the one
+        /// whose best learned strategy has the highest dev AIQ.
+        public var featurizers: [Featurizer.Configuration]
+        /// Strategy names to build (default nil: every strategy of the registry).
+        public var strategies: [String]?
+        /// Seed of every random choice (default 0).
+        public var seed: UInt64
+
+        public init(featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil, seed: UInt64 = 0) {
+            self.featurizers = featurizers
+            self.strategies = strategies
+            self.seed = seed
+        }
+    }
+
+    /// Strategies that are references, never chosen as `auto` nor used to rank featurizers.
+    public static let referenceStrategies: Set<String> = ["random", "cheapest", "best-single"]
+
+    public var configuration: Configuration
+    public var registry: StrategyRegistry
+    public var logger: Logger
+
+    public init(configuration: Configuration = Configuration(), registry: StrategyRegistry = .standard, logger: Logger) {
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Where the data came from, for the manifest.
+    public struct Sources: Sendable {
+        public var trainFile: String
+        public var devFile: String?
+        public init(trainFile: String, devFile: String?) {
+            self.trainFile = trainFile
+            self.devFile = devFile
+        }
+    }
+
+    /// Builds the artifact into `directory` (created; existing files of the same names replaced)
+    /// and returns its manifest.
+    public func build(
+        train: RoutingDataset, dev: RoutingDataset?, prices: [String: ModelPrice], sources: Sources,
+        embedders: [String: any Embedder] = [:], to directory: URL
+    ) throws -> RouterManifest {
+        let started = Date()
+        var models = train.models
+        if let dev { models = models.filter { dev.models.contains($0) } }
+        guard !models.isEmpty else {
+            throw SwitchyardError.invalidArgument("no model has outcomes and costs in every train (and dev) record: check the routing data")
+        }
+        let unpriced = models.filter { prices[$0] == nil }
+        guard unpriced.isEmpty else {
+            throw SwitchyardError.invalidArgument("no price for \(unpriced.joined(separator: ", ")): add them to models.json (or pass --models)")
+        }
+        let strategyTypes = try selectedTypes()
+        let tokenCounter = TokenCounter.calibrate(on: train.records)
+        let costModel = try CostModel.fit(records: train.records + (dev?.records ?? []), prices: prices, models: models)
+        let trainPrompts = train.records.map { (prompt: $0.prompt, task: $0.task) }
+
+        var trials: [RouterManifest.FeaturizerTrial] = []
+        var best: (score: Double, featurizer: Featurizer, context: TrainingContext, entries: [RouterManifest.StrategyEntry])? = nil
+        for featurizerConfiguration in configuration.featurizers {
+            let embedder = featurizerConfiguration.embedder.flatMap { embedders[$0] }
+            let featurizer = try Featurizer.learn(from: trainPrompts, configuration: featurizerConfiguration, embedder: embedder)
+            var context = try makeContext(
+                featurizer: featurizer, tokenCounter: tokenCounter, costModel: costModel, models: models,
+                prices: prices, train: train, dev: dev
+            )
+            context.includeDevInFit = false
+            var entries: [RouterManifest.StrategyEntry] = []
+            for type in strategyTypes {
+                let t0 = Date()
+                let strategy: any TrainableStrategy
+                do {
+                    strategy = try type.train(context)
+                } catch {
+                    if configuration.strategies != nil { throw error }
+                    logger.error("strategy failed to train; left out of the artifact", metadata: ["strategy": "\(type.strategyName)", "error": "\(error)"])
+                    continue
+                }
+                let predicted = strategy.predictQuality(batch: context.selection.features).flatMap { $0 }
+                let aiq = context.selectionAIQ(predicted: predicted)
+                entries.append(.init(name: type.strategyName, devAIQ: aiq, trainSeconds: Date().timeIntervalSince(t0)))
+                logger.info("dev score", metadata: ["featurizer": "\(featurizerConfiguration.label)", "strategy": "\(type.strategyName)", "dev_aiq": "\(aiq)"])
+            }
+            trials.append(.init(featurizer: featurizerConfiguration.label, devAIQ: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.devAIQ) })))
+            let learned = entries.filter { !Self.referenceStrategies.contains($0.name) }
+            let score = (learned.isEmpty ? entries : learned).map(\.devAIQ).max() ?? -.infinity
+            if best == nil || score > best!.score {
+                best = (score, featurizer, context, entries)
+            }
+        }
+        guard var chosen = best, !chosen.entries.isEmpty else {
+            throw SwitchyardError.invalidArgument("no strategy could be trained: see the errors above")
+        }
+        let candidates = chosen.entries.filter { !Self.referenceStrategies.contains($0.name) }
+        let auto = (candidates.isEmpty ? chosen.entries : candidates).max { $0.devAIQ < $1.devAIQ }!.name
+
+        // Final fit, dev pooled where the strategy wants it; saved.
+        try ArtifactFiles.makeDirectory(directory)
+        chosen.context.includeDevInFit = true
+        var defaultLambda = 0.0
+        for entry in chosen.entries {
+            guard let type = registry.type(named: entry.name) else { continue }
+            let t0 = Date()
+            if entry.name == auto {
+                var devFit = chosen.context
+                devFit.includeDevInFit = false
+                defaultLambda = try Self.defaultLambda(type.train(devFit), context: devFit)
+            }
+            let strategy = try type.train(chosen.context)
+            let strategyDirectory = RouterArtifact.strategyDirectory(directory, entry.name)
+            try ArtifactFiles.makeDirectory(strategyDirectory)
+            try strategy.save(to: strategyDirectory)
+            if let index = chosen.entries.firstIndex(where: { $0.name == entry.name }) {
+                chosen.entries[index].trainSeconds += Date().timeIntervalSince(t0)
+            }
+        }
+        try chosen.featurizer.save(to: directory.appendingPathComponent("featurizer"))
+        try ArtifactFiles.writeJSON(costModel, to: directory.appendingPathComponent("cost_model.json"))
+        let manifest = RouterManifest(
+            formatVersion: RouterManifest.currentFormatVersion,
+            featurizer: chosen.featurizer.configuration,
+            featurizerLabel: chosen.featurizer.configuration.label,
+            featureDimension: chosen.featurizer.dimension,
+            tokenCounter: tokenCounter,
+            models: models,
+            prices: prices.filter { models.contains($0.key) },
+            strategies: chosen.entries,
+            autoStrategy: auto,
+            defaultLambda: defaultLambda,
+            build: .init(
+                createdAt: ISO8601DateFormatter().string(from: started),
+                trainFile: sources.trainFile, devFile: sources.devFile,
+                trainRecords: train.records.count, devRecords: dev?.records.count ?? 0,
+                seed: configuration.seed, seconds: Date().timeIntervalSince(started)
+            ),
+            featurizerComparison: configuration.featurizers.count > 1 ? trials : []
+        )
+        try ArtifactFiles.writeJSON(manifest, to: directory.appendingPathComponent("manifest.json"))
+        logger.info("artifact written", metadata: [
+            "dir": "\(directory.path)", "featurizer": "\(manifest.featurizerLabel)", "auto": "\(auto)",
+            "default_lambda": "\(defaultLambda)", "seconds": "\(manifest.build.seconds)",
+        ])
+        return manifest
+    }
+
+    func selectedTypes() throws -> [any TrainableStrategy.Type] {
+        guard let names = configuration.strategies else { return registry.types }
+        return try names.map { name in
+            guard let type = registry.type(named: name) else {
+                throw SwitchyardError.invalidArgument("unknown strategy '\(name)'; known: \(registry.names.joined(separator: ", "))")
+            }
+            return type
+        }
+    }
+
+    /// Featurises both splits and assembles the training context.
+    public func makeContext(
+        featurizer: Featurizer, tokenCounter: TokenCounter, costModel: CostModel, models: [String],
+        prices: [String: ModelPrice], train: RoutingDataset, dev: RoutingDataset?
+    ) throws -> TrainingContext {
+        func split(_ records: [RoutingRecord]) throws -> TrainingContext.Split {
+            let vectors = try featurizer.vectors(records.map(\.prompt))
+            let features = zip(records, vectors).map { record, vector in
+                QueryFeatures(vector: vector, inputTokens: tokenCounter.count(record.prompt))
+            }
+            return try TrainingContext.Split(records: records, features: features, models: models)
+        }
+        return TrainingContext(
+            models: models, prices: prices, costModel: costModel,
+            train: try split(train.records), dev: try split(dev?.records ?? []),
+            seed: configuration.seed, logger: logger
+        )
+    }
+
+    /// The cheapest λ of the strategy's dev sweep that reaches the best single model's dev quality
+    /// (or, when it never does, the λ of its best quality).
+    static func defaultLambda(_ strategy: any RoutingStrategy, context: TrainingContext) -> Double {
+        let split = context.selection
+        guard split.count > 0 else { return 0 }
+        let predicted = strategy.predictQuality(batch: split.features).flatMap { $0 }
+        let points = CostQualitySweep.sweep(predicted: predicted, estimated: context.estimatedCosts(split), outcomes: split.outcomes, costs: split.costs)
+        let bestSingle = CostQualitySweep.singleModels(outcomes: split.outcomes, costs: split.costs).quality.max() ?? 0
+        let maxQuality = points.map(\.quality).max() ?? 0
+        let target = min(bestSingle, maxQuality)
+        let reaching = points.filter { $0.quality >= target - 1e-12 }
+        let lambda = reaching.min { $0.cost != $1.cost ? $0.cost < $1.cost : $0.lambda > $1.lambda }?.lambda ?? 0
+        return lambda.isFinite ? lambda : 1e12  // JSON has no ∞; 1e12 quality/USD picks the cheapest.
+    }
+}

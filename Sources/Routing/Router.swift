@@ -1,0 +1,98 @@
+import Budget
+import SwitchyardCore
+
+/// Turns a strategy's predicted quality and the cost model's estimates into a decision:
+/// argmax predictedQuality − λ·estimatedCost among eligible models, every other eligible model ranked
+/// behind it (the dispatcher falls back along them).
+///
+/// λ is quality per USD: 0 buys the best predicted quality whatever it costs; ∞ picks the cheapest.
+/// A value type, safe to share between score workers.
+public struct Router: Sendable {
+    public let strategy: any RoutingStrategy
+    public let costModel: CostModel
+    public var lambda: Double
+    /// Column of `costModel` for each of `strategy.models`.
+    private let costColumns: [Int]
+
+    public init(strategy: any RoutingStrategy, costModel: CostModel, lambda: Double) throws(RoutingError) {
+        var columns: [Int] = []
+        for model in strategy.models {
+            guard let j = costModel.index(of: model) else {
+                throw .modelMismatch("strategy \(strategy.name) scores '\(model)' but the cost model has no price for it")
+            }
+            columns.append(j)
+        }
+        self.strategy = strategy
+        self.costModel = costModel
+        self.lambda = lambda
+        self.costColumns = columns
+    }
+
+    /// Estimated USD per model of `strategy.models` for a query.
+    public func estimatedCosts(_ query: QueryFeatures) -> [Double] {
+        let all = costModel.estimate(inputTokens: query.inputTokens, group: nil)
+        return costColumns.map { all[$0] }
+    }
+
+    /// The decision for one query.
+    public func decide(id: String, query: QueryFeatures, constraints: RoutingConstraints = .none) throws(RoutingError) -> RoutingDecision {
+        try decide(id: id, quality: strategy.predictQuality(query), cost: estimatedCosts(query), constraints: constraints)
+    }
+
+    /// Decisions for many queries (one strategy call for all: BLAS-batched where the strategy can);
+    /// a query that cannot be routed gets its error in place.
+    public func decide(
+        ids: [String], queries: [QueryFeatures], constraints: [RoutingConstraints]? = nil
+    ) -> [Result<RoutingDecision, RoutingError>] {
+        let qualities = strategy.predictQuality(batch: queries)
+        return queries.indices.map { i in
+            Result { () throws(RoutingError) -> RoutingDecision in
+                try decide(id: ids[i], quality: qualities[i], cost: estimatedCosts(queries[i]), constraints: constraints?[i] ?? .none)
+            }
+        }
+    }
+
+    /// The decision from already predicted quality and cost (same order as `strategy.models`).
+    public func decide(id: String, quality: [Double], cost: [Double], constraints: RoutingConstraints) throws(RoutingError) -> RoutingDecision {
+        let models = strategy.models
+        var eligible: [Int] = []
+        eligible.reserveCapacity(models.count)
+        var excludedByFloor = 0
+        for j in 0..<models.count {
+            let name = models[j]
+            if let allowed = constraints.allowedModels, !allowed.contains(name) { continue }
+            if constraints.deniedModels.contains(name) || constraints.unavailableModels.contains(name) { continue }
+            if let floor = constraints.minQuality, quality[j] < floor {
+                excludedByFloor += 1
+                continue
+            }
+            eligible.append(j)
+        }
+        if eligible.isEmpty {
+            throw .noEligibleModel(reason: excludedByFloor > 0
+                ? "\(excludedByFloor) models were below the quality floor and the rest excluded"
+                : "every model is excluded by the allow/deny lists or unavailable")
+        }
+        if let cap = constraints.maxCostUSD {
+            let cheapest = eligible.map { cost[$0] }.min() ?? 0
+            eligible.removeAll { cost[$0] > cap }
+            if eligible.isEmpty { throw .overCostCap(maxCostUSD: cap, cheapestUSD: cheapest) }
+        }
+        let costOnly = strategy.routesOnCostOnly || lambda.isInfinite
+        let maxCost = max(eligible.map { cost[$0] }.max() ?? 0, 1e-30)
+        func score(_ j: Int) -> Double {
+            costOnly
+                ? -(cost[j] / maxCost) + 1e-9 * quality[j]
+                : quality[j] - lambda * cost[j] - 1e-12 * cost[j] / maxCost
+        }
+        let ranked = eligible.map { ($0, score($0)) }.sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.0 < b.0 }.map(\.0)
+        let best = ranked[0]
+        return RoutingDecision(
+            id: id, model: models[best], strategy: strategy.name,
+            predictedQuality: quality[best], estimatedCostUSD: cost[best],
+            alternatives: ranked.dropFirst().map {
+                RoutingAlternative(model: models[$0], predictedQuality: quality[$0], estimatedCostUSD: cost[$0])
+            }
+        )
+    }
+}

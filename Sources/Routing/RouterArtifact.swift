@@ -1,0 +1,65 @@
+import Budget
+import Embedding
+import Foundation
+import Profiling
+import SwitchyardCore
+
+/// A loaded artifact directory: everything `route` and the score stage need, read in milliseconds.
+public struct RouterArtifact: Sendable {
+    public let directory: URL
+    public let manifest: RouterManifest
+    public let featurizer: Featurizer
+    public let costModel: CostModel
+    /// Loaded strategies by name.
+    public let strategies: [String: any RoutingStrategy]
+
+    /// Loads the manifest, featurizer, cost model and the strategies (all, or only `only`).
+    /// `embedder` is required when the artifact's featurizer used one. A strategy the registry does not
+    /// know, a mismatched format version, or a missing/corrupt file is a `SwitchyardError` saying what to do.
+    public static func load(
+        from directory: URL, embedder: (any Embedder)? = nil,
+        registry: StrategyRegistry = .standard, only: Set<String>? = nil
+    ) throws -> RouterArtifact {
+        let manifest = try RouterManifest.load(from: directory)
+        let featurizer = try Featurizer.load(from: directory.appendingPathComponent("featurizer"), embedder: embedder)
+        guard featurizer.dimension == manifest.featureDimension else {
+            throw SwitchyardError.badFile(file: directory.path, reason: "featurizer dimension \(featurizer.dimension) differs from the manifest's \(manifest.featureDimension): rebuild")
+        }
+        let costModel = try ArtifactFiles.readJSON(CostModel.self, from: directory.appendingPathComponent("cost_model.json"))
+        var strategies: [String: any RoutingStrategy] = [:]
+        for entry in manifest.strategies where only?.contains(entry.name) ?? true {
+            guard let type = registry.type(named: entry.name) else {
+                throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' is unknown to this switchyard: rebuild the artifact or upgrade")
+            }
+            let strategy = try type.load(from: strategyDirectory(directory, entry.name))
+            guard strategy.models == manifest.models || Set(strategy.models).isSubset(of: Set(costModel.models)) else {
+                throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' scores models the cost model does not price: rebuild")
+            }
+            strategies[entry.name] = strategy
+        }
+        return RouterArtifact(directory: directory, manifest: manifest, featurizer: featurizer, costModel: costModel, strategies: strategies)
+    }
+
+    static func strategyDirectory(_ directory: URL, _ name: String) -> URL {
+        directory.appendingPathComponent("strategies").appendingPathComponent(name)
+    }
+
+    /// The strategy called `name` (`auto` or nil: the manifest's auto strategy).
+    public func strategy(named name: String?) throws(SwitchyardError) -> any RoutingStrategy {
+        let resolved = (name == nil || name == "auto") ? manifest.autoStrategy : name!
+        guard let strategy = strategies[resolved] else {
+            throw .invalidArgument("strategy '\(resolved)' is not in the artifact at \(directory.path); available: auto, \(strategies.keys.sorted().joined(separator: ", "))")
+        }
+        return strategy
+    }
+
+    /// A router for `strategy` (nil/`auto`: the auto strategy) at `lambda` (nil: the manifest's default).
+    public func router(strategy name: String? = nil, lambda: Double? = nil) throws -> Router {
+        try Router(strategy: strategy(named: name), costModel: costModel, lambda: lambda ?? manifest.defaultLambda)
+    }
+
+    /// The profiler that produces features this artifact's strategies understand.
+    public func profiler(extractor: (any RequirementExtractor)? = nil) -> QueryProfiler {
+        QueryProfiler(featurizer: featurizer, tokenCounter: manifest.tokenCounter, extractor: extractor)
+    }
+}
