@@ -1,0 +1,209 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// Runs a `WorkCoordinator` on a ROUTER socket: the transport half of the coordinator.
+///
+/// One serial `DispatchQueue` owns the socket and the state machine; its loop polls the socket
+/// with a timeout (so lease and heartbeat timers fire even when idle), handles a batch of
+/// messages, applies the effects (sends, journal records) and fsyncs the journal once per batch.
+/// The same code serves `inproc://` (pass the process's shared `Context`) and `tcp://`.
+public final class CoordinatorServer: Sendable {
+    /// Transport settings of the coordinator process.
+    public struct Configuration: Sendable {
+        /// Where to bind, e.g. `tcp://0.0.0.0:5555` or `inproc://switchyard`.
+        public var endpoint: String
+        /// The protocol rules (stages, attempts, leases, window).
+        public var work: WorkCoordinatorConfiguration
+        /// Journal file; nil runs without resume (tests, benchmarks). Default nil.
+        public var journalPath: String?
+        /// Stop the loop once input ended and every request is acknowledged. Default true.
+        public var stopWhenFinished: Bool
+        /// Most messages handled before the journal is synced and timers are checked. Default 512.
+        public var batchSize: Int
+
+        public init(endpoint: String, work: WorkCoordinatorConfiguration, journalPath: String? = nil,
+                    stopWhenFinished: Bool = true, batchSize: Int = 512) {
+            self.endpoint = endpoint
+            self.work = work
+            self.journalPath = journalPath
+            self.stopWhenFinished = stopWhenFinished
+            self.batchSize = batchSize
+        }
+    }
+
+    public let configuration: Configuration
+    private let context: Context
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "switchyard.coordinator")
+    private let stopRequested = Atomic<Bool>(false)
+    private let wake: WakePipe
+    private let latestStats = Mutex(WorkCoordinatorStats())
+    private let boundEndpoint = Mutex<String?>(nil)
+    private let bindSignal = DispatchSemaphore(value: 0)
+
+    public init(configuration: Configuration, context: Context, logger: Logger) throws(WorkRuntimeError) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+        self.wake = try WakePipe()
+    }
+
+    /// Counters as of the last loop turn.
+    public var stats: WorkCoordinatorStats { latestStats.withLock { $0 } }
+
+    /// Asks the loop to stop after its current turn (workers are sent DRAIN first). Any thread.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake.wake()
+    }
+
+    /// The endpoint actually bound (resolves `tcp://127.0.0.1:*`); waits until `run` has bound.
+    public func waitUntilBound() -> String? {
+        bindSignal.wait()
+        bindSignal.signal()
+        return boundEndpoint.withLock { $0 }
+    }
+
+    /// Binds, replays the journal and serves until `stop()` or, with `stopWhenFinished`, the
+    /// end of the run. Returns the journal's recovery report and the final counters.
+    public func run() async throws(WorkRuntimeError) -> (JournalRecovery, WorkCoordinatorStats) {
+        let result: Result<(JournalRecovery, WorkCoordinatorStats), WorkRuntimeError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(WorkRuntimeError) {
+                    continuation.resume(returning: .success(try self.loop()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private func loop() throws(WorkRuntimeError) -> (JournalRecovery, WorkCoordinatorStats) {
+        defer { bindSignal.signal() }
+        var journal: WorkJournal?
+        var recovery = JournalRecovery()
+        if let path = configuration.journalPath {
+            do {
+                (journal, recovery) = try WorkJournal.open(path: path, logger: logger)
+            } catch {
+                throw .journal(error)
+            }
+            logger.info("journal replayed", metadata: [
+                "path": "\(path)", "completed": "\(recovery.completed.count)", "unfinished": "\(recovery.unfinished)",
+                "truncatedBytes": "\(recovery.truncatedBytes)",
+            ])
+        }
+        var machine = WorkCoordinator<[UInt8]>(configuration: configuration.work, completed: recovery.completed)
+        recovery.completed = []  // the machine owns the set now; do not keep a second copy
+
+        let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in
+            try context.socket(.router, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0))
+        }
+        defer { socket.close() }
+        try zmq("bind \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.bind(configuration.endpoint) }
+        let bound = try zmq("read bound endpoint") { () throws(ZeroMQError) in try socket.lastEndpoint }
+        boundEndpoint.withLock { $0 = bound }
+        bindSignal.signal()
+        logger.info("coordinator listening", metadata: [
+            "endpoint": "\(bound)", "stages": "\(configuration.work.stages.joined(separator: ","))",
+        ])
+
+        let poller = Poller()
+        try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
+        poller.register(fileDescriptor: wake.readEnd)
+        let frame = Message()
+        let identity = Message()
+        let tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
+        var nextTick = monotonicMillis()
+        var draining = false
+
+        while true {
+            if stopRequested.load(ordering: .acquiring) && !draining {
+                draining = true
+                machine.drainAll()
+                try apply(machine.takeEffects(), socket: socket, journal: journal)
+                break
+            }
+            let now = monotonicMillis()
+            let timeout = nextTick > now ? nextTick - now : 0
+            _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
+            wake.drain()
+            var handled = 0
+            while handled < configuration.batchSize {
+                do {
+                    try socket.receive(into: identity, timeout: .zero)
+                    guard identity.hasMore else { continue }
+                    try socket.receive(into: frame, timeout: nil)
+                    while frame.hasMore { try socket.receive(into: frame, timeout: nil) }  // extra frames: not ours
+                } catch .timeout {
+                    break
+                } catch {
+                    throw .zeroMQ(operation: "receive on ROUTER", error)
+                }
+                handled += 1
+                let peer = identity.bytes
+                let message: WireMessage
+                do {
+                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
+                } catch {
+                    logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(frame.count)"])
+                    continue
+                }
+                machine.receive(message, from: peer, now: monotonicMillis())
+                try apply(machine.takeEffects(), socket: socket, journal: journal)
+            }
+            let after = monotonicMillis()
+            if after >= nextTick {
+                machine.tick(now: after)
+                try apply(machine.takeEffects(), socket: socket, journal: journal)
+                nextTick = after + tickInterval
+                latestStats.withLock { $0 = machine.stats }
+            }
+            do {
+                try journal?.sync()
+            } catch {
+                throw .journal(error)
+            }
+            if configuration.stopWhenFinished && machine.isFinished {
+                logger.info("run finished", metadata: ["completed": "\(machine.stats.completed)"])
+                machine.drainAll()
+                try apply(machine.takeEffects(), socket: socket, journal: journal)
+                break
+            }
+        }
+        do {
+            try journal?.sync()
+        } catch {
+            throw .journal(error)
+        }
+        let stats = machine.stats
+        latestStats.withLock { $0 = stats }
+        return (recovery, stats)
+    }
+
+    private func apply(_ effects: [WorkCoordinatorEffect<[UInt8]>], socket: Socket, journal: WorkJournal?) throws(WorkRuntimeError) {
+        for effect in effects {
+            switch effect {
+            case .send(let peer, let message):
+                do {
+                    try socket.send(peer, flags: [.more, .dontWait])
+                    try socket.send(WireCodec.encode(message), flags: .dontWait)
+                } catch .timeout {
+                    logger.warning("peer not accepting messages; dropped one (leases recover it)", metadata: ["type": "\(message.kindName)"])
+                } catch .unroutable {
+                    continue
+                } catch {
+                    throw .zeroMQ(operation: "send on ROUTER", error)
+                }
+            case .journalAccepted(let id): journal?.appendAccepted(id)
+            case .journalCompleted(let id): journal?.appendCompleted(id)
+            case .warning(let text): logger.warning("\(text)")
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// A stage worker: connects a DEALER to the coordinator, announces `READY(stage, credit)` and
+/// runs leased tasks through its handler, at most `credit` at once.
+///
+/// Threads: one serial `DispatchQueue` owns the socket and runs the poll loop; handlers run as
+/// Swift tasks (the concurrent cooperative pool) and hand their answers back through a mailbox
+/// that wakes the loop. Heartbeats every `heartbeatIntervalMillis`; if the coordinator is silent
+/// past `coordinatorTimeoutMillis` (it restarted) or says RESET, the worker announces itself again.
+/// `drain()` (wire it to SIGTERM/SIGINT with `SignalDrain`) stops new work, finishes the leases,
+/// says BYE and returns from `run()`.
+public final class StageWorker: Sendable {
+    public struct Configuration: Sendable {
+        /// The coordinator's endpoint, e.g. `tcp://127.0.0.1:5555`.
+        public var endpoint: String
+        /// The stage this worker serves (must be one of the coordinator's stages).
+        public var stage: String
+        /// Tasks held at once (credit-based flow control). Default 16.
+        public var credit: UInt32
+        /// Default 500 ms; keep it well under the coordinator's `workerTimeoutMillis`.
+        public var heartbeatIntervalMillis: UInt64
+        /// Coordinator silence after which READY is sent again. Default 3 s.
+        public var coordinatorTimeoutMillis: UInt64
+
+        public init(endpoint: String, stage: String, credit: UInt32 = 16, heartbeatIntervalMillis: UInt64 = 500,
+                    coordinatorTimeoutMillis: UInt64 = 3_000) {
+            self.endpoint = endpoint
+            self.stage = stage
+            self.credit = credit
+            self.heartbeatIntervalMillis = heartbeatIntervalMillis
+            self.coordinatorTimeoutMillis = coordinatorTimeoutMillis
+        }
+    }
+
+    /// Counters of one worker.
+    public struct Stats: Sendable, Equatable {
+        public var done = 0
+        public var failed = 0
+        public var resets = 0
+    }
+
+    enum Outgoing: Sendable {
+        case done(UInt64, Data)
+        case fail(UInt64, permanent: Bool, reason: String)
+        case extend(UInt64)
+    }
+
+    public let configuration: Configuration
+    private let context: Context
+    private let logger: Logger
+    private let handler: StageHandler
+    private let queue: DispatchQueue
+    private let wake: WakePipe
+    private let mailbox = Mutex<[Outgoing]>([])
+    private let drainRequested = Atomic<Bool>(false)
+    private let counters = Mutex(Stats())
+
+    public init(configuration: Configuration, context: Context, logger: Logger, handler: @escaping StageHandler) throws(WorkRuntimeError) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+        self.handler = handler
+        self.queue = DispatchQueue(label: "switchyard.worker.\(configuration.stage)")
+        self.wake = try WakePipe()
+    }
+
+    public var stats: Stats { counters.withLock { $0 } }
+
+    /// Graceful stop: no new tasks, finish the leased ones, BYE, then `run()` returns. Any thread.
+    public func drain() {
+        drainRequested.store(true, ordering: .releasing)
+        wake.wake()
+    }
+
+    /// Serves tasks until drained (by `drain()` or the coordinator's DRAIN).
+    public func run() async throws(WorkRuntimeError) {
+        let result: Result<Void, WorkRuntimeError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(WorkRuntimeError) {
+                    try self.loop()
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        try result.get()
+    }
+
+    private func post(_ item: Outgoing) {
+        mailbox.withLock { $0.append(item) }
+        wake.wake()
+    }
+
+    private func loop() throws(WorkRuntimeError) {
+        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
+            try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
+                                                               reconnectInterval: .milliseconds(100)))
+        }
+        defer { socket.close() }
+        try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
+        let poller = Poller()
+        try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
+        poller.register(fileDescriptor: wake.readEnd)
+
+        func send(_ message: WireMessage) throws(WorkRuntimeError) {
+            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in try socket.send(WireCodec.encode(message)) }
+        }
+
+        let ready = WireMessage.ready(stage: configuration.stage, credit: configuration.credit)
+        try send(ready)
+        var waiting = RingBuffer<WireTask>()
+        var running = 0
+        var draining = false
+        var lastHeard = monotonicMillis()
+        var nextHeartbeat = lastHeard + configuration.heartbeatIntervalMillis
+        let frame = Message()
+
+        while true {
+            if drainRequested.load(ordering: .acquiring) && !draining {
+                draining = true
+                try send(.drain)
+                logger.info("draining: finishing leased tasks", metadata: ["running": "\(running + waiting.count)"])
+            }
+            let now = monotonicMillis()
+            let timeout = nextHeartbeat > now ? nextHeartbeat - now : 0
+            _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
+            wake.drain()
+
+            for item in mailbox.withLock({ box in defer { box.removeAll(keepingCapacity: true) }; return box }) {
+                switch item {
+                case .done(let taskID, let payload):
+                    running -= 1
+                    try send(.done(taskID: taskID, payload: payload))
+                case .fail(let taskID, let permanent, let reason):
+                    running -= 1
+                    try send(.fail(taskID: taskID, permanent: permanent, reason: reason))
+                case .extend(let taskID):
+                    try send(.extend(taskID: taskID))
+                }
+            }
+
+            while true {
+                do {
+                    try socket.receive(into: frame, timeout: .zero)
+                } catch .timeout {
+                    break
+                } catch {
+                    throw .zeroMQ(operation: "receive on DEALER", error)
+                }
+                lastHeard = monotonicMillis()
+                let message: WireMessage
+                do {
+                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
+                } catch {
+                    logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
+                    continue
+                }
+                switch message {
+                case .task(let task): waiting.append(task)
+                case .reset:
+                    counters.withLock { $0.resets += 1 }
+                    logger.info("coordinator does not know this worker (restarted or presumed it dead): joining again")
+                    try send(draining ? .bye : ready)
+                    if draining { return }
+                case .drain:
+                    if !draining {
+                        draining = true
+                        try send(.drain)
+                    }
+                case .heartbeat: break
+                default:
+                    logger.warning("unexpected message from coordinator", metadata: ["type": "\(message.kindName)"])
+                }
+            }
+
+            while running < Int(configuration.credit), let task = waiting.popFirst() {
+                running += 1
+                start(task)
+            }
+
+            let after = monotonicMillis()
+            if after >= nextHeartbeat {
+                try send(.heartbeat)
+                nextHeartbeat = after + configuration.heartbeatIntervalMillis
+                if after - lastHeard > configuration.coordinatorTimeoutMillis && !draining {
+                    try send(ready)
+                    lastHeard = after
+                }
+            }
+            if draining && running == 0 && waiting.isEmpty {
+                try send(.bye)
+                logger.info("drained; leaving")
+                return
+            }
+        }
+    }
+
+    private func start(_ task: WireTask) {
+        var taskLogger = logger
+        taskLogger[metadataKey: "requestID"] = "\(task.requestID)"
+        taskLogger[metadataKey: "stage"] = "\(task.stage)"
+        let taskID = task.taskID
+        let context = TaskContext(
+            taskID: taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
+            leaseMillis: task.leaseMillis, logger: taskLogger, extend: { [self] in post(.extend(taskID)) })
+        let handler = self.handler
+        let payload = task.payload
+        Task {
+            do {
+                let output = try await handler(context, payload)
+                self.counters.withLock { $0.done += 1 }
+                self.post(.done(taskID, output))
+            } catch let failure as StageFailure {
+                self.counters.withLock { $0.failed += 1 }
+                switch failure {
+                case .permanent(let reason): self.post(.fail(taskID, permanent: true, reason: reason))
+                case .retryable(let reason): self.post(.fail(taskID, permanent: false, reason: reason))
+                }
+            } catch {
+                self.counters.withLock { $0.failed += 1 }
+                self.post(.fail(taskID, permanent: false, reason: "\(error)"))
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Logging
+
+/// What a stage handler knows about the task it runs.
+public struct TaskContext: Sendable {
+    /// The lease's ID (new for every attempt).
+    public let taskID: UInt64
+    /// The stable request ID (input digest + line): put it in logs, use it for idempotency.
+    public let requestID: String
+    public let stage: String
+    /// 1 on the first try; > 1 when an earlier worker died or failed retryably.
+    public let attempt: UInt16
+    /// The lease length: finish, or call `extendLease()`, within it.
+    public let leaseMillis: UInt32
+    /// The worker's logger with `requestID` and `stage` metadata.
+    public let logger: Logger
+    let extend: @Sendable () -> Void
+
+    /// Renews the lease for a task that legitimately runs long (a slow backend); safe from any thread.
+    public func extendLease() { extend() }
+}
+
+/// Throw from a stage handler to say how the task failed. Any other error counts as `retryable`.
+public enum StageFailure: Error, Sendable, Equatable {
+    /// Retrying cannot help (invalid input): the request becomes an error result at once.
+    case permanent(String)
+    /// Another attempt (possibly on another worker) may succeed.
+    case retryable(String)
+}
+
+/// A stage's work: input payload in, output payload out. `async` so the dispatch stage can await
+/// an HTTP client; CPU-bound work (embedding) simply runs synchronously inside it. Called
+/// concurrently, up to the worker's credit at once.
+public typealias StageHandler = @Sendable (TaskContext, _ payload: Data) async throws -> Data

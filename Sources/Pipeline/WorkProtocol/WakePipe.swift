@@ -1,0 +1,53 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Wakes a socket's poll loop from another thread: the loop polls the read end next to its
+/// socket; any thread calls `wake()`. Writes at most one byte per loop turn (an atomic flag
+/// coalesces wakes), so posting work is cheap under load.
+final class WakePipe: Sendable {
+    let readEnd: Int32
+    private let writeEnd: Int32
+    private let pending = Atomic<Bool>(false)
+
+    init() throws(WorkRuntimeError) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw .system(operation: "pipe", errno: errno) }
+        readEnd = fds[0]
+        writeEnd = fds[1]
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
+
+    /// Makes the loop's next (or current) poll return. Safe from any thread.
+    func wake() {
+        guard !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    /// Called by the loop before it looks at its mailbox.
+    func drain() {
+        pending.store(false, ordering: .releasing)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(readEnd, &buffer, buffer.count) > 0 {}
+    }
+}
+
+/// Milliseconds of a monotonic clock: the time base of leases and heartbeats.
+func monotonicMillis() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000 + UInt64(spec.tv_nsec) / 1_000_000
+}

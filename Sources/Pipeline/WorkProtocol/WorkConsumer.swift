@@ -1,0 +1,139 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// The consumer side (sink): receives each request's final outcome, writes it durably through
+/// the caller's callbacks, then acknowledges it so the coordinator journals it as completed.
+///
+/// Delivery is at least once (a result can come again after a coordinator or consumer restart);
+/// the `write` callback must skip request IDs it already wrote, which makes the output exactly once.
+public final class WorkConsumer: Sendable {
+    public struct Configuration: Sendable {
+        public var endpoint: String
+        /// Results held unacknowledged at once; bigger batches mean fewer flushes. Default 256.
+        public var credit: UInt32
+        /// Idle heartbeat period, by which a restarted coordinator is noticed. Default 500 ms.
+        public var heartbeatIntervalMillis: UInt64
+
+        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500) {
+            self.endpoint = endpoint
+            self.credit = credit
+            self.heartbeatIntervalMillis = heartbeatIntervalMillis
+        }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        /// Results received (including redeliveries).
+        public var received = 0
+        /// Flushes (each followed by the batch's ACKs).
+        public var batches = 0
+    }
+
+    /// Called once per received result, on the consumer's queue.
+    public typealias Write = @Sendable (WireResult) throws -> Void
+    /// Makes the writes so far durable (fsync); called before their ACKs are sent.
+    public typealias Flush = @Sendable () throws -> Void
+
+    public let configuration: Configuration
+    private let context: Context
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "switchyard.consumer")
+    private let stopRequested = Atomic<Bool>(false)
+
+    public init(configuration: Configuration, context: Context, logger: Logger) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+    }
+
+    /// Stops `run` at its next loop turn. Any thread.
+    public func stop() { stopRequested.store(true, ordering: .releasing) }
+
+    /// Receives results until the coordinator reports the run FINISHED.
+    public func run(write: @escaping Write, flush: @escaping Flush) async throws(WorkRuntimeError) -> Stats {
+        let result: Result<Stats, WorkRuntimeError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(WorkRuntimeError) {
+                    continuation.resume(returning: .success(try self.loop(write: write, flush: flush)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private func loop(write: Write, flush: Flush) throws(WorkRuntimeError) -> Stats {
+        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
+            try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
+                                                               reconnectInterval: .milliseconds(100)))
+        }
+        defer { socket.close() }
+        try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
+        func send(_ message: WireMessage) throws(WorkRuntimeError) {
+            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in try socket.send(WireCodec.encode(message)) }
+        }
+        var stats = Stats()
+        try send(.hello(role: .consumer, credit: configuration.credit))
+        let frame = Message()
+        var batch: [String] = []
+        var lastSent = monotonicMillis()
+
+        while !stopRequested.load(ordering: .acquiring) {
+            let waited: Bool
+            do {
+                waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+            } catch {
+                throw .zeroMQ(operation: "poll DEALER", error)
+            }
+            if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
+                try send(.heartbeat)
+                lastSent = monotonicMillis()
+            }
+            var finished = false
+            while batch.count < Int(configuration.credit) {
+                do {
+                    try socket.receive(into: frame, timeout: .zero)
+                } catch .timeout {
+                    break
+                } catch {
+                    throw .zeroMQ(operation: "receive on DEALER", error)
+                }
+                let message: WireMessage
+                do {
+                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
+                } catch {
+                    logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
+                    continue
+                }
+                switch message {
+                case .result(let result):
+                    stats.received += 1
+                    do { try write(result) } catch { throw .consumerWrite("\(error)") }
+                    batch.append(result.requestID)
+                case .finished: finished = true
+                case .reset:
+                    logger.info("coordinator restarted: joining again (unacknowledged results come again)")
+                    batch.removeAll()
+                    try send(.hello(role: .consumer, credit: configuration.credit))
+                default: break
+                }
+            }
+            if !batch.isEmpty {
+                do { try flush() } catch { throw .consumerWrite("\(error)") }
+                for requestID in batch { try send(.ack(requestID: requestID)) }
+                stats.batches += 1
+                batch.removeAll(keepingCapacity: true)
+                lastSent = monotonicMillis()
+            }
+            if finished {
+                logger.info("run finished", metadata: ["received": "\(stats.received)"])
+                return stats
+            }
+        }
+        return stats
+    }
+}

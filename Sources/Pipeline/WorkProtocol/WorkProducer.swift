@@ -1,0 +1,147 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// The producer side (ingest): submits requests to the coordinator within the credit it is
+/// granted, so a slow stage slows reading the input instead of growing memory.
+///
+/// Resume rule: whenever the coordinator answers RESET (it restarted and lost its state), the
+/// producer starts again from the first item of `source`; the coordinator answers `alreadyDone`
+/// for requests its journal has completed and ignores those still in flight, so nothing is lost
+/// or written twice. `run` returns when the coordinator reports the run FINISHED.
+public final class WorkProducer: Sendable {
+    public struct Configuration: Sendable {
+        /// The coordinator's endpoint.
+        public var endpoint: String
+        /// Idle heartbeat period, by which a restarted coordinator is noticed. Default 500 ms.
+        public var heartbeatIntervalMillis: UInt64
+
+        public init(endpoint: String, heartbeatIntervalMillis: UInt64 = 500) {
+            self.endpoint = endpoint
+            self.heartbeatIntervalMillis = heartbeatIntervalMillis
+        }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        /// SUBMITs sent (including resubmissions after a restart).
+        public var submitted = 0
+        /// Requests the coordinator reported done in an earlier run.
+        public var alreadyDone = 0
+        /// Times the producer started over after a RESET.
+        public var restarts = 0
+    }
+
+    /// Makes a fresh iterator over the input from its start; called again after each RESET.
+    public typealias Source = @Sendable () throws -> any IteratorProtocol<WorkItem>
+
+    public let configuration: Configuration
+    private let context: Context
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "switchyard.producer")
+    private let stopRequested = Atomic<Bool>(false)
+
+    public init(configuration: Configuration, context: Context, logger: Logger) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+    }
+
+    /// Stops `run` at its next loop turn (within a heartbeat period). Any thread.
+    public func stop() { stopRequested.store(true, ordering: .releasing) }
+
+    /// Submits everything `source` yields; returns when the run is finished.
+    public func run(source: @escaping Source) async throws(WorkRuntimeError) -> Stats {
+        let result: Result<Stats, WorkRuntimeError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(WorkRuntimeError) {
+                    continuation.resume(returning: .success(try self.loop(source)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private func loop(_ source: Source) throws(WorkRuntimeError) -> Stats {
+        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
+            try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
+                                                               reconnectInterval: .milliseconds(100)))
+        }
+        defer { socket.close() }
+        try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
+        func send(_ message: WireMessage) throws(WorkRuntimeError) {
+            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in try socket.send(WireCodec.encode(message)) }
+        }
+        func makeIterator() throws(WorkRuntimeError) -> any IteratorProtocol<WorkItem> {
+            do { return try source() } catch { throw .producerInput("\(error)") }
+        }
+
+        var stats = Stats()
+        var iterator = try makeIterator()
+        var credit = 0
+        var ended = false
+        try send(.hello(role: .producer, credit: 0))
+        let frame = Message()
+        var lastSent = monotonicMillis()
+
+        while !stopRequested.load(ordering: .acquiring) {
+            while credit > 0 && !ended {
+                if let item = iterator.next() {
+                    try send(.submit(requestID: item.requestID, payload: item.payload))
+                    stats.submitted += 1
+                    credit -= 1
+                } else {
+                    ended = true
+                    try send(.endOfInput)
+                }
+                lastSent = monotonicMillis()
+            }
+            let waited: Bool
+            do {
+                waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+            } catch {
+                throw .zeroMQ(operation: "poll DEALER", error)
+            }
+            if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
+                try send(.heartbeat)
+                lastSent = monotonicMillis()
+            }
+            while true {
+                do {
+                    try socket.receive(into: frame, timeout: .zero)
+                } catch .timeout {
+                    break
+                } catch {
+                    throw .zeroMQ(operation: "receive on DEALER", error)
+                }
+                let message: WireMessage
+                do {
+                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
+                } catch {
+                    logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
+                    continue
+                }
+                switch message {
+                case .grant(let more): credit += Int(more)
+                case .alreadyDone: stats.alreadyDone += 1
+                case .finished:
+                    logger.info("run finished", metadata: ["submitted": "\(stats.submitted)", "alreadyDone": "\(stats.alreadyDone)"])
+                    return stats
+                case .reset:
+                    stats.restarts += 1
+                    logger.info("coordinator restarted: submitting again from the start of the input")
+                    iterator = try makeIterator()
+                    credit = 0
+                    ended = false
+                    try send(.hello(role: .producer, credit: 0))
+                default: break
+                }
+            }
+        }
+        return stats
+    }
+}

@@ -1,0 +1,37 @@
+import ZeroMQ
+
+/// Why a coordinator, worker, producer or consumer loop stopped with an error.
+public enum WorkRuntimeError: Error, Sendable, CustomStringConvertible {
+    /// A ZeroMQ call failed (bind to a busy port, bad endpoint...).
+    case zeroMQ(operation: String, ZeroMQError)
+    /// An operating-system call failed.
+    case system(operation: String, errno: Int32)
+    /// The coordinator's journal failed; the run cannot promise exactly-once output without it.
+    case journal(JournalError)
+    /// The consumer's write callback failed; results were not acknowledged and will be redelivered.
+    case consumerWrite(String)
+    /// The producer's input failed.
+    case producerInput(String)
+
+    public var description: String {
+        switch self {
+        case .zeroMQ(let operation, let error):
+            return "\(operation): \(error); check the endpoint (is another coordinator bound to it?)"
+        case .system(let operation, let code):
+            return "\(operation) failed: errno \(code)"
+        case .journal(let error): return "\(error)"
+        case .consumerWrite(let why): return "consumer could not write results: \(why); fix it and restart: unacknowledged results are redelivered"
+        case .producerInput(let why): return "producer input failed: \(why)"
+        }
+    }
+}
+
+/// Wraps ZeroMQ errors with the operation that failed.
+@inline(__always)
+func zmq<T>(_ operation: @autoclosure () -> String, _ body: () throws(ZeroMQError) -> T) throws(WorkRuntimeError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw .zeroMQ(operation: operation(), error)
+    }
+}
