@@ -30,6 +30,7 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             EvalCommand.self,
             ReplayBackendCommand.self,
             EmbedCommand.self,
+            WorkCommand.self,
         ]
     )
 
