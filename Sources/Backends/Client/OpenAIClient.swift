@@ -23,6 +23,9 @@ public final class OpenAIClient: Sendable {
                 concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConnectionsPerHost)
             )
         )
+        // The dispatcher retries with its own backoff and breaker; the client's internal connect
+        // retries would hide a dead backend behind the whole connect timeout on every attempt.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
