@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+
+/// Runs the real `switchyard` binary for end-to-end tests: replay backends, one-process runs and
+/// multi-process pipelines on loopback, and checks the output invariant.
+///
+/// One test body can run in either mode (`Mode.oneProcess` or `Mode.processes`), as Hummingbird's
+/// `.router`/`.live` testing does.
+struct SwitchyardHarness {
+    enum Mode: String, CustomStringConvertible {
+        case oneProcess = "run"
+        case processes = "stage"
+        var description: String { rawValue }
+    }
+
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    static let binary = repoRoot.appendingPathComponent(".build/debug/switchyard")
+    static let testData = shared.appendingPathComponent("data/zeroeval/test.jsonl")
+
+    /// Fails with a clear message when the binary or the shared data are missing.
+    static func requirePrerequisites() throws {
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw HarnessError("no switchyard binary at \(binary.path): run `swift build --product switchyard` first")
+        }
+        guard FileManager.default.fileExists(atPath: testData.path) else {
+            throw HarnessError("no routing data at \(testData.path): the shared data directory (../shared/data) is missing")
+        }
+    }
+
+    let directory: URL
+
+    init() throws {
+        try Self.requirePrerequisites()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: directory) }
+
+    // MARK: processes
+
+    final class Child: @unchecked Sendable {  // the Process is only touched from the test's task
+        let process: Process
+        let name: String
+        let log: URL
+
+        init(process: Process, name: String, log: URL) {
+            self.process = process
+            self.name = name
+            self.log = log
+        }
+
+        func stop() {
+            if process.isRunning { process.terminate() }
+        }
+
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// Waits for exit (polling), killing the process after `timeout` seconds.
+        func wait(timeout: Double) async throws -> Int32 {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning {
+                if Date() > deadline {
+                    process.terminate()
+                    throw HarnessError("\(name) did not finish within \(Int(timeout)) s; its log:\n\(output.suffix(3000))")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return process.terminationStatus
+        }
+    }
+
+    /// Starts `switchyard ARGS` with stdout and stderr to a log file.
+    func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Child {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let log = directory.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return Child(process: process, name: name, log: log)
+    }
+
+    /// Starts a replay backend on a free port and returns it with its port.
+    func startReplayBackend(_ name: String, extra: [String] = []) async throws -> (Child, Int) {
+        let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "0", "--log-level", "warning"] + extra)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let range = child.output.range(of: #"http://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
+                let url = child.output[range]
+                if let port = Int(url.dropFirst("http://127.0.0.1:".count).dropLast("/v1".count)) { return (child, port) }
+            }
+            guard child.process.isRunning else { throw HarnessError("replay backend exited:\n\(child.output)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        child.stop()
+        throw HarnessError("replay backend did not announce its port within 30 s:\n\(child.output)")
+    }
+
+    /// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw HarnessError("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    // MARK: inputs and outputs
+
+    /// Writes `count` lines: prompts of the test data as plain and OpenAI Batch lines, with a
+    /// malformed line every `malformedEvery` lines. Returns the file and the malformed line count.
+    func writeInput(count: Int, malformedEvery: Int = 50, pinned: String? = nil) throws -> (URL, Int) {
+        var prompts: [String] = []
+        for line in try String(contentsOf: Self.testData, encoding: .utf8).split(separator: "\n") {
+            if let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let prompt = object["prompt"] as? String {
+                prompts.append(prompt)
+            }
+        }
+        guard !prompts.isEmpty else { throw HarnessError("no prompts in \(Self.testData.path)") }
+        let broken = [#"{"id": "x", "prompt": ""}"#, "{not json", #"{"custom_id": "y", "method": "GET", "url": "/v1/chat/completions", "body": {}}"#, #"{"id": 5}"#]
+        var text = ""
+        var malformed = 0
+        for index in 1...count {
+            if index % malformedEvery == 0 {
+                text += broken[(index / malformedEvery) % broken.count] + "\n"
+                malformed += 1
+                continue
+            }
+            let prompt = prompts[index % prompts.count]
+            let object: [String: Any]
+            if index % 2 == 0 {
+                object = ["id": "plain-\(index)", "prompt": prompt]
+            } else {
+                var body: [String: Any] = ["model": "auto", "messages": [["role": "user", "content": prompt]]]
+                if let pinned, index % 7 == 1 { body["model"] = pinned }
+                object = ["custom_id": "batch-\(index)", "method": "POST", "url": "/v1/chat/completions", "body": body]
+            }
+            text += String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) + "\n"
+        }
+        let url = directory.appendingPathComponent("input-\(count).jsonl")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return (url, malformed)
+    }
+
+    /// The demo-like configuration: six models on two backends, price routing (no profiles needed).
+    func writeConfiguration(healthyPort: Int, failingPort: Int, coordinatorPort: Int, strategy: String = "cheapest") throws -> URL {
+        let models: [(String, Int, Double, Double)] = [
+            ("gpt-4o-mini-2024-07-18", healthyPort, 0.15, 0.60),
+            ("Meta-Llama-3.1-8B-Instruct", healthyPort, 0.18, 0.18),
+            ("claude-3-5-sonnet-20240620", healthyPort, 3.0, 15.0),
+            ("gemini-1.5-flash", failingPort, 0.05, 0.10),
+        ]
+        var yaml = """
+            coordinator: {endpoint: "tcp://127.0.0.1:\(coordinatorPort)", journal: ./run/journal, lease_seconds: 20}
+            stages: {profile: {workers: 2, batch: 32}, score: {workers: 1}, dispatch: {workers: 1, concurrency: 64}}
+            profiler: {embedder: hashed, dimension: 256}
+            router: {strategy: \(strategy)}
+            models:
+
+            """
+        for (name, port, input, output) in models {
+            yaml += """
+                  - name: \(name)
+                    backend: {url: "http://127.0.0.1:\(port)/v1"}
+                    price: {input_usd_per_mtok: \(input), output_usd_per_mtok: \(output)}
+                    limits: {concurrency: 64}
+
+                """
+        }
+        let url = directory.appendingPathComponent("pipeline.yaml")
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    struct Output {
+        var results: [[String: Any]]
+        var errors: [[String: Any]]
+        var summary: [String: Any]
+    }
+
+    static func readLines(_ url: URL) throws -> [[String: Any]] {
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        return try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw HarnessError("not a JSON object in \(url.lastPathComponent): \(line.prefix(200))")
+            }
+            return object
+        }
+    }
+
+    /// Reads the output directory and checks the invariant: lines(input) == results + errors, each ID once.
+    static func checkInvariant(output: URL, inputLines: Int) throws -> Output {
+        let results = try readLines(output.appendingPathComponent("results.jsonl"))
+        let errors = try readLines(output.appendingPathComponent("errors.jsonl"))
+        let summaryData = try Data(contentsOf: output.appendingPathComponent("summary.json"))
+        let summary = try JSONSerialization.jsonObject(with: summaryData) as? [String: Any] ?? [:]
+        #expect(results.count + errors.count == inputLines, "lines(input) \(inputLines) != results \(results.count) + errors \(errors.count)")
+        let ids = (results + errors).compactMap { $0["id"] as? String }
+        #expect(ids.count == inputLines)
+        #expect(Set(ids).count == ids.count, "an ID was written twice")
+        let lines = Set((results + errors).compactMap { record -> Int? in
+            (record["routing"] as? [String: Any])?["line"] as? Int ?? (record["error"] as? [String: Any])?["line"] as? Int
+        })
+        #expect(lines == Set(1...inputLines), "some input lines have no record")
+        #expect(summary["results"] as? Int == results.count)
+        #expect(summary["errors"] as? Int == errors.count)
+        return Output(results: results, errors: errors, summary: summary)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
