@@ -119,7 +119,7 @@ public struct CostQualityPlot: Sendable {
         out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>single model</text>")
         ly += 18
         out.append("<circle cx='\(f(lx + 12))' cy='\(f(ly - 4))' r='4' fill='#333'/>")
-        out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>operating point (≤ best single cost)</text>")
+        out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>operating point</text>")
         ly += 26
         let best = r.bestSingle
         for line in [
