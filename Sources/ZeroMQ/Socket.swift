@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -28,8 +29,10 @@ import Darwin
 public final class Socket: @unchecked Sendable {
     public let context: Context
     public let type: SocketType
-    /// nil once closed.
-    var handle: UnsafeMutableRawPointer?
+    /// The libzmq socket; valid until `closed` is set. A `let` plus an atomic flag (rather than
+    /// an optional `var`) keeps the per-message path free of exclusivity checks.
+    let handle: UnsafeMutableRawPointer
+    private let closed = Atomic<Bool>(false)
     let ownership = OwnershipCheck()
 
     /// Creates a socket owned by the calling thread and applies `options`.
@@ -49,7 +52,7 @@ public final class Socket: @unchecked Sendable {
     }
 
     deinit {
-        if let handle {
+        if !closed.load(ordering: .acquiring) {
             // Nobody else can hold the socket now, so closing from this thread is safe.
             _ = zmq_close(handle)
         }
@@ -64,20 +67,20 @@ public final class Socket: @unchecked Sendable {
     /// Closes the socket now (waiting at most its linger to deliver queued messages).
     /// Idempotent; later calls on the socket throw `.socketClosed`.
     public func close() {
-        guard let handle else { return }
+        guard !closed.load(ordering: .relaxed) else { return }
         ownership.check("\(type) socket")
-        self.handle = nil
+        closed.store(true, ordering: .releasing)
         _ = zmq_close(handle)
     }
 
     /// Whether `close()` has not been called yet.
-    public var isOpen: Bool { handle != nil }
+    public var isOpen: Bool { !closed.load(ordering: .relaxed) }
 
     /// The live handle after the debug ownership check.
     @inline(__always)
     func owned() throws(ZeroMQError) -> UnsafeMutableRawPointer {
         ownership.check("\(type) socket")
-        guard let handle else { throw ZeroMQError.socketClosed }
+        guard !closed.load(ordering: .relaxed) else { throw ZeroMQError.socketClosed }
         return handle
     }
 
