@@ -101,6 +101,7 @@ let package = Package(
         .target(
             name: "Evaluation",
             dependencies: ["SwitchyardCore", "Budget", "Routing"],
+            exclude: ["METRICS.md"],
             swiftSettings: swiftSettings
         ),
 
