@@ -1,76 +1,89 @@
 import Foundation
 
-/// The request body of one chat completion, parsed once per dispatch and re-encoded per model.
+/// The request body of one chat completion, scanned once per dispatch and re-addressed per model.
 ///
-/// Only `model` is rewritten; every other field the caller sent goes to the backend unchanged.
-struct ChatBody {
-    private var object: [String: Any]
-    /// Rough token estimate (4 characters a token for the messages, plus `max_tokens` or a default),
+/// Only the top-level `model` is replaced; every other byte the caller sent goes to the backend
+/// unchanged.
+struct ChatBody: Sendable {
+    private let bytes: Data
+    /// Byte range of the `model` value, or nil when absent (then it is inserted).
+    private let modelRange: Range<Int>?
+    /// Where to insert `"model":…,` when absent: just after the opening brace.
+    private let openBrace: Int
+    private let isEmptyObject: Bool
+    /// Rough token estimate (4 bytes a token for the whole body, plus `max_tokens` or a default),
     /// used only to reserve tokens/min before the backend reports the real usage.
     let estimatedTokens: Double
 
-    enum ParseError: Error, CustomStringConvertible {
-        case notAnObject
-        case invalidJSON(String)
-
-        var description: String {
-            switch self {
-            case .notAnObject: return "request body must be a JSON object with 'messages'"
-            case .invalidJSON(let reason): return "request body is not valid JSON: \(reason)"
+    init(json: Data, defaultCompletionTokens: Int) throws(JSONObjectScanner.ScanError) {
+        bytes = json
+        let result = json.withUnsafeBytes { raw -> Result<(Range<Int>?, Int, Int?, Bool), JSONObjectScanner.ScanError> in
+            let b = raw.bindMemory(to: UInt8.self)
+            let members: [JSONObjectScanner.Member]
+            do throws(JSONObjectScanner.ScanError) {
+                members = try JSONObjectScanner.members(b, in: 0..<b.count)
+            } catch {
+                return .failure(error)
             }
-        }
-    }
-
-    init(json: Data, defaultCompletionTokens: Int) throws(ParseError) {
-        let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: json)
-        } catch {
-            throw .invalidJSON("\(error.localizedDescription)")
-        }
-        guard let object = parsed as? [String: Any] else { throw .notAnObject }
-        self.object = object
-        var characters = 0
-        if let messages = object["messages"] as? [[String: Any]] {
-            for message in messages {
-                if let text = message["content"] as? String {
-                    characters += text.utf8.count
-                } else if let parts = message["content"] as? [[String: Any]] {
-                    for part in parts { characters += (part["text"] as? String)?.utf8.count ?? 0 }
+            var model: Range<Int>?
+            var maxTokens: Int?
+            for member in members {
+                switch member.key {
+                case "model": model = member.value
+                case "max_tokens", "max_completion_tokens":
+                    maxTokens = JSONObjectScanner.integer(b, member.value) ?? maxTokens
+                default: break
                 }
             }
+            let brace = b.firstIndex(of: UInt8(ascii: "{")) ?? 0
+            return .success((model, brace, maxTokens, members.isEmpty))
         }
-        let completion = (object["max_completion_tokens"] as? Int) ?? (object["max_tokens"] as? Int)
-            ?? defaultCompletionTokens
-        estimatedTokens = Double(characters) / 4 + Double(completion)
+        let scanned = try result.get()
+        modelRange = scanned.0
+        openBrace = scanned.1
+        isEmptyObject = scanned.3
+        estimatedTokens = Double(json.count) / 4 + Double(scanned.2 ?? defaultCompletionTokens)
     }
 
     /// The body with `model` set to what this backend serves.
-    func encoded(servedModel: String) -> Data? {
-        var copy = object
-        copy["model"] = servedModel
-        return try? JSONSerialization.data(withJSONObject: copy)
+    func encoded(servedModel: String) -> Data {
+        let quoted = Data(JSONText.quote(servedModel).utf8)
+        var out = Data()
+        out.reserveCapacity(bytes.count + quoted.count + 10)
+        if let range = modelRange {
+            out.append(bytes[bytes.startIndex..<(bytes.startIndex + range.lowerBound)])
+            out.append(quoted)
+            out.append(bytes[(bytes.startIndex + range.upperBound)...])
+        } else {
+            let cut = bytes.startIndex + openBrace + 1
+            out.append(bytes[bytes.startIndex..<cut])
+            out.append(Data("\"model\":".utf8))
+            out.append(quoted)
+            if !isEmptyObject { out.append(UInt8(ascii: ",")) }
+            out.append(bytes[cut...])
+        }
+        return out
     }
 }
 
-/// The part of a chat completion response the dispatcher reads.
-struct CompletionUsage: Decodable, Sendable {
-    struct Usage: Decodable, Sendable {
-        var promptTokens: Int?
-        var completionTokens: Int?
-        var totalTokens: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens"
-            case completionTokens = "completion_tokens"
-            case totalTokens = "total_tokens"
+/// The `usage` of a chat completion response, read without decoding the rest.
+enum CompletionUsage {
+    static func parse(_ body: Data) -> TokenUsage? {
+        body.withUnsafeBytes { raw -> TokenUsage? in
+            let b = raw.bindMemory(to: UInt8.self)
+            guard let members = try? JSONObjectScanner.members(b, in: 0..<b.count),
+                let usage = members.first(where: { $0.key == "usage" }),
+                let fields = try? JSONObjectScanner.members(b, in: usage.value)
+            else { return nil }
+            var prompt: Int?
+            var completion: Int?
+            for field in fields {
+                if field.key == "prompt_tokens" { prompt = JSONObjectScanner.integer(b, field.value) }
+                if field.key == "completion_tokens" { completion = JSONObjectScanner.integer(b, field.value) }
+            }
+            guard prompt != nil || completion != nil else { return nil }
+            return TokenUsage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)
         }
-    }
-
-    var usage: Usage?
-
-    static func parse(_ body: Data) -> Usage? {
-        try? JSONDecoder().decode(CompletionUsage.self, from: body).usage
     }
 }
 

@@ -159,9 +159,7 @@ public final class Dispatcher: Sendable {
         _ backend: Backend, body: ChatBody, outcome: inout DispatchOutcome, logger: Logger
     ) async -> ModelResult {
         let model = backend.endpoint.name
-        guard let payload = body.encoded(servedModel: backend.endpoint.servedModel) else {
-            return .failed(DispatchError(code: .internalError, message: "could not re-encode the request body"))
-        }
+        let payload = body.encoded(servedModel: backend.endpoint.servedModel)
         let policy = configuration.retry
         var lastDescription = ""
         var lastCode = ErrorCode.maxAttemptsExceeded
@@ -215,8 +213,7 @@ public final class Dispatcher: Sendable {
                 outcome.statusCode = status
                 outcome.responseBody = data
                 _ = after
-                if let usage = CompletionUsage.parse(data) {
-                    let tokens = TokenUsage(promptTokens: usage.promptTokens ?? 0, completionTokens: usage.completionTokens ?? 0)
+                if let tokens = CompletionUsage.parse(data) {
                     outcome.usage = tokens
                     outcome.actualCostUSD = backend.endpoint.price.cost(
                         inputTokens: Double(tokens.promptTokens), outputTokens: Double(tokens.completionTokens)
