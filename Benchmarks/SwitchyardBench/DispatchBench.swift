@@ -61,7 +61,9 @@ struct DispatchBench: AsyncParsableCommand {
         guard !models.isEmpty else { throw ValidationError("\(data) has no models") }
 
         let responder = ReplayResponder(catalog: catalog, configuration: ReplayConfiguration())
-        let server = ReplayServer(responder: responder, logger: logger)
+        var serverLogger = logger
+        serverLogger.logLevel = .critical  // Hummingbird logs the cancellation that stops it
+        let server = ReplayServer(responder: responder, logger: serverLogger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.makeApplication { continuation.yield($0) }
         let serverTask = Task { try await app.run() }
@@ -152,7 +154,8 @@ struct DispatchBench: AsyncParsableCommand {
         print("dispatch benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, replay server in-process, median of \(rounds) rounds)")
         print("phase        conc  requests  fail     req/s   p50 ms   p99 ms")
         for p in [sd, sx, ld, lx] {
-            print(String(format: "%-11@ %5d %9d %5d %9.0f %8.3f %8.3f", p.name as NSString, p.concurrency, p.requests, p.failures, p.requestsPerSecond, p.p50Ms, p.p99Ms))
+            let name = p.name.padding(toLength: 11, withPad: " ", startingAt: 0)
+            print(name + String(format: " %5d %9d %5d %9.0f %8.3f %8.3f", p.concurrency, p.requests, p.failures, p.requestsPerSecond, p.p50Ms, p.p99Ms))
         }
         print(String(format: "dispatcher/direct throughput at concurrency %d: %.2f (target: >= 5000 req/s; dispatcher %.0f req/s)", concurrency, lx.requestsPerSecond / ld.requestsPerSecond, lx.requestsPerSecond))
         print(String(format: "added latency at concurrency 1: p50 %+.3f ms, p99 %+.3f ms (target: p50 <= 0.2 ms)", sx.p50Ms - sd.p50Ms, sx.p99Ms - sd.p99Ms))
