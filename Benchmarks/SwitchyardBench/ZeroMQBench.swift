@@ -85,7 +85,8 @@ struct ZeroMQBench: AsyncParsableCommand {
         func ratio(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
         var lines = [
             [
-                "pattern".padding(toLength: 14, withPad: " ", startingAt: 0), "transport", pad("size", 5),
+                "pattern".padding(toLength: 14, withPad: " ", startingAt: 0), "transport".padding(toLength: 18, withPad: " ", startingAt: 0),
+                pad("size", 5),
                 pad("C msg/s", 11), pad("Swift msg/s", 12), pad("Swift/C", 8), pad("conv msg/s", 11), pad("conv/C", 7),
                 pad("C MB/s", 9), pad("Swift MB/s", 11),
             ].joined(separator: " ")
@@ -94,7 +95,7 @@ struct ZeroMQBench: AsyncParsableCommand {
             lines.append(
                 [
                     row.pattern.padding(toLength: 14, withPad: " ", startingAt: 0),
-                    row.transport.padding(toLength: 9, withPad: " ", startingAt: 0), pad("\(row.size)", 5),
+                    row.transport.padding(toLength: 18, withPad: " ", startingAt: 0), pad("\(row.size)", 5),
                     pad(rate(row.c?.msgsPerSecond), 11), pad(rate(row.swift?.msgsPerSecond), 12), pad(ratio(row.ratio), 8),
                     pad(rate(row.swiftConvenience?.msgsPerSecond), 11), pad(ratio(row.convenienceRatio), 7),
                     pad(mb(row.c?.mbPerSecond), 9), pad(mb(row.swift?.mbPerSecond), 11),
@@ -122,6 +123,8 @@ struct ZMQBenchCase: Hashable, Sendable {
                 cases.append(ZMQBenchCase(pattern: pattern, transport: transport, size: 4096, messages: large))
             }
         }
+        // One thread, bursts of 100: the per-call cost alone, free of scheduling noise.
+        cases.append(ZMQBenchCase(pattern: "push_pull", transport: "inproc_same_thread", size: 64, messages: small))
         return cases
     }
 }
@@ -220,6 +223,7 @@ enum ZMQSwiftThroughput {
     enum API { case hotPath, convenience }
 
     static func measure(_ benchCase: ZMQBenchCase, api: API) throws -> ZMQThroughput {
+        if benchCase.transport == "inproc_same_thread" { return try measureSameThread(benchCase, api: api) }
         let router = benchCase.pattern == "dealer_router"
         let context = try Context()
         let receiver = try context.socket(router ? .router : .pull, options: SocketOptions(linger: .zero))
@@ -276,8 +280,48 @@ enum ZMQSwiftThroughput {
         let elapsed = clock.now - start
         done.wait()
         if let error = failure.error { throw error }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return ZMQThroughput(seconds: seconds, messages: count, size: size)
+        return ZMQThroughput(seconds: seconds(elapsed), messages: count, size: size)
+    }
+
+    /// PUSH and PULL on this thread, bursts of 100 sends then 100 receives (as zmq_bench.c).
+    static func measureSameThread(_ benchCase: ZMQBenchCase, api: API) throws -> ZMQThroughput {
+        let context = try Context()
+        let receiver = try context.socket(.pull, options: SocketOptions(linger: .zero))
+        let push = try context.socket(.push, options: SocketOptions(linger: .zero))
+        try receiver.bind("inproc://same")
+        try push.connect("inproc://same")
+        let size = benchCase.size
+        let burst = 100
+        let bursts = (benchCase.messages + burst - 1) / burst
+        let payload = [UInt8](repeating: 0, count: size)
+        let message = Message()
+        let clock = ContinuousClock()
+        let start = clock.now
+        switch api {
+        case .hotPath:
+            try payload.withUnsafeBytes { buffer in
+                for _ in 0..<bursts {
+                    for _ in 0..<burst { try push.send(bytes: buffer) }
+                    for _ in 0..<burst {
+                        try receiver.receive(into: message)
+                        guard message.count == size else { throw ValidationError("wrong payload size") }
+                    }
+                }
+            }
+        case .convenience:
+            for _ in 0..<bursts {
+                for _ in 0..<burst { try push.send([payload]) }
+                for _ in 0..<burst {
+                    guard try receiver.receiveMultipart().last?.count == size else { throw ValidationError("wrong payload size") }
+                }
+            }
+        }
+        let elapsed = clock.now - start
+        return ZMQThroughput(seconds: seconds(elapsed), messages: bursts * burst, size: size)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

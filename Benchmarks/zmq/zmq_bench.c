@@ -5,6 +5,8 @@
  * zmq_send, the receiver reads them with zmq_msg_recv into one reused zmq_msg_t.
  * Patterns: PUSH->PULL and DEALER->ROUTER (the ROUTER also reads the routing-id frame).
  * Transports: inproc and tcp loopback (port picked by the kernel).
+ * Plus "inproc_same_thread": PUSH->PULL with sender and receiver on one thread (bursts of 100),
+ * which measures the per-call cost alone, free of thread scheduling noise on a busy machine.
  *
  * Usage: zmq_bench <messages-64B> <messages-4KiB>
  * Prints one JSON object per line:
@@ -95,6 +97,43 @@ static void run(const char *pattern, const char *transport, size_t size, long co
     fflush(stdout);
 }
 
+static void run_same_thread(size_t size, long count) {
+    void *context = zmq_ctx_new();
+    CHECK(context, "zmq_ctx_new");
+    void *receiver = zmq_socket(context, ZMQ_PULL);
+    void *push = zmq_socket(context, ZMQ_PUSH);
+    CHECK(receiver && push, "zmq_socket");
+    int linger = 0;
+    zmq_setsockopt(receiver, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
+    CHECK(zmq_bind(receiver, "inproc://same") == 0, "zmq_bind");
+    CHECK(zmq_connect(push, "inproc://same") == 0, "zmq_connect");
+    char *payload = calloc(1, size);
+    zmq_msg_t message;
+    zmq_msg_init(&message);
+    const long burst = 100;
+    double start = now_seconds();
+    for (long done = 0; done < count; done += burst) {
+        for (long i = 0; i < burst; i++)
+            while (zmq_send(push, payload, size, 0) == -1) CHECK(zmq_errno() == EINTR, "zmq_send");
+        for (long i = 0; i < burst; i++) {
+            while (zmq_msg_recv(&message, receiver, 0) == -1) CHECK(zmq_errno() == EINTR, "recv");
+            if (zmq_msg_size(&message) != size) { fprintf(stderr, "zmq_bench: wrong size\n"); exit(1); }
+        }
+    }
+    double seconds = now_seconds() - start;
+    long sent = (count + burst - 1) / burst * burst;
+    free(payload);
+    zmq_msg_close(&message);
+    zmq_close(push);
+    zmq_close(receiver);
+    zmq_ctx_term(context);
+    printf("{\"pattern\":\"push_pull\",\"transport\":\"inproc_same_thread\",\"size\":%zu,\"messages\":%ld,"
+           "\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f}\n",
+           size, count, seconds, sent / seconds, sent * (double)size / seconds / 1e6);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     long small = argc > 1 ? atol(argv[1]) : 1000000;
     long large = argc > 2 ? atol(argv[2]) : 200000;
@@ -105,5 +144,6 @@ int main(int argc, char **argv) {
             run(patterns[p], transports[t], 64, small);
             run(patterns[p], transports[t], 4096, large);
         }
+    run_same_thread(64, small);
     return 0;
 }
