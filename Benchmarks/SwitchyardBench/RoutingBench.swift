@@ -24,6 +24,9 @@ struct RoutingBench: AsyncParsableCommand {
     @Option(help: "Featurizer presets compared on dev (comma-separated).")
     var featurizers: String = Featurizer.Configuration.defaultPresetName
 
+    @Option(help: "Strategies (comma-separated; default all).")
+    var strategies: String?
+
     @Option(help: "Split the quality table is measured on (tuning is on dev only).")
     var split: String = "test"
 
@@ -97,7 +100,10 @@ struct RoutingBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: artifactDir) }
 
         let t0 = Date()
-        let manifest = try ProfileBuilder(configuration: .init(featurizers: presets), logger: logger).build(
+        let manifest = try ProfileBuilder(
+            configuration: .init(featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) }),
+            logger: logger
+        ).build(
             train: train, dev: dev, prices: prices, sources: .init(trainFile: "train.jsonl", devFile: "dev.jsonl"),
             embedders: embedders, to: artifactDir
         )

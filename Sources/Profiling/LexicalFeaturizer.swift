@@ -51,7 +51,9 @@ public struct LexicalFeaturizer: Sendable {
     public func vector(_ text: String) -> [Float] {
         var out = [Float](repeating: 0, count: configuration.dimension)
         var norm: Float = 0
-        for (bucket, count) in Self.bucketCounts(text, configuration) {
+        // Sorted, so the float sum (and the vector's bits) do not depend on dictionary order,
+        // which Swift randomises per process.
+        for (bucket, count) in Self.bucketCounts(text, configuration).sorted(by: { $0.key < $1.key }) {
             let value = (1 + logf(Float(count))) * idf[bucket]
             out[bucket] = value
             norm += value * value

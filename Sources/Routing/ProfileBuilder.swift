@@ -94,8 +94,7 @@ public struct ProfileBuilder: Sendable {
                     logger.error("strategy failed to train; left out of the artifact", metadata: ["strategy": "\(type.strategyName)", "error": "\(error)"])
                     continue
                 }
-                let predicted = strategy.predictQuality(batch: context.selection.features).flatMap { $0 }
-                let aiq = context.selectionAIQ(predicted: predicted)
+                let aiq = Self.selectionAIQ(strategy, context: context)
                 entries.append(.init(name: type.strategyName, devAIQ: aiq, trainSeconds: Date().timeIntervalSince(t0)))
                 logger.info("dev score", metadata: ["featurizer": "\(featurizerConfiguration.label)", "strategy": "\(type.strategyName)", "dev_aiq": "\(aiq)"])
             }
@@ -188,6 +187,18 @@ public struct ProfileBuilder: Sendable {
             train: try split(train.records), dev: try split(dev?.records ?? []),
             seed: configuration.seed, logger: logger
         )
+    }
+
+    /// Dev AIQ of a trained strategy (a cost-only baseline is swept at λ = ∞ alone, as it routes).
+    static func selectionAIQ(_ strategy: any RoutingStrategy, context: TrainingContext) -> Double {
+        let split = context.selection
+        let predicted = strategy.predictQuality(batch: split.features).flatMap { $0 }
+        guard strategy.routesOnCostOnly else { return context.selectionAIQ(predicted: predicted) }
+        let points = CostQualitySweep.sweep(
+            predicted: predicted, estimated: context.estimatedCosts(split), outcomes: split.outcomes, costs: split.costs, lambdas: [.infinity]
+        )
+        let singles = CostQualitySweep.singleModels(outcomes: split.outcomes, costs: split.costs)
+        return CostQualitySweep.aiq(points, lo: singles.cost.min() ?? 0, hi: singles.cost.max() ?? 0)
     }
 
     /// The cheapest λ of the strategy's dev sweep that reaches the best single model's dev quality

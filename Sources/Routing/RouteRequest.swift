@@ -23,6 +23,12 @@ public struct RouteRequest: Sendable, Hashable {
         public var id: String?
         public var code: ErrorCode
         public var message: String
+
+        public init(id: String?, code: ErrorCode, message: String) {
+            self.id = id
+            self.code = code
+            self.message = message
+        }
     }
 
     /// Parses one JSON line; `line` names the request when the line has no id.

@@ -7,7 +7,7 @@ import SwitchyardCore
 /// θ starts as the soft nearest-centroid map (θₖ = β·cₖ, bₖ = −β|cₖ|²/2) of the cluster strategy's
 /// K-means and is trained on train with Adam to maximise predicted correctness (squared error between
 /// Σₖ p(k|x)·ψₖ and the prompt's real outcomes, ψ from train), with L2 decay; the epoch with the
-/// lowest dev error is kept. Routing then uses ψ from train + dev, like `uniroute-cluster`.
+/// best dev area under the cost–quality curve is kept (epoch 0, the soft centroid map, included). Routing then uses ψ from train + dev, like `uniroute-cluster`.
 public struct UniRouteLearnedMapStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-learned-map"
     public var name: String { Self.strategyName }
@@ -21,7 +21,7 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
 
     /// Training knobs (defaults chosen on zeroeval dev).
     public struct Configuration: Sendable, Hashable {
-        public var sharpness: Float = 20
+        public var sharpness: Float = 100
         public var epochs = 150
         public var learningRate: Float = 0.02
         public var weightDecay: Float = 1e-4
@@ -104,8 +104,12 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
 
         let validation = context.selection
         var bestTheta = theta, bestBias = bias
-        var bestError = meanSquaredError(validation.vectors, outcomes: validation.outcomes, theta: theta, bias: bias, quality: psi)
-        let initialError = bestError
+        func devScore(_ theta: FloatMatrix, _ bias: [Float]) -> Double {
+            let p = probabilities(validation.vectors, theta: theta, bias: bias)
+            return context.selectionAIQ(predicted: LinearAlgebra.multiply(p, psi).values.map(Double.init))
+        }
+        var bestScore = devScore(theta, bias)
+        let initialScore = bestScore
         var bestEpoch = 0
         var mTheta = [Float](repeating: 0, count: k * d), vTheta = mTheta
         var mBias = [Float](repeating: 0, count: k), vBias = mBias
@@ -141,10 +145,10 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
                 vBias[c] = beta2 * vBias[c] + (1 - beta2) * gradBias[c] * gradBias[c]
                 bias[c] -= configuration.learningRate * (mBias[c] / correction1) / ((vBias[c] / correction2).squareRoot() + epsilon)
             }
-            if epoch % 5 == 0 || epoch == configuration.epochs {
-                let error = meanSquaredError(validation.vectors, outcomes: validation.outcomes, theta: theta, bias: bias, quality: psi)
-                if error < bestError {
-                    bestError = error
+            if epoch % 10 == 0 || epoch == configuration.epochs {
+                let score = devScore(theta, bias)
+                if score > bestScore {
+                    bestScore = score
                     bestTheta = theta
                     bestBias = bias
                     bestEpoch = epoch
@@ -153,7 +157,7 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
         }
         context.logger.info(
             "uniroute-learned-map: trained",
-            metadata: ["k": "\(k)", "best_epoch": "\(bestEpoch)", "dev_mse_initial": "\(initialError)", "dev_mse": "\(bestError)"]
+            metadata: ["k": "\(k)", "best_epoch": "\(bestEpoch)", "dev_aiq_initial": "\(initialScore)", "dev_aiq": "\(bestScore)"]
         )
         return try UniRouteLearnedMapStrategy(models: context.models, theta: bestTheta, bias: bestBias,
             quality: context.includeDevInFit ? table.pooledQuality : table.trainQuality
