@@ -47,7 +47,7 @@ enum AptitudeSyntheticData {
             var costs: [String: Double] = [:]
             for (model, specialty) in models {
                 outcomes[model] = outcome(specialty: specialty, kind: kind, index: index)
-                costs[model] = 0.001
+                costs[model] = 0.001 * Double(1 + model.count % 4)  // distinct per model, so cost ranges are not empty
             }
             let id = "\(kinds[kind])-\(index)"
             records.append(RoutingRecord(id: id, prompt: prompt(kind: kind, index: index), task: kinds[kind], outcomes: outcomes, costs: costs, inputTokens: 30))
