@@ -1,3 +1,10 @@
 import SwitchyardCLI
 
-await SwitchyardCommand.main()
+// From top-level code `await SwitchyardCommand.main()` resolves to ParsableCommand's synchronous
+// main(), which refuses async commands ("needs availability annotation"); inside an async function
+// the async overload is chosen.
+func runSwitchyard() async {
+    await SwitchyardCommand.main()
+}
+
+await runSwitchyard()
