@@ -51,48 +51,14 @@ struct EvalCommand: AsyncParsableCommand {
         let logger = Logger(label: "switchyard.eval", factory: { label in StreamLogHandler.standardError(label: label) })
         let directory = URL(fileURLWithPath: profiles)
         let manifest = try RouterManifest.load(from: directory)
-        let wanted = strategies.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        let wanted = strategies.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let embedders = try CLIEmbedders.load(
             names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)
         let artifact = try RouterArtifact.load(
-            from: directory, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] }, only: wanted)
-        if let wanted, let missing = wanted.subtracting(artifact.strategies.keys).first {
-            throw ValidationError("strategy '\(missing)' is not in \(profiles); available: \(artifact.strategies.keys.sorted().joined(separator: ", "))")
-        }
+            from: directory, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] }, only: wanted.map(Set.init))
         let dataset = try RoutingDataset.load(path: data)
-        let pool = manifest.models.filter { dataset.models.contains($0) }
-        guard !pool.isEmpty else {
-            throw ValidationError("the data at \(data) has none of the artifact's models (\(manifest.models.joined(separator: ", "))): evaluate on data of the same pool")
-        }
-        let tables = try EvaluationTables(dataset: dataset, models: pool)
-        logger.info("profiling prompts", metadata: ["prompts": "\(tables.count)", "models": "\(pool.count)"])
-
-        let profiler = artifact.profiler()
-        var features: [QueryFeatures] = []
-        let prompts = dataset.records.map(\.prompt)
-        for start in stride(from: 0, to: prompts.count, by: 256) {
-            features += try profiler.profile(Array(prompts[start..<min(start + 256, prompts.count)])).map(QueryFeatures.init)
-        }
-
-        // Estimated cost per (prompt, pool model) from the artifact's cost model, as the Router estimates it.
-        let m = pool.count
-        let costColumns = pool.map { artifact.costModel.index(of: $0) }
-        var estimated = [Double](repeating: 0, count: tables.count * m)
-        for (i, f) in features.enumerated() {
-            let all = artifact.costModel.estimate(inputTokens: f.inputTokens, group: nil)
-            for j in 0..<m { estimated[i * m + j] = costColumns[j].map { all[$0] } ?? 1e6 }
-        }
-        var predictions: [StrategyPredictions] = []
-        for strategyName in artifact.strategies.keys.sorted() {
-            guard let strategy = artifact.strategies[strategyName] else { continue }
-            let columns = pool.map { strategy.models.firstIndex(of: $0) }
-            let rows = strategy.predictQuality(batch: features)
-            var predicted = [Double](repeating: -1e6, count: tables.count * m)  // an unscored model is never chosen
-            for (i, row) in rows.enumerated() {
-                for j in 0..<m { if let k = columns[j], k < row.count { predicted[i * m + j] = row[k] } }
-            }
-            predictions.append(StrategyPredictions(name: strategyName, predicted: predicted, estimated: estimated))
-        }
+        logger.info("profiling prompts", metadata: ["prompts": "\(dataset.records.count)"])
+        let (tables, predictions) = try ArtifactEvaluation.predictions(artifact: artifact, dataset: dataset, strategies: wanted)
         let fractions = budgets.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         let evaluator = Evaluator(configuration: .init(budgetFractions: fractions))
         let label = name ?? URL(fileURLWithPath: data).deletingPathExtension().pathComponents.suffix(2).joined(separator: "/")

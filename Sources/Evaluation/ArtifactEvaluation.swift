@@ -1,0 +1,53 @@
+import Foundation
+import Routing
+import SwitchyardCore
+
+/// Turns a loaded router artifact and a routing-data split into what `Evaluator` needs: the split's realised
+/// tables and every strategy's predicted quality and estimated cost (as the `Router` would see them).
+/// `switchyard eval` is this plus `Evaluator` and `EvaluationOutput`.
+public enum ArtifactEvaluation {
+    /// Prompts profiled per featurizer call (bounds memory on big splits).
+    public static let profileBatch = 256
+
+    /// - `strategies`: names to evaluate (nil: every strategy loaded in the artifact).
+    public static func predictions(
+        artifact: RouterArtifact, dataset: RoutingDataset, strategies: [String]? = nil
+    ) throws -> (tables: EvaluationTables, predictions: [StrategyPredictions]) {
+        let pool = artifact.manifest.models.filter { dataset.models.contains($0) }
+        guard !pool.isEmpty else {
+            throw SwitchyardError.invalidArgument(
+                "the data has none of the artifact's models (\(artifact.manifest.models.joined(separator: ", "))): evaluate on data of the same pool")
+        }
+        let tables = try EvaluationTables(dataset: dataset, models: pool)
+        let profiler = artifact.profiler()
+        var features: [QueryFeatures] = []
+        features.reserveCapacity(dataset.records.count)
+        let prompts = dataset.records.map(\.prompt)
+        for start in stride(from: 0, to: prompts.count, by: profileBatch) {
+            features += try profiler.profile(Array(prompts[start..<min(start + profileBatch, prompts.count)])).map(QueryFeatures.init)
+        }
+        // Estimated cost per (prompt, model) from the artifact's cost model, as the Router estimates it.
+        let m = pool.count
+        let costColumns = pool.map { artifact.costModel.index(of: $0) }
+        var estimated = [Double](repeating: 0, count: tables.count * m)
+        for (i, f) in features.enumerated() {
+            let all = artifact.costModel.estimate(inputTokens: f.inputTokens, group: nil)
+            for j in 0..<m { estimated[i * m + j] = costColumns[j].map { all[$0] } ?? 1e6 }
+        }
+        var out: [StrategyPredictions] = []
+        for name in strategies ?? artifact.strategies.keys.sorted() {
+            guard let strategy = artifact.strategies[name] else {
+                throw SwitchyardError.invalidArgument(
+                    "strategy '\(name)' is not loaded from the artifact; available: \(artifact.strategies.keys.sorted().joined(separator: ", "))")
+            }
+            let columns = pool.map { strategy.models.firstIndex(of: $0) }
+            let rows = strategy.predictQuality(batch: features)
+            var predicted = [Double](repeating: -1e6, count: tables.count * m)  // a model the strategy does not score is never chosen
+            for (i, row) in rows.enumerated() {
+                for j in 0..<m { if let k = columns[j], k < row.count { predicted[i * m + j] = row[k] } }
+            }
+            out.append(StrategyPredictions(name: name, predicted: predicted, estimated: estimated))
+        }
+        return (tables, out)
+    }
+}
