@@ -106,7 +106,8 @@ public final class CoordinatorServer: Sendable {
         }
         defer { socket.close() }
         try zmq("bind \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.bind(configuration.endpoint) }
-        let bound = try zmq("read bound endpoint") { () throws(ZeroMQError) in try socket.lastEndpoint }
+        let resolved = try zmq("read bound endpoint") { () throws(ZeroMQError) in try socket.lastEndpoint }
+        let bound = resolved.isEmpty ? configuration.endpoint : resolved  // inproc reports no last endpoint
         boundEndpoint.withLock { $0 = bound }
         bindSignal.signal()
         logger.info("coordinator listening", metadata: [

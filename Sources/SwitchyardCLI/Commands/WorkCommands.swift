@@ -121,5 +121,7 @@ struct WorkWorkerCommand: AsyncParsableCommand {
         let signals = SignalDrain { worker.drain() }
         try await worker.run()
         withExtendedLifetime(signals) {}
+        let stats = worker.stats
+        FileHandle.standardOutput.write(Data("{\"done\":\(stats.done),\"failed\":\(stats.failed),\"resets\":\(stats.resets)}\n".utf8))
     }
 }

@@ -1,0 +1,301 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Pipeline
+import Wire
+import ZeroMQ
+
+/// `SwitchyardBench protocol`: the work protocol against its peers, measured in the same run:
+/// binary frames vs length-prefixed JSON; tasks/s through coordinator + N workers vs raw
+/// PUSH/PULL on tcp loopback for several credits; end-to-end latency at one request in flight;
+/// RSS over a long run.
+struct ProtocolBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "protocol", abstract: "Work protocol throughput, latency and memory.")
+
+    @Option(help: "Tasks per throughput case.") var tasks: Int = 100_000
+    @Option(help: "Stage workers.") var workers: Int = 4
+    @Option(help: "Credits to measure (comma-separated).") var credits: String = "1,10,100,1000"
+    @Option(name: .customLong("rss-tasks"), help: "Tasks of the memory run (0 skips it).") var rssTasks: Int = 1_000_000
+    @Option(name: .customLong("latency-samples")) var latencySamples: Int = 2_000
+    @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
+
+    func run() async throws {
+        var logger = Logger(label: "bench.protocol")
+        logger.logLevel = .error
+        var report: [String: Any] = [:]
+
+        // 1. Codec: binary vs length-prefixed JSON, one TASK frame with a 256-byte payload.
+        let codec = CodecBench.run(iterations: 200_000)
+        report["codec"] = codec
+        print(String(format: "codec  binary %.0f ns/frame  json %.0f ns/frame  json/binary %.1fx  size %d vs %d bytes",
+                     codec["binaryNanos"]!, codec["jsonNanos"]!, codec["jsonNanos"]! / codec["binaryNanos"]!,
+                     Int(codec["binaryBytes"]!), Int(codec["jsonBytes"]!)))
+
+        // 2. Throughput vs raw PUSH/PULL, interleaved in the same run.
+        var rows: [[String: Double]] = []
+        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio")
+        for credit in credits.split(separator: ",").compactMap({ Int($0) }) {
+            let count = credit == 1 ? min(tasks, 20_000) : tasks
+            let raw = try RawPipeline.throughput(count: count, workers: workers)
+            let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, logger: logger)
+            rows.append(["credit": Double(credit), "tasks": Double(count), "protocolPerSecond": protocolRate,
+                         "rawPerSecond": raw, "ratio": protocolRate / raw])
+            print(String(format: "%6d  %16.0f  %19.0f  %5.2f", credit, protocolRate, raw, protocolRate / raw))
+        }
+        report["throughput"] = rows
+
+        // 3. Latency with one request in flight.
+        let rawLatency = try RawPipeline.latency(samples: latencySamples)
+        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, logger: logger)
+        let latency: [String: Double] = [
+            "rawP50Micros": rawLatency.p50, "rawP99Micros": rawLatency.p99, "rawHops": 2,
+            "protocolP50Micros": protocolLatency.p50, "protocolP99Micros": protocolLatency.p99, "protocolHops": 4,
+            "addedPerHopP50Micros": (protocolLatency.p50 / 4) - (rawLatency.p50 / 2),
+            "addedPerHopP99Micros": (protocolLatency.p99 / 4) - (rawLatency.p99 / 2),
+        ]
+        report["latency"] = latency
+        print(String(format: "latency end to end  raw (2 hops) p50 %.0f µs p99 %.0f µs   protocol (4 hops) p50 %.0f µs p99 %.0f µs",
+                     rawLatency.p50, rawLatency.p99, protocolLatency.p50, protocolLatency.p99))
+        print(String(format: "per hop             raw p50 %.0f µs   protocol p50 %.0f µs p99 %.0f µs",
+                     rawLatency.p50 / 2, protocolLatency.p50 / 4, protocolLatency.p99 / 4))
+
+        // 4. Memory over a long run.
+        if rssTasks > 0 {
+            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, logger: logger)
+            report["memory"] = memory
+            print(String(format: "memory %d tasks in %.1f s: RSS at 10%% %.0f MiB, at 50%% %.0f MiB, at end %.0f MiB, max %.0f MiB",
+                         rssTasks, memory["seconds"]!, memory["rssAt10PercentMiB"]!, memory["rssAt50PercentMiB"]!,
+                         memory["rssAtEndMiB"]!, memory["rssMaxMiB"]!))
+        }
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: out))
+    }
+}
+
+/// Binary `WireCodec` vs the same TASK as length-prefixed JSON (Codable), encode + decode.
+enum CodecBench {
+    struct JSONTask: Codable {
+        var taskID: UInt64
+        var requestID: String
+        var stage: String
+        var attempt: UInt16
+        var leaseMillis: UInt32
+        var payload: Data
+    }
+
+    static func run(iterations: Int) -> [String: Double] {
+        let payload = Data(repeating: 0x61, count: 256)
+        let task = WireTask(taskID: 123_456, requestID: "3f2a9c0d1e:4711", stage: "profile", attempt: 1, leaseMillis: 60_000, payload: payload)
+        var check = 0
+        var start = DispatchTime.now().uptimeNanoseconds
+        var binaryBytes = 0
+        for index in 0..<iterations {
+            var copy = task
+            copy.taskID = UInt64(index)
+            let frame = WireCodec.encode(.task(copy))
+            binaryBytes = frame.count
+            if case .task(let decoded)? = try? WireCodec.decode(frame) { check &+= Int(decoded.taskID & 1) }
+        }
+        let binary = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations)
+        let encoder = JSONEncoder()
+        let decoder = JSONDecoder()
+        var jsonBytes = 0
+        start = DispatchTime.now().uptimeNanoseconds
+        for index in 0..<iterations {
+            let value = JSONTask(taskID: UInt64(index), requestID: task.requestID, stage: task.stage, attempt: 1, leaseMillis: 60_000, payload: payload)
+            guard let body = try? encoder.encode(value) else { continue }
+            var frame = Data()
+            withUnsafeBytes(of: UInt32(body.count).littleEndian) { frame.append(contentsOf: $0) }
+            frame.append(body)
+            jsonBytes = frame.count
+            if let decoded = try? decoder.decode(JSONTask.self, from: frame.dropFirst(4)) { check &+= Int(decoded.taskID & 1) }
+        }
+        let json = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations)
+        precondition(check > 0)
+        return ["binaryNanos": binary, "jsonNanos": json, "binaryBytes": Double(binaryBytes), "jsonBytes": Double(jsonBytes),
+                "iterations": Double(iterations)]
+    }
+}
+
+/// The peer: producer PUSH → N worker threads (PULL, PUSH) → sink PULL, on tcp loopback.
+enum RawPipeline {
+    static func throughput(count: Int, workers: Int) throws -> Double {
+        let context = try Context()
+        let source = try context.socket(.push, options: SocketOptions(sendHighWaterMark: 1_000))
+        try source.bind("tcp://127.0.0.1:*")
+        let sourceEndpoint = try source.lastEndpoint
+        let sink = try context.socket(.pull)
+        try sink.bind("tcp://127.0.0.1:*")
+        let sinkEndpoint = try sink.lastEndpoint
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            let thread = Thread {
+                do {
+                    let input = try context.socket(.pull)
+                    let output = try context.socket(.push)
+                    try input.connect(sourceEndpoint)
+                    try output.connect(sinkEndpoint)
+                    defer {
+                        input.close()
+                        output.close()
+                    }
+                    let message = Message()
+                    while true {
+                        try input.receive(into: message)
+                        try output.send(message.bytes)
+                    }
+                } catch {
+                    // contextTerminated at the end of the case: expected.
+                }
+                group.leave()
+            }
+            group.enter()
+            thread.start()
+        }
+        usleep(200_000)  // let every worker connect, so PUSH spreads over all of them
+        let payload = [UInt8](repeating: 0x61, count: 256)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let sender = Thread {
+            for _ in 0..<count { try? source.send(payload) }
+        }
+        source.transfer(to: .nextUser)
+        sender.start()
+        let message = Message()
+        for _ in 0..<count { try sink.receive(into: message) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Unblock the worker threads: their receive fails with contextTerminated and they close.
+        context.shutdown()
+        group.wait()
+        sink.close()
+        return Double(count) / elapsed
+    }
+
+    /// Round-trip times (µs) with one message in flight.
+    static func latency(samples: Int) throws -> (p50: Double, p99: Double) {
+        let context = try Context()
+        let source = try context.socket(.push)
+        try source.bind("tcp://127.0.0.1:*")
+        let sourceEndpoint = try source.lastEndpoint
+        let sink = try context.socket(.pull)
+        try sink.bind("tcp://127.0.0.1:*")
+        let sinkEndpoint = try sink.lastEndpoint
+        let thread = Thread {
+            guard let input = try? context.socket(.pull), let output = try? context.socket(.push) else { return }
+            try? input.connect(sourceEndpoint)
+            try? output.connect(sinkEndpoint)
+            let message = Message()
+            for _ in 0..<(samples + 1) {
+                guard (try? input.receive(into: message)) != nil else { break }
+                try? output.send(message.bytes)
+            }
+        }
+        thread.start()
+        let payload = [UInt8](repeating: 0x61, count: 256)
+        var times: [Double] = []
+        let message = Message()
+        for index in 0...samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try source.send(payload)
+            try sink.receive(into: message)
+            if index > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000) }
+        }
+        return percentiles(times)
+    }
+}
+
+func percentiles(_ values: [Double]) -> (p50: Double, p99: Double) {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return (0, 0) }
+    return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
+}
+
+/// Resident set size of this process, from /proc/self/statm.
+func residentMiB() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
+/// The work protocol in one process over tcp loopback: coordinator, N workers (echo handler), producer, consumer.
+enum ProtocolRun {
+    final class Observer: @unchecked Sendable {
+        let lock = NSLock()
+        var received = 0
+        var latencies: [Double] = []
+        var rss: [Int: Double] = [:]
+        let count: Int
+        init(count: Int) { self.count = count }
+    }
+
+    static func run(count: Int, workers: Int, credit: Int, window: Int, logger: Logger,
+                    observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
+        let context = try Context()
+        let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
+        let server = try CoordinatorServer(configuration: .init(endpoint: "tcp://127.0.0.1:*", work: work), context: context, logger: logger)
+        async let served = server.run()
+        guard let endpoint = await Task.detached(operation: { server.waitUntilBound() }).value else {
+            _ = try await served
+            throw ValidationError("coordinator did not bind")
+        }
+        let stageWorkers = try (0..<workers).map { _ in
+            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit)), context: context, logger: logger) { _, payload in payload }
+        }
+        let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 256), context: context, logger: logger)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let running = stageWorkers.map { worker in Task { try await worker.run() } }
+        do {
+            async let consumed = consumer.run(write: observe, flush: {})
+            async let produced = producer.run {
+                var index = 0
+                return AnyIterator<WorkItem> {
+                    guard index < count else { return nil }
+                    defer { index += 1 }
+                    var payload = Data(count: 256)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    withUnsafeBytes(of: now) { payload.replaceSubrange(0..<8, with: $0) }
+                    return WorkItem(requestID: "task-\(index)", payload: payload)
+                }
+            }
+            _ = try await served
+            _ = try await produced
+            _ = try await consumed
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            for task in running { try await task.value }
+            return Double(count) / elapsed
+        }
+    }
+
+    static func throughput(count: Int, workers: Int, credit: Int, logger: Logger) async throws -> Double {
+        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers), logger: logger) { _ in }
+    }
+
+    static func latency(samples: Int, logger: Logger) async throws -> (p50: Double, p99: Double) {
+        let observer = Observer(count: samples)
+        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, logger: logger) { result in
+            let now = DispatchTime.now().uptimeNanoseconds
+            let sent = result.payload.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            observer.lock.withLock { observer.latencies.append(Double(now - sent) / 1_000) }
+        }
+        return percentiles(Array(observer.latencies.dropFirst(10)))
+    }
+
+    static func memory(count: Int, workers: Int, logger: Logger) async throws -> [String: Double] {
+        let observer = Observer(count: count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, logger: logger) { _ in
+            observer.lock.withLock {
+                observer.received += 1
+                if observer.received % max(1, count / 20) == 0 { observer.rss[observer.received * 100 / count] = residentMiB() }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let rss = observer.rss
+        return ["tasks": Double(count), "seconds": Double(seconds),
+                "rssAt10PercentMiB": rss[10] ?? 0, "rssAt50PercentMiB": rss[50] ?? 0,
+                "rssAtEndMiB": rss[100] ?? residentMiB(), "rssMaxMiB": rss.values.max() ?? 0]
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Work protocol benchmark: `SwitchyardBench protocol` measures, in one run and on tcp loopback,
+# binary frames vs length-prefixed JSON, tasks/s through coordinator + N workers for credit
+# 1/10/100/1000 beside raw PUSH/PULL (ratio), end-to-end latency at one request in flight,
+# and RSS over a 1M-task run. Writes bench-results/protocol.json and prints the table.
+# Needs the release build (`make bench`, or `swift build -c release --product SwitchyardBench`).
+# Extra arguments go to `SwitchyardBench protocol` (e.g. --tasks 20000 --rss-tasks 0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.build/release/SwitchyardBench
+if [ ! -x "$BIN" ]; then
+  echo "protocol.sh: $BIN not found: run 'swift build -c release --product SwitchyardBench' (make bench does)" >&2
+  exit 1
+fi
+mkdir -p bench-results
+"$BIN" protocol --out bench-results/protocol.json "$@"
+echo "protocol.sh: results in bench-results/protocol.json"
