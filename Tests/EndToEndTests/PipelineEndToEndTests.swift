@@ -5,7 +5,7 @@ import Testing
 /// failing every call), in one process (`switchyard run`) and as separate stage processes.
 @Suite("end to end: switchyard run and switchyard stage", .serialized)
 struct PipelineEndToEndTests {
-    static let lines = Int(ProcessInfo.processInfo.environment["SWITCHYARD_E2E_LINES"] ?? "") ?? 2_000
+    static let lines = Int(ProcessInfo.processInfo.environment["SWITCHYARD_E2E_LINES"] ?? "") ?? 10_000
 
     @Test(arguments: [SwitchyardHarness.Mode.oneProcess, .processes])
     func batchRunsWithTheInvariantHeld(mode: SwitchyardHarness.Mode) async throws {
