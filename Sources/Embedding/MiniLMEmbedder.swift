@@ -1,5 +1,13 @@
+import Dispatch
 import Foundation
 import Logging
+
+/// Carries non-Sendable values into `concurrentPerform`; safe where each worker touches only its
+/// own slot and the call returns after every worker is done.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
 
 /// all-MiniLM-L6-v2 sentence embeddings (384-d, L2-normalised) in pure Swift on OpenBLAS, matching
 /// sentence-transformers' `encode(normalize_embeddings=True)` to float32 precision.
@@ -21,7 +29,10 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
     public let threads: Int
 
     private let weights: MiniLMWeights
-    private let encoder: MiniLMEncoder
+    /// One encoder (own scratch) per thread: a batch is split into groups of whole sequences, each
+    /// run start to finish on its own thread with single-threaded OpenBLAS, so there is no
+    /// synchronisation inside the forward pass and the small attention sgemms run in parallel too.
+    private let encoders: [MiniLMEncoder]
     private let lock = NSLock()
     private let logger: Logger?
 
@@ -54,13 +65,13 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
             throw EmbeddingError.badModelFile(path: vocabPath, reason: "\(tokenizer.vocabularySize) tokens, the model has \(MiniLMWeights.vocabulary)")
         }
         let file = try SafetensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
-        weights = try MiniLMWeights(file: file)
-        encoder = MiniLMEncoder(weights: weights)
+        let weights = try MiniLMWeights(file: file)
+        self.weights = weights
+        let count = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        encoders = (0..<max(1, count)).map { _ in MiniLMEncoder(weights: weights) }
         self.batchSize = batchSize
         self.maxLength = maxLength
-        let count = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(count)
-        self.threads = BLAS.threads
+        self.threads = max(1, count)
         self.logger = logger
         logger?.debug("MiniLM loaded", metadata: [
             "directory": "\(directory.path)", "threads": "\(self.threads)", "batchSize": "\(batchSize)",
@@ -89,13 +100,49 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
         defer { lock.unlock() }
         var start = 0
         while start < order.count {
-            let chunk = order[start..<min(start + batchSize, order.count)]
-            var vectors: [[Float]] = []
-            vectors.reserveCapacity(chunk.count)
-            encoder.encode(chunk.map { tokenized[$0] }, into: &vectors)
-            for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+            let chunk = Array(order[start..<min(start + batchSize, order.count)])
+            if chunk.count == 1 || encoders.count == 1 {
+                // One sequence: let OpenBLAS split each sgemm over all threads instead.
+                BLAS.setThreads(threads)
+                var vectors: [[Float]] = []
+                encoders[0].encode(chunk.map { tokenized[$0] }, into: &vectors)
+                for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+            } else {
+                BLAS.setThreads(1)
+                let groups = Self.balancedGroups(chunk, lengths: { tokenized[$0].count }, count: encoders.count)
+                let outputs = UnsafeMutableBufferPointer<[[Float]]>.allocate(capacity: groups.count)
+                outputs.initialize(repeating: [])
+                defer { outputs.deinitialize(); outputs.deallocate() }
+                let work = UnsafeSendable((encoders, groups, tokenized, outputs))
+                DispatchQueue.concurrentPerform(iterations: groups.count) { g in
+                    let (encoders, groups, tokenized, outputs) = work.value
+                    var vectors: [[Float]] = []
+                    encoders[g].encode(groups[g].map { tokenized[$0] }, into: &vectors)
+                    outputs[g] = vectors
+                }
+                for (group, vectors) in zip(groups, outputs) {
+                    for (index, vector) in zip(group, vectors) { result[index] = vector }
+                }
+            }
             start += batchSize
         }
         return result
+    }
+
+    /// Splits sequence indices into at most `count` non-empty groups with nearly equal token totals
+    /// (longest first, each to the lightest group). Deterministic for a given input.
+    static func balancedGroups(_ indices: [Int], lengths: (Int) -> Int, count: Int) -> [[Int]] {
+        let groupCount = min(count, indices.count)
+        var groups = [[Int]](repeating: [], count: groupCount)
+        var load = [Int](repeating: 0, count: groupCount)
+        for index in indices.sorted(by: { (lengths($0), $1) > (lengths($1), $0) }) {
+            var lightest = 0
+            for g in 1..<groupCount where load[g] < load[lightest] { lightest = g }
+            groups[lightest].append(index)
+            // Attention makes cost grow faster than length; weigh it in roughly.
+            let n = lengths(index)
+            load[lightest] += n * (2304 + n)
+        }
+        return groups.filter { !$0.isEmpty }
     }
 }
