@@ -207,12 +207,11 @@ public final class Dispatcher: Sendable {
 
             var retryAfter: Duration?
             switch result {
-            case .response(let status, let data, let after) where (200..<300).contains(status):
+            case .response(let status, let data, _) where (200..<300).contains(status):
                 backend.breaker.recordSuccess()
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
                 outcome.statusCode = status
                 outcome.responseBody = data
-                _ = after
                 if let tokens = CompletionUsage.parse(data) {
                     outcome.usage = tokens
                     outcome.actualCostUSD = backend.endpoint.price.cost(
