@@ -88,7 +88,9 @@ public enum CostQualitySweep {
 
     /// (1 / (hi − lo)) ∫ Q(c) dc over [lo, hi], exact for the step function.
     public static func aiq(_ points: [CostQualityPoint], lo: Double, hi: Double) -> Double {
-        guard hi > lo else { return .nan }
+        // Every model costs the same: no cost range to integrate over; the quality reached at that cost
+        // (never NaN, which JSON cannot hold and which would poison every max over strategies).
+        guard hi > lo else { return points.isEmpty ? 0 : quality(at: hi, points) }
         let xs = Array(Set([lo, hi] + points.map(\.cost).filter { $0 > lo && $0 < hi })).sorted()
         var area = 0.0
         for (a, b) in zip(xs.dropLast(), xs.dropFirst()) { area += quality(at: a, points) * (b - a) }

@@ -21,11 +21,18 @@ public struct ProfileBuilder: Sendable {
         public var strategies: [String]?
         /// Seed of every random choice (default 0).
         public var seed: UInt64
+        /// Query groups for cost estimates (`CostGroups`; default `CostGroups.defaultK`; 0 or 1: one
+        /// mean output length per model, as before).
+        public var costGroups: Int
 
-        public init(featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil, seed: UInt64 = 0) {
+        public init(
+            featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil,
+            seed: UInt64 = 0, costGroups: Int = CostGroups.defaultK
+        ) {
             self.featurizers = featurizers
             self.strategies = strategies
             self.seed = seed
+            self.costGroups = costGroups
         }
     }
 
@@ -83,6 +90,16 @@ public struct ProfileBuilder: Sendable {
                 prices: prices, train: train, dev: dev
             )
             context.includeDevInFit = false
+            if configuration.costGroups > 1, let groups = CostGroups.fit(context.train.vectors, k: configuration.costGroups, seed: configuration.seed) {
+                // Group of every train and dev prompt (same prompt, same vector, same group).
+                var groupOf: [String: String] = [:]
+                for split in [context.train, context.dev] {
+                    for (record, group) in zip(split.records, groups.groups(of: split.features)) { groupOf[record.prompt] = group }
+                }
+                context.costModel = try CostModel.fit(
+                    records: train.records + (dev?.records ?? []), prices: prices, models: models, group: { groupOf[$0.prompt] })
+                context.costGroups = groups
+            }
             var entries: [RouterManifest.StrategyEntry] = []
             for type in strategyTypes {
                 let t0 = Date()
@@ -132,7 +149,8 @@ public struct ProfileBuilder: Sendable {
             }
         }
         try chosen.featurizer.save(to: directory.appendingPathComponent("featurizer"))
-        try ArtifactFiles.writeJSON(costModel, to: directory.appendingPathComponent("cost_model.json"))
+        try ArtifactFiles.writeJSON(chosen.context.costModel, to: directory.appendingPathComponent("cost_model.json"))
+        try chosen.context.costGroups?.save(to: directory)
         let manifest = RouterManifest(
             formatVersion: RouterManifest.currentFormatVersion,
             featurizer: chosen.featurizer.configuration,
@@ -193,12 +211,16 @@ public struct ProfileBuilder: Sendable {
     static func selectionAIQ(_ strategy: any RoutingStrategy, context: TrainingContext) -> Double {
         let split = context.selection
         let predicted = strategy.predictQuality(batch: split.features).flatMap { $0 }
-        guard strategy.routesOnCostOnly else { return context.selectionAIQ(predicted: predicted) }
+        guard strategy.routesOnCostOnly else {
+            let aiq = context.selectionAIQ(predicted: predicted)
+            return aiq.isFinite ? aiq : 0
+        }
         let points = CostQualitySweep.sweep(
             predicted: predicted, estimated: context.estimatedCosts(split), outcomes: split.outcomes, costs: split.costs, lambdas: [.infinity]
         )
         let singles = CostQualitySweep.singleModels(outcomes: split.outcomes, costs: split.costs)
-        return CostQualitySweep.aiq(points, lo: singles.cost.min() ?? 0, hi: singles.cost.max() ?? 0)
+        let aiq = CostQualitySweep.aiq(points, lo: singles.cost.min() ?? 0, hi: singles.cost.max() ?? 0)
+        return aiq.isFinite ? aiq : 0
     }
 
     /// The cheapest λ of the strategy's dev sweep that reaches the best single model's dev quality

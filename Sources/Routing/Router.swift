@@ -11,10 +11,12 @@ public struct Router: Sendable {
     public let strategy: any RoutingStrategy
     public let costModel: CostModel
     public var lambda: Double
+    /// Query groups the cost model was fitted on (nil: one mean output length per model).
+    public let costGroups: CostGroups?
     /// Column of `costModel` for each of `strategy.models`.
     private let costColumns: [Int]
 
-    public init(strategy: any RoutingStrategy, costModel: CostModel, lambda: Double) throws(RoutingError) {
+    public init(strategy: any RoutingStrategy, costModel: CostModel, lambda: Double, costGroups: CostGroups? = nil) throws(RoutingError) {
         var columns: [Int] = []
         for model in strategy.models {
             guard let j = costModel.index(of: model) else {
@@ -25,13 +27,26 @@ public struct Router: Sendable {
         self.strategy = strategy
         self.costModel = costModel
         self.lambda = lambda
+        self.costGroups = costGroups
         self.costColumns = columns
     }
 
-    /// Estimated USD per model of `strategy.models` for a query.
+    /// Estimated USD per model of `strategy.models` for a query (for the query's cost group when the
+    /// router has `costGroups`).
     public func estimatedCosts(_ query: QueryFeatures) -> [Double] {
-        let all = costModel.estimate(inputTokens: query.inputTokens, group: nil)
+        estimatedCosts(query, group: costGroups?.group(of: query.vector))
+    }
+
+    /// Estimated USD per model of `strategy.models` for a query of a known cost group.
+    public func estimatedCosts(_ query: QueryFeatures, group: String?) -> [Double] {
+        let all = costModel.estimate(inputTokens: query.inputTokens, group: group)
         return costColumns.map { all[$0] }
+    }
+
+    /// Estimated costs of many queries (cost groups assigned with one BLAS product).
+    public func estimatedCosts(batch queries: [QueryFeatures]) -> [[Double]] {
+        let groups = costGroups?.groups(of: queries) ?? queries.map { _ in nil }
+        return queries.indices.map { estimatedCosts(queries[$0], group: groups[$0]) }
     }
 
     /// The decision for one query.
@@ -45,9 +60,10 @@ public struct Router: Sendable {
         ids: [String], queries: [QueryFeatures], constraints: [RoutingConstraints]? = nil
     ) -> [Result<RoutingDecision, RoutingError>] {
         let qualities = strategy.predictQuality(batch: queries)
+        let costs = estimatedCosts(batch: queries)
         return queries.indices.map { i in
             Result { () throws(RoutingError) -> RoutingDecision in
-                try decide(id: ids[i], quality: qualities[i], cost: estimatedCosts(queries[i]), constraints: constraints?[i] ?? .none)
+                try decide(id: ids[i], quality: qualities[i], cost: costs[i], constraints: constraints?[i] ?? .none)
             }
         }
     }

@@ -10,6 +10,8 @@ public struct RouterArtifact: Sendable {
     public let manifest: RouterManifest
     public let featurizer: Featurizer
     public let costModel: CostModel
+    /// Query groups of the cost model (nil for artifacts built without them).
+    public let costGroups: CostGroups?
     /// Loaded strategies by name.
     public let strategies: [String: any RoutingStrategy]
 
@@ -26,6 +28,10 @@ public struct RouterArtifact: Sendable {
             throw SwitchyardError.badFile(file: directory.path, reason: "featurizer dimension \(featurizer.dimension) differs from the manifest's \(manifest.featureDimension): rebuild")
         }
         let costModel = try ArtifactFiles.readJSON(CostModel.self, from: directory.appendingPathComponent("cost_model.json"))
+        let costGroups = try CostGroups.load(from: directory)
+        if let costGroups, costGroups.centroids.cols != manifest.featureDimension {
+            throw SwitchyardError.badFile(file: directory.path, reason: "cost groups have dimension \(costGroups.centroids.cols), features \(manifest.featureDimension): rebuild")
+        }
         var strategies: [String: any RoutingStrategy] = [:]
         for entry in manifest.strategies where only?.contains(entry.name) ?? true {
             guard let type = registry.type(named: entry.name) else {
@@ -37,7 +43,7 @@ public struct RouterArtifact: Sendable {
             }
             strategies[entry.name] = strategy
         }
-        return RouterArtifact(directory: directory, manifest: manifest, featurizer: featurizer, costModel: costModel, strategies: strategies)
+        return RouterArtifact(directory: directory, manifest: manifest, featurizer: featurizer, costModel: costModel, costGroups: costGroups, strategies: strategies)
     }
 
     static func strategyDirectory(_ directory: URL, _ name: String) -> URL {
@@ -55,7 +61,7 @@ public struct RouterArtifact: Sendable {
 
     /// A router for `strategy` (nil/`auto`: the auto strategy) at `lambda` (nil: the manifest's default).
     public func router(strategy name: String? = nil, lambda: Double? = nil) throws -> Router {
-        try Router(strategy: strategy(named: name), costModel: costModel, lambda: lambda ?? manifest.defaultLambda)
+        try Router(strategy: strategy(named: name), costModel: costModel, lambda: lambda ?? manifest.defaultLambda, costGroups: costGroups)
     }
 
     /// The profiler that produces features this artifact's strategies understand.

@@ -41,6 +41,8 @@ public struct TrainingContext: Sendable {
     /// but must not enter the fitted tables, or dev scores would be in-sample); true for the final
     /// fit that is saved, where dev outcomes may be pooled with train. Default true.
     public var includeDevInFit: Bool = true
+    /// Query groups `costModel` was fitted on (nil: per-model means); the router uses the same.
+    public var costGroups: CostGroups? = nil
 
     /// One split of routing data with its features and outcome/cost tables.
     public struct Split: Sendable {
@@ -103,7 +105,8 @@ public struct TrainingContext: Sendable {
 
     /// Estimated cost table (queries × models, flattened) of a split, for `CostQualitySweep`.
     public func estimatedCosts(_ split: Split) -> [Double] {
-        split.features.flatMap { costModel.estimate(inputTokens: $0.inputTokens, group: nil) }
+        let groups = costGroups?.groups(of: split.features) ?? split.features.map { _ in nil }
+        return split.features.indices.flatMap { costModel.estimate(inputTokens: split.features[$0].inputTokens, group: groups[$0]) }
     }
 
     /// Area under the cost–quality curve of predictions (queries × models, flattened) on the
