@@ -37,6 +37,7 @@ struct LeaveModelsOutTests {
         let after = try #require(result.after.strategies.first { $0.name == "aptitude" })
         #expect((after.metrics.aiq ?? 0) >= (before.metrics.aiq ?? 0) - 0.005,
                 "AIQ before \(before.metrics.aiq ?? 0), after \(after.metrics.aiq ?? 0)")
-        print("leave-models-out \(held): uniroute-cluster AIQ before \(before.metrics.aiq ?? 0) after \(after.metrics.aiq ?? 0); aptitude before \(result.before.strategies.first { $0.name == "aptitude" }?.metrics.aiq ?? 0) after \(result.after.strategies.first { $0.name == "aptitude" }?.metrics.aiq ?? 0)")
+        func aiq(_ r: EvaluationReport, _ name: String) -> Double { r.strategies.first { $0.name == name }?.metrics.aiq ?? 0 }
+        print("leave-models-out \(held): AIQ before → after: aptitude \(aiq(result.before, "aptitude")) → \(aiq(result.after, "aptitude")), uniroute-cluster \(aiq(result.before, "uniroute-cluster")) → \(aiq(result.after, "uniroute-cluster"))")
     }
 }
