@@ -92,9 +92,8 @@ struct EmbeddingBench: AsyncParsableCommand {
         let oneIDs = Array(ids.prefix(oneCount))
         let oneFlops = oneIDs.reduce(0.0) { $0 + EncoderCost.flops(length: $1.count) }
         let oneTokenizer = tokenizerSeconds * Double(oneCount) / Double(max(n, 1))
-        let embedderOne = try MiniLMEmbedder(modelDirectory: modelDir, threads: threads, batchSize: 1)
-        _ = try embedderOne.embed(tokenized: Array(ids.prefix(8)))
-        let batch1 = try Self.measure(embedder: embedderOne, ids: oneIDs, batchSize: 1,
+        _ = try embedder.embed(tokenized: Array(ids.prefix(8)), batchSize: 1)
+        let batch1 = try Self.measure(embedder: embedder, ids: oneIDs, batchSize: 1,
                                       tokenizerSeconds: oneTokenizer, flops: oneFlops)
 
         var peer: PeerResult?
@@ -147,7 +146,7 @@ struct EmbeddingBench: AsyncParsableCommand {
     static func measure(embedder: MiniLMEmbedder, ids: [[Int32]], batchSize: Int,
                         tokenizerSeconds: Double, flops: Double) throws -> Run {
         let start = ContinuousClock.now
-        _ = try embedder.embed(tokenized: ids)
+        _ = try embedder.embed(tokenized: ids, batchSize: batchSize)
         let encoderSeconds = seconds(since: start)
         let total = encoderSeconds + tokenizerSeconds
         let tokens = ids.reduce(0) { $0 + $1.count }

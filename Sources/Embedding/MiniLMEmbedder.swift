@@ -86,7 +86,8 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
     /// Sequences are sorted by length so each batch holds similar lengths; results come back in order.
     /// - Throws: `EmbeddingError.invalidConfiguration` for an empty sequence, one longer than 512,
     ///   or an id outside the vocabulary.
-    public func embed(tokenized: [[Int32]]) throws -> [[Float]] {
+    public func embed(tokenized: [[Int32]], batchSize requestedBatchSize: Int? = nil) throws -> [[Float]] {
+        let batchSize = max(1, requestedBatchSize ?? self.batchSize)
         for (i, ids) in tokenized.enumerated() {
             guard (1...MiniLMWeights.maxPositions).contains(ids.count),
                   ids.allSatisfy({ $0 >= 0 && Int($0) < MiniLMWeights.vocabulary }) else {

@@ -14,6 +14,9 @@ final class MiniLMEncoder {
     private let intermediateBuffer = ScratchBuffer()
     private let scoresBuffer = ScratchBuffer()
 
+    /// Rows per feed-forward block: big enough for full-speed sgemm, small enough for a 3 MB buffer.
+    static let ffnBlockRows = 512
+
     init(weights: MiniLMWeights) {
         self.weights = weights
     }
@@ -37,7 +40,7 @@ final class MiniLMEncoder {
         let qkv = qkvBuffer.reserve(total * h3)
         let context = contextBuffer.reserve(total * h)
         let projection = projectionBuffer.reserve(total * h)
-        let intermediate = intermediateBuffer.reserve(total * ffn)
+        let intermediate = intermediateBuffer.reserve(min(total, Self.ffnBlockRows) * ffn)
         let scores = scoresBuffer.reserve(longest * longest)
 
         // Embeddings: word + token type 0 + position, then LayerNorm.
@@ -83,12 +86,18 @@ final class MiniLMEncoder {
                 projection, bias: layer.outputBias, hidden: hidden, gamma: layer.attentionNormGamma,
                 beta: layer.attentionNormBeta, rows: total, cols: h, epsilon: eps)
 
-            // Feed-forward: GELU(hidden · W1ᵀ + b1) · W2ᵀ + b2, then residual + LayerNorm.
-            BLAS.sgemm(m: total, n: ffn, k: h, a: hidden, lda: h, b: layer.upWeight, ldb: h,
-                       transposeB: true, beta: 0, c: intermediate, ldc: ffn)
-            Kernels.biasGELU(intermediate, bias: layer.upBias, rows: total, cols: ffn)
-            BLAS.sgemm(m: total, n: h, k: ffn, a: intermediate, lda: ffn, b: layer.downWeight, ldb: ffn,
-                       transposeB: true, beta: 0, c: projection, ldc: h)
+            // Feed-forward: GELU(hidden · W1ᵀ + b1) · W2ᵀ + b2, then residual + LayerNorm, in blocks
+            // of rows so the 1536-wide intermediate stays small (memory) and hot in cache.
+            var row = 0
+            while row < total {
+                let rows = min(Self.ffnBlockRows, total - row)
+                BLAS.sgemm(m: rows, n: ffn, k: h, a: hidden + row * h, lda: h, b: layer.upWeight, ldb: h,
+                           transposeB: true, beta: 0, c: intermediate, ldc: ffn)
+                Kernels.biasGELU(intermediate, bias: layer.upBias, rows: rows, cols: ffn)
+                BLAS.sgemm(m: rows, n: h, k: ffn, a: intermediate, lda: ffn, b: layer.downWeight, ldb: ffn,
+                           transposeB: true, beta: 0, c: projection + row * h, ldc: h)
+                row += rows
+            }
             Kernels.residualLayerNorm(
                 projection, bias: layer.downBias, hidden: hidden, gamma: layer.outputNormGamma,
                 beta: layer.outputNormBeta, rows: total, cols: h, epsilon: eps)
