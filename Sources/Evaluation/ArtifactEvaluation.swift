@@ -26,14 +26,7 @@ public enum ArtifactEvaluation {
         for start in stride(from: 0, to: prompts.count, by: profileBatch) {
             features += try profiler.profile(Array(prompts[start..<min(start + profileBatch, prompts.count)])).map(QueryFeatures.init)
         }
-        // Estimated cost per (prompt, model) from the artifact's cost model, as the Router estimates it.
         let m = pool.count
-        let costColumns = pool.map { artifact.costModel.index(of: $0) }
-        var estimated = [Double](repeating: 0, count: tables.count * m)
-        for (i, f) in features.enumerated() {
-            let all = artifact.costModel.estimate(inputTokens: f.inputTokens, group: nil)
-            for j in 0..<m { estimated[i * m + j] = costColumns[j].map { all[$0] } ?? 1e6 }
-        }
         var out: [StrategyPredictions] = []
         for name in strategies ?? artifact.strategies.keys.sorted() {
             guard let strategy = artifact.strategies[name] else {
@@ -42,9 +35,17 @@ public enum ArtifactEvaluation {
             }
             let columns = pool.map { strategy.models.firstIndex(of: $0) }
             let rows = strategy.predictQuality(batch: features)
+            // Estimated costs exactly as the Router estimates them (cost model, with its cost groups).
+            let costs = try artifact.router(strategy: name).estimatedCosts(batch: features)
             var predicted = [Double](repeating: -1e6, count: tables.count * m)  // a model the strategy does not score is never chosen
+            var estimated = [Double](repeating: 1e6, count: tables.count * m)
             for (i, row) in rows.enumerated() {
-                for j in 0..<m { if let k = columns[j], k < row.count { predicted[i * m + j] = row[k] } }
+                for j in 0..<m {
+                    if let k = columns[j], k < row.count, k < costs[i].count {
+                        predicted[i * m + j] = row[k]
+                        estimated[i * m + j] = costs[i][k]
+                    }
+                }
             }
             out.append(StrategyPredictions(name: name, predicted: predicted, estimated: estimated))
         }
