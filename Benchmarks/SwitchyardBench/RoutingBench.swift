@@ -63,6 +63,8 @@ struct RoutingBench: AsyncParsableCommand {
         var bestSingleQuality: Double
         var bestSingleCost: Double
         var singleEnvelopeAIQ: Double
+        /// Query groups of the cost model chosen on dev (0: one mean per model).
+        var costGroups: Int
         var strategies: [StrategyResult]
     }
 
@@ -148,7 +150,8 @@ struct RoutingBench: AsyncParsableCommand {
             dataset: name, split: self.split, featurizer: manifest.featurizerLabel, featurizerComparison: manifest.featurizerComparison,
             buildSeconds: buildSeconds, loadMilliseconds: loadMilliseconds,
             bestSingleModel: manifest.models[best], bestSingleQuality: singles.quality[best], bestSingleCost: singles.cost[best],
-            singleEnvelopeAIQ: CostQualitySweep.aiq(envelope, lo: lo, hi: hi), strategies: strategies
+            singleEnvelopeAIQ: CostQualitySweep.aiq(envelope, lo: lo, hi: hi),
+            costGroups: artifact.costGroups?.centroids.rows ?? 0, strategies: strategies
         )
         printTable(result)
         return result
@@ -173,7 +176,7 @@ struct RoutingBench: AsyncParsableCommand {
         func f(_ x: Double?, _ digits: Int = 4) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "never" }
         print("""
 
-            ## \(r.dataset) (\(r.split) split; featurizer \(r.featurizer); build \(f(r.buildSeconds, 1)) s; load \(f(r.loadMilliseconds, 1)) ms)
+            ## \(r.dataset) (\(r.split) split; featurizer \(r.featurizer); build \(f(r.buildSeconds, 1)) s; load \(f(r.loadMilliseconds, 1)) ms; cost groups K=\(r.costGroups))
             best single: \(r.bestSingleModel) quality \(f(r.bestSingleQuality)) at $\(f(r.bestSingleCost, 7)); single-model envelope AIQ \(f(r.singleEnvelopeAIQ))
 
             | strategy | dev AIQ | AIQ | Q @ 50% best-single cost | Q @ best-single cost | cost to match best single (ratio) | max Q | decisions/s batched | decisions/s single |

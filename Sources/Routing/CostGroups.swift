@@ -1,4 +1,5 @@
 import Foundation
+import Budget
 import SwitchyardCore
 
 /// Query-dependent cost estimates: K-means groups of the training prompts, so the cost model predicts a
@@ -11,14 +12,17 @@ public struct CostGroups: Sendable {
     /// K × featureDimension centroids (squared-L2 nearest centroid = the group).
     public let centroids: FloatMatrix
     private let halfNorms: [Float]
+    private let keys: [String]
 
-    /// Default number of groups (16: enough to separate the tasks of the shared data sets, each group
-    /// still holding ≥ 5 records per model for the cost model's shrinkage on ~1k training prompts).
+    /// Default number of groups when one is fitted without selection (16).
     public static let defaultK = 16
+    /// Numbers of groups `profile build` compares on dev (0: no groups, one mean per model).
+    public static let candidates = [0, 8, 16, 32]
 
     public init(centroids: FloatMatrix) {
         self.centroids = centroids
         self.halfNorms = (0..<centroids.rows).map { c in centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+        self.keys = (0..<centroids.rows).map(Self.key)
     }
 
     /// K-means (k-means++ init, seeded) over the training vectors; K is capped at rows / 20.
@@ -29,21 +33,72 @@ public struct CostGroups: Sendable {
         return CostGroups(centroids: fit.centroids)
     }
 
+    /// Chooses the number of groups on dev: for each candidate K, groups and cost model are fitted on
+    /// train alone and the relative error of estimated against realised cost, Σ|est − real| / Σ real over
+    /// dev records and models, is measured; the smallest error wins (ties to fewer groups). Returns the
+    /// chosen groups (nil for none) and the error of every candidate, for the log.
+    public static func select(
+        candidates: [Int], train: TrainingContext.Split, dev: TrainingContext.Split,
+        prices: [String: ModelPrice], models: [String], seed: UInt64
+    ) throws -> (groups: CostGroups?, errors: [(k: Int, error: Double)]) {
+        guard dev.count > 0 else {
+            let k = candidates.max() ?? 0
+            return (k > 1 ? fit(train.vectors, k: k, seed: seed) : nil, [])
+        }
+        var best: (error: Double, groups: CostGroups?)? = nil
+        var errors: [(k: Int, error: Double)] = []
+        for k in candidates.sorted() {
+            let groups = k > 1 ? fit(train.vectors, k: k, seed: seed) : nil
+            if k > 1 && groups == nil { continue }
+            var groupOf: [String: String] = [:]
+            if let groups {
+                for (record, group) in zip(train.records, groups.groups(of: train.features)) { groupOf[record.prompt] = group }
+            }
+            let model = try CostModel.fit(records: train.records, prices: prices, models: models, group: { groupOf[$0.prompt] })
+            let devGroups = groups?.groups(of: dev.features) ?? dev.features.map { _ in nil }
+            var absolute = 0.0, total = 0.0
+            for i in 0..<dev.count {
+                let estimate = model.estimate(inputTokens: dev.features[i].inputTokens, group: devGroups[i])
+                for j in 0..<models.count {
+                    let real = Double(dev.costs[i, j])
+                    absolute += abs(estimate[j] - real)
+                    total += real
+                }
+            }
+            let error = total > 0 ? absolute / total : 0
+            errors.append((k, error))
+            if best == nil || error < best!.error - 1e-12 { best = (error, groups) }
+        }
+        return (best?.groups, errors)
+    }
+
     /// Group key of a cluster index (what `CostModel` is fitted with).
     public static func key(_ cluster: Int) -> String { "c\(cluster)" }
 
     /// The group of one query vector (nil when its dimension differs from the centroids').
+    ///
+    /// Lexical vectors are sparse (tens of non-zeros in thousands of buckets), so the dot products run over
+    /// the query's non-zeros only: a few hundred multiply-adds per query instead of K × dimension, which
+    /// keeps the router at hundreds of thousands of decisions per second per core.
     public func group(of vector: [Float]) -> String? {
         guard vector.count == centroids.cols, centroids.rows > 0 else { return nil }
+        let d = centroids.cols
         var best = 0
         var bestScore = -Float.infinity
         centroids.values.withUnsafeBufferPointer { c in
             vector.withUnsafeBufferPointer { v in
-                let d = centroids.cols
+                var nonZero: [Int32] = []
+                nonZero.reserveCapacity(min(d, 256))
+                for i in 0..<d where v[i] != 0 { nonZero.append(Int32(i)) }
+                let sparse = nonZero.count * 2 < d
                 for k in 0..<centroids.rows {
                     var dot: Float = 0
                     let base = k * d
-                    for i in 0..<d { dot += c[base + i] * v[i] }
+                    if sparse {
+                        for i in nonZero { dot += c[base + Int(i)] * v[Int(i)] }
+                    } else {
+                        for i in 0..<d { dot += c[base + i] * v[i] }
+                    }
                     let score = dot - halfNorms[k]
                     if score > bestScore {
                         bestScore = score
@@ -52,26 +107,12 @@ public struct CostGroups: Sendable {
                 }
             }
         }
-        return Self.key(best)
+        return keys[best]
     }
 
-    /// Groups of many queries (one BLAS product).
+    /// Groups of many queries (same answers as `group(of:)`, query by query).
     public func groups(of queries: [QueryFeatures]) -> [String?] {
-        guard centroids.rows > 0 else { return queries.map { _ in nil } }
-        let dots = LinearAlgebra.multiplyTransposed(LinearAlgebra.stack(queries, dimension: centroids.cols), centroids)
-        return queries.indices.map { i in
-            guard queries[i].vector.count == centroids.cols else { return nil }
-            var best = 0
-            var bestScore = -Float.infinity
-            for k in 0..<centroids.rows {
-                let score = dots[i, k] - halfNorms[k]
-                if score > bestScore {
-                    bestScore = score
-                    best = k
-                }
-            }
-            return Self.key(best)
-        }
+        queries.map { group(of: $0.vector) }
     }
 
     private struct Stored: Codable {

@@ -21,18 +21,18 @@ public struct ProfileBuilder: Sendable {
         public var strategies: [String]?
         /// Seed of every random choice (default 0).
         public var seed: UInt64
-        /// Query groups for cost estimates (`CostGroups`; default `CostGroups.defaultK`; 0 or 1: one
-        /// mean output length per model, as before).
-        public var costGroups: Int
+        /// Numbers of query groups for cost estimates compared on dev (`CostGroups.select`; default
+        /// `CostGroups.candidates`; [] or [0]: one mean output length per model).
+        public var costGroupCandidates: [Int]
 
         public init(
             featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil,
-            seed: UInt64 = 0, costGroups: Int = CostGroups.defaultK
+            seed: UInt64 = 0, costGroupCandidates: [Int] = CostGroups.candidates
         ) {
             self.featurizers = featurizers
             self.strategies = strategies
             self.seed = seed
-            self.costGroups = costGroups
+            self.costGroupCandidates = costGroupCandidates
         }
     }
 
@@ -90,7 +90,14 @@ public struct ProfileBuilder: Sendable {
                 prices: prices, train: train, dev: dev
             )
             context.includeDevInFit = false
-            if configuration.costGroups > 1, let groups = CostGroups.fit(context.train.vectors, k: configuration.costGroups, seed: configuration.seed) {
+            let selection = try CostGroups.select(
+                candidates: configuration.costGroupCandidates, train: context.train, dev: context.dev,
+                prices: prices, models: models, seed: configuration.seed)
+            logger.info("cost groups", metadata: [
+                "featurizer": "\(featurizerConfiguration.label)", "chosen_k": "\(selection.groups?.centroids.rows ?? 0)",
+                "dev_relative_cost_error": "\(selection.errors.map { "K=\($0.k): \(String(format: "%.4f", $0.error))" }.joined(separator: ", "))",
+            ])
+            if let groups = selection.groups {
                 // Group of every train and dev prompt (same prompt, same vector, same group).
                 var groupOf: [String: String] = [:]
                 for split in [context.train, context.dev] {
