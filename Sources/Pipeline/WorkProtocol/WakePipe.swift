@@ -40,8 +40,9 @@ final class WakePipe: Sendable {
     /// Called by the loop before it looks at its mailbox.
     func drain() {
         pending.store(false, ordering: .releasing)
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(readEnd, &buffer, buffer.count) > 0 {}
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            while read(readEnd, buffer.baseAddress, buffer.count) > 0 {}
+        }
     }
 }
 

@@ -40,7 +40,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private var nextTaskID: UInt64 = 1
 
     private var inFlight: Set<String> = []
-    private var completed: Set<String>
+    private var completed: CompletedIDs
     private var producer: Peer?
     private var producerOutstanding = 0
     private var consumer: Peer?
@@ -56,7 +56,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     ///   - completed: request IDs finished in earlier runs (from `WorkJournal`): their submits are answered `alreadyDone`.
     public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = []) {
         self.configuration = configuration
-        self.completed = completed
+        self.completed = CompletedIDs(completed)
         pending = Array(repeating: RingBuffer<UInt64>(), count: configuration.stages.count)
         stageWorkers = Array(repeating: [], count: configuration.stages.count)
         roundRobin = Array(repeating: 0, count: configuration.stages.count)
@@ -88,10 +88,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
 
     /// Handles one decoded message from `peer` at time `now` (milliseconds, monotonic).
     public mutating func receive(_ message: WireMessage, from peer: Peer, now: UInt64) {
-        if var worker = workers[peer] {
-            worker.lastSeen = now
-            workers[peer] = worker
-        }
+        if let index = workers.index(forKey: peer) { workers.values[index].lastSeen = now }
         switch message {
         case .ready(let stage, let credit): workerReady(peer, stage: stage, credit: Int(credit), now: now)
         case .done(let taskID, let payload): workerDone(peer, taskID: taskID, payload: payload, now: now)
@@ -269,17 +266,19 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             let index = roundRobin[stage] % peers.count
             roundRobin[stage] = index + 1
             let peer = peers[index]
-            guard var worker = workers[peer], !worker.draining, worker.tasks.count < worker.capacity else {
+            // Mutated in place through the index: copying `WorkerState` out and back would copy its
+            // `tasks` set (O(credit)) for every lease.
+            guard let slot = workers.index(forKey: peer), !workers.values[slot].draining,
+                  workers.values[slot].tasks.count < workers.values[slot].capacity else {
                 idle += 1
                 continue
             }
             idle = 0
-            guard let taskID = pending[stage].popFirst(), var task = tasks[taskID] else { continue }
-            task.worker = peer
-            task.deadline = now + UInt64(configuration.leaseMillis)
-            tasks[taskID] = task
-            worker.tasks.insert(taskID)
-            workers[peer] = worker
+            guard let taskID = pending[stage].popFirst(), let taskSlot = tasks.index(forKey: taskID) else { continue }
+            tasks.values[taskSlot].worker = peer
+            tasks.values[taskSlot].deadline = now + UInt64(configuration.leaseMillis)
+            let task = tasks.values[taskSlot]
+            workers.values[slot].tasks.insert(taskID)
             send(peer, .task(WireTask(taskID: taskID, requestID: task.requestID, stage: configuration.stages[stage],
                                       attempt: task.attempt, leaseMillis: configuration.leaseMillis, payload: task.payload)))
         }
