@@ -144,11 +144,8 @@ struct LocalPipelineTests {
             }
             // Give the coordinator a moment to bind (inproc needs bind before connect).
             try await Task.sleep(for: .milliseconds(100))
-            group.addTask {
-                try await StageProcess.runWorker(role: .profile, handler: StageHandlers.profile(components.profile), credit: 4,
-                                                 endpoint: endpoint, context: context, logger: logger)
-                return nil
-            }
+            // One worker per stage, so every worker is needed (and connected) before the run can end and
+            // all of them get the coordinator's DRAIN; several workers per stage are covered end to end.
             group.addTask {
                 try await StageProcess.runWorker(role: .profile, handler: StageHandlers.profile(components.profile), credit: 4,
                                                  endpoint: endpoint, context: context, logger: logger)
