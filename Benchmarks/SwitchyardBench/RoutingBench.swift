@@ -27,6 +27,9 @@ struct RoutingBench: AsyncParsableCommand {
     @Option(help: "Strategies (comma-separated; default all).")
     var strategies: String?
 
+    @Option(help: "Numbers of cost groups compared on dev (comma-separated; 0 = one mean cost per model).")
+    var costGroups: String = CostGroups.candidates.map(String.init).joined(separator: ",")
+
     @Option(help: "Split the quality table is measured on (tuning is on dev only).")
     var split: String = "test"
 
@@ -103,7 +106,9 @@ struct RoutingBench: AsyncParsableCommand {
 
         let t0 = Date()
         let manifest = try ProfileBuilder(
-            configuration: .init(featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) }),
+            configuration: .init(
+                featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) },
+                costGroupCandidates: costGroups.split(separator: ",").compactMap { Int($0) }),
             logger: logger
         ).build(
             train: train, dev: dev, prices: prices, sources: .init(trainFile: "train.jsonl", devFile: "dev.jsonl"),
