@@ -202,13 +202,10 @@ public final class StageWorker: Sendable {
     }
 
     private func start(_ task: WireTask) {
-        var taskLogger = logger
-        taskLogger[metadataKey: "requestID"] = "\(task.requestID)"
-        taskLogger[metadataKey: "stage"] = "\(task.stage)"
         let taskID = task.taskID
         let context = TaskContext(
             taskID: taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
-            leaseMillis: task.leaseMillis, logger: taskLogger, extend: { [self] in post(.extend(taskID)) })
+            leaseMillis: task.leaseMillis, workerLogger: logger, extend: { [self] in post(.extend(taskID)) })
         let handler = self.handler
         let payload = task.payload
         Task {

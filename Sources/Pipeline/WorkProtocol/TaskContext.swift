@@ -12,8 +12,15 @@ public struct TaskContext: Sendable {
     public let attempt: UInt16
     /// The lease length: finish, or call `extendLease()`, within it.
     public let leaseMillis: UInt32
-    /// The worker's logger with `requestID` and `stage` metadata.
-    public let logger: Logger
+    /// The worker's logger with `requestID` and `stage` metadata. Built on access: setting
+    /// metadata re-renders the handler's metadata, too costly to pay for every task up front.
+    public var logger: Logger {
+        var taskLogger = workerLogger
+        taskLogger[metadataKey: "requestID"] = "\(requestID)"
+        taskLogger[metadataKey: "stage"] = "\(stage)"
+        return taskLogger
+    }
+    let workerLogger: Logger
     let extend: @Sendable () -> Void
 
     /// Renews the lease for a task that legitimately runs long (a slow backend); safe from any thread.
