@@ -2,17 +2,25 @@ import Foundation
 import Logging
 import Synchronization
 import SwitchyardCore
+import ZeroMQ
 
-/// Every stage in one process: ingest → profile ×N → score ×N → dispatch ×N → sink, connected by
-/// in-memory queues, with at most `RunOptions.window` requests between ingest and the sink.
+/// Every stage in one process (`switchyard run`): the coordinator, ingest, the profile, score and
+/// dispatch worker pools and the sink, connected by the same work protocol as `switchyard stage`
+/// processes, over ZeroMQ `inproc://` in one shared `Context`.
 ///
-/// The stage logic is the same plain types the `stage` processes run; only the transport differs.
-/// Resumable: records already in the output directory are skipped, so a rerun after a crash finishes
-/// the batch without duplicates.
+/// The stage logic and the protocol are exactly those of the multi-process deployment; only the
+/// transport differs. At most `RunOptions.window` requests are between ingest and the sink, so memory
+/// stays flat however long the input is. Resumable: records already in the output directory (and IDs
+/// in the coordinator's journal) are not redone, so a rerun after a crash finishes the batch without
+/// duplicates.
 public struct LocalPipeline: Sendable {
     public let configuration: PipelineConfiguration
     public let components: PipelineComponents
     public let options: RunOptions
+
+    /// How long workers may take to leave after the sink wrote the last record before the context is
+    /// shut down under them (a worker blocked on a send to a coordinator that already ended).
+    static let drainGrace: Duration = .seconds(2)
 
     public init(configuration: PipelineConfiguration, components: PipelineComponents, options: RunOptions) {
         self.configuration = configuration
@@ -21,116 +29,100 @@ public struct LocalPipeline: Sendable {
     }
 
     /// Runs the batch to the end and writes `summary.json`. `onProgress` is called after records are
-    /// written (at most every 100 ms) and once at the end, from the sink task.
+    /// written (at most every 100 ms) and once at the end, from the sink.
     public func run(logger: Logger, onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunSummary {
-        let started = ContinuousClock.now
-        let parser = LineParser(poolModels: Set(configuration.models.map(\.name)),
-                                maxPromptCharacters: configuration.ingest.maxPromptCharacters)
-        let ingest = try Ingest(path: options.input, parser: parser)
-        let sink = try ResultSink(directory: options.outputDirectory, ordered: options.ordered)
-        let alreadyDone = sink.completedCount
-        let skip = Set((1...max(1, ingest.lineCount)).map { RequestID(fileDigest: ingest.fileDigest, line: $0).description }
-            .filter { sink.isCompleted($0) })
+        let configuration = self.configuration
+        let options = self.options
+        let context = try Context()
+        defer { context.shutdown() }
+        let endpoint = "inproc://switchyard-run-\(UUID().uuidString)"
+        try StageProcess.prepareJournalDirectory(configuration)
+        let server = try CoordinatorServer(
+            configuration: .init(endpoint: endpoint, work: StageProcess.workConfiguration(configuration, window: options.window),
+                                 journalPath: configuration.coordinator.journal),
+            context: context, logger: logger)
+        let pools: [(role: StageRole, handler: StageHandler, credit: Int, workers: Int)] = [
+            (.profile, StageHandlers.profile(components.profile), max(2, configuration.stages.profile.batch), configuration.stages.profile.workers),
+            (.score, StageHandlers.score(components.score), max(2, configuration.stages.score.batch), configuration.stages.score.workers),
+            (.dispatch, StageHandlers.dispatch(components.dispatch), configuration.stages.dispatch.concurrency, configuration.stages.dispatch.workers),
+        ]
         logger.info("run starting", metadata: [
-            "input": "\(options.input)", "lines": "\(ingest.lineCount)", "digest": "\(ingest.fileDigest)",
-            "resumed": "\(alreadyDone)", "output": "\(options.outputDirectory)", "dry_run": "\(options.dryRun)",
+            "input": "\(options.input)", "output": "\(options.outputDirectory)", "transport": "\(endpoint)",
+            "dry_run": "\(options.dryRun)",
         ])
 
-        let window = InFlightWindow(size: options.window)
-        let profileQueue = WorkQueue<PipelineRequest>()
-        let scoreQueue = WorkQueue<ProfiledRequest>()
-        let dispatchQueue = WorkQueue<RoutedRequest>()
-        let sinkQueue = WorkQueue<OutputRecord>()
-        let stages = StageMetrics()
-        let components = self.components
-        let stagesConfiguration = configuration.stages
-        let total = ingest.lineCount
+        let summary: RunSummary = try await withThrowingTaskGroup(of: RunSummary?.self) { group in
+            group.addTask {
+                let (recovery, _) = try await server.run()
+                if !recovery.completed.isEmpty {
+                    logger.info("coordinator resumed from its journal", metadata: ["completed": "\(recovery.completed.count)"])
+                }
+                return nil
+            }
+            // inproc needs the bind before any connect. The wait blocks a thread, so it happens off
+            // Swift's cooperative pool (two threads on two cores: blocking one there can stall the run).
+            await withCheckedContinuation { (bound: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    _ = server.waitUntilBound()
+                    bound.resume()
+                }
+            }
+            for pool in pools {
+                for worker in 0..<max(1, pool.workers) {
+                    let workerLogger = Self.logger(logger, stage: pool.role.rawValue, worker: worker)
+                    group.addTask {
+                        try await StageProcess.runWorker(role: pool.role, handler: pool.handler, credit: pool.credit,
+                                                         endpoint: endpoint, context: context, logger: workerLogger)
+                        return nil
+                    }
+                }
+            }
+            group.addTask {
+                try await StageProcess.runSink(
+                    configuration: configuration, outputDirectory: options.outputDirectory, ordered: options.ordered,
+                    input: options.input, dryRun: options.dryRun, budgetUSD: options.budgetUSD,
+                    endpoint: endpoint, context: context, logger: logger, onProgress: onProgress)
+            }
+            group.addTask {
+                _ = try await StageProcess.runIngest(configuration: configuration, input: options.input, endpoint: endpoint,
+                                                     context: context, logger: logger)
+                return nil
+            }
 
-        let input = options.input
-        let budgetUSD = options.budgetUSD ?? configuration.router.budgetUSD
-        let dryRun = options.dryRun
-        // The sink is owned by this task alone from here on.
-        let sinkTask = Task { () throws -> (RunSummary, duplicates: Int) in
-            var lastReport = ContinuousClock.now
-            while let record = await sinkQueue.next() {
-                try sink.write(record)
-                window.release()
-                let now = ContinuousClock.now
-                if now - lastReport >= .milliseconds(100) {
-                    lastReport = now
-                    onProgress(Self.progress(sink, total: total, since: started, resumed: alreadyDone))
+            var summary: RunSummary?
+            do {
+                while summary == nil, let value = try await group.next() {
+                    summary = value
+                }
+            } catch {
+                // Something failed before the sink finished: stop every socket so nothing waits forever.
+                context.shutdown()
+                group.cancelAll()
+                throw error
+            }
+            // The sink has every record. The coordinator drains the workers; whatever has not left after
+            // the grace period is blocked on a socket and ends when the context shuts down.
+            let closer = Task {
+                try? await Task.sleep(for: Self.drainGrace)
+                context.shutdown()
+            }
+            while true {
+                do {
+                    guard try await group.next() != nil else { break }
+                } catch {
+                    logger.debug("stage ended at shutdown", metadata: ["reason": "\(error)"])
                 }
             }
-            onProgress(Self.progress(sink, total: total, since: started, resumed: alreadyDone))
-            let summary = try sink.finish(
-                input: input, inputLines: total, budgetUSD: budgetUSD,
-                wallSeconds: Self.seconds(ContinuousClock.now - started), dryRun: dryRun)
-            return (summary, sink.duplicatesDropped)
+            closer.cancel()
+            guard let summary else {
+                throw LocalPipelineError.endedWithoutSummary
+            }
+            return summary
         }
-
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for item in ingest {
-                    guard let id = item.requestID, !skip.contains(id.description) else { continue }
-                    await window.acquire()
-                    switch item {
-                    case .request(let request): profileQueue.send(request)
-                    case .rejected(let record):
-                        stages.count(record)
-                        sinkQueue.send(record)
-                    }
-                }
-                profileQueue.finish()
-            }
-            group.addTask {
-                await Self.workers(stagesConfiguration.profile.workers) { worker in
-                    let log = Self.logger(logger, stage: "profile", worker: worker)
-                    while true {
-                        let batch = await profileQueue.nextBatch(maximum: stagesConfiguration.profile.batch)
-                        if batch.isEmpty { break }
-                        let outputs = stages.time("profile", count: batch.count) { components.profile.process(batch, logger: log) }
-                        for output in outputs {
-                            switch output {
-                            case .next(let profiled): scoreQueue.send(profiled)
-                            case .finished(let record): stages.count(record); sinkQueue.send(record)
-                            }
-                        }
-                    }
-                }
-                scoreQueue.finish()
-            }
-            group.addTask {
-                await Self.workers(stagesConfiguration.score.workers) { worker in
-                    let log = Self.logger(logger, stage: "score", worker: worker)
-                    while let item = await scoreQueue.next() {
-                        switch stages.time("score", count: 1, { components.score.process(item, logger: log) }) {
-                        case .next(let routed): dispatchQueue.send(routed)
-                        case .finished(let record): stages.count(record); sinkQueue.send(record)
-                        }
-                    }
-                }
-                dispatchQueue.finish()
-            }
-            group.addTask {
-                let lanes = stagesConfiguration.dispatch.workers * stagesConfiguration.dispatch.concurrency
-                await Self.workers(lanes) { lane in
-                    let log = Self.logger(logger, stage: "dispatch", worker: lane)
-                    while let item = await dispatchQueue.next() {
-                        let start = ContinuousClock.now
-                        let record = await components.dispatch.process(item, logger: log)
-                        stages.observe("dispatch", since: start)
-                        stages.count(record)
-                        sinkQueue.send(record)
-                    }
-                }
-                sinkQueue.finish()
-            }
-        }
-        let (summary, duplicates) = try await sinkTask.value
         try? await components.dispatcher?.shutdown()
         logger.info("run finished", metadata: [
             "results": "\(summary.results)", "errors": "\(summary.errors)",
-            "wall_seconds": "\(String(format: "%.2f", summary.wallSeconds))", "duplicates_dropped": "\(duplicates)",
+            "wall_seconds": "\(String(format: "%.2f", summary.wallSeconds))",
         ])
         return summary
     }
@@ -154,10 +146,15 @@ public struct LocalPipeline: Sendable {
         logger[metadataKey: "worker"] = "\(worker)"
         return logger
     }
+}
 
-    static func workers(_ count: Int, _ body: @escaping @Sendable (Int) async -> Void) async {
-        await withTaskGroup(of: Void.self) { group in
-            for worker in 0..<max(1, count) { group.addTask { await body(worker) } }
-        }
+/// Why a one-process run stopped without a summary.
+public enum LocalPipelineError: Error, CustomStringConvertible {
+    /// Every stage ended but the sink never finished: a bug, since the protocol turns every request into
+    /// a record. The output so far is kept; rerunning into the same directory resumes.
+    case endedWithoutSummary
+
+    public var description: String {
+        "the run ended before the sink wrote its summary; rerun into the same output directory to resume"
     }
 }

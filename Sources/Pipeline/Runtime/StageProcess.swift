@@ -31,14 +31,18 @@ public enum StageProcess {
             window: window)
     }
 
+    /// Creates the folder of `coordinator.journal`, so a first run can write it.
+    static func prepareJournalDirectory(_ configuration: PipelineConfiguration) throws {
+        guard let journal = configuration.coordinator.journal else { return }
+        try FileManager.default.createDirectory(
+            atPath: (journal as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    }
+
     /// Runs the coordinator until the run is finished (every accepted request acknowledged by the sink).
     public static func runCoordinator(
         configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger
     ) async throws -> WorkCoordinatorStats {
-        if let journal = configuration.coordinator.journal {
-            try FileManager.default.createDirectory(
-                atPath: (journal as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        }
+        try prepareJournalDirectory(configuration)
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint ?? configuration.coordinator.endpoint,
                                  work: workConfiguration(configuration), journalPath: configuration.coordinator.journal),
