@@ -7,19 +7,21 @@ public struct SwitchyardCommand: AsyncParsableCommand {
         commandName: "switchyard",
         abstract: "Route a batch of LLM requests to the right model, within a budget, and run it.",
         discussion: """
-            Switchyard reads a batch of requests (JSON Lines: OpenAI Batch lines or {"id", "prompt"}),
-            decides for every request which model of your pool should answer it (trading predicted
-            quality against cost and a batch budget), sends it to that model's OpenAI-compatible
-            backend and writes exactly one result or error record per input line.
+            Reads a batch (JSON Lines: OpenAI Batch lines or {"id", "prompt"}), decides
+            for every request which model of your pool should answer it (predicted
+            quality against cost and a batch budget), sends it to that model's
+            OpenAI-compatible backend, and writes exactly one result or error record
+            per input line.
 
             A typical session:
-              switchyard profile build --train data/train.jsonl --dev data/dev.jsonl --out profiles/
-              switchyard route --profiles profiles/ --input batch.jsonl --output decisions.jsonl --budget-usd 5
-              switchyard eval  --profiles profiles/ --data data/test.jsonl --out report/
+              switchyard profile build --train train.jsonl --dev dev.jsonl --out profiles/
+              switchyard route --profiles profiles/ --input batch.jsonl \\
+                  --output decisions.jsonl --budget-usd 5
+              switchyard eval --profiles profiles/ --data test.jsonl --out report/
               switchyard run pipeline.yaml --input batch.jsonl --output out/ --budget-usd 5
 
-            Every stage can also run as its own process (`switchyard stage NAME --config pipeline.yaml`),
-            on as many hosts as you like, connected over ZeroMQ.
+            Every stage can also run as its own process, on any number of hosts,
+            connected over ZeroMQ: switchyard stage NAME --config pipeline.yaml
             """,
         subcommands: [
             RunCommand.self,
