@@ -59,9 +59,13 @@ public struct EvaluationReport: Sendable, Codable, Hashable {
     public var singleEnvelope: RouterMetrics
     public var strategies: [StrategyResult]
 
-    /// The strategy with the highest AIQ (the headline router).
+    /// Baselines evaluated beside the learned strategies; they never make the headline.
+    public static let baselineStrategies: Set<String> = ["best-single", "cheapest", "random", "oracle"]
+
+    /// The learned strategy with the highest AIQ (the headline router); a baseline only when nothing else ran.
     public var bestStrategy: StrategyResult? {
-        strategies.max { ($0.metrics.aiq ?? -1) < ($1.metrics.aiq ?? -1) }
+        let learned = strategies.filter { !Self.baselineStrategies.contains($0.name) }
+        return (learned.isEmpty ? strategies : learned).max { ($0.metrics.aiq ?? -1) < ($1.metrics.aiq ?? -1) }
     }
 }
 

@@ -84,6 +84,10 @@ public final class StageWorker: Sendable {
                 do throws(WorkRuntimeError) {
                     try self.loop()
                     continuation.resume(returning: .success(()))
+                } catch .zeroMQ(_, .timeout) {
+                    // Nothing to send to: the coordinator is gone for good (it requeues leases if it returns).
+                    self.logger.info("coordinator unreachable (no peer to send to); leaving")
+                    continuation.resume(returning: .success(()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -108,8 +112,12 @@ public final class StageWorker: Sendable {
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
         poller.register(fileDescriptor: wake.readEnd)
 
+        // Never blocks: a DEALER with no peer at all (an inproc coordinator that has ended) would block a
+        // plain send forever. With unlimited HWM a send only fails that way, so `.timeout` means "gone".
         func send(_ message: WireMessage) throws(WorkRuntimeError) {
-            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in try socket.send(WireCodec.encode(message)) }
+            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in
+                try socket.send(WireCodec.encode(message), flags: .dontWait)
+            }
         }
 
         let ready = WireMessage.ready(stage: configuration.stage, credit: configuration.credit)
