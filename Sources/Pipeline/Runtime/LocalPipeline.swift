@@ -36,10 +36,13 @@ public struct LocalPipeline: Sendable {
         let context = try Context()
         defer { context.shutdown() }
         let endpoint = "inproc://switchyard-run-\(UUID().uuidString)"
-        try StageProcess.prepareJournalDirectory(configuration)
+        // The journal lives with the output it describes: a new output directory is a new run, and
+        // rerunning into the same one resumes (the sink's files and the journal agree).
+        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        let journal = (options.outputDirectory as NSString).appendingPathComponent("journal")
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint, work: StageProcess.workConfiguration(configuration, window: options.window),
-                                 journalPath: configuration.coordinator.journal),
+                                 journalPath: journal),
             context: context, logger: logger)
         let pools: [(role: StageRole, handler: StageHandler, credit: Int, workers: Int)] = [
             (.profile, StageHandlers.profile(components.profile), max(2, configuration.stages.profile.batch), configuration.stages.profile.workers),
