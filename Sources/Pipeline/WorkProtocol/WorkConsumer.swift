@@ -94,21 +94,8 @@ public final class WorkConsumer: Sendable {
                 lastSent = monotonicMillis()
             }
             var finished = false
-            while batch.count < Int(configuration.credit) {
-                do {
-                    try socket.receive(into: frame, timeout: .zero)
-                } catch .timeout {
-                    break
-                } catch {
-                    throw .zeroMQ(operation: "receive on DEALER", error)
-                }
-                let message: WireMessage
-                do {
-                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
-                } catch {
-                    logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
-                    continue
-                }
+            while batch.count < Int(configuration.credit),
+                  let message = try nextCoordinatorMessage(socket, frame: frame, logger: logger) {
                 switch message {
                 case .result(let result):
                     stats.received += 1

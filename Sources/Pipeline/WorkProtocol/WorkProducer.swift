@@ -110,21 +110,7 @@ public final class WorkProducer: Sendable {
                 try send(.heartbeat)
                 lastSent = monotonicMillis()
             }
-            while true {
-                do {
-                    try socket.receive(into: frame, timeout: .zero)
-                } catch .timeout {
-                    break
-                } catch {
-                    throw .zeroMQ(operation: "receive on DEALER", error)
-                }
-                let message: WireMessage
-                do {
-                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
-                } catch {
-                    logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
-                    continue
-                }
+            while let message = try nextCoordinatorMessage(socket, frame: frame, logger: logger) {
                 switch message {
                 case .grant(let more): credit += Int(more)
                 case .alreadyDone: stats.alreadyDone += 1
