@@ -14,7 +14,7 @@ release: setup
 
 # Suites that assert on wall-clock timing (retry backoff, Retry-After, rate limits) run on their own
 # after the rest, so the CPU-heavy suites (MiniLM parity, multi-process runs) cannot skew their clocks.
-TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests
+TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests
 
 test: setup
 	$(SWIFT) build --build-tests
