@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ZeroMQ", "Wire", "SwitchyardCore"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore"]),
     ]

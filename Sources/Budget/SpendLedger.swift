@@ -97,11 +97,17 @@ public final class SpendLedger: @unchecked Sendable {
     /// that failed before it was billed). Settling twice, or an unknown reservation, is ignored and returns false.
     @discardableResult
     public func settle(_ reservation: Reservation, actualUSD: Double) -> Bool {
+        settle(id: reservation.id, actualUSD: actualUSD)
+    }
+
+    /// `settle` by reservation ID alone, for settle records that come back over the network.
+    @discardableResult
+    public func settle(id: UInt64, actualUSD: Double) -> Bool {
         lock.withLock {
-            guard let held = open.removeValue(forKey: reservation.id) else { return false }
+            guard let held = open.removeValue(forKey: id) else { return false }
             reserved -= held.reservedUSD
             if open.isEmpty { reserved = 0 }  // no drift from rounding
-            actual += max(0, actualUSD)
+            actual += actualUSD.isFinite ? max(0, actualUSD) : 0
             settledEstimate += held.estimateUSD
             settledCount += 1
             return true
@@ -111,8 +117,14 @@ public final class SpendLedger: @unchecked Sendable {
     /// Gives a reservation back unspent (the request was never sent).
     @discardableResult
     public func release(_ reservation: Reservation) -> Bool {
+        release(id: reservation.id)
+    }
+
+    /// `release` by reservation ID alone.
+    @discardableResult
+    public func release(id: UInt64) -> Bool {
         lock.withLock {
-            guard let held = open.removeValue(forKey: reservation.id) else { return false }
+            guard let held = open.removeValue(forKey: id) else { return false }
             reserved -= held.reservedUSD
             if open.isEmpty { reserved = 0 }
             return true

@@ -9,6 +9,8 @@ import ZeroMQ
 /// Answers every request from memory: the first candidate fails when it is `failing`, so fallbacks show.
 struct RecordingSender: RequestSender {
     var failing: Set<String> = []
+    /// USD billed per answering model (default 0.001 for any model).
+    var costs: [String: Double] = [:]
 
     func send(_ request: DispatchRequest) async -> DispatchOutcome {
         var outcome = DispatchOutcome(requestID: request.requestID)
@@ -24,7 +26,7 @@ struct RecordingSender: RequestSender {
             outcome.statusCode = 200
             outcome.responseBody = Data(#"{"choices": [{"message": {"role": "assistant", "content": "ok"}}]}"#.utf8)
             outcome.usage = TokenUsage(promptTokens: 10, completionTokens: 5)
-            outcome.actualCostUSD = 0.001
+            outcome.actualCostUSD = costs[model] ?? 0.001
             outcome.fallbacks = fallbacks
             return outcome
         }
@@ -76,7 +78,7 @@ struct LocalPipelineTests {
 
     static func components(_ configuration: PipelineConfiguration, sender: (any RequestSender)?, budget: Double? = nil) throws -> PipelineComponents {
         var components = try PipelineComponents.make(configuration: configuration, dryRun: true, budgetUSD: budget, logger: Logger(label: "test"))
-        components.dispatch = DispatchStage(sender: sender)
+        components.dispatch = DispatchStage(sender: sender, settler: components.score.budget)
         return components
     }
 
@@ -125,5 +127,37 @@ struct LocalPipelineTests {
         #expect(exhausted > 0)
         #expect(summary.errors == malformed + exhausted + (summary.errorsByCode["over_cost_cap"] ?? 0))
         #expect(summary.spend.estimatedUSD <= 0.0002 + 1e-12)
+    }
+
+    @Test func budgetedRunSettlesActualSpendAndReportsIt() async throws {
+        let directory = try TemporaryDirectory()
+        let configuration = try PipelineConfiguration.parse(yaml: Self.yaml)
+        let (input, _) = try Self.input(in: directory.url, count: 200)
+        let output = directory.url.appendingPathComponent("out")
+        // Answers bill about 1.3 × the estimates: the ledger learns the ratio from settles.
+        var components = try PipelineComponents.make(
+            configuration: configuration, dryRun: true, budgetUSD: 0.02, expectedLines: 200, logger: Logger(label: "test"))
+        components.dispatch = DispatchStage(sender: RecordingSender(costs: ["tiny": 3.5e-5, "small": 1.4e-4, "large": 5.1e-3]),
+                                            settler: components.score.budget)
+        let pipeline = LocalPipeline(configuration: configuration, components: components,
+                                     options: RunOptions(input: input.path, outputDirectory: output.path, budgetUSD: 0.02))
+        let summary = try await pipeline.run(logger: Logger(label: "test"))
+        #expect(summary.results + summary.errors == 200)
+        let budget = try #require(summary.budget)
+        #expect(budget.budgetUSD == 0.02)
+        #expect(budget.budgetExhausted == summary.errorsByCode["budget_exhausted"] ?? 0)
+        #expect(budget.budgetExhausted > 0)
+        #expect(budget.ledgerActualUSD == summary.spend.actualUSD || abs((budget.ledgerActualUSD ?? 0) - summary.spend.actualUSD) < 1e-9)
+        #expect(budget.ledgerReservedUSD == 0)
+        #expect(budget.inFlight == 0)
+        // Pacing keeps reservations in flight under 25 % of the unspent budget, so bills 30 % above the
+        // estimates overspend by at most 0.3 × 25 % of the budget, and less once the ratio is learned.
+        #expect(summary.spend.actualUSD <= 0.02 * (1 + 0.3 * 0.25))
+        #expect(summary.spend.actualUSD >= 0.02 * 0.5)
+        #expect((budget.costRatio ?? 0) > 1.1)
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("summary.json"))) as? [String: Any]
+        let section = try #require(saved?["budget"] as? [String: Any])
+        #expect(section["ledger_actual_usd"] is Double)
+        #expect(section["budget_exhausted"] as? Int == budget.budgetExhausted)
     }
 }

@@ -168,7 +168,7 @@ extension PipelineConfiguration {
 
     private static func parseRouter(_ node: YAMLNodeReader) throws(ConfigurationError) -> RouterConfiguration {
         var result = RouterConfiguration()
-        let map = try node.mapping(allowed: ["profiles", "strategy", "lambda", "budget_usd"])
+        let map = try node.mapping(allowed: ["profiles", "strategy", "lambda", "budget_usd", "spend_feed"])
         if let value = map["profiles"] { result.profiles = value.isNull ? nil : try value.nonEmptyString() }
         if let value = map["strategy"] { result.strategy = try value.nonEmptyString() }
         if let value = map["lambda"], !value.isNull {
@@ -182,6 +182,11 @@ extension PipelineConfiguration {
             let budget = try value.double()
             guard budget >= 0 else { throw value.fail("must be 0 or more") }
             result.budgetUSD = budget
+        }
+        if let value = map["spend_feed"], !value.isNull {
+            let endpoint = try value.nonEmptyString()
+            guard endpoint.contains("://") else { throw value.fail("must be a ZeroMQ endpoint such as tcp://127.0.0.1:5556") }
+            result.spendFeed = endpoint
         }
         return result
     }

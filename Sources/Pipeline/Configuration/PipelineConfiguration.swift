@@ -146,12 +146,18 @@ public struct RouterConfiguration: Sendable, Equatable {
     public var lambda: Double?
     /// Total USD the batch may spend; `nil` means no batch budget. `--budget-usd` overrides it.
     public var budgetUSD: Double?
+    /// Stage mode: ZeroMQ endpoint of the spend feed. The score process binds it (SUB), dispatch processes
+    /// connect to it (PUB) and send each budgeted request's actual cost back. `nil` (default): off, so
+    /// reservations are never settled and the budget only counts estimates. `switchyard run` needs none.
+    public var spendFeed: String?
 
-    public init(profiles: String? = nil, strategy: String = "auto", lambda: Double? = nil, budgetUSD: Double? = nil) {
+    public init(profiles: String? = nil, strategy: String = "auto", lambda: Double? = nil, budgetUSD: Double? = nil,
+                spendFeed: String? = nil) {
         self.profiles = profiles
         self.strategy = strategy
         self.lambda = lambda
         self.budgetUSD = budgetUSD
+        self.spendFeed = spendFeed
     }
 
     /// True when `strategy` needs `profiles`.

@@ -50,6 +50,9 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         public var line: Int
         /// Milliseconds from ingest to the backend's answer (nil for dry runs).
         public var latencyMS: Double?
+        /// True when the batch budget made the score stage pick a cheaper model than its first choice
+        /// (absent otherwise).
+        public var budgetDowngraded: Bool?
 
         public init(model: String, strategy: String, predictedQuality: Double?, estimatedCostUSD: Double,
                     actualCostUSD: Double?, attempts: Int, fallbacks: [String], line: Int, latencyMS: Double? = nil) {
@@ -70,6 +73,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
             case estimatedCostUSD = "estimated_cost_usd"
             case actualCostUSD = "actual_cost_usd"
             case latencyMS = "latency_ms"
+            case budgetDowngraded = "budget_downgraded"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -83,6 +87,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
             try c.encode(fallbacks, forKey: .fallbacks)
             try c.encode(line, forKey: .line)
             try c.encodeIfPresent(latencyMS, forKey: .latencyMS)
+            try c.encodeIfPresent(budgetDowngraded, forKey: .budgetDowngraded)
         }
     }
 

@@ -20,12 +20,16 @@ public struct RoutedRequest: Codable, Sendable, Hashable {
     public var predictedQuality: Double?
     /// Input tokens the profiler counted, for the actual-cost estimate when a backend reports no usage.
     public var inputTokens: Int
+    /// The batch-budget reservation dispatch must settle (nil without a budget).
+    public var budgetHold: BudgetHold?
 
-    public init(request: PipelineRequest, decision: RoutingDecision, predictedQuality: Double?, inputTokens: Int) {
+    public init(request: PipelineRequest, decision: RoutingDecision, predictedQuality: Double?, inputTokens: Int,
+                budgetHold: BudgetHold? = nil) {
         self.request = request
         self.decision = decision
         self.predictedQuality = predictedQuality
         self.inputTokens = inputTokens
+        self.budgetHold = budgetHold
     }
 }
 

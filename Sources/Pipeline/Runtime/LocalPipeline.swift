@@ -84,7 +84,8 @@ public struct LocalPipeline: Sendable {
                 try await StageProcess.runSink(
                     configuration: configuration, outputDirectory: options.outputDirectory, ordered: options.ordered,
                     input: options.input, dryRun: options.dryRun, budgetUSD: options.budgetUSD,
-                    endpoint: endpoint, context: context, logger: logger, onProgress: onProgress)
+                    endpoint: endpoint, context: context, logger: logger, onProgress: onProgress,
+                    budgetReport: { [budget = components.score.budget] in budget?.report() })
             }
             group.addTask {
                 _ = try await StageProcess.runIngest(configuration: configuration, input: options.input, endpoint: endpoint,
@@ -123,10 +124,14 @@ public struct LocalPipeline: Sendable {
             return summary
         }
         try? await components.dispatcher?.shutdown()
-        logger.info("run finished", metadata: [
+        var finished: Logger.Metadata = [
             "results": "\(summary.results)", "errors": "\(summary.errors)",
             "wall_seconds": "\(String(format: "%.2f", summary.wallSeconds))",
-        ])
+            "estimated_usd": "\(String(format: "%.6f", summary.spend.estimatedUSD))",
+            "actual_usd": "\(String(format: "%.6f", summary.spend.actualUSD))",
+        ]
+        if let budget = summary.budget { finished["budget"] = "\(budget.logLine)" }
+        logger.info("run finished", metadata: finished)
         return summary
     }
 

@@ -23,13 +23,16 @@ public struct PipelineComponents: Sendable {
 
     /// Builds profiler, router and dispatcher from `configuration`.
     ///
-    /// `budgetUSD` overrides `router.budget_usd`; `dryRun` builds no dispatcher. The score stage shares
-    /// one `BatchBudget` between its workers (in `stage` mode each score process gets its own).
+    /// `budgetUSD` overrides `router.budget_usd`; `dryRun` builds no dispatcher. With a budget, the score
+    /// workers share one `ScoreBudget` and dispatch settles actual costs on it directly; `expectedLines`
+    /// (the input's line count) lets it stream λ, else λ stays fixed.
     public static func make(
-        configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, logger: Logger
+        configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, expectedLines: Int? = nil, logger: Logger
     ) throws -> PipelineComponents {
-        let budget = BatchBudget(limitUSD: budgetUSD ?? configuration.router.budgetUSD)
         let (extractor, router, lambda) = try makeRouting(configuration: configuration, logger: logger)
+        let budget = (budgetUSD ?? configuration.router.budgetUSD).map { limit in
+            ScoreBudget(configuration: .init(budgetUSD: limit, expectedLines: expectedLines, fixedLambda: lambda), models: router.models)
+        }
         let score = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
         var dispatcher: Dispatcher?
         if !dryRun {
@@ -38,7 +41,7 @@ public struct PipelineComponents: Sendable {
         }
         return PipelineComponents(
             profile: ProfileStage(extractor: extractor), score: score,
-            dispatch: DispatchStage(sender: dispatcher), dispatcher: dispatcher)
+            dispatch: DispatchStage(sender: dispatcher, settler: budget), dispatcher: dispatcher)
     }
 
     /// The Backends view of the pool.

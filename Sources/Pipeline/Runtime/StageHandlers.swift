@@ -26,6 +26,7 @@ public enum StageHandlers {
         { context, payload in
             let envelope = try decode(payload)
             guard case .profiled(let item) = envelope else { return try passThrough(envelope, stage: "score") }
+            await stage.waitForBudget(keepAlive: { context.extendLease() })
             switch metrics.time("score", count: 1, { stage.process(item, logger: context.logger) }) {
             case .next(let routed): return try StageEnvelope.routed(routed).encoded()
             case .finished(let record): metrics.count(record); return try StageEnvelope.finished(record).encoded()

@@ -70,33 +70,90 @@ public enum StageProcess {
         return stats
     }
 
+    /// What one middle-stage process runs, and what it must close when it leaves.
+    public struct WorkerParts: Sendable {
+        public var handler: StageHandler
+        public var credit: Int
+        public var dispatcher: Dispatcher?
+        /// Score: the process's share of the batch budget (logged when it leaves).
+        public var budget: ScoreBudget?
+        public var spendSubscriber: SpendFeedSubscriber?
+        public var spendPublisher: SpendFeedPublisher?
+
+        /// Stops the spend feed and the dispatcher, off the cooperative pool (closing sockets may wait
+        /// for their linger), and logs the budget's end state.
+        public func shutdown(logger: Logger) async {
+            let subscriber = spendSubscriber
+            let publisher = spendPublisher
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    subscriber?.stop()
+                    publisher?.close()
+                    done.resume()
+                }
+            }
+            try? await dispatcher?.shutdown()
+            if let budget {
+                logger.info("score budget at exit: \(budget.report().logLine)")
+            }
+            if let publisher, publisher.droppedCount > 0 {
+                logger.warning("spend records dropped (their estimates stay reserved)", metadata: ["dropped": "\(publisher.droppedCount)"])
+            }
+        }
+    }
+
     /// Builds the handler of one middle stage from the configuration (only what that stage needs:
     /// a dispatch worker loads no router, a profile worker opens no backend).
     ///
-    /// In stage mode each score process spends at most its share, `budgetUSD / stages.score.workers`.
+    /// In stage mode each score process spends at most its share, `budgetUSD / stages.score.workers`, and
+    /// streams λ over its share of `expectedLines` when given. With `router.spend_feed` set, the score
+    /// process binds the spend feed and settles its reservations from it, and dispatch publishes there.
     public static func makeWorker(
-        role: StageRole, configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, logger: Logger
-    ) throws -> (handler: StageHandler, credit: Int, dispatcher: Dispatcher?) {
+        role: StageRole, configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, expectedLines: Int? = nil,
+        context: Context, logger: Logger
+    ) throws -> WorkerParts {
         switch role {
         case .profile:
-            let (extractor, _, _) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
-            return (StageHandlers.profile(ProfileStage(extractor: extractor)), max(2, configuration.stages.profile.batch), nil)
+            let (extractor, _, _) = try makeRoutingParts(configuration, logger)
+            return WorkerParts(handler: StageHandlers.profile(ProfileStage(extractor: extractor)), credit: max(2, configuration.stages.profile.batch))
         case .score:
-            let (_, router, lambda) = try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
-            let share = (budgetUSD ?? configuration.router.budgetUSD).map { $0 / Double(configuration.stages.score.workers) }
-            let stage = ScoreStage(router: router, lambda: lambda, budget: BatchBudget(limitUSD: share),
-                                   poolModels: Set(configuration.models.map(\.name)))
-            return (StageHandlers.score(stage), max(2, configuration.stages.score.batch), nil)
+            let (_, router, lambda) = try makeRoutingParts(configuration, logger)
+            let workers = max(1, configuration.stages.score.workers)
+            let budget = (budgetUSD ?? configuration.router.budgetUSD).map { total in
+                ScoreBudget(configuration: .init(
+                    budgetUSD: total / Double(workers), expectedLines: expectedLines.map { ($0 + workers - 1) / workers },
+                    fixedLambda: lambda,
+                    // Pacing waits for settles: only when they can come back.
+                    inFlightShare: configuration.router.spendFeed == nil ? nil : 0.25), models: router.models)
+            }
+            var subscriber: SpendFeedSubscriber?
+            if let budget, let feed = configuration.router.spendFeed {
+                subscriber = try SpendFeedSubscriber(endpoint: feed, budget: budget, context: context, logger: logger)
+                subscriber?.start()
+            } else if budget != nil {
+                logger.warning("no router.spend_feed: actual costs never come back, so the budget counts estimates only (set spend_feed to settle real spend)")
+            }
+            let stage = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
+            return WorkerParts(handler: StageHandlers.score(stage), credit: max(2, configuration.stages.score.batch),
+                               budget: budget, spendSubscriber: subscriber)
         case .dispatch:
             var dispatcher: Dispatcher?
             if !dryRun {
                 try configuration.checkBackends()
                 dispatcher = try Dispatcher(endpoints: PipelineComponents.endpoints(configuration), logger: logger)
             }
-            return (StageHandlers.dispatch(DispatchStage(sender: dispatcher)), configuration.stages.dispatch.concurrency, dispatcher)
+            let publisher = try configuration.router.spendFeed.map { feed in
+                try SpendFeedPublisher(endpoint: connectEndpoint(for: feed), context: context, logger: logger)
+            }
+            return WorkerParts(handler: StageHandlers.dispatch(DispatchStage(sender: dispatcher, settler: publisher)),
+                               credit: configuration.stages.dispatch.concurrency, dispatcher: dispatcher, spendPublisher: publisher)
         case .coordinator, .ingest, .sink:
             throw ConfigurationError(keyPath: "", reason: "\(role.rawValue) is not a worker stage: use profile, score or dispatch")
         }
+    }
+
+    private static func makeRoutingParts(_ configuration: PipelineConfiguration, _ logger: Logger) throws -> (any FeatureExtractor, any RequestRouter, Double) {
+        try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
     }
 
     /// Serves one middle stage until drained (SIGTERM/SIGINT, or the coordinator at the end of the run).
@@ -116,7 +173,8 @@ public enum StageProcess {
     public static func runSink(
         configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, dryRun: Bool,
         budgetUSD: Double?, endpoint: String, context: Context, logger: Logger,
-        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
+        budgetReport: @escaping @Sendable () -> BudgetReport? = { nil }
     ) async throws -> RunSummary {
         let started = ContinuousClock.now
         let total = try input.map { try Ingest(path: $0, parser: LineParser(poolModels: [])).lineCount }
@@ -148,10 +206,11 @@ public enum StageProcess {
             onProgress(LocalPipeline.progress(sink, total: total ?? sink.completedCount, since: started, resumed: resumed))
             let summary = try sink.finish(
                 input: input, inputLines: total, budgetUSD: budgetUSD ?? configuration.router.budgetUSD,
-                wallSeconds: LocalPipeline.seconds(ContinuousClock.now - started), dryRun: dryRun)
+                wallSeconds: LocalPipeline.seconds(ContinuousClock.now - started), dryRun: dryRun, ledger: budgetReport())
             if ordered { try sink.sortFilesByLine() }
             logger.info("sink finished", metadata: ["results": "\(summary.results)", "errors": "\(summary.errors)",
-                                                    "duplicates_dropped": "\(sink.duplicatesDropped)"])
+                                                    "duplicates_dropped": "\(sink.duplicatesDropped)",
+                                                    "budget": "\(summary.budget?.logLine ?? "none")"])
             return summary
         }
     }

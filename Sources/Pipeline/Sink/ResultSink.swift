@@ -75,7 +75,9 @@ public final class ResultSink {
     /// Writes what `ordered` still holds back (lines that never came, if any, are skipped), flushes,
     /// fsyncs and writes `summary.json`.
     @discardableResult
-    public func finish(input: String?, inputLines: Int?, budgetUSD: Double?, wallSeconds: Double, dryRun: Bool) throws -> RunSummary {
+    /// `ledger`: the score stage's budget state when it ran in this process (`summary.json` `budget`).
+    public func finish(input: String?, inputLines: Int?, budgetUSD: Double?, wallSeconds: Double, dryRun: Bool,
+                       ledger: BudgetReport? = nil) throws -> RunSummary {
         for line in pending.keys.sorted() {
             if let record = pending.removeValue(forKey: line) { try emit(record) }
         }
@@ -83,7 +85,7 @@ public final class ResultSink {
         errors.sync()
         let summary = RunSummary(
             statistics: statistics, input: input, inputLines: inputLines, budgetUSD: budgetUSD, wallSeconds: wallSeconds,
-            ordered: ordered, dryRun: dryRun, resumedRecords: resumedRecords)
+            ordered: ordered, dryRun: dryRun, resumedRecords: resumedRecords, ledger: ledger)
         let summaryEncoder = JSONEncoder()
         summaryEncoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try summaryEncoder.encode(summary).write(to: URL(fileURLWithPath: summaryPath), options: .atomic)

@@ -21,6 +21,8 @@ public struct RunStatistics: Sendable {
     public private(set) var errorsByCode: [String: Int] = [:]
     public private(set) var byModel: [String: ModelSpend] = [:]
     public private(set) var latenciesMS: [Double] = []
+    /// Records the batch budget routed to a cheaper model than the first choice.
+    public private(set) var budgetDowngraded = 0
 
     public init() {}
 
@@ -36,6 +38,7 @@ public struct RunStatistics: Sendable {
             results += 1
         }
         guard let routing = record.routing else { return }
+        if routing.budgetDowngraded == true { budgetDowngraded += 1 }
         var spend = byModel[routing.model, default: ModelSpend()]
         spend.requests += 1
         spend.estimatedUSD += routing.estimatedCostUSD

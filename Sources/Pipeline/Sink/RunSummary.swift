@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// `summary.json`: what a run did, for people and for CI checks of the invariant.
 public struct RunSummary: Codable, Sendable {
@@ -43,15 +44,18 @@ public struct RunSummary: Codable, Sendable {
     public var dryRun: Bool
     /// Records already present from an earlier, interrupted run of the same input.
     public var resumedRecords: Int
+    /// The batch budget's end state; nil without a budget.
+    public var budget: BudgetReport?
 
     enum CodingKeys: String, CodingKey {
         case input, inputLines = "input_lines", results, errors, errorsByCode = "errors_by_code", spend, models
         case meanPredictedQuality = "mean_predicted_quality", latencyMS = "latency_ms", wallSeconds = "wall_seconds"
         case requestsPerSecond = "requests_per_second", ordered, dryRun = "dry_run", resumedRecords = "resumed_records"
+        case budget
     }
 
     public init(statistics: RunStatistics, input: String?, inputLines: Int?, budgetUSD: Double?, wallSeconds: Double,
-                ordered: Bool, dryRun: Bool, resumedRecords: Int) {
+                ordered: Bool, dryRun: Bool, resumedRecords: Int, ledger: BudgetReport? = nil) {
         self.input = input
         self.inputLines = inputLines
         results = statistics.results
@@ -74,5 +78,14 @@ public struct RunSummary: Codable, Sendable {
         self.ordered = ordered
         self.dryRun = dryRun
         self.resumedRecords = resumedRecords
+        if let budgetUSD {
+            // Counts come from the records (what the files show, resumed ones included); the ledger's
+            // state from the score stage when it ran in this process.
+            var report = ledger ?? BudgetReport(budgetUSD: budgetUSD, downgraded: 0, budgetExhausted: 0)
+            report.budgetUSD = budgetUSD
+            report.downgraded = statistics.budgetDowngraded
+            report.budgetExhausted = statistics.errorsByCode[ErrorCode.budgetExhausted.rawValue] ?? 0
+            budget = report
+        }
     }
 }

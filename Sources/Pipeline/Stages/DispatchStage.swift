@@ -16,11 +16,18 @@ extension Dispatcher: RequestSender {
 ///
 /// With no sender (`run --dry-run`) it writes the decision without calling any backend:
 /// `response` and `error` are null, `routing` holds the decision.
+///
+/// A request that holds budget (`budgetHold`) is settled on `settler` with its actual cost once the
+/// backend answered (0 when it failed before billing), or released when it was never sent. A dry run
+/// settles at the estimate, so its decisions show how the budget would be spent.
 public struct DispatchStage: Sendable {
     public let sender: (any RequestSender)?
+    /// Where actual spend goes back to the score stage's ledger; nil: nobody settles (no budget).
+    public let settler: (any SpendSettler)?
 
-    public init(sender: (any RequestSender)?) {
+    public init(sender: (any RequestSender)?, settler: (any SpendSettler)? = nil) {
         self.sender = sender
+        self.settler = settler
     }
 
     /// The chat completion body sent for a request: the batch line's body, or one user message for a plain line.
@@ -39,7 +46,10 @@ public struct DispatchStage: Sendable {
             model: decision.model, strategy: decision.strategy, predictedQuality: item.predictedQuality,
             estimatedCostUSD: decision.estimatedCostUSD, actualCostUSD: nil, attempts: 0, fallbacks: [],
             line: request.line)
+        routing.budgetDowngraded = item.budgetHold?.downgraded == true ? true : nil
+        let hold = item.budgetHold
         guard let sender else {
+            if let hold { settler?.settle(hold, actualUSD: hold.reservation.estimateUSD) }
             return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing)
         }
         let bodyData: Data
@@ -48,6 +58,7 @@ public struct DispatchStage: Sendable {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             bodyData = try encoder.encode(Self.body(for: request, model: decision.model))
         } catch {
+            if let hold { settler?.release(hold) }
             return .failure(requestID: request.requestID, customID: request.customID, code: .internalError,
                             message: "cannot encode the request body: \(error)", routing: routing)
         }
@@ -55,6 +66,7 @@ public struct DispatchStage: Sendable {
         let start = ContinuousClock.now
         let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates))
         let elapsed = ContinuousClock.now - start
+        if let hold { settler?.settle(hold, actualUSD: outcome.actualCostUSD) }
         routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         routing.model = outcome.model ?? decision.model
         if routing.model != decision.model {

@@ -4,26 +4,46 @@ import SwitchyardCore
 
 /// The score stage as a plain type: features in, a routing decision (or an error record) out.
 ///
-/// Picks argmax `quality − λ·cost` among models that fit the request's `max_cost_usd` and the batch
-/// budget; without predicted quality it keeps the router's order. The runner-up models become the
-/// decision's alternatives, which dispatch falls back along.
+/// Picks argmax `quality − λ·cost` among models that fit the request's `max_cost_usd`; without
+/// predicted quality it keeps the router's order. With a batch budget, `ScoreBudget` chooses instead
+/// (streamed λ, ledger reservation, cheaper model before `budget_exhausted`) and the reservation travels
+/// with the request. The runner-up models become the decision's alternatives, which dispatch falls back
+/// along; under a budget only those estimated at most the reserved model's cost, so a fallback never
+/// spends more than was set aside.
 public struct ScoreStage: Sendable {
     public let router: any RequestRouter
     /// λ in quality per USD; 0 means quality first. From `router.lambda` (auto: 0).
     public let lambda: Double
-    public let budget: BatchBudget
+    /// The batch budget; nil for none.
+    public let budget: ScoreBudget?
     /// Models the pipeline can call (pipeline.yaml `models`); nil: every model the router knows.
     public let poolModels: Set<String>?
     /// Fallback models kept per decision. Default 2.
     public let maxAlternatives: Int
 
-    public init(router: any RequestRouter, lambda: Double = 0, budget: BatchBudget, poolModels: Set<String>? = nil,
+    public init(router: any RequestRouter, lambda: Double = 0, budget: ScoreBudget? = nil, poolModels: Set<String>? = nil,
                 maxAlternatives: Int = 2) {
         self.router = router
         self.lambda = lambda
         self.budget = budget
         self.poolModels = poolModels
         self.maxAlternatives = maxAlternatives
+    }
+
+    /// Call before `process`: waits (asynchronously, never blocking a thread) while the budget's
+    /// reservations in flight exceed its pacing share, for at most `maxWait`, calling `keepAlive` about
+    /// every second (extend the task's lease). Returns at once without a budget or pacing.
+    public func waitForBudget(maxWait: Duration = .seconds(5), keepAlive: @Sendable () -> Void = {}) async {
+        guard let budget, budget.shouldWaitForSettles else { return }
+        let deadline = ContinuousClock.now + maxWait
+        var lastKeepAlive = ContinuousClock.now
+        while budget.shouldWaitForSettles, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+            if ContinuousClock.now - lastKeepAlive > .seconds(1) {
+                keepAlive()
+                lastKeepAlive = ContinuousClock.now
+            }
+        }
     }
 
     public func process(_ item: ProfiledRequest, logger: Logger) -> StageOutput<RoutedRequest> {
@@ -52,34 +72,43 @@ public struct ScoreStage: Sendable {
             }
         }
         let ranked = rank(candidates)
-        // Take the best model whose estimate still fits the budget.
-        guard let index = ranked.firstIndex(where: { budget.reserve($0.estimatedCostUSD) }) else {
-            let remaining = budget.remainingUSD ?? 0
-            return .finished(.failure(
-                requestID: request.requestID, customID: request.customID, code: .budgetExhausted,
-                message: String(format: "batch budget exhausted: %.6f USD left, cheapest eligible model needs %.6f USD; raise --budget-usd", remaining, ranked.map(\.estimatedCostUSD).min() ?? 0)))
+        var index = ranked[0]
+        var hold: BudgetHold?
+        if let budget {
+            switch budget.choose(candidates, ranked: ranked) {
+            case .route(let chosen, let reservation):
+                index = chosen
+                hold = reservation
+            case .exhausted(let available, let cheapest):
+                return .finished(.failure(
+                    requestID: request.requestID, customID: request.customID, code: .budgetExhausted,
+                    message: String(format: "batch budget exhausted: %.6f USD left, cheapest eligible model needs %.6f USD; raise --budget-usd", available, cheapest)))
+            }
         }
-        let chosen = ranked[index]
-        let alternatives = ranked.enumerated().filter { $0.offset != index }.prefix(maxAlternatives).map { entry in
-            RoutingAlternative(model: entry.element.model, predictedQuality: entry.element.predictedQuality ?? 0,
-                               estimatedCostUSD: entry.element.estimatedCostUSD)
+        let chosen = candidates[index]
+        let alternatives = ranked.filter { i in
+            i != index && (hold == nil || candidates[i].estimatedCostUSD <= chosen.estimatedCostUSD)
+        }.prefix(maxAlternatives).map { i in
+            RoutingAlternative(model: candidates[i].model, predictedQuality: candidates[i].predictedQuality ?? 0,
+                               estimatedCostUSD: candidates[i].estimatedCostUSD)
         }
         let decision = RoutingDecision(
             id: request.customID, model: chosen.model, strategy: router.strategyName,
             predictedQuality: chosen.predictedQuality ?? 0, estimatedCostUSD: chosen.estimatedCostUSD,
             alternatives: Array(alternatives))
         return .next(RoutedRequest(request: request, decision: decision, predictedQuality: chosen.predictedQuality,
-                                   inputTokens: item.features.inputTokens))
+                                   inputTokens: item.features.inputTokens, budgetHold: hold))
     }
 
-    private func rank(_ candidates: [ModelAssessment]) -> [ModelAssessment] {
-        guard candidates.contains(where: { $0.predictedQuality != nil }) else { return candidates }
-        return candidates.enumerated().sorted { a, b in
-            let scoreA = (a.element.predictedQuality ?? 0) - lambda * a.element.estimatedCostUSD
-            let scoreB = (b.element.predictedQuality ?? 0) - lambda * b.element.estimatedCostUSD
+    /// Candidate indices, best first under the fixed λ (the router's order without predicted quality).
+    private func rank(_ candidates: [ModelAssessment]) -> [Int] {
+        guard candidates.contains(where: { $0.predictedQuality != nil }) else { return Array(candidates.indices) }
+        return candidates.indices.sorted { a, b in
+            let scoreA = (candidates[a].predictedQuality ?? 0) - lambda * candidates[a].estimatedCostUSD
+            let scoreB = (candidates[b].predictedQuality ?? 0) - lambda * candidates[b].estimatedCostUSD
             if scoreA != scoreB { return scoreA > scoreB }
-            if a.element.estimatedCostUSD != b.element.estimatedCostUSD { return a.element.estimatedCostUSD < b.element.estimatedCostUSD }
-            return a.offset < b.offset
-        }.map(\.element)
+            if candidates[a].estimatedCostUSD != candidates[b].estimatedCostUSD { return candidates[a].estimatedCostUSD < candidates[b].estimatedCostUSD }
+            return a < b
+        }
     }
 }

@@ -23,7 +23,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output directory (default: output.dir of the configuration).")
     var output: String?
 
-    @Option(name: .customLong("budget-usd"), help: "Batch budget in USD (overrides router.budget_usd).")
+    @Option(name: .customLong("budget-usd"), help: "Batch budget in USD (overrides router.budget_usd): actual spend stays within it, up to the requests in flight.")
     var budgetUSD: Double?
 
     @Flag(name: .long, help: "Write records in input-line order.")
@@ -59,7 +59,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         let components: PipelineComponents
         do {
-            components = try PipelineComponents.make(configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD, logger: logger)
+            // The batch's line count lets the score stage stream λ over the whole batch (one cheap pass).
+            let lines = (budgetUSD ?? configuration.router.budgetUSD) == nil ? nil : (try? Ingest(path: input, parser: LineParser(poolModels: [])))?.lineCount
+            components = try PipelineComponents.make(
+                configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD, expectedLines: lines, logger: logger)
         } catch var error as ConfigurationError {
             error.file = config
             FileHandle.standardError.write(Data("switchyard run: \(error)\n".utf8))
@@ -88,5 +91,6 @@ struct RunCommand: AsyncParsableCommand {
         let spend = String(format: "%.4f", summary.spend.actualUSD)
         let estimated = String(format: "%.4f", summary.spend.estimatedUSD)
         print("\(summary.results) results, \(summary.errors) errors in \(String(format: "%.1f", summary.wallSeconds)) s; spend $\(spend) (estimated $\(estimated)); wrote \(options.outputDirectory)")
+        if let budget = summary.budget { print(budget.logLine) }
     }
 }

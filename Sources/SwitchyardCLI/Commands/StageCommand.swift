@@ -20,7 +20,9 @@ struct StageCommand: AsyncParsableCommand {
               switchyard stage dispatch    --config pipeline.yaml
               switchyard stage ingest      --config pipeline.yaml --input batch.jsonl
             SIGTERM or SIGINT drains a worker: it finishes its leased tasks, then leaves.
-            In stage mode each score process spends at most budget_usd / stages.score.workers.
+            In stage mode each score process spends at most budget_usd / stages.score.workers. Give score
+            --expected-lines N (the batch's line count) to stream λ over the batch, and set router.spend_feed
+            so dispatch sends actual costs back to score (without it the budget counts estimates only).
             """
     )
 
@@ -45,6 +47,9 @@ struct StageCommand: AsyncParsableCommand {
     @Option(name: .customLong("budget-usd"), help: "Batch budget in USD (overrides router.budget_usd).")
     var budgetUSD: Double?
 
+    @Option(name: .customLong("expected-lines"), help: "Score: lines in the batch, to recalibrate λ from the spend so far and the lines left (default: fixed λ).")
+    var expectedLines: Int?
+
     @Flag(name: .long, help: "Sink: sort the output files by input line at the end.")
     var ordered = false
 
@@ -62,6 +67,8 @@ struct StageCommand: AsyncParsableCommand {
             throw ValidationError("unknown stage '\(self.role)': use \(StageRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if role == .ingest && input == nil { throw ValidationError("stage ingest needs --input FILE") }
+        if let budgetUSD, budgetUSD < 0 || !budgetUSD.isFinite { throw ValidationError("--budget-usd must be 0 or more") }
+        if let expectedLines, expectedLines < 1 { throw ValidationError("--expected-lines must be 1 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
         }
@@ -95,19 +102,25 @@ struct StageCommand: AsyncParsableCommand {
                 _ = try await StageProcess.runIngest(
                     configuration: configuration, input: input ?? "", endpoint: endpoint, context: context, logger: logger)
             case .profile, .score, .dispatch:
-                let worker: (handler: StageHandler, credit: Int, dispatcher: Dispatcher?)
+                let worker: StageProcess.WorkerParts
                 do {
                     worker = try StageProcess.makeWorker(
-                        role: role, configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD, logger: logger)
+                        role: role, configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD,
+                        expectedLines: expectedLines, context: context, logger: logger)
                 } catch var error as ConfigurationError {
                     error.file = config
                     FileHandle.standardError.write(Data("switchyard stage \(role.rawValue): \(error)\n".utf8))
                     throw ExitCode(2)
                 }
-                try await StageProcess.runWorker(
-                    role: role, handler: worker.handler, credit: worker.credit, endpoint: endpoint,
-                    context: context, logger: logger)
-                try? await worker.dispatcher?.shutdown()
+                do {
+                    try await StageProcess.runWorker(
+                        role: role, handler: worker.handler, credit: worker.credit, endpoint: endpoint,
+                        context: context, logger: logger)
+                } catch {
+                    await worker.shutdown(logger: logger)
+                    throw error
+                }
+                await worker.shutdown(logger: logger)
             case .sink:
                 let reporter = ProgressReporter(logger: logger)
                 let summary = try await StageProcess.runSink(

@@ -1,0 +1,140 @@
+import Dispatch
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// Dispatch's end of the spend feed (stage mode): publishes each budgeted request's actual cost to the
+/// score process that reserved it. PUB connects to `router.spend_feed`, so any number of dispatch
+/// processes can feed one score process.
+///
+/// Delivery is best effort: a record dropped by a full queue, a restart or a network cut only leaves its
+/// estimate reserved in the score process's ledger, so a lost message can make the batch under-spend,
+/// never over-spend. The socket belongs to a private serial queue; `settle`/`release` only enqueue, so
+/// they never block the cooperative pool.
+public final class SpendFeedPublisher: SpendSettler {
+    private let socket: Socket
+    private let queue = DispatchQueue(label: "switchyard.spend-feed.publish")
+    private let logger: Logger
+    private let dropped = Atomic<Int>(0)
+
+    public init(endpoint: String, context: Context, logger: Logger) throws(ZeroMQError) {
+        let socket = try context.socket(.pub)
+        try socket.setSendHighWaterMark(100_000)
+        try socket.connect(endpoint)
+        socket.transfer(to: .queue(queue))
+        self.socket = socket
+        self.logger = logger
+    }
+
+    public func settle(_ hold: BudgetHold, actualUSD: Double) {
+        publish(SpendRecord(owner: hold.owner, kind: .settle, reservationID: hold.reservation.id,
+                            actualUSD: actualUSD.isFinite ? max(0, actualUSD) : 0))
+    }
+
+    public func release(_ hold: BudgetHold) {
+        publish(SpendRecord(owner: hold.owner, kind: .release, reservationID: hold.reservation.id, actualUSD: 0))
+    }
+
+    /// Records that could not be queued (each left its estimate reserved).
+    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+
+    private func publish(_ record: SpendRecord) {
+        queue.async { [self] in
+            do {
+                try socket.send([record.topic, record.body], flags: .dontWait)
+            } catch {
+                dropped.add(1, ordering: .relaxed)
+                logger.debug("spend record dropped", metadata: ["reason": "\(error)"])
+            }
+        }
+    }
+
+    /// Sends what is queued (within the socket's linger) and closes the socket. Blocks up to the linger:
+    /// call it off the cooperative pool.
+    public func close() {
+        queue.sync { socket.close() }
+    }
+}
+
+/// The score process's end of the spend feed: binds SUB on `router.spend_feed`, takes only the records
+/// of its own ledger (topic = `ScoreBudget.owner`) and settles or releases them there.
+///
+/// Its receive loop runs on a dedicated dispatch queue (the socket's owner) until `stop()`.
+public final class SpendFeedSubscriber: Sendable {
+    private let socket: Socket
+    private let queue = DispatchQueue(label: "switchyard.spend-feed.subscribe")
+    private let budget: ScoreBudget
+    private let logger: Logger
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchGroup()
+    private let counts = Mutex<(settled: Int, released: Int, ignored: Int)>((0, 0, 0))
+
+    public init(endpoint: String, budget: ScoreBudget, context: Context, logger: Logger) throws(ZeroMQError) {
+        let socket = try context.socket(.sub)
+        try socket.setReceiveHighWaterMark(100_000)
+        try socket.subscribe(budget.owner)
+        try socket.bind(endpoint)
+        socket.transfer(to: .queue(queue))
+        self.socket = socket
+        self.budget = budget
+        self.logger = logger
+    }
+
+    /// Starts the receive loop.
+    public func start() {
+        finished.enter()
+        queue.async { [self] in
+            defer { finished.leave() }
+            while !stopped.load(ordering: .relaxed) {
+                let frames: [[UInt8]]
+                do {
+                    frames = try socket.receiveMultipartBytes(timeout: .milliseconds(200))
+                } catch ZeroMQError.timeout {
+                    continue
+                } catch {
+                    if !stopped.load(ordering: .relaxed) {
+                        logger.warning("spend feed stopped", metadata: ["reason": "\(error)"])
+                    }
+                    break
+                }
+                apply(frames)
+            }
+            socket.close()
+        }
+    }
+
+    func apply(_ frames: [[UInt8]]) {
+        guard frames.count == 2 else {
+            logger.debug("spend feed message with \(frames.count) frames ignored")
+            return
+        }
+        let record: SpendRecord
+        do {
+            record = try SpendRecord(topic: frames[0], body: frames[1])
+        } catch {
+            logger.warning("spend record ignored", metadata: ["reason": "\(error)"])
+            return
+        }
+        guard record.owner == budget.owner else {
+            counts.withLock { $0.ignored += 1 }
+            return
+        }
+        switch record.kind {
+        case .settle:
+            let known = budget.ledger.settle(id: record.reservationID, actualUSD: record.actualUSD)
+            counts.withLock { if known { $0.settled += 1 } else { $0.ignored += 1 } }
+        case .release:
+            let known = budget.ledger.release(id: record.reservationID)
+            counts.withLock { if known { $0.released += 1 } else { $0.ignored += 1 } }
+        }
+    }
+
+    /// Records applied so far: settled, released, and ignored (another owner, or already settled).
+    public var applied: (settled: Int, released: Int, ignored: Int) { counts.withLock { $0 } }
+
+    /// Ends the loop (within 200 ms) and closes the socket. Blocks: call it off the cooperative pool.
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        finished.wait()
+    }
+}
