@@ -30,11 +30,14 @@ public struct ReplayConfiguration: Sendable, Hashable {
     public var retryAfterSeconds: Int
     /// How long an injected timeout hangs. Default 30 s.
     public var hangSeconds: Double
+    /// Scales the token counts in `usage` (and so the billed cost): 1.3 bills 30 % more than the data
+    /// recorded, to test budgets against a cost model that is too optimistic. Default 1.
+    public var costMultiplier: Double
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, latencyP50Ms: Double = 0, latencyP99Ms: Double? = nil,
         errorRate: Double = 0, errorKind: ErrorKind = .serverError, downModels: Set<String> = [], seed: UInt64 = 1,
-        retryAfterSeconds: Int = 1, hangSeconds: Double = 30
+        retryAfterSeconds: Int = 1, hangSeconds: Double = 30, costMultiplier: Double = 1
     ) {
         self.host = host
         self.port = port
@@ -46,5 +49,6 @@ public struct ReplayConfiguration: Sendable, Hashable {
         self.seed = seed
         self.retryAfterSeconds = retryAfterSeconds
         self.hangSeconds = hangSeconds
+        self.costMultiplier = costMultiplier
     }
 }

@@ -78,8 +78,14 @@ public final class ReplayResponder: Sendable {
             }
         }
         let prompt = Self.lastUserText(messages)
-        guard let answer = catalog.answer(model: model, prompt: prompt) else {
+        guard var answer = catalog.answer(model: model, prompt: prompt) else {
             return error(404, type: "invalid_request_error", code: "model_not_found", message: "The model '\(model)' does not exist on this replay backend")
+        }
+        if configuration.costMultiplier != 1 {
+            let k = configuration.costMultiplier
+            answer.promptTokens = Int((Double(answer.promptTokens) * k).rounded())
+            answer.completionTokens = Int((Double(answer.completionTokens) * k).rounded())
+            answer.costUSD *= k
         }
         return Reply(
             status: 200, headers: [("Content-Type", "application/json")],

@@ -43,6 +43,9 @@ struct ReplayBackendCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Models that answer 503 to everything.")
     var down: [String] = []
 
+    @Option(name: .customLong("cost-multiplier"), help: "Scale the usage (and so the billed cost) of every answer, e.g. 1.3 bills 30 % more than recorded.")
+    var costMultiplier: Double = 1
+
     @Option(help: "Seed of the latency and error draws.")
     var seed: UInt64 = 1
 
@@ -52,6 +55,7 @@ struct ReplayBackendCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
+        guard costMultiplier.isFinite, costMultiplier >= 0 else { throw ValidationError("--cost-multiplier must be 0 or more (1 = as recorded)") }
         guard ReplayConfiguration.ErrorKind(rawValue: errorKind) != nil else {
             throw ValidationError("--error-kind must be 429, 500 or timeout")
         }
@@ -70,7 +74,7 @@ struct ReplayBackendCommand: AsyncParsableCommand {
         let configuration = ReplayConfiguration(
             host: host, port: port, latencyP50Ms: latencyP50, latencyP99Ms: latencyP99,
             errorRate: errorRate, errorKind: ReplayConfiguration.ErrorKind(rawValue: errorKind) ?? .serverError,
-            downModels: Set(down), seed: seed
+            downModels: Set(down), seed: seed, costMultiplier: costMultiplier
         )
         let server = ReplayServer(responder: ReplayResponder(catalog: catalog, configuration: configuration), logger: logger)
         let modelCount = catalog.models.count
