@@ -9,8 +9,11 @@ struct BackendErrorMessageTests {
     private func message(_ json: String) -> String { BackendErrorMessage.extract(from: Data(json.utf8)) }
 
     @Test func llamaServerContextOverflowKeepsKindAndTokenCounts() {
-        let body = #"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":6012,"n_ctx":1024}}"#
-        #expect(message(body) == "the request exceeds the available context size, try increasing it (exceed_context_size_error; 6012 prompt tokens, context 1024)")
+        // b11434 says the counts in the message; older builds only in the fields.
+        let body = #"{"error":{"code":400,"message":"request (5031 tokens) exceeds the available context size (1024 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5031,"n_ctx":1024}}"#
+        #expect(message(body) == "request (5031 tokens) exceeds the available context size (1024 tokens), try increasing it (exceed_context_size_error)")
+        let older = #"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":6012,"n_ctx":1024}}"#
+        #expect(message(older) == "the request exceeds the available context size, try increasing it (exceed_context_size_error; 6012 prompt tokens, context 1024)")
     }
 
     @Test func openAIStyleCodeIsPreferredToType() {

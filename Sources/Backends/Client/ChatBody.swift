@@ -92,14 +92,15 @@ enum CompletionUsage {
 ///
 /// The machine-readable kind (`code`, else `type`) is kept after the message, so users can tell a
 /// context overflow (`context_length_exceeded`, llama.cpp's `exceed_context_size_error`) from other
-/// 400s; llama.cpp's token counts (`n_prompt_tokens`, `n_ctx`) say by how much.
+/// 400s; llama.cpp's token counts (`n_prompt_tokens`, `n_ctx`) say by how much when the message does not.
 enum BackendErrorMessage {
     static func extract(from body: Data) -> String {
         if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
             if let error = object["error"] as? [String: Any], let message = error["message"] as? String {
                 var details: [String] = []
                 if let kind = (error["code"] as? String) ?? (error["type"] as? String), !kind.isEmpty { details.append(kind) }
-                if let prompt = error["n_prompt_tokens"] as? Int, let context = error["n_ctx"] as? Int {
+                if let prompt = error["n_prompt_tokens"] as? Int, let context = error["n_ctx"] as? Int,
+                   !message.contains("\(prompt)") {
                     details.append("\(prompt) prompt tokens, context \(context)")
                 }
                 return details.isEmpty ? message : "\(message) (\(details.joined(separator: "; ")))"
