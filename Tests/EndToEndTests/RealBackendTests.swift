@@ -57,8 +57,14 @@ enum RealBackend {
             guard process.isRunning else { throw HarnessError("llama-server exited during startup:\n\(child.output.suffix(3000))") }
             try await Task.sleep(for: .milliseconds(200))
         }
-        child.stop()
+        stop(child)
         throw HarnessError("llama-server was not healthy within 120 s:\n\(child.output.suffix(3000))")
+    }
+
+    /// SIGKILL, not `terminate()`: a child spawned from the test runner inherits its blocked-signal
+    /// mask (SIGTERM included), so llama-server would ignore SIGTERM and outlive the test. It keeps no state.
+    static func stop(_ child: SwitchyardHarness.Child) {
+        if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
     }
 
     /// One GET; the status and the body.
@@ -136,7 +142,7 @@ struct RealBackendTests {
         defer { harness.cleanUp() }
         let (server, port) = try await RealBackend.start(
             in: harness, aliases: ["smollm2-a", "smollm2-b"], context: 4096, slots: 4, maxTokens: 16)
-        defer { server.stop() }
+        defer { RealBackend.stop(server) }
 
         // llama-server lists only the first alias as a model id; Switchyard must not rely on /v1/models.
         let (modelsStatus, modelsBody) = try await RealBackend.get("http://127.0.0.1:\(port)/v1/models")
@@ -216,7 +222,7 @@ struct RealBackendTests {
         // 1024 tokens of context; a 5,000-word prompt is ~5,000+ tokens: llama-server answers 400.
         let (server, port) = try await RealBackend.start(
             in: harness, aliases: ["smollm2-a", "smollm2-b"], context: 1024, slots: 1, maxTokens: 16)
-        defer { server.stop() }
+        defer { RealBackend.stop(server) }
         let words = (0..<5000).map { ["river", "stone", "cloud", "lamp", "field"][$0 % 5] }.joined(separator: " ")
         let lines = [
             try Self.batchLine("short-1", "Say hello."),
