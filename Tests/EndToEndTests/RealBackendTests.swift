@@ -97,6 +97,7 @@ struct RealBackendTests {
         let yaml = """
             coordinator: {endpoint: "tcp://127.0.0.1:\(try SwitchyardHarness.freePort())", lease_seconds: 120}
             stages: {profile: {workers: 1, batch: 8}, score: {workers: 1}, dispatch: {workers: 1, concurrency: 8}}
+            ingest: {default_max_tokens: 16}     # plain lines carry no max_tokens: this caps them
             profiler: {embedder: hashed, dimension: 256}
             router: {strategy: cheapest}
             models:
@@ -141,7 +142,7 @@ struct RealBackendTests {
         let harness = try SwitchyardHarness()
         defer { harness.cleanUp() }
         let (server, port) = try await RealBackend.start(
-            in: harness, aliases: ["smollm2-a", "smollm2-b"], context: 4096, slots: 4, maxTokens: 16)
+            in: harness, aliases: ["smollm2-a", "smollm2-b"], context: 4096, slots: 4, maxTokens: 256)
         defer { RealBackend.stop(server) }
 
         // llama-server lists only the first alias as a model id; Switchyard must not rely on /v1/models.

@@ -26,7 +26,7 @@ struct ConfigurationTests {
         let yaml = """
             coordinator: {endpoint: "tcp://0.0.0.0:6000", journal: ./run/j, lease_seconds: 5, max_attempts: 4}
             stages: {profile: {workers: 3, batch: 8}, score: {workers: 1}, dispatch: {workers: 2, concurrency: 32}}
-            ingest: {max_prompt_chars: 1000}
+            ingest: {max_prompt_chars: 1000, default_max_tokens: 512}
             profiler: {embedder: hashed, dimension: 256}
             router: {profiles: ./profiles, strategy: knn, lambda: 2.5, budget_usd: 3}
             metrics: {port: 9300}
@@ -41,6 +41,7 @@ struct ConfigurationTests {
             """
         let configuration = try PipelineConfiguration.parse(yaml: yaml, environment: ["HOST": "api.example.com"])
         #expect(configuration.coordinator.maxAttempts == 4)
+        #expect(configuration.ingest.defaultMaxTokens == 512)
         #expect(configuration.stages.dispatch.concurrency == 32)
         #expect(configuration.router.lambda == 2.5)
         #expect(configuration.router.budgetUSD == 3)

@@ -21,6 +21,9 @@ struct IngestTests {
         (#"{"id": "z", "prompt": "   "}"#, .emptyPrompt),
         (#"{"id": "w", "prompt": "hi", "max_cost_usd": "cheap"}"#, .invalidField),
         (#"{"id": "v", "prompt": "hi", "max_cost_usd": -1}"#, .invalidField),
+        (#"{"id": "t", "prompt": "hi", "max_tokens": 0}"#, .invalidField),
+        (#"{"id": "t", "prompt": "hi", "max_tokens": 2.5}"#, .invalidField),
+        (#"{"id": "t", "prompt": "hi", "max_tokens": "many"}"#, .invalidField),
         (#"{"custom_id": "b", "method": "GET", "url": "/v1/chat/completions", "body": {"messages": [{"role": "user", "content": "hi"}]}}"#, .unsupportedEndpoint),
         (#"{"custom_id": "b", "method": "POST", "url": "/v1/embeddings", "body": {"input": "hi"}}"#, .unsupportedEndpoint),
         (#"{"custom_id": "b", "method": "POST", "url": "/v1/chat/completions"}"#, .missingField),
@@ -117,6 +120,27 @@ struct IngestTests {
         try (Self.goodLine(1) + "\n" + Self.goodLine(4) + "\n").write(to: file, atomically: true, encoding: .utf8)
         let changed = try Ingest(path: file.path, parser: parser).compactMap(\.requestID)
         #expect(changed[0].fileDigest != first[0].fileDigest)
+    }
+
+    @Test func maxTokensComeFromTheLineElseTheConfiguredDefault() throws {
+        let id = RequestID(fileDigest: "d", line: 1)
+        let parser = LineParser(poolModels: Self.pool, defaultMaxTokens: 64)
+        let own = try parser.parse(Data(#"{"id": "a", "prompt": "hi", "max_tokens": 8}"#.utf8), requestID: id).get()
+        #expect(own.maxTokens == 8)
+        let defaulted = try parser.parse(Data(#"{"id": "b", "prompt": "hi"}"#.utf8), requestID: id).get()
+        #expect(defaulted.maxTokens == 64)
+        #expect(DispatchStage.body(for: defaulted, model: "small")["max_tokens"] == .number(64))
+        // A batch body keeps its own cap; one without gets the default.
+        let capped = try parser.parse(Data(Self.goodLine(3).utf8), requestID: id).get()
+        #expect(capped.body?["max_tokens"] == .number(16))
+        let uncapped = try parser.parse(Data(#"{"custom_id": "c", "method": "POST", "url": "/v1/chat/completions", "body": {"messages": [{"role": "user", "content": "hi"}]}}"#.utf8), requestID: id).get()
+        #expect(uncapped.body?["max_tokens"] == .number(64))
+        let completionCapped = try parser.parse(Data(#"{"custom_id": "c", "method": "POST", "url": "/v1/chat/completions", "body": {"max_completion_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}}"#.utf8), requestID: id).get()
+        #expect(completionCapped.body?["max_tokens"] == nil)
+        // Without a default nothing is added.
+        let bare = try LineParser(poolModels: Self.pool).parse(Data(#"{"id": "b", "prompt": "hi"}"#.utf8), requestID: id).get()
+        #expect(bare.maxTokens == nil)
+        #expect(DispatchStage.body(for: bare, model: "small")["max_tokens"] == nil)
     }
 
     @Test func batchLinesKeepTheirBodyAndPins() throws {

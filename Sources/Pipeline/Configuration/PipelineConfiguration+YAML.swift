@@ -48,8 +48,9 @@ extension PipelineConfiguration {
         if let node = top["coordinator"] { configuration.coordinator = try parseCoordinator(node) }
         if let node = top["stages"] { configuration.stages = try parseStages(node) }
         if let node = top["ingest"] {
-            let map = try node.mapping(allowed: ["max_prompt_chars"])
+            let map = try node.mapping(allowed: ["max_prompt_chars", "default_max_tokens"])
             if let value = map["max_prompt_chars"] { configuration.ingest.maxPromptCharacters = try value.positiveInt() }
+            if let value = map["default_max_tokens"] { configuration.ingest.defaultMaxTokens = try value.positiveInt() }
         }
         if let node = top["profiler"] { configuration.profiler = try parseProfiler(node) }
         if let node = top["router"] { configuration.router = try parseRouter(node) }

@@ -103,9 +103,14 @@ public struct StagesConfiguration: Sendable, Equatable {
 public struct IngestConfiguration: Sendable, Equatable {
     /// Longest prompt accepted, in characters (longer: a `prompt_too_long` error record). Default 200,000.
     public var maxPromptCharacters: Int
+    /// `max_tokens` given to every line that sets none (plain lines, and batch bodies without `max_tokens`
+    /// or `max_completion_tokens`). Default nil: the backend's own limit, which for a local server can be
+    /// its whole context.
+    public var defaultMaxTokens: Int?
 
-    public init(maxPromptCharacters: Int = 200_000) {
+    public init(maxPromptCharacters: Int = 200_000, defaultMaxTokens: Int? = nil) {
         self.maxPromptCharacters = maxPromptCharacters
+        self.defaultMaxTokens = defaultMaxTokens
     }
 }
 

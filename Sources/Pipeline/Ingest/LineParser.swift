@@ -9,10 +9,15 @@ public struct LineParser: Sendable {
     public var poolModels: Set<String>
     /// Longest prompt accepted, in characters.
     public var maxPromptCharacters: Int
+    /// Completion token cap given to lines that set none (`ingest.default_max_tokens`): without one a real
+    /// server may generate up to its whole context for a single line.
+    public var defaultMaxTokens: Int?
 
-    public init(poolModels: Set<String>, maxPromptCharacters: Int = IngestConfiguration().maxPromptCharacters) {
+    public init(poolModels: Set<String>, maxPromptCharacters: Int = IngestConfiguration().maxPromptCharacters,
+                defaultMaxTokens: Int? = nil) {
         self.poolModels = poolModels
         self.maxPromptCharacters = maxPromptCharacters
+        self.defaultMaxTokens = defaultMaxTokens
     }
 
     /// A rejected line: code, field at fault (if any), reason, and the caller's ID when it could be read.
@@ -128,6 +133,9 @@ public struct LineParser: Sendable {
         try checkPrompt(prompt, field: "body.messages", customID: customID)
         var forwarded = body
         forwarded["model"] = nil
+        if let defaultMaxTokens, body["max_tokens"] == nil, body["max_completion_tokens"] == nil {
+            forwarded["max_tokens"] = .number(Double(defaultMaxTokens))
+        }
         return PipelineRequest(requestID: requestID, format: .openAIBatch, customID: customID, prompt: prompt,
                                body: .object(forwarded), pinnedModel: pinned)
     }
@@ -167,6 +175,13 @@ public struct LineParser: Sendable {
             }
             maxCost = cost
         }
+        var maxTokens = defaultMaxTokens
+        if let value = object["max_tokens"], value != .null {
+            guard let number = value.doubleValue, number >= 1, number <= 10_000_000, number.rounded() == number else {
+                throw Rejection(code: .invalidField, field: "max_tokens", message: "field 'max_tokens' must be a whole number >= 1", customID: id)
+            }
+            maxTokens = Int(number)
+        }
         var pinned: String?
         if let model = object["model"], model != .null {
             guard let name = model.stringValue else {
@@ -181,7 +196,7 @@ public struct LineParser: Sendable {
         }
         let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
         return PipelineRequest(requestID: requestID, format: .plain, customID: id, prompt: prompt,
-                               pinnedModel: pinned, maxCostUSD: maxCost, metadata: metadata)
+                               pinnedModel: pinned, maxCostUSD: maxCost, maxTokens: maxTokens, metadata: metadata)
     }
 
     // MARK: shared checks

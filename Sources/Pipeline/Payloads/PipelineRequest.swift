@@ -20,10 +20,12 @@ public struct PipelineRequest: Codable, Sendable, Hashable {
     public var pinnedModel: String?
     /// Per-request cost cap in USD (plain `max_cost_usd`).
     public var maxCostUSD: Double?
+    /// Completion token cap for a plain line (its `max_tokens`, else `ingest.default_max_tokens`); batch lines carry theirs in `body`.
+    public var maxTokens: Int?
     public var metadata: JSONValue?
 
     public init(requestID: RequestID, format: Format, customID: String, prompt: String, body: JSONValue? = nil,
-                pinnedModel: String? = nil, maxCostUSD: Double? = nil, metadata: JSONValue? = nil) {
+                pinnedModel: String? = nil, maxCostUSD: Double? = nil, maxTokens: Int? = nil, metadata: JSONValue? = nil) {
         self.requestID = requestID
         self.format = format
         self.customID = customID
@@ -31,6 +33,7 @@ public struct PipelineRequest: Codable, Sendable, Hashable {
         self.body = body
         self.pinnedModel = pinnedModel
         self.maxCostUSD = maxCostUSD
+        self.maxTokens = maxTokens
         self.metadata = metadata
     }
 
@@ -39,6 +42,6 @@ public struct PipelineRequest: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", format, customID = "custom_id", prompt, body
-        case pinnedModel = "pinned_model", maxCostUSD = "max_cost_usd", metadata
+        case pinnedModel = "pinned_model", maxCostUSD = "max_cost_usd", maxTokens = "max_tokens", metadata
     }
 }

@@ -59,7 +59,8 @@ public enum StageProcess {
         configuration: PipelineConfiguration, input: String, endpoint: String, context: Context, logger: Logger
     ) async throws -> WorkProducer.Stats {
         let parser = LineParser(poolModels: Set(configuration.models.map(\.name)),
-                                maxPromptCharacters: configuration.ingest.maxPromptCharacters)
+                                maxPromptCharacters: configuration.ingest.maxPromptCharacters,
+                                defaultMaxTokens: configuration.ingest.defaultMaxTokens)
         let ingest = try Ingest(path: input, parser: parser)
         logger.info("ingest starting", metadata: ["input": "\(input)", "lines": "\(ingest.lineCount)", "digest": "\(ingest.fileDigest)"])
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)

@@ -35,6 +35,7 @@ public struct DispatchStage: Sendable {
         var body = request.body?.objectValue ?? [
             "messages": .array([.object(["role": .string("user"), "content": .string(request.prompt)])]),
         ]
+        if request.body == nil, let maxTokens = request.maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
         body["model"] = .string(model)
         return .object(body)
     }
