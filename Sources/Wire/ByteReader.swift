@@ -24,17 +24,11 @@ struct ByteReader {
     }
 
     mutating func u32() throws(WireError) -> UInt32 {
-        let raw = try take(4)
-        var value: UInt32 = 0
-        for index in 0..<4 { value |= UInt32(raw[index]) << UInt32(8 * index) }
-        return value
+        UInt32(littleEndian: try take(4).loadUnaligned(as: UInt32.self))
     }
 
     mutating func u64() throws(WireError) -> UInt64 {
-        let raw = try take(8)
-        var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(raw[index]) << UInt64(8 * index) }
-        return value
+        UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self))
     }
 
     mutating func bool(_ field: String) throws(WireError) -> Bool {
