@@ -8,7 +8,7 @@ import ZeroMQ
 
 /// `SwitchyardBench protocol`: the work protocol against its peers, measured in the same run:
 /// binary frames vs length-prefixed JSON; tasks/s through coordinator + N workers vs raw
-/// PUSH/PULL on tcp loopback for several credits; end-to-end latency at one request in flight;
+/// PUSH/PULL on tcp loopback for several credits (alternating pairs, medians); end-to-end latency at one request in flight;
 /// RSS over a long run.
 struct ProtocolBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "protocol", abstract: "Work protocol throughput, latency and memory.")
@@ -16,8 +16,12 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(help: "Tasks per throughput case.") var tasks: Int = 100_000
     @Option(help: "Stage workers.") var workers: Int = 4
     @Option(help: "Credits to measure (comma-separated).") var credits: String = "1,10,100,1000"
+    @Option(help: "Raw/protocol pairs per credit (alternating); the medians are reported, since the 2 cores are shared.")
+    var rounds: Int = 3
     @Option(name: .customLong("rss-tasks"), help: "Tasks of the memory run (0 skips it).") var rssTasks: Int = 1_000_000
     @Option(name: .customLong("latency-samples")) var latencySamples: Int = 2_000
+    @Option(name: .customLong("codec-iterations"), help: "Frames of the codec comparison (0 skips it, e.g. to profile the rest).")
+    var codecIterations: Int = 200_000
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
 
     func run() async throws {
@@ -26,22 +30,37 @@ struct ProtocolBench: AsyncParsableCommand {
         var report: [String: Any] = [:]
 
         // 1. Codec: binary vs length-prefixed JSON, one TASK frame with a 256-byte payload.
-        let codec = CodecBench.run(iterations: 200_000)
-        report["codec"] = codec
-        print(String(format: "codec  binary %.0f ns/frame  json %.0f ns/frame  json/binary %.1fx  size %d vs %d bytes",
-                     codec["binaryNanos"]!, codec["jsonNanos"]!, codec["jsonNanos"]! / codec["binaryNanos"]!,
-                     Int(codec["binaryBytes"]!), Int(codec["jsonBytes"]!)))
+        if codecIterations > 0 {
+            let codec = CodecBench.run(iterations: codecIterations)
+            report["codec"] = codec
+            print(String(format: "codec  binary %.0f ns/frame  json %.0f ns/frame  json/binary %.1fx  size %d vs %d bytes",
+                         codec["binaryNanos"]!, codec["jsonNanos"]!, codec["jsonNanos"]! / codec["binaryNanos"]!,
+                         Int(codec["binaryBytes"]!), Int(codec["jsonBytes"]!)))
+        }
 
         // 2. Throughput vs raw PUSH/PULL, interleaved in the same run.
         var rows: [[String: Double]] = []
-        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio")
+        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio (median of \(rounds) alternating pairs; min–max ratio)")
         for credit in credits.split(separator: ",").compactMap({ Int($0) }) {
             let count = credit == 1 ? min(tasks, 20_000) : tasks
-            let raw = try RawPipeline.throughput(count: count, workers: workers)
-            let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, logger: logger)
+            var raws: [Double] = []
+            var protocols: [Double] = []
+            var ratios: [Double] = []
+            for _ in 0..<max(1, rounds) {
+                let raw = try RawPipeline.throughput(count: count, workers: workers)
+                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, logger: logger)
+                raws.append(raw)
+                protocols.append(protocolRate)
+                ratios.append(protocolRate / raw)
+            }
+            let raw = median(raws)
+            let protocolRate = median(protocols)
+            let ratio = median(ratios)
             rows.append(["credit": Double(credit), "tasks": Double(count), "protocolPerSecond": protocolRate,
-                         "rawPerSecond": raw, "ratio": protocolRate / raw])
-            print(String(format: "%6d  %16.0f  %19.0f  %5.2f", credit, protocolRate, raw, protocolRate / raw))
+                         "rawPerSecond": raw, "ratio": ratio, "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
+                         "rounds": Double(ratios.count)])
+            print(String(format: "%6d  %16.0f  %19.0f  %5.2f (%.2f–%.2f)", credit, protocolRate, raw, ratio,
+                         ratios.min() ?? 0, ratios.max() ?? 0))
         }
         report["throughput"] = rows
 
@@ -203,6 +222,12 @@ enum RawPipeline {
         }
         return percentiles(times)
     }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func percentiles(_ values: [Double]) -> (p50: Double, p99: Double) {
