@@ -22,6 +22,8 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(name: .customLong("latency-samples")) var latencySamples: Int = 2_000
     @Option(name: .customLong("codec-iterations"), help: "Frames of the codec comparison (0 skips it, e.g. to profile the rest).")
     var codecIterations: Int = 200_000
+    @Option(name: .customLong("warmup-ms"), help: "Wait before the protocol's clock starts, as raw PUSH/PULL waits for its workers to connect (0: connecting counts).")
+    var warmupMillis: Int = 200
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
 
     func run() async throws {
@@ -48,7 +50,8 @@ struct ProtocolBench: AsyncParsableCommand {
             var ratios: [Double] = []
             for _ in 0..<max(1, rounds) {
                 let raw = try RawPipeline.throughput(count: count, workers: workers)
-                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, logger: logger)
+                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit,
+                                                                    warmupMillis: warmupMillis, logger: logger)
                 raws.append(raw)
                 protocols.append(protocolRate)
                 ratios.append(protocolRate / raw)
@@ -255,7 +258,9 @@ enum ProtocolRun {
         init(count: Int) { self.count = count }
     }
 
-    static func run(count: Int, workers: Int, credit: Int, window: Int, logger: Logger,
+    /// `warmupMillis`: between starting workers and consumer and starting the clock (and the producer);
+    /// 200 is the wait `RawPipeline` gives its workers to connect; 0 counts connecting in the run.
+    static func run(count: Int, workers: Int, credit: Int, window: Int, warmupMillis: Int = 0, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -270,10 +275,12 @@ enum ProtocolRun {
         }
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
         let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 256), context: context, logger: logger)
-        let start = DispatchTime.now().uptimeNanoseconds
         let running = stageWorkers.map { worker in Task { try await worker.run() } }
         do {
             async let consumed = consumer.run(write: observe, flush: {})
+            // As for raw PUSH/PULL: let every worker connect (and say READY) before the clock starts.
+            if warmupMillis > 0 { try await Task.sleep(for: .milliseconds(warmupMillis)) }
+            let start = DispatchTime.now().uptimeNanoseconds
             async let produced = producer.run {
                 var index = 0
                 return AnyIterator<WorkItem> {
@@ -294,8 +301,9 @@ enum ProtocolRun {
         }
     }
 
-    static func throughput(count: Int, workers: Int, credit: Int, logger: Logger) async throws -> Double {
-        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers), logger: logger) { _ in }
+    static func throughput(count: Int, workers: Int, credit: Int, warmupMillis: Int, logger: Logger) async throws -> Double {
+        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers),
+                      warmupMillis: warmupMillis, logger: logger) { _ in }
     }
 
     static func latency(samples: Int, logger: Logger) async throws -> (p50: Double, p99: Double) {

@@ -44,12 +44,17 @@ struct ByteReader {
     }
 
     mutating func string(_ field: String) throws(WireError) -> String {
-        let raw = try take(try length(field))
+        let raw = try take(try length(field)).assumingMemoryBound(to: UInt8.self)
+        // IDs and stage names are nearly always ASCII, which is valid UTF-8 as it stands: decoding
+        // it directly skips the generic validating initializer (a third of a frame's decode time).
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
         return text
     }
 
     mutating func data(_ field: String) throws(WireError) -> Data {
-        Data(try take(try length(field)))
+        let raw = try take(try length(field))
+        guard let base = raw.baseAddress, !raw.isEmpty else { return Data() }
+        return Data(bytes: base, count: raw.count)  // one memcpy
     }
 }
