@@ -24,6 +24,8 @@ struct ProtocolBench: AsyncParsableCommand {
     var codecIterations: Int = 200_000
     @Option(name: .customLong("warmup-ms"), help: "Wait before the protocol's clock starts, as raw PUSH/PULL waits for its workers to connect (0: connecting counts).")
     var warmupMillis: Int = 200
+    @Option(name: .customLong("inline-handlers"), help: "Workers start the (echo) handler on their loop thread (StageWorker.Configuration.inlineHandlers).")
+    var inlineHandlers: Bool = true
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
 
     func run() async throws {
@@ -51,7 +53,7 @@ struct ProtocolBench: AsyncParsableCommand {
             for _ in 0..<max(1, rounds) {
                 let raw = try RawPipeline.throughput(count: count, workers: workers)
                 let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit,
-                                                                    warmupMillis: warmupMillis, logger: logger)
+                                                                    warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger)
                 raws.append(raw)
                 protocols.append(protocolRate)
                 ratios.append(protocolRate / raw)
@@ -66,10 +68,12 @@ struct ProtocolBench: AsyncParsableCommand {
                          ratios.min() ?? 0, ratios.max() ?? 0))
         }
         report["throughput"] = rows
+        report["inlineHandlers"] = inlineHandlers
+        report["warmupMillis"] = warmupMillis
 
         // 3. Latency with one request in flight.
         let rawLatency = try RawPipeline.latency(samples: latencySamples)
-        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, logger: logger)
+        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, inlineHandlers: inlineHandlers, logger: logger)
         let latency: [String: Double] = [
             "rawP50Micros": rawLatency.p50, "rawP99Micros": rawLatency.p99, "rawHops": 2,
             "protocolP50Micros": protocolLatency.p50, "protocolP99Micros": protocolLatency.p99, "protocolHops": 4,
@@ -84,7 +88,7 @@ struct ProtocolBench: AsyncParsableCommand {
 
         // 4. Memory over a long run.
         if rssTasks > 0 {
-            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, logger: logger)
+            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, inlineHandlers: inlineHandlers, logger: logger)
             report["memory"] = memory
             print(String(format: "memory %d tasks in %.1f s: RSS at 10%% %.0f MiB, at 50%% %.0f MiB, at end %.0f MiB, max %.0f MiB",
                          rssTasks, memory["seconds"]!, memory["rssAt10PercentMiB"]!, memory["rssAt50PercentMiB"]!,
@@ -260,7 +264,7 @@ enum ProtocolRun {
 
     /// `warmupMillis`: between starting workers and consumer and starting the clock (and the producer);
     /// 200 is the wait `RawPipeline` gives its workers to connect; 0 counts connecting in the run.
-    static func run(count: Int, workers: Int, credit: Int, window: Int, warmupMillis: Int = 0, logger: Logger,
+    static func run(count: Int, workers: Int, credit: Int, window: Int, warmupMillis: Int = 0, inlineHandlers: Bool = true, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -271,7 +275,8 @@ enum ProtocolRun {
             throw ValidationError("coordinator did not bind")
         }
         let stageWorkers = try (0..<workers).map { _ in
-            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit)), context: context, logger: logger) { _, payload in payload }
+            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers),
+                            context: context, logger: logger) { _, payload in payload }
         }
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
         let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 256), context: context, logger: logger)
@@ -301,14 +306,14 @@ enum ProtocolRun {
         }
     }
 
-    static func throughput(count: Int, workers: Int, credit: Int, warmupMillis: Int, logger: Logger) async throws -> Double {
+    static func throughput(count: Int, workers: Int, credit: Int, warmupMillis: Int, inlineHandlers: Bool, logger: Logger) async throws -> Double {
         try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers),
-                      warmupMillis: warmupMillis, logger: logger) { _ in }
+                      warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger) { _ in }
     }
 
-    static func latency(samples: Int, logger: Logger) async throws -> (p50: Double, p99: Double) {
+    static func latency(samples: Int, inlineHandlers: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
         let observer = Observer(count: samples)
-        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, logger: logger) { result in
+        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers, logger: logger) { result in
             let now = DispatchTime.now().uptimeNanoseconds
             let sent = result.payload.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
             observer.lock.withLock { observer.latencies.append(Double(now - sent) / 1_000) }
@@ -316,10 +321,10 @@ enum ProtocolRun {
         return percentiles(Array(observer.latencies.dropFirst(10)))
     }
 
-    static func memory(count: Int, workers: Int, logger: Logger) async throws -> [String: Double] {
+    static func memory(count: Int, workers: Int, inlineHandlers: Bool, logger: Logger) async throws -> [String: Double] {
         let observer = Observer(count: count)
         let start = DispatchTime.now().uptimeNanoseconds
-        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, logger: logger) { _ in
+        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, inlineHandlers: inlineHandlers, logger: logger) { _ in
             observer.lock.withLock {
                 observer.received += 1
                 if observer.received % max(1, count / 20) == 0 { observer.rss[observer.received * 100 / count] = residentMiB() }

@@ -138,6 +138,53 @@ struct WorkProtocolBatchTests {
         #expect(received.sorted == (0..<count).map { "b-\($0)" }.sorted())
     }
 
+    @Test("inline handlers (started on the worker's loop thread), quick or suspending: every request once",
+          .timeLimit(.minutes(2)))
+    func inlineHandlers() async throws {
+        var logger = Logger(label: "test.inline")
+        logger.logLevel = .warning
+        let context = try Context()
+        let work = WorkCoordinatorConfiguration(stages: ["quick", "suspending"], heartbeatIntervalMillis: 100, window: 200)
+        let server = try CoordinatorServer(configuration: .init(endpoint: "inproc://inline-handlers-test", work: work),
+                                           context: context, logger: logger)
+        async let served = server.run()
+        let bound = try #require(await Task.detached { server.waitUntilBound() }.value)
+        let quick = try StageWorker(configuration: .init(endpoint: bound, stage: "quick", credit: 64, heartbeatIntervalMillis: 100,
+                                                         inlineHandlers: true), context: context, logger: logger) { _, payload in
+            payload + Data("|q".utf8)
+        }
+        let suspending = try StageWorker(configuration: .init(endpoint: bound, stage: "suspending", credit: 64, heartbeatIntervalMillis: 100,
+                                                              inlineHandlers: true), context: context, logger: logger) { task, payload in
+            try await Task.sleep(for: .milliseconds(1))
+            if task.requestID == "i-7" { throw StageFailure.permanent("seven") }
+            return payload + Data("|s".utf8)
+        }
+        let count = 500
+        let producer = WorkProducer(configuration: .init(endpoint: bound, heartbeatIntervalMillis: 100), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: bound, credit: 64, heartbeatIntervalMillis: 100), context: context, logger: logger)
+        let received = ReceivedIDs()
+        async let consumed = consumer.run(write: { result in
+            let expected = result.requestID == "i-7" ? Data("x|q".utf8) : Data("x|q|s".utf8)
+            if result.payload == expected { received.add(result.requestID) }
+        }, flush: {})
+        async let produced = producer.run {
+            var index = 0
+            return AnyIterator<WorkItem> {
+                guard index < count else { return nil }
+                defer { index += 1 }
+                return WorkItem(requestID: "i-\(index)", payload: Data("x".utf8))
+            }
+        }
+        let running = [quick, suspending].map { worker in Task { try await worker.run() } }
+        let (_, stats) = try await served
+        _ = try await produced
+        _ = try await consumed
+        for task in running { try await task.value }
+        #expect(stats.completed == count && stats.failed == 1)
+        #expect(received.sorted == (0..<count).map { "i-\($0)" }.sorted())
+        #expect(quick.stats.done == count && suspending.stats.done == count - 1 && suspending.stats.failed == 1)
+    }
+
     /// Joins with credit for `count` tasks, collects them, answers all DONEs in one batch frame.
     /// Returns the tasks received and how many frames carried them.
     static func rawWorker(context: Context, endpoint: String, expecting count: Int) throws -> (tasks: Int, frames: Int) {
