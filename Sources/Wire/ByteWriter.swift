@@ -20,11 +20,16 @@ struct ByteWriter {
     }
 
     mutating func u32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: value.littleEndian) { append($0) }
     }
 
     mutating func u64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: value.littleEndian) { append($0) }
+    }
+
+    /// Appends raw bytes with one memcpy (as typed bytes: appending a raw buffer goes element by element).
+    private mutating func append(_ raw: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
     }
 
     mutating func string(_ value: String) {
@@ -38,6 +43,6 @@ struct ByteWriter {
     mutating func data(_ value: Data) {
         u32(UInt32(truncatingIfNeeded: value.count))
         // Through the raw buffer: one memcpy (appending the `Data` itself walks it byte by byte).
-        value.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        value.withUnsafeBytes { append($0) }
     }
 }

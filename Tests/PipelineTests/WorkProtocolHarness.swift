@@ -27,7 +27,7 @@ struct CoordinatorHarness {
     mutating func sendFrame(_ frame: [UInt8], from peer: String) throws -> [(String, WireMessage)] {
         var messages: [WireMessage] = []
         try WireCodec.decodeAll(frame, into: &messages)
-        for message in messages { coordinator.receive(message, from: peer, now: now) }
+        coordinator.receive(contentsOf: messages, from: peer, now: now)
         return collect()
     }
 

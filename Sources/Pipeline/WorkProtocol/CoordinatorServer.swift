@@ -160,7 +160,7 @@ public final class CoordinatorServer: Sendable {
                     continue
                 }
                 handled += decoded.count
-                for message in decoded { machine.receive(message, from: peer, now: now) }
+                machine.receive(contentsOf: decoded, from: peer, now: now)
             }
             // One pass over the batch's effects (sends, journal records) instead of one per message.
             try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)

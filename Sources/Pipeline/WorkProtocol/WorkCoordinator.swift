@@ -88,7 +88,22 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
 
     /// Handles one decoded message from `peer` at time `now` (milliseconds, monotonic).
     public mutating func receive(_ message: WireMessage, from peer: Peer, now: UInt64) {
+        touch(peer, now: now)
+        handle(message, from: peer, now: now)
+    }
+
+    /// Handles every message of one frame (a batch) from `peer`, in order: the same as `receive`
+    /// for each, with the peer's liveness noted once per frame instead of once per message.
+    public mutating func receive(contentsOf messages: [WireMessage], from peer: Peer, now: UInt64) {
+        touch(peer, now: now)
+        for message in messages { handle(message, from: peer, now: now) }
+    }
+
+    private mutating func touch(_ peer: Peer, now: UInt64) {
         if let index = workers.index(forKey: peer) { workers.values[index].lastSeen = now }
+    }
+
+    private mutating func handle(_ message: WireMessage, from peer: Peer, now: UInt64) {
         switch message {
         case .ready(let stage, let credit): workerReady(peer, stage: stage, credit: Int(credit), now: now)
         case .done(let taskID, let payload): workerDone(peer, taskID: taskID, payload: payload, now: now)
