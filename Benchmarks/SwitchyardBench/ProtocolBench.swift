@@ -8,7 +8,7 @@ import ZeroMQ
 
 /// `SwitchyardBench protocol`: the work protocol against its peers, measured in the same run:
 /// binary frames vs length-prefixed JSON; tasks/s through coordinator + N workers vs raw
-/// PUSH/PULL on tcp loopback for several credits; end-to-end latency at one request in flight;
+/// PUSH/PULL on tcp loopback for several credits (alternating pairs, medians); end-to-end latency at one request in flight;
 /// RSS over a long run.
 struct ProtocolBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "protocol", abstract: "Work protocol throughput, latency and memory.")
@@ -16,8 +16,16 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(help: "Tasks per throughput case.") var tasks: Int = 100_000
     @Option(help: "Stage workers.") var workers: Int = 4
     @Option(help: "Credits to measure (comma-separated).") var credits: String = "1,10,100,1000"
+    @Option(help: "Raw/protocol pairs per credit (alternating); the medians are reported, since the 2 cores are shared.")
+    var rounds: Int = 3
     @Option(name: .customLong("rss-tasks"), help: "Tasks of the memory run (0 skips it).") var rssTasks: Int = 1_000_000
     @Option(name: .customLong("latency-samples")) var latencySamples: Int = 2_000
+    @Option(name: .customLong("codec-iterations"), help: "Frames of the codec comparison (0 skips it, e.g. to profile the rest).")
+    var codecIterations: Int = 200_000
+    @Option(name: .customLong("warmup-ms"), help: "Wait before the protocol's clock starts, as raw PUSH/PULL waits for its workers to connect (0: connecting counts).")
+    var warmupMillis: Int = 200
+    @Option(name: .customLong("inline-handlers"), help: "Workers start the (echo) handler on their loop thread (StageWorker.Configuration.inlineHandlers).")
+    var inlineHandlers: Bool = true
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
 
     func run() async throws {
@@ -26,28 +34,46 @@ struct ProtocolBench: AsyncParsableCommand {
         var report: [String: Any] = [:]
 
         // 1. Codec: binary vs length-prefixed JSON, one TASK frame with a 256-byte payload.
-        let codec = CodecBench.run(iterations: 200_000)
-        report["codec"] = codec
-        print(String(format: "codec  binary %.0f ns/frame  json %.0f ns/frame  json/binary %.1fx  size %d vs %d bytes",
-                     codec["binaryNanos"]!, codec["jsonNanos"]!, codec["jsonNanos"]! / codec["binaryNanos"]!,
-                     Int(codec["binaryBytes"]!), Int(codec["jsonBytes"]!)))
+        if codecIterations > 0 {
+            let codec = CodecBench.run(iterations: codecIterations)
+            report["codec"] = codec
+            print(String(format: "codec  binary %.0f ns/frame  json %.0f ns/frame  json/binary %.1fx  size %d vs %d bytes",
+                         codec["binaryNanos"]!, codec["jsonNanos"]!, codec["jsonNanos"]! / codec["binaryNanos"]!,
+                         Int(codec["binaryBytes"]!), Int(codec["jsonBytes"]!)))
+        }
 
         // 2. Throughput vs raw PUSH/PULL, interleaved in the same run.
         var rows: [[String: Double]] = []
-        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio")
+        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio (median of \(rounds) alternating pairs; min–max ratio)")
         for credit in credits.split(separator: ",").compactMap({ Int($0) }) {
             let count = credit == 1 ? min(tasks, 20_000) : tasks
-            let raw = try RawPipeline.throughput(count: count, workers: workers)
-            let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, logger: logger)
+            var raws: [Double] = []
+            var protocols: [Double] = []
+            var ratios: [Double] = []
+            for _ in 0..<max(1, rounds) {
+                let raw = try RawPipeline.throughput(count: count, workers: workers)
+                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit,
+                                                                    warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger)
+                raws.append(raw)
+                protocols.append(protocolRate)
+                ratios.append(protocolRate / raw)
+            }
+            let raw = median(raws)
+            let protocolRate = median(protocols)
+            let ratio = median(ratios)
             rows.append(["credit": Double(credit), "tasks": Double(count), "protocolPerSecond": protocolRate,
-                         "rawPerSecond": raw, "ratio": protocolRate / raw])
-            print(String(format: "%6d  %16.0f  %19.0f  %5.2f", credit, protocolRate, raw, protocolRate / raw))
+                         "rawPerSecond": raw, "ratio": ratio, "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
+                         "rounds": Double(ratios.count)])
+            print(String(format: "%6d  %16.0f  %19.0f  %5.2f (%.2f–%.2f)", credit, protocolRate, raw, ratio,
+                         ratios.min() ?? 0, ratios.max() ?? 0))
         }
         report["throughput"] = rows
+        report["inlineHandlers"] = inlineHandlers
+        report["warmupMillis"] = warmupMillis
 
         // 3. Latency with one request in flight.
         let rawLatency = try RawPipeline.latency(samples: latencySamples)
-        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, logger: logger)
+        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, inlineHandlers: inlineHandlers, logger: logger)
         let latency: [String: Double] = [
             "rawP50Micros": rawLatency.p50, "rawP99Micros": rawLatency.p99, "rawHops": 2,
             "protocolP50Micros": protocolLatency.p50, "protocolP99Micros": protocolLatency.p99, "protocolHops": 4,
@@ -62,7 +88,7 @@ struct ProtocolBench: AsyncParsableCommand {
 
         // 4. Memory over a long run.
         if rssTasks > 0 {
-            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, logger: logger)
+            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, inlineHandlers: inlineHandlers, logger: logger)
             report["memory"] = memory
             print(String(format: "memory %d tasks in %.1f s: RSS at 10%% %.0f MiB, at 50%% %.0f MiB, at end %.0f MiB, max %.0f MiB",
                          rssTasks, memory["seconds"]!, memory["rssAt10PercentMiB"]!, memory["rssAt50PercentMiB"]!,
@@ -205,6 +231,12 @@ enum RawPipeline {
     }
 }
 
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
 func percentiles(_ values: [Double]) -> (p50: Double, p99: Double) {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return (0, 0) }
@@ -230,7 +262,9 @@ enum ProtocolRun {
         init(count: Int) { self.count = count }
     }
 
-    static func run(count: Int, workers: Int, credit: Int, window: Int, logger: Logger,
+    /// `warmupMillis`: between starting workers and consumer and starting the clock (and the producer);
+    /// 200 is the wait `RawPipeline` gives its workers to connect; 0 counts connecting in the run.
+    static func run(count: Int, workers: Int, credit: Int, window: Int, warmupMillis: Int = 0, inlineHandlers: Bool = true, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -241,14 +275,17 @@ enum ProtocolRun {
             throw ValidationError("coordinator did not bind")
         }
         let stageWorkers = try (0..<workers).map { _ in
-            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit)), context: context, logger: logger) { _, payload in payload }
+            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers),
+                            context: context, logger: logger) { _, payload in payload }
         }
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
         let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 256), context: context, logger: logger)
-        let start = DispatchTime.now().uptimeNanoseconds
         let running = stageWorkers.map { worker in Task { try await worker.run() } }
         do {
             async let consumed = consumer.run(write: observe, flush: {})
+            // As for raw PUSH/PULL: let every worker connect (and say READY) before the clock starts.
+            if warmupMillis > 0 { try await Task.sleep(for: .milliseconds(warmupMillis)) }
+            let start = DispatchTime.now().uptimeNanoseconds
             async let produced = producer.run {
                 var index = 0
                 return AnyIterator<WorkItem> {
@@ -269,13 +306,14 @@ enum ProtocolRun {
         }
     }
 
-    static func throughput(count: Int, workers: Int, credit: Int, logger: Logger) async throws -> Double {
-        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers), logger: logger) { _ in }
+    static func throughput(count: Int, workers: Int, credit: Int, warmupMillis: Int, inlineHandlers: Bool, logger: Logger) async throws -> Double {
+        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers),
+                      warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger) { _ in }
     }
 
-    static func latency(samples: Int, logger: Logger) async throws -> (p50: Double, p99: Double) {
+    static func latency(samples: Int, inlineHandlers: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
         let observer = Observer(count: samples)
-        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, logger: logger) { result in
+        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers, logger: logger) { result in
             let now = DispatchTime.now().uptimeNanoseconds
             let sent = result.payload.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
             observer.lock.withLock { observer.latencies.append(Double(now - sent) / 1_000) }
@@ -283,10 +321,10 @@ enum ProtocolRun {
         return percentiles(Array(observer.latencies.dropFirst(10)))
     }
 
-    static func memory(count: Int, workers: Int, logger: Logger) async throws -> [String: Double] {
+    static func memory(count: Int, workers: Int, inlineHandlers: Bool, logger: Logger) async throws -> [String: Double] {
         let observer = Observer(count: count)
         let start = DispatchTime.now().uptimeNanoseconds
-        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, logger: logger) { _ in
+        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, inlineHandlers: inlineHandlers, logger: logger) { _ in
             observer.lock.withLock {
                 observer.received += 1
                 if observer.received % max(1, count / 20) == 0 { observer.rss[observer.received * 100 / count] = residentMiB() }

@@ -24,17 +24,11 @@ struct ByteReader {
     }
 
     mutating func u32() throws(WireError) -> UInt32 {
-        let raw = try take(4)
-        var value: UInt32 = 0
-        for index in 0..<4 { value |= UInt32(raw[index]) << UInt32(8 * index) }
-        return value
+        UInt32(littleEndian: try take(4).loadUnaligned(as: UInt32.self))
     }
 
     mutating func u64() throws(WireError) -> UInt64 {
-        let raw = try take(8)
-        var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(raw[index]) << UInt64(8 * index) }
-        return value
+        UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self))
     }
 
     mutating func bool(_ field: String) throws(WireError) -> Bool {
@@ -50,12 +44,17 @@ struct ByteReader {
     }
 
     mutating func string(_ field: String) throws(WireError) -> String {
-        let raw = try take(try length(field))
+        let raw = try take(try length(field)).assumingMemoryBound(to: UInt8.self)
+        // IDs and stage names are nearly always ASCII, which is valid UTF-8 as it stands: decoding
+        // it directly skips the generic validating initializer (a third of a frame's decode time).
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
         return text
     }
 
     mutating func data(_ field: String) throws(WireError) -> Data {
-        Data(try take(try length(field)))
+        let raw = try take(try length(field))
+        guard let base = raw.baseAddress, !raw.isEmpty else { return Data() }
+        return Data(bytes: base, count: raw.count)  // one memcpy
     }
 }

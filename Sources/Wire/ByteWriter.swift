@@ -1,8 +1,8 @@
 import Foundation
 
-/// Appends fields in wire layout. A value type used once per frame.
+/// Appends fields in wire layout. A value type, reused frame after frame by `WireFrameEncoder`.
 struct ByteWriter {
-    private(set) var bytes: [UInt8]
+    var bytes: [UInt8]
 
     init(capacity: Int) {
         bytes = []
@@ -11,17 +11,25 @@ struct ByteWriter {
 
     mutating func u8(_ value: UInt8) { bytes.append(value) }
 
+    /// Empties the buffer, keeping its capacity for the next frame.
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
     mutating func u16(_ value: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: value))
         bytes.append(UInt8(truncatingIfNeeded: value >> 8))
     }
 
     mutating func u32(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        withUnsafeBytes(of: value.littleEndian) { append($0) }
     }
 
     mutating func u64(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.littleEndian) { append($0) }
+    }
+
+    /// Appends raw bytes with one memcpy (as typed bytes: appending a raw buffer goes element by element).
+    private mutating func append(_ raw: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
     }
 
     mutating func string(_ value: String) {
@@ -34,6 +42,7 @@ struct ByteWriter {
 
     mutating func data(_ value: Data) {
         u32(UInt32(truncatingIfNeeded: value.count))
-        bytes.append(contentsOf: value)
+        // Through the raw buffer: one memcpy (appending the `Data` itself walks it byte by byte).
+        value.withUnsafeBytes { append($0) }
     }
 }

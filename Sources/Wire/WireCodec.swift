@@ -2,17 +2,94 @@ import Foundation
 
 /// Encodes and decodes `WireMessage` frames (layout in `WireFormat`).
 ///
-/// Stateless and thread-safe. `decode` never traps on malformed input: it throws `WireError`.
+/// Stateless and thread-safe. Decoding never traps on malformed input: it throws `WireError`.
 public enum WireCodec {
     enum Tag: UInt8 {
         case ready = 1, task, done, fail, heartbeat, extend, drain, bye, reset
         case hello, submit, grant, alreadyDone, endOfInput, result, ack, finished
+        case batch
     }
 
-    /// The frame bytes for `message`.
+    /// The frame bytes for `message` alone.
     public static func encode(_ message: WireMessage) -> [UInt8] {
         var writer = ByteWriter(capacity: 32 + payloadSize(message))
         writer.u8(WireFormat.version)
+        appendFields(message, to: &writer)
+        return writer.bytes
+    }
+
+    /// One frame carrying every message of `messages` in order: a single-message frame when there is
+    /// one (so a lone message costs nothing extra), a batch frame otherwise. Batching is what lets a
+    /// worker with credit for many tasks, or a busy worker's answers, cross ZeroMQ as one message.
+    /// `messages` must not be empty.
+    public static func encode(batch messages: some Collection<WireMessage>) -> [UInt8] {
+        precondition(!messages.isEmpty, "a batch frame needs at least one message")
+        var capacity = 8
+        for message in messages { capacity += 24 + payloadSize(message) }
+        var encoder = WireFrameEncoder(capacity: capacity)
+        for message in messages { encoder.append(message) }
+        return encoder.frame()
+    }
+
+    /// Decodes a frame holding exactly one message. A batch frame of several messages throws
+    /// `WireError.unexpectedBatch`: receivers that accept batches use `decodeAll`.
+    public static func decode(_ frame: some ContiguousBytes) throws(WireError) -> WireMessage {
+        let result: Result<WireMessage, WireError> = frame.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            do throws(WireError) {
+                let version = try reader.u8()
+                guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+                let rawTag = try reader.u8()
+                guard rawTag != Tag.batch.rawValue else { throw .unexpectedBatch(count: Int(try reader.u32())) }
+                let message = try decodeFields(tag: rawTag, &reader)
+                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
+                return .success(message)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Appends every message of `frame` (a single message or a batch) to `messages`, in order.
+    /// All or nothing: on any malformed byte nothing is appended and `WireError` is thrown, so a
+    /// receiver never acts on half a batch. Reuse `messages` across frames to avoid allocating.
+    public static func decodeAll(_ frame: some ContiguousBytes, into messages: inout [WireMessage]) throws(WireError) {
+        let start = messages.count
+        let failure: WireError? = frame.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            do throws(WireError) {
+                let version = try reader.u8()
+                guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+                let rawTag = try reader.u8()
+                if rawTag == Tag.batch.rawValue {
+                    let count = Int(try reader.u32())
+                    // Every message is at least its one type byte: a count beyond that is a lie.
+                    guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
+                    guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
+                    for _ in 0..<count {
+                        let innerTag = try reader.u8()
+                        guard innerTag != Tag.batch.rawValue else {
+                            throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
+                        }
+                        messages.append(try decodeFields(tag: innerTag, &reader))
+                    }
+                } else {
+                    messages.append(try decodeFields(tag: rawTag, &reader))
+                }
+                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure {
+            messages.removeSubrange(start...)
+            throw failure
+        }
+    }
+
+    static func appendFields(_ message: WireMessage, to writer: inout ByteWriter) {
         switch message {
         case .ready(let stage, let credit):
             writer.u8(Tag.ready.rawValue); writer.string(stage); writer.u32(credit)
@@ -43,29 +120,10 @@ public enum WireCodec {
         case .ack(let requestID): writer.u8(Tag.ack.rawValue); writer.string(requestID)
         case .finished: writer.u8(Tag.finished.rawValue)
         }
-        return writer.bytes
     }
 
-    /// Decodes one frame; throws `WireError` on anything malformed (never traps).
-    public static func decode(_ frame: some ContiguousBytes) throws(WireError) -> WireMessage {
-        let result: Result<WireMessage, WireError> = frame.withUnsafeBytes { raw in
-            var reader = ByteReader(raw)
-            do throws(WireError) {
-                let message = try decodeFields(&reader)
-                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
-                return .success(message)
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
-    }
-
-    private static func decodeFields(_ reader: inout ByteReader) throws(WireError) -> WireMessage {
-        let version = try reader.u8()
-        guard version == WireFormat.version else { throw .unsupportedVersion(version) }
-        let rawTag = try reader.u8()
-        guard let tag = Tag(rawValue: rawTag) else { throw .unknownType(rawTag) }
+    private static func decodeFields(tag rawTag: UInt8, _ reader: inout ByteReader) throws(WireError) -> WireMessage {
+        guard let tag = Tag(rawValue: rawTag), tag != .batch else { throw .unknownType(rawTag) }
         switch tag {
         case .ready:
             return .ready(stage: try reader.string("stage"), credit: try reader.u32())
@@ -108,6 +166,7 @@ public enum WireCodec {
             return .result(WireResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason, payload: payload))
         case .ack: return .ack(requestID: try reader.string("requestID"))
         case .finished: return .finished
+        case .batch: throw .unknownType(rawTag)  // handled by `decodeAll`
         }
     }
 

@@ -15,6 +15,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     case trailingBytes(Int)
     /// A field is longer than `WireFormat.maxFieldLength`.
     case fieldTooLong(field: String, length: Int)
+    /// `WireCodec.decode` (one message) was given a batch frame of `count` messages.
+    case unexpectedBatch(count: Int)
 
     public var description: String {
         switch self {
@@ -32,6 +34,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(count) unexpected bytes after the last field; run the same switchyard version on every host"
         case .fieldTooLong(let field, let length):
             return "field \(field) is \(length) bytes, more than the \(WireFormat.maxFieldLength) allowed"
+        case .unexpectedBatch(let count):
+            return "frame carries a batch of \(count) messages where one was expected; decode it with WireCodec.decodeAll"
         }
     }
 }

@@ -21,6 +21,16 @@ struct CoordinatorHarness {
         return collect()
     }
 
+    /// Delivers every message of one wire frame (a batch frame or a single message) from `peer`, as
+    /// `CoordinatorServer` does, and returns what the coordinator sent in reply.
+    @discardableResult
+    mutating func sendFrame(_ frame: [UInt8], from peer: String) throws -> [(String, WireMessage)] {
+        var messages: [WireMessage] = []
+        try WireCodec.decodeAll(frame, into: &messages)
+        coordinator.receive(contentsOf: messages, from: peer, now: now)
+        return collect()
+    }
+
     @discardableResult
     mutating func advance(by millis: UInt64) -> [(String, WireMessage)] {
         now += millis

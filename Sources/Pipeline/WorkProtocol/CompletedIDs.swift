@@ -32,9 +32,8 @@ struct CompletedIDs {
         let word = index >> 6
         let bit: UInt64 = 1 << UInt64(index & 63)
         var inserted = false
-        if bitsets[prefix] == nil { bitsets[prefix] = [] }
-        // Mutate in place (no copy of the bitset per insert).
-        bitsets[prefix]!.withUnsafeMutableBufferPointerIfGrown(toWordCount: word + 1) { words in
+        // Mutate in place (no copy of the bitset per insert), with one lookup.
+        bitsets[prefix, default: []].withUnsafeMutableBufferPointerIfGrown(toWordCount: word + 1) { words in
             inserted = words[word] & bit == 0
             words[word] |= bit
         }

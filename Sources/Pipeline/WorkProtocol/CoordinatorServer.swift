@@ -98,7 +98,7 @@ public final class CoordinatorServer: Sendable {
                 "truncatedBytes": "\(recovery.truncatedBytes)",
             ])
         }
-        var machine = WorkCoordinator<[UInt8]>(configuration: configuration.work, completed: recovery.completed)
+        var machine = WorkCoordinator<PeerKey>(configuration: configuration.work, completed: recovery.completed)
         recovery.completed = []  // the machine owns the set now; do not keep a second copy
 
         let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in
@@ -119,6 +119,9 @@ public final class CoordinatorServer: Sendable {
         poller.register(fileDescriptor: wake.readEnd)
         let frame = Message()
         let identity = Message()
+        var peers = PeerKeys()
+        var outgoing = OutgoingFrames()
+        var decoded: [WireMessage] = []
         let tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
         var nextTick = monotonicMillis()
         var draining = false
@@ -127,7 +130,7 @@ public final class CoordinatorServer: Sendable {
             if stopRequested.load(ordering: .acquiring) && !draining {
                 draining = true
                 machine.drainAll()
-                try apply(machine.takeEffects(), socket: socket, journal: journal)
+                try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
                 break
             }
             let before = monotonicMillis()
@@ -147,23 +150,24 @@ public final class CoordinatorServer: Sendable {
                 } catch {
                     throw .zeroMQ(operation: "receive on ROUTER", error)
                 }
-                handled += 1
-                let peer = identity.bytes
-                let message: WireMessage
+                let peer = identity.withUnsafeBytes { peers.key(for: $0) }
+                decoded.removeAll(keepingCapacity: true)
                 do {
-                    message = try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decode(raw) }
+                    try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decodeAll(raw, into: &decoded) }
                 } catch {
                     logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(frame.count)"])
+                    handled += 1
                     continue
                 }
-                machine.receive(message, from: peer, now: now)
+                handled += decoded.count
+                machine.receive(contentsOf: decoded, from: peer, now: now)
             }
             // One pass over the batch's effects (sends, journal records) instead of one per message.
-            try apply(machine.takeEffects(), socket: socket, journal: journal)
+            try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
             let after = monotonicMillis()
             if after >= nextTick {
                 machine.tick(now: after)
-                try apply(machine.takeEffects(), socket: socket, journal: journal)
+                try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
                 nextTick = after + tickInterval
                 latestStats.withLock { $0 = machine.stats }
             }
@@ -175,7 +179,7 @@ public final class CoordinatorServer: Sendable {
             if configuration.stopWhenFinished && machine.isFinished {
                 logger.info("run finished", metadata: ["completed": "\(machine.stats.completed)"])
                 machine.drainAll()
-                try apply(machine.takeEffects(), socket: socket, journal: journal)
+                try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
                 break
             }
         }
@@ -189,24 +193,38 @@ public final class CoordinatorServer: Sendable {
         return (recovery, stats)
     }
 
-    private func apply(_ effects: [WorkCoordinatorEffect<[UInt8]>], socket: Socket, journal: WorkJournal?) throws(WorkRuntimeError) {
+    /// Applies effects in order, except that sends are grouped per peer: each peer gets one frame
+    /// (a batch frame when several messages are due) after the pass, in the order it was due them.
+    private func apply(_ effects: [WorkCoordinatorEffect<PeerKey>], socket: Socket, journal: WorkJournal?,
+                       peers: PeerKeys, outgoing: inout OutgoingFrames) throws(WorkRuntimeError) {
         for effect in effects {
             switch effect {
             case .send(let peer, let message):
-                do {
-                    try socket.send(peer, flags: [.more, .dontWait])
-                    try socket.send(WireCodec.encode(message), flags: .dontWait)
-                } catch .timeout {
-                    logger.warning("peer not accepting messages; dropped one (leases recover it)", metadata: ["type": "\(message.kindName)"])
-                } catch .unroutable {
-                    continue
-                } catch {
-                    throw .zeroMQ(operation: "send on ROUTER", error)
-                }
+                if outgoing.append(message, to: peer) { try flush(peer, socket: socket, peers: peers, outgoing: &outgoing) }
             case .journalAccepted(let id): journal?.appendAccepted(id)
             case .journalCompleted(let id): journal?.appendCompleted(id)
             case .warning(let text): logger.warning("\(text)")
             }
+        }
+        for peer in outgoing.waitingPeers { try flush(peer, socket: socket, peers: peers, outgoing: &outgoing) }
+        outgoing.clearWaiting()
+    }
+
+    private func flush(_ peer: PeerKey, socket: Socket, peers: PeerKeys, outgoing: inout OutgoingFrames) throws(WorkRuntimeError) {
+        let result: Result<Void, ZeroMQError> = outgoing.withFrame(for: peer, empty: .success(())) { frame in
+            peers.withIdentity(peer) { identity in
+                guard let identity else { return .success(()) }
+                return Result { () throws(ZeroMQError) in
+                    try socket.send(bytes: identity, flags: [.more, .dontWait])
+                    try socket.send(bytes: frame, flags: .dontWait)
+                }
+            }
+        }
+        switch result {
+        case .success, .failure(.unroutable): break
+        case .failure(.timeout):
+            logger.warning("peer not accepting messages; dropped a frame (leases recover it)", metadata: ["peer": "\(peer)"])
+        case .failure(let error): throw .zeroMQ(operation: "send on ROUTER", error)
         }
     }
 }

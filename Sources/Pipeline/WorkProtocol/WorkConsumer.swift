@@ -73,29 +73,44 @@ public final class WorkConsumer: Sendable {
         }
         defer { socket.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
+        // A flushed batch's ACKs leave as one frame.
+        var outgoing = WireFrameEncoder()
+        func flushFrame() throws(WorkRuntimeError) {
+            guard !outgoing.isEmpty else { return }
+            defer { outgoing.reset() }
+            let result = outgoing.withFrame { frame in Result { () throws(ZeroMQError) in try socket.send(bytes: frame) } }
+            if case .failure(let error) = result { throw .zeroMQ(operation: "send to coordinator", error) }
+        }
         func send(_ message: WireMessage) throws(WorkRuntimeError) {
-            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in try socket.send(WireCodec.encode(message)) }
+            outgoing.append(message)
+            if outgoing.byteCount >= OutgoingFrames.maxBytesPerFrame || outgoing.count >= OutgoingFrames.maxMessagesPerFrame {
+                try flushFrame()
+            }
         }
         var stats = Stats()
         try send(.hello(role: .consumer, credit: configuration.credit))
-        let frame = Message()
+        try flushFrame()
+        var inbox = CoordinatorInbox()
         var batch: [String] = []
         var lastSent = monotonicMillis()
 
         while !stopRequested.load(ordering: .acquiring) {
-            let waited: Bool
+            var waited = true  // messages of an already received batch frame wait: do not block on the socket
             do {
-                waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+                if !inbox.hasBuffered {
+                    waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+                }
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
             if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try send(.heartbeat)
+                try flushFrame()
                 lastSent = monotonicMillis()
             }
             var finished = false
             while batch.count < Int(configuration.credit),
-                  let message = try nextCoordinatorMessage(socket, frame: frame, logger: logger) {
+                  let message = try inbox.next(from: socket, logger: logger) {
                 switch message {
                 case .result(let result):
                     stats.received += 1
@@ -106,12 +121,14 @@ public final class WorkConsumer: Sendable {
                     logger.info("coordinator restarted: joining again (unacknowledged results come again)")
                     batch.removeAll()
                     try send(.hello(role: .consumer, credit: configuration.credit))
+                    try flushFrame()
                 default: break
                 }
             }
             if !batch.isEmpty {
                 do { try flush() } catch { throw .consumerWrite("\(error)") }
                 for requestID in batch { try send(.ack(requestID: requestID)) }
+                try flushFrame()
                 stats.batches += 1
                 batch.removeAll(keepingCapacity: true)
                 lastSent = monotonicMillis()

@@ -37,6 +37,10 @@ public final class WorkProducer: Sendable {
     /// Makes a fresh iterator over the input from its start; called again after each RESET.
     public typealias Source = @Sendable () throws -> any IteratorProtocol<WorkItem>
 
+    /// Most SUBMITs in one frame: big enough to amortise a ZeroMQ message, small enough that the
+    /// coordinator starts leasing the first ones early.
+    static let maxSubmitsPerFrame = 128
+
     public let configuration: Configuration
     private let context: Context
     private let logger: Logger
@@ -73,8 +77,17 @@ public final class WorkProducer: Sendable {
         }
         defer { socket.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
+        // Submits of one turn leave as batch frames (a lone message as a plain frame).
+        var outgoing = WireFrameEncoder()
+        func flush() throws(WorkRuntimeError) {
+            guard !outgoing.isEmpty else { return }
+            defer { outgoing.reset() }
+            let result = outgoing.withFrame { frame in Result { () throws(ZeroMQError) in try socket.send(bytes: frame) } }
+            if case .failure(let error) = result { throw .zeroMQ(operation: "send to coordinator", error) }
+        }
         func send(_ message: WireMessage) throws(WorkRuntimeError) {
-            try zmq("send \(message.kindName)") { () throws(ZeroMQError) in try socket.send(WireCodec.encode(message)) }
+            outgoing.append(message)
+            if outgoing.byteCount >= OutgoingFrames.maxBytesPerFrame || outgoing.count >= Self.maxSubmitsPerFrame { try flush() }
         }
         func makeIterator() throws(WorkRuntimeError) -> any IteratorProtocol<WorkItem> {
             do { return try source() } catch { throw .producerInput("\(error)") }
@@ -85,7 +98,8 @@ public final class WorkProducer: Sendable {
         var credit = 0
         var ended = false
         try send(.hello(role: .producer, credit: 0))
-        let frame = Message()
+        try flush()
+        var inbox = CoordinatorInbox()
         var lastSent = monotonicMillis()
 
         while !stopRequested.load(ordering: .acquiring) {
@@ -100,17 +114,21 @@ public final class WorkProducer: Sendable {
                 }
                 lastSent = monotonicMillis()
             }
-            let waited: Bool
+            try flush()
+            var waited = true  // messages of an already received batch frame wait: do not block on the socket
             do {
-                waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+                if !inbox.hasBuffered {
+                    waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+                }
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
             if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try send(.heartbeat)
+                try flush()
                 lastSent = monotonicMillis()
             }
-            while let message = try nextCoordinatorMessage(socket, frame: frame, logger: logger) {
+            while let message = try inbox.next(from: socket, logger: logger) {
                 switch message {
                 case .grant(let more): credit += Int(more)
                 case .alreadyDone: stats.alreadyDone += 1
@@ -124,6 +142,7 @@ public final class WorkProducer: Sendable {
                     credit = 0
                     ended = false
                     try send(.hello(role: .producer, credit: 0))
+                    try flush()
                 default: break
                 }
             }

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import Wire
+
+@Suite("Wire batch frames")
+struct WireBatchTests {
+    static let batch: [WireMessage] = [
+        .task(WireTask(taskID: 1, requestID: "d:1", stage: "profile", attempt: 1, leaseMillis: 60_000, payload: Data("a".utf8))),
+        .task(WireTask(taskID: 2, requestID: "d:2", stage: "profile", attempt: 3, leaseMillis: 60_000, payload: Data())),
+        .heartbeat,
+        .done(taskID: 9, payload: Data([0, 255])),
+        .fail(taskID: 10, permanent: false, reason: "busy"),
+        .ack(requestID: "d:ü"),
+        .result(WireResult(requestID: "d:3", status: .failed, stage: "score", attempts: 2, reason: "bad", payload: Data("p".utf8))),
+    ]
+
+    func decodeAll(_ frame: [UInt8]) throws(WireError) -> [WireMessage] {
+        var messages: [WireMessage] = []
+        try WireCodec.decodeAll(frame, into: &messages)
+        return messages
+    }
+
+    @Test("a batch round-trips in order; one message is a plain frame, identical to encode(message)")
+    func roundTrip() throws {
+        let frame = WireCodec.encode(batch: Self.batch)
+        #expect(frame[0] == WireFormat.version && frame[1] == WireCodec.Tag.batch.rawValue)
+        #expect(try decodeAll(frame) == Self.batch)
+        for message in Self.batch {
+            #expect(WireCodec.encode(batch: [message]) == WireCodec.encode(message))
+            #expect(try decodeAll(WireCodec.encode(message)) == [message])
+        }
+    }
+
+    @Test("the reusable encoder gives the same frames after reset, and appends to a caller's buffer")
+    func encoderReuse() throws {
+        var encoder = WireFrameEncoder(capacity: 8)
+        for message in Self.batch { encoder.append(message) }
+        let first = encoder.frame()
+        encoder.reset()
+        #expect(encoder.isEmpty && encoder.count == 0)
+        encoder.append(.heartbeat)
+        #expect(encoder.frame() == WireCodec.encode(.heartbeat))
+        encoder.reset()
+        for message in Self.batch { encoder.append(message) }
+        #expect(encoder.frame() == first)
+        var messages: [WireMessage] = [.bye]
+        try WireCodec.decodeAll(first, into: &messages)
+        #expect(messages == [.bye] + Self.batch)
+    }
+
+    @Test("decode (one message) refuses a batch with a typed error that says what to do")
+    func singleDecodeRefusesBatch() {
+        let frame = WireCodec.encode(batch: Self.batch)
+        #expect(throws: WireError.unexpectedBatch(count: Self.batch.count)) { try WireCodec.decode(frame) }
+        #expect(WireError.unexpectedBatch(count: 2).description.contains("decodeAll"))
+    }
+
+    @Test("every truncation of a batch is a typed error and appends nothing")
+    func truncated() {
+        let frame = WireCodec.encode(batch: Self.batch)
+        for length in 0..<frame.count {
+            var messages: [WireMessage] = [.drain]
+            #expect(throws: WireError.self) { try WireCodec.decodeAll(Array(frame[0..<length]), into: &messages) }
+            #expect(messages == [.drain])
+        }
+    }
+
+    @Test("bad counts, nested batches, trailing bytes and old versions are typed errors")
+    func malformed() {
+        let batchTag = WireCodec.Tag.batch.rawValue
+        let v = WireFormat.version
+        #expect(throws: WireError.invalidValue(field: "batch count", value: 0)) { try decodeAll([v, batchTag, 0, 0, 0, 0]) }
+        #expect(throws: WireError.invalidValue(field: "batch count", value: 1)) { try decodeAll([v, batchTag, 1, 0, 0, 0, 5]) }
+        // A count far beyond the bytes present: refused before any allocation.
+        #expect(throws: WireError.truncated(needed: 0x7FFF_FFFF, available: 2)) { try decodeAll([v, batchTag, 0xFF, 0xFF, 0xFF, 0x7F, 5, 5]) }
+        #expect(throws: WireError.invalidValue(field: "type inside a batch", value: UInt64(batchTag))) {
+            try decodeAll([v, batchTag, 2, 0, 0, 0, 5, batchTag])
+        }
+        #expect(throws: WireError.unknownType(99)) { try decodeAll([v, batchTag, 2, 0, 0, 0, 5, 99]) }
+        #expect(throws: WireError.trailingBytes(1)) { try decodeAll(WireCodec.encode(batch: [.heartbeat, .bye]) + [7]) }
+        // A frame of the previous wire version (no batches) is refused with the upgrade hint.
+        var old = WireCodec.encode(.heartbeat)
+        old[0] = 1
+        #expect(throws: WireError.unsupportedVersion(1)) { try decodeAll(old) }
+        #expect(WireError.unsupportedVersion(1).description.contains("same switchyard version"))
+    }
+
+    @Test("random bit flips in batch frames never crash the decoder and never half-decode")
+    func fuzz() {
+        var generator = SplitMix64(seed: 0xBA7C4)
+        let frame = WireCodec.encode(batch: Self.batch)
+        for _ in 0..<5_000 {
+            var bytes = frame
+            let flips = 1 + Int(generator.next() % 3)
+            for _ in 0..<flips {
+                let index = Int(generator.next() % UInt64(bytes.count))
+                bytes[index] ^= UInt8(truncatingIfNeeded: generator.next() | 1)
+            }
+            var messages: [WireMessage] = []
+            do {
+                try WireCodec.decodeAll(bytes, into: &messages)
+            } catch {
+                #expect(messages.isEmpty)
+            }
+        }
+    }
+}
