@@ -362,3 +362,20 @@ struct SplitMixTest: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Work protocol: a run whose every line was done before")
+struct WorkProtocolAllDoneTests {
+    @Test("FINISHED waits for the consumer: a rerun with nothing left to do still ends the sink")
+    func finishedWaitsForTheConsumer() {
+        var h = CoordinatorHarness(WorkProtocolCoordinatorTests.twoStages)
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        h.send(.endOfInput, from: "ingest")
+        // Nothing in flight and input ended, but no consumer yet: not finished (the server would stop under the sink).
+        #expect(!h.coordinator.isFinished)
+        let joined = h.send(.hello(role: .consumer, credit: 10), from: "sink")
+        #expect(joined.contains(.finished, to: "sink") && joined.contains(.finished, to: "ingest"))
+        #expect(h.coordinator.isFinished)
+        // A consumer that joins again after the end is told again.
+        #expect(h.send(.hello(role: .consumer, credit: 10), from: "sink").contains(.finished, to: "sink"))
+    }
+}

@@ -71,8 +71,11 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     public var workerCount: Int { workers.count }
     /// Tasks waiting for a worker, per stage (in `configuration.stages` order).
     public var pendingCounts: [Int] { pending.map(\.count) }
-    /// True once input ended and every accepted request is acknowledged.
-    public var isFinished: Bool { inputEnded && inFlight.isEmpty }
+    /// True once input ended, every accepted request is acknowledged and a consumer has been sent FINISHED.
+    /// (A rerun whose lines were all done earlier ends before any result flows: it must still wait for the
+    /// consumer to join, or the sink would wait forever for a coordinator that has gone.)
+    public var isFinished: Bool { finishedSent && allDone }
+    private var allDone: Bool { inputEnded && inFlight.isEmpty }
     /// Whether `requestID` was completed (this run or an earlier one).
     public func isCompleted(_ requestID: String) -> Bool { completed.contains(requestID) }
     /// Tasks currently leased to `peer`.
@@ -369,6 +372,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         }
         awaitingAck.removeAll()
         pumpDeliveries()
+        if finishedSent && allDone { send(peer, .finished) } else { checkFinished() }
     }
 
     private mutating func deliver(_ result: WireResult) {
@@ -400,9 +404,9 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func checkFinished() {
-        guard isFinished, !finishedSent else { return }
+        guard allDone, !finishedSent, let consumer else { return }
         finishedSent = true
-        if let consumer { send(consumer, .finished) }
+        send(consumer, .finished)
         if let producer, producer != consumer { send(producer, .finished) }
     }
 
