@@ -68,17 +68,7 @@ enum RealBackend {
     }
 
     /// One GET; the status and the body.
-    static func get(_ url: String) async throws -> (Int, Data) {
-        guard let address = URL(string: url) else { throw HarnessError("bad URL \(url)") }
-        var request = URLRequest(url: address)
-        request.timeoutInterval = 10
-        return try await withCheckedThrowingContinuation { continuation in
-            URLSession.shared.dataTask(with: request) { data, response, error in
-                if let error { continuation.resume(throwing: error); return }
-                continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
-            }.resume()
-        }
-    }
+    static func get(_ url: String) async throws -> (Int, Data) { try await SwitchyardHarness.get(url) }
 }
 
 /// `switchyard run` against upstream llama.cpp `llama-server` serving SmolLM2-135M: real

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// Runs the real `switchyard` binary for end-to-end tests: replay backends, one-process runs and
@@ -103,6 +106,19 @@ struct SwitchyardHarness {
         }
         child.stop()
         throw HarnessError("replay backend did not announce its port within 120 s (a debug build on a loaded machine):\n\(child.output)")
+    }
+
+    /// GET `url`: status and body (10 s timeout).
+    static func get(_ url: String) async throws -> (Int, Data) {
+        guard let address = URL(string: url) else { throw HarnessError("bad URL \(url)") }
+        var request = URLRequest(url: address)
+        request.timeoutInterval = 10
+        return try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error { continuation.resume(throwing: error); return }
+                continuation.resume(returning: ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+            }.resume()
+        }
     }
 
     /// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).

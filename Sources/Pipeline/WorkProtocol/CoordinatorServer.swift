@@ -124,6 +124,7 @@ public final class CoordinatorServer: Sendable {
         var decoded: [WireMessage] = []
         let tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
         var nextTick = monotonicMillis()
+        let gauges = CoordinatorMetrics(stages: configuration.work.stages)
         var draining = false
 
         while true {
@@ -170,6 +171,7 @@ public final class CoordinatorServer: Sendable {
                 try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
                 nextTick = after + tickInterval
                 latestStats.withLock { $0 = machine.stats }
+                gauges.record(pending: machine.pendingCounts, inFlight: machine.inFlightCount, workers: machine.workerCount)
             }
             do {
                 try journal?.sync()

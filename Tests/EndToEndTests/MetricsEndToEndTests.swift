@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// Prometheus `/metrics` from a real stage process: the coordinator's per-stage queue depth shows which
+/// stage lacks workers.
+@Suite("end to end: Prometheus metrics of a stage process", .serialized)
+struct MetricsEndToEndTests {
+    /// The value of the sample `name{labels}` in Prometheus text format, or nil when absent.
+    static func sample(_ text: String, _ series: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1).split(separator: " ").first ?? "")
+        }
+        return nil
+    }
+
+    static func scrape(_ port: Int) async -> String {
+        guard let (status, body) = try? await SwitchyardHarness.get("http://127.0.0.1:\(port)/metrics"), status == 200 else { return "" }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// Polls `/metrics` until `condition` holds (60 s at most); returns the last scrape.
+    static func scrape(_ port: Int, until condition: (String) -> Bool) async throws -> String {
+        let deadline = Date().addingTimeInterval(60)
+        var text = ""
+        while Date() < deadline {
+            text = await scrape(port)
+            if condition(text) { return text }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return text
+    }
+
+    @Test func queueDepthPerStageMovesToTheStageWithoutWorkers() async throws {
+        let harness = try SwitchyardHarness()
+        defer { harness.cleanUp() }
+        // No dispatch or sink runs here, so the backends are never called.
+        let configuration = try harness.writeConfiguration(healthyPort: 9, failingPort: 9, coordinatorPort: try SwitchyardHarness.freePort())
+        let (input, _) = try harness.writeInput(count: 300)
+        let metricsPort = try SwitchyardHarness.freePort()
+        let common = ["--config", configuration.path, "--log-level", "warning"]
+        var children: [SwitchyardHarness.Child] = []
+        defer { children.forEach { $0.stop() } }
+        children.append(try harness.start("coordinator", ["stage", "coordinator", "--metrics-port", "\(metricsPort)"] + common))
+        children.append(try harness.start("ingest", ["stage", "ingest", "--input", input.path] + common))
+
+        // No profile worker yet: accepted requests wait in the profile queue.
+        let profile = #"switchyard_stage_queue_depth{stage="profile"}"#
+        let score = #"switchyard_stage_queue_depth{stage="score"}"#
+        let waiting = try await Self.scrape(metricsPort) { (Self.sample($0, profile) ?? 0) > 0 }
+        #expect((Self.sample(waiting, profile) ?? 0) > 0, "no profile queue depth in /metrics:\n\(waiting.prefix(2000))")
+        #expect(Self.sample(waiting, "switchyard_coordinator_workers") == 0)
+        #expect((Self.sample(waiting, "switchyard_coordinator_requests_in_flight") ?? 0) > 0)
+
+        // A profile worker joins: its queue drains into the score stage, which has no worker.
+        children.append(try harness.start("profile", ["stage", "profile"] + common))
+        let moved = try await Self.scrape(metricsPort) { Self.sample($0, profile) == 0 && (Self.sample($0, score) ?? 0) > 0 }
+        #expect(Self.sample(moved, profile) == 0, "profile queue did not drain:\n\(moved.prefix(2000))")
+        #expect((Self.sample(moved, score) ?? 0) > 0)
+        #expect(Self.sample(moved, "switchyard_coordinator_workers") == 1)
+    }
+}
