@@ -32,24 +32,18 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Decide only: write the routing decisions, call no backend.")
     var dryRun = false
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
 
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on this port (default metrics.port; none when unset).")
-    var metricsPort: Int?
+    @OptionGroup var process: ProcessOptions
 
     @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar, even on a terminal.")
     var noProgress = false
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("unknown --log-level '\(logLevel)': use trace, debug, info, notice, warning, error or critical")
-        }
         if let budgetUSD, budgetUSD < 0 || !budgetUSD.isFinite { throw ValidationError("--budget-usd must be 0 or more") }
     }
 
     func run() async throws {
-        let logger = ProcessLogging.bootstrap(label: "switchyard.run", level: logLevel)
+        let logger = ProcessLogging.bootstrap(label: "switchyard.run", level: process.logLevel)
         let configuration: PipelineConfiguration
         do {
             configuration = try PipelineConfiguration.load(path: config)
@@ -68,11 +62,7 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard run: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        var metricsTask: Task<Void, any Error>?
-        if let port = metricsPort ?? configuration.metrics.port {
-            let endpoint = MetricsEndpoint.bootstrap(host: configuration.metrics.host, port: port, logger: logger)
-            metricsTask = Task { try await endpoint.run() }
-        }
+        let metricsTask = process.startMetrics(configuration, logger: logger)
         defer { metricsTask?.cancel() }
         let options = RunOptions(
             input: input, outputDirectory: output ?? configuration.output.directory,

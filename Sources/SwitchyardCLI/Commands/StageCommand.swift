@@ -56,11 +56,8 @@ struct StageCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Dispatch: call no backend, pass decisions through.")
     var dryRun = false
 
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on this port (default metrics.port; 0 picks one).")
-    var metricsPort: Int?
+    @OptionGroup var process: ProcessOptions
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
 
     func validate() throws {
         guard let role = StageRole(rawValue: role) else {
@@ -69,14 +66,11 @@ struct StageCommand: AsyncParsableCommand {
         if role == .ingest && input == nil { throw ValidationError("stage ingest needs --input FILE") }
         if let budgetUSD, budgetUSD < 0 || !budgetUSD.isFinite { throw ValidationError("--budget-usd must be 0 or more") }
         if let expectedLines, expectedLines < 1 { throw ValidationError("--expected-lines must be 1 or more") }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("unknown --log-level '\(logLevel)'")
-        }
     }
 
     func run() async throws {
         guard let role = StageRole(rawValue: role) else { throw ExitCode(2) }
-        var logger = ProcessLogging.bootstrap(label: "switchyard.stage.\(role.rawValue)", level: logLevel)
+        var logger = ProcessLogging.bootstrap(label: "switchyard.stage.\(role.rawValue)", level: process.logLevel)
         logger[metadataKey: "pid"] = "\(ProcessInfo.processInfo.processIdentifier)"
         let configuration: PipelineConfiguration
         do {
@@ -85,11 +79,7 @@ struct StageCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard stage \(role.rawValue): \(error)\n".utf8))
             throw ExitCode(2)
         }
-        var metricsTask: Task<Void, any Error>?
-        if let port = metricsPort ?? configuration.metrics.port {
-            let endpoint = MetricsEndpoint.bootstrap(host: configuration.metrics.host, port: port, logger: logger)
-            metricsTask = Task { try await endpoint.run() }
-        }
+        let metricsTask = process.startMetrics(configuration, logger: logger)
         defer { metricsTask?.cancel() }
         let endpoint = connect ?? StageProcess.connectEndpoint(for: configuration.coordinator.endpoint)
         let context = try Context()
