@@ -8,6 +8,11 @@ import SwitchyardCore
 /// Because the scorer sees a model only through its aptitude outcomes, a model it never saw in
 /// training is onboarded by running it on the aptitude set and calling `adding(model:outcomes:)`:
 /// no retraining, no inference of the other candidates.
+///
+/// The scorer's probability is blended toward the model's overall aptitude (its mean outcome on the
+/// aptitude set) by `PriorShrinkage` with evidence 1 (w = 1 / (1 + κ), κ = `blendKappa` chosen on dev):
+/// a per-query probability from one shared scorer is noisy, and the prior is known for every model,
+/// onboarded ones included.
 public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "aptitude"
     public var name: String { Self.strategyName }
@@ -17,8 +22,13 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
     public private(set) var aptitude: [[Float]]
     public var scorer: LogisticModel
+    /// Pseudo-count of the blend toward each model's overall aptitude (nil or 0: none).
+    public var blendKappa: Double?
 
-    public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
+    public init(
+        models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel,
+        blendKappa: Double? = nil
+    ) throws(AptitudeError) {
         guard models.count == aptitude.count, aptitude.allSatisfy({ $0.count == set.count }) else {
             throw .shapeMismatch("\(models.count) models but \(aptitude.count) aptitude rows of \(aptitude.first?.count ?? 0) values for an aptitude set of \(set.count)")
         }
@@ -27,6 +37,12 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.set = set
         self.aptitude = aptitude
         self.scorer = scorer
+        self.blendKappa = blendKappa
+    }
+
+    /// Each model's mean outcome on the aptitude set (the blend's prior).
+    var overallAptitude: [Double] {
+        aptitude.map { row in row.isEmpty ? 0 : row.reduce(0) { $0 + Double($1) } / Double(row.count) }
     }
 
     var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
@@ -38,7 +54,10 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
         guard set.dimension > 0 else { return queries.map { _ in [Double](repeating: 0.5, count: models.count) } }
         let q = LinearAlgebra.stack(queries.map { RoutingQueryNormaliser.unit($0, dimension: set.dimension) }, dimension: set.dimension)
-        return scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
+        let local = scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
+        guard let blendKappa, blendKappa > 0 else { return local }
+        let shrinkage = PriorShrinkage(prior: overallAptitude, kappa: blendKappa)
+        return local.map { shrinkage.apply($0, evidence: 1) }
     }
 
     /// Scores for stacked unit query vectors; `excluded[i]` leaves one aptitude prompt out of query i.
@@ -131,7 +150,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
 
     static let fileName = "aptitude.json"
 
-    enum CodingKeys: String, CodingKey { case models, configuration, set, aptitude, scorer }
+    enum CodingKeys: String, CodingKey { case models, configuration, set, aptitude, scorer, blendKappa }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -140,7 +159,8 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
             configuration: c.decode(AptitudeConfiguration.self, forKey: .configuration),
             set: c.decode(AptitudeSet.self, forKey: .set),
             aptitude: c.decode([[Float]].self, forKey: .aptitude),
-            scorer: c.decode(LogisticModel.self, forKey: .scorer)
+            scorer: c.decode(LogisticModel.self, forKey: .scorer),
+            blendKappa: c.decodeIfPresent(Double.self, forKey: .blendKappa)
         )
     }
 }

@@ -4,7 +4,8 @@ import SwitchyardCore
 
 /// Learns an `AptitudeStrategy`: samples the aptitude set from train, takes each model's outcomes on it,
 /// and fits the scorer on every (train query, model) pair (the query left out of its own aptitude
-/// features), early-stopped on the dev pairs.
+/// features), early-stopped on the dev pairs; then chooses on dev the blend toward each model's overall
+/// aptitude (`AptitudeStrategy.blendKappa`).
 public struct AptitudeTrainer: Sendable {
     public var configuration: AptitudeConfiguration
 
@@ -41,6 +42,15 @@ public struct AptitudeTrainer: Sendable {
         fit.batchSize = 256
         fit.seed = context.seed
         strategy.scorer = LogisticModel.train(x: trainRows.x, y: trainRows.y, validation: validation, configuration: fit)
+        if context.dev.count > 0 {
+            let local = strategy.predictQuality(batch: context.dev.features).flatMap { $0 }
+            let choice = PriorShrinkage.choose(
+                local: local, evidence: [Double](repeating: 1, count: context.dev.count), prior: strategy.overallAptitude,
+                context: context, candidates: PriorShrinkage.blendCandidates
+            )
+            strategy.blendKappa = choice.shrinkage.kappa > 0 ? choice.shrinkage.kappa : nil
+            context.logger.info("aptitude: chose the prior blend on dev", metadata: ["kappa": "\(choice.shrinkage.kappa)", "dev_aiq": "\(choice.aiq)"])
+        }
         context.logger.info("aptitude: trained", metadata: [
             "prompts": "\(set.count)", "categories": "\(set.categoryCount)", "pairs": "\(trainRows.x.count)",
         ])
