@@ -4,8 +4,12 @@ import SwitchyardCore
 /// ground of `uniroute-cluster` and `uniroute-learned-map`.
 ///
 /// A cluster's mean is shrunk toward the model's global mean by empirical Bayes (`PriorShrinkage` with
-/// the cluster's size as evidence: (Σ outcomes + κ·global) / (n + κ)); K and κ are chosen together on
-/// dev by area under the cost–quality curve, with the tables fitted on train alone.
+/// the cluster's size as evidence: (Σ outcomes + κ·global) / (n + κ)). K and κ are chosen together by
+/// area under the cost–quality curve over train + dev, each prompt predicted from its cluster's table
+/// *without its own outcomes* (leave-one-out, exact in closed form: (S − y + κ·g) / (n − 1 + κ)).
+/// Why not dev alone: a few hundred dev prompts pick K and κ by noise (on ZeroEval dev preferred raw
+/// means of 20 clusters, κ = 0); leave-one-out scores every labelled prompt, 5–7× the evidence, and
+/// never scores a prompt with its own outcome. Centroids are fitted on train alone (they see no outcomes).
 struct ClusterTable: Sendable {
     var centroids: FloatMatrix
     /// Outcome sums and sizes per cluster, from train only (for selection and for training the learned map).
@@ -14,6 +18,7 @@ struct ClusterTable: Sendable {
     var pooledStats: Stats
     /// Pseudo-count chosen on dev.
     var kappa: Float
+    /// Leave-one-out AIQ over train + dev of the chosen K and κ.
     var devAIQ: Double
 
     /// K × models: shrunk mean outcome (= 1 − error) per cluster from train, at the chosen κ.
@@ -62,6 +67,20 @@ struct ClusterTable: Sendable {
             }
             return quality
         }
+
+        /// Each labelled prompt's prediction (rows × models, flattened) from its cluster's table without
+        /// its own outcome: (S − y + κ·g) / (n − 1 + κ); `assigned` and `outcomes` are the rows these
+        /// stats were summed from, in the same order.
+        func leaveOneOut(assigned: [Int], outcomes: FloatMatrix, kappa: Float) -> [Double] {
+            var out = [Double](repeating: 0, count: assigned.count * sums.cols)
+            for (i, c) in assigned.enumerated() {
+                let n = counts[c] - 1 + kappa
+                for j in 0..<sums.cols {
+                    out[i * sums.cols + j] = n > 0 ? Double((sums[c, j] - outcomes[i, j] + kappa * globalMean[j]) / n) : Double(globalMean[j])
+                }
+            }
+            return out
+        }
     }
 
     static func build(_ context: TrainingContext) -> ClusterTable {
@@ -70,28 +89,31 @@ struct ClusterTable: Sendable {
 
     static func compute(_ context: TrainingContext) -> ClusterTable {
         let train = context.train
-        let selection = context.selection
         var best: ClusterTable? = nil
         let usable = candidates.filter { $0 * 10 <= max(train.count, 10) }
+        let estimated = context.estimatedCosts(train) + context.estimatedCosts(context.dev)
+        let outcomes = (try? FloatMatrix(
+            rows: train.count + context.dev.count, cols: train.outcomes.cols, values: train.outcomes.values + context.dev.outcomes.values))
+            ?? train.outcomes
+        let costs = (try? FloatMatrix(rows: outcomes.rows, cols: train.costs.cols, values: train.costs.values + context.dev.costs.values))
+            ?? train.costs
         for k in usable.isEmpty ? [1] : usable {
             let kmeans = KMeans.fit(train.vectors, configuration: KMeans.Configuration(k: k, restarts: 2, seed: context.seed))
             let stats = Stats(assignments: [(kmeans.assignments, train.outcomes)], k: kmeans.centroids.rows)
-            let assigned = KMeans.assign(selection.vectors, centroids: kmeans.centroids).assignments
+            let devAssigned = context.dev.count > 0 ? KMeans.assign(context.dev.vectors, centroids: kmeans.centroids).assignments : []
+            let pooled = Stats(assignments: [(kmeans.assignments, train.outcomes), (devAssigned, context.dev.outcomes)], k: kmeans.centroids.rows)
+            let assigned = kmeans.assignments + devAssigned
             for kappa in PriorShrinkage.candidates.map(Float.init) {
-                let quality = stats.quality(kappa: kappa)
-                let aiq = context.selectionAIQ(predicted: assigned.flatMap { quality.row($0).map(Double.init) })
-                context.logger.debug("uniroute candidate", metadata: ["k": "\(k)", "kappa": "\(kappa)", "dev_aiq": "\(aiq)"])
+                let predicted = pooled.leaveOneOut(assigned: assigned, outcomes: outcomes, kappa: kappa)
+                let aiq = CostQualitySweep.aiq(predicted: predicted, estimated: estimated, outcomes: outcomes, costs: costs)
+                context.logger.debug("uniroute candidate", metadata: ["k": "\(k)", "kappa": "\(kappa)", "loo_aiq": "\(aiq)"])
                 if best == nil || aiq > best!.devAIQ + 1e-12 {
-                    let devAssigned = context.dev.count > 0
-                        ? KMeans.assign(context.dev.vectors, centroids: kmeans.centroids).assignments : []
-                    let pooled = Stats(
-                        assignments: [(kmeans.assignments, train.outcomes), (devAssigned, context.dev.outcomes)], k: kmeans.centroids.rows)
                     best = ClusterTable(centroids: kmeans.centroids, trainStats: stats, pooledStats: pooled, kappa: kappa, devAIQ: aiq)
                 }
             }
         }
-        context.logger.info("uniroute: chose K and κ on dev", metadata: [
-            "k": "\(best!.centroids.rows)", "kappa": "\(best!.kappa)", "dev_aiq": "\(best!.devAIQ)",
+        context.logger.info("uniroute: chose K and κ by leave-one-out on train + dev", metadata: [
+            "k": "\(best!.centroids.rows)", "kappa": "\(best!.kappa)", "loo_aiq": "\(best!.devAIQ)",
         ])
         return best!
     }

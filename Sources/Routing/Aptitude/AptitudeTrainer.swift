@@ -44,12 +44,26 @@ public struct AptitudeTrainer: Sendable {
         strategy.scorer = LogisticModel.train(x: trainRows.x, y: trainRows.y, validation: validation, configuration: fit)
         if context.dev.count > 0 {
             let local = strategy.predictQuality(batch: context.dev.features).flatMap { $0 }
-            let choice = PriorShrinkage.choose(
-                local: local, evidence: [Double](repeating: 1, count: context.dev.count), prior: strategy.overallAptitude,
-                context: context, candidates: PriorShrinkage.blendCandidates
-            )
-            strategy.blendKappa = choice.shrinkage.kappa > 0 ? choice.shrinkage.kappa : nil
-            context.logger.info("aptitude: chose the prior blend on dev", metadata: ["kappa": "\(choice.shrinkage.kappa)", "dev_aiq": "\(choice.aiq)"])
+            let table = ClusterTable.build(context)
+            let clusterPriors = KMeans.assign(context.dev.vectors, centroids: table.centroids).assignments
+                .flatMap { table.trainQuality.row($0).map(Double.init) }
+            var best: (kappa: Double, clusters: Bool, aiq: Double) = (0, false, -.infinity)
+            for queryPriors in [nil, clusterPriors] {
+                let choice = PriorShrinkage.choose(
+                    local: local, evidence: [Double](repeating: 1, count: context.dev.count), prior: PriorShrinkage.means(train.outcomes),
+                    queryPriors: queryPriors, context: context, candidates: PriorShrinkage.blendCandidates
+                )
+                if choice.aiq > best.aiq + 1e-12 { best = (choice.shrinkage.kappa, queryPriors != nil, choice.aiq) }
+            }
+            strategy.blendKappa = best.kappa > 0 ? best.kappa : nil
+            context.logger.info("aptitude: chose the prior blend on dev", metadata: [
+                "kappa": "\(best.kappa)", "cluster_prior": "\(best.clusters)", "dev_aiq": "\(best.aiq)",
+            ])
+            let pooled = context.includeDevInFit
+            strategy = strategy.withPrior(
+                pooled ? PriorShrinkage.means(train.outcomes, context.dev.outcomes) : PriorShrinkage.means(train.outcomes),
+                clusterPrior: best.clusters && best.kappa > 0
+                    ? ClusterPrior(centroids: table.centroids, quality: pooled ? table.pooledQuality : table.trainQuality) : nil)
         }
         context.logger.info("aptitude: trained", metadata: [
             "prompts": "\(set.count)", "categories": "\(set.categoryCount)", "pairs": "\(trainRows.x.count)",

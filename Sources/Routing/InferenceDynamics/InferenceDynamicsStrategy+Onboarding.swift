@@ -41,6 +41,14 @@ extension InferenceDynamicsStrategy {
             return out
         }
         var copy = self
+        // The blend's priors: the new model's mean outcome on its aptitude prompts, in every cluster.
+        let meanOutcome = outcomes.reduce(0, +) / Double(outcomes.count)
+        let existing = models.firstIndex(of: model)
+        if var prior = copy.prior {
+            if let existing { prior.prior[existing] = meanOutcome } else { prior.prior.append(meanOutcome) }
+            copy.prior = prior
+        }
+        copy.clusterPrior = copy.clusterPrior?.setting(model: existing, value: meanOutcome)
         copy.capabilityProficiency = column(capabilityProficiency, capSums, capCounts)
         copy.domainProficiency = column(domainProficiency, domSums, domCounts)
         if let j = models.firstIndex(of: model) {

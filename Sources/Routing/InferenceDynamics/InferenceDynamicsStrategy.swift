@@ -16,7 +16,8 @@ import SwitchyardCore
 /// pseudo-count (`InferenceDynamicsConfiguration.shrinkage`), and a final blend of the calibrated
 /// prediction toward the model's mean outcome (`prior`, evidence 1: w = 1 / (1 + κ)), since two
 /// calibration weights shared by all models cannot express how much a model's requirement profile is
-/// worth. The saved fit then recomputes the proficiencies (and prior) on train + dev.
+/// worth. The blend's prior is the global mean or the query's cluster mean (`ClusterPrior`), chosen on
+/// dev too. The saved fit then recomputes the proficiencies (and priors) on train + dev.
 public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "inference-dynamics"
     public var name: String { Self.strategyName }
@@ -34,6 +35,8 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     public var extractor: EmbeddedRequirementExtractor?
     /// Blend toward each model's mean outcome after calibration (nil: none).
     public var prior: PriorShrinkage?
+    /// When set, the blend pulls toward the query's cluster mean instead of `prior.prior`.
+    public var clusterPrior: ClusterPrior?
 
     public init(
         models: [String], configuration: InferenceDynamicsConfiguration,
@@ -51,17 +54,27 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
 
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         let (capabilities, domains) = requirements(of: query)
-        return calibrated(capabilities: capabilities, domains: domains)
+        return calibrated(capabilities: capabilities, domains: domains, queryPrior: clusterPrior.flatMap { $0.priors([query])[0] })
     }
 
-    /// Calibrated (and, with a prior, blended) predictions from known requirements.
-    func calibrated(capabilities: [Capability], domains: [String]) -> [Double] {
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        let priors = clusterPrior?.priors(queries) ?? queries.map { _ in nil }
+        return queries.indices.map { i in
+            let (capabilities, domains) = requirements(of: queries[i])
+            return calibrated(capabilities: capabilities, domains: domains, queryPrior: priors[i])
+        }
+    }
+
+    /// Calibrated (and, with a prior, blended) predictions from known requirements; `queryPrior`
+    /// replaces the global prior of the blend.
+    func calibrated(capabilities: [Capability], domains: [String], queryPrior: [Double]? = nil) -> [Double] {
         let cap = part(capabilities.map(\.rawValue), capabilityProficiency)
         let dom = part(domains, domainProficiency)
         let local = (0..<models.count).map { j in
             RequirementVectorMath.sigmoid(calibration.weights[0] * cap[j] + calibration.weights[1] * dom[j] + calibration.bias)
         }
-        return prior?.apply(local, evidence: 1) ?? local
+        guard let prior else { return local }
+        return prior.apply(local, evidence: 1, toward: queryPrior ?? prior.prior)
     }
 
     /// The raw, uncalibrated capability and domain parts for every model (for `--explain` and tests).
@@ -181,6 +194,10 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
         let selection = context.selection
         let selectionRequirements = selection.features.map(base.requirements(of:))
         let selecting = configuration.shrinkageCandidates != nil
+        let table = selecting ? ClusterTable.build(context) : nil
+        let selectionClusterPriors = table.map { table in
+            KMeans.assign(selection.vectors, centroids: table.centroids).assignments.flatMap { table.trainQuality.row($0).map(Double.init) }
+        }
         var best: (strategy: InferenceDynamicsStrategy, aiq: Double)? = nil
         for kappa in configuration.shrinkageCandidates ?? [configuration.shrinkage] {
             var strategy = base
@@ -210,21 +227,29 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
             strategy.calibration = LogisticModel.train(x: x, y: y, configuration: fit)
             guard selecting else { return try pooled(strategy, tallies: tallies, context: context) }
             let local = selectionRequirements.flatMap { strategy.calibrated(capabilities: $0.0, domains: $0.1) }
-            let choice = PriorShrinkage.choose(
-                local: local, evidence: [Double](repeating: 1, count: selection.count), prior: PriorShrinkage.means(train.outcomes),
-                context: context, candidates: PriorShrinkage.blendCandidates
-            )
-            context.logger.debug("inference-dynamics candidate", metadata: [
-                "shrinkage": "\(kappa)", "blend_kappa": "\(choice.shrinkage.kappa)", "dev_aiq": "\(choice.aiq)",
-            ])
-            strategy.prior = choice.shrinkage.kappa > 0 ? choice.shrinkage : nil
-            if best == nil || choice.aiq > best!.aiq + 1e-12 { best = (strategy, choice.aiq) }
+            for queryPriors in [nil, selectionClusterPriors] {
+                let choice = PriorShrinkage.choose(
+                    local: local, evidence: [Double](repeating: 1, count: selection.count), prior: PriorShrinkage.means(train.outcomes),
+                    queryPriors: queryPriors, context: context, candidates: PriorShrinkage.blendCandidates
+                )
+                context.logger.debug("inference-dynamics candidate", metadata: [
+                    "shrinkage": "\(kappa)", "cluster_prior": "\(queryPriors != nil)", "blend_kappa": "\(choice.shrinkage.kappa)",
+                    "dev_aiq": "\(choice.aiq)",
+                ])
+                var candidate = strategy
+                candidate.prior = choice.shrinkage.kappa > 0 ? choice.shrinkage : nil
+                if let table, queryPriors != nil, candidate.prior != nil {
+                    candidate.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.trainQuality)
+                }
+                if best == nil || choice.aiq > best!.aiq + 1e-12 { best = (candidate, choice.aiq) }
+            }
         }
         guard let chosen = best?.strategy else {
             throw SwitchyardError.invalidArgument("inference-dynamics: no shrinkage candidate to choose from")
         }
         context.logger.info("inference-dynamics: chose on dev", metadata: [
-            "shrinkage": "\(chosen.configuration.shrinkage)", "blend_kappa": "\(chosen.prior?.kappa ?? 0)", "dev_aiq": "\(best?.aiq ?? 0)",
+            "shrinkage": "\(chosen.configuration.shrinkage)", "blend_kappa": "\(chosen.prior?.kappa ?? 0)",
+            "cluster_prior": "\(chosen.clusterPrior != nil)", "dev_aiq": "\(best?.aiq ?? 0)",
         ])
         return try pooled(chosen, tallies: tallies, context: context)
     }
@@ -245,6 +270,10 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
         if let prior = strategy.prior {
             out.prior = PriorShrinkage(prior: PriorShrinkage.means(context.train.outcomes, context.dev.outcomes), kappa: prior.kappa)
         }
+        if strategy.clusterPrior != nil {
+            let table = ClusterTable.build(context)
+            out.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.pooledQuality)
+        }
         return out
     }
 
@@ -257,7 +286,7 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
         let strategy = try ArtifactFiles.readJSON(InferenceDynamicsStrategy.self, from: url)
         let m = strategy.models.count
         let shapesOK = strategy.fallbackProficiency.count == m && strategy.calibration.weights.count == 2
-            && (strategy.prior?.prior.count ?? m) == m
+            && (strategy.prior?.prior.count ?? m) == m && (strategy.clusterPrior?.isValid(models: m) ?? true)
             && strategy.capabilityProficiency.values.allSatisfy { $0.count == m }
             && strategy.domainProficiency.values.allSatisfy { $0.count == m }
         try ArtifactFiles.check(shapesOK, url, "proficiency tables do not match the \(m) models")
