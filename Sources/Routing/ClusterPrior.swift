@@ -58,27 +58,4 @@ public struct ClusterPrior: Sendable, Codable, Hashable {
         }
         return out
     }
-
-    /// A copy that also holds `model`, with the same prior `value` in every cluster (an onboarded
-    /// model's outcomes are known on its aptitude prompts only), or replaces it at `index`.
-    public func setting(model index: Int?, value: Double) -> ClusterPrior {
-        var copy = self
-        copy.quality = quality.map { row in
-            var row = row
-            if let index, index < row.count { row[index] = value } else { row.append(value) }
-            return row
-        }
-        return copy
-    }
-
-    /// A copy without the model at `index`.
-    public func removing(model index: Int) -> ClusterPrior {
-        var copy = self
-        copy.quality = quality.map { row in
-            var row = row
-            if index < row.count { row.remove(at: index) }
-            return row
-        }
-        return copy
-    }
 }

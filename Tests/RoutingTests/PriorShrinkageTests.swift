@@ -49,19 +49,20 @@ import Testing
         #expect(choice.aiq >= context.selectionAIQ(predicted: PriorShrinkage(prior: choice.shrinkage.prior, kappa: 200).apply(local, evidence: 10)) - 1e-12)
     }
 
-    @Test func noisyLocalPredictionsAreShrunkAndTheChoiceIsDeterministic() throws {
+    @Test func wrongLocalPredictionsAreShrunkAndTheChoiceIsDeterministic() throws {
         let (context, _, _) = try RoutingTestData.context()
         let dev = context.selection
-        var generator = SeededGenerator(seed: 7)
-        // Noise that prefers the expensive specialists at random: worse than the prior, which sends
-        // everything to the cheap model (right on half) at a tenth of the cost.
-        let local = (0..<(dev.count * context.models.count)).map { _ in generator.nextUnit() }
+        // Anti-predictions (the wrong model looks best) against per-query priors that know the answer
+        // (as a good cluster prior would): shrinking by more than the evidence (κ > 1) must win.
+        let local = dev.outcomes.values.map { 1 - Double($0) }
+        let truth = dev.outcomes.values.map(Double.init)
         let prior = PriorShrinkage.means(context.train.outcomes)
-        let a = PriorShrinkage.choose(local: local, evidence: [Double](repeating: 1, count: dev.count), prior: prior, context: context)
-        let b = PriorShrinkage.choose(local: local, evidence: [Double](repeating: 1, count: dev.count), prior: prior, context: context)
-        #expect(a.shrinkage.kappa > 0)
+        let evidence = [Double](repeating: 1, count: dev.count)
+        let a = PriorShrinkage.choose(local: local, evidence: evidence, prior: prior, queryPriors: truth, context: context)
+        let b = PriorShrinkage.choose(local: local, evidence: evidence, prior: prior, queryPriors: truth, context: context)
+        #expect(a.shrinkage.kappa > 1)
         #expect(a.shrinkage == b.shrinkage && a.aiq == b.aiq)
-        #expect(a.aiq >= context.selectionAIQ(predicted: local) - 1e-12)
+        #expect(a.aiq > context.selectionAIQ(predicted: local))
     }
 
     @Test func knnChoiceIsDeterministicAndSurvivesTheArtifact() throws {

@@ -8,12 +8,6 @@ import SwitchyardCore
 /// Because the scorer sees a model only through its aptitude outcomes, a model it never saw in
 /// training is onboarded by running it on the aptitude set and calling `adding(model:outcomes:)`:
 /// no retraining, no inference of the other candidates.
-///
-/// The scorer's probability is blended toward the model's prior, its mean outcome on all labelled
-/// prompts (`priorQuality`; for an onboarded model, on its aptitude set, the only outcomes known), by
-/// `PriorShrinkage` with evidence 1 (w = 1 / (1 + κ), κ = `blendKappa` chosen on dev): a per-query
-/// probability from one shared scorer is noisy, and the prior is known for every model. The prior may
-/// instead be the query's cluster mean (`clusterPrior`), chosen on dev.
 public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "aptitude"
     public var name: String { Self.strategyName }
@@ -23,17 +17,8 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
     public private(set) var aptitude: [[Float]]
     public var scorer: LogisticModel
-    /// Pseudo-count of the blend toward each model's overall aptitude (nil or 0: none).
-    public var blendKappa: Double?
-    /// Prior per model (nil: `overallAptitude`); same order as `models`.
-    public private(set) var priorQuality: [Double]?
-    /// When set, the blend pulls toward the query's cluster mean (onboarded models: their prior in every cluster).
-    public private(set) var clusterPrior: ClusterPrior?
 
-    public init(
-        models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel,
-        blendKappa: Double? = nil, priorQuality: [Double]? = nil, clusterPrior: ClusterPrior? = nil
-    ) throws(AptitudeError) {
+    public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
         guard models.count == aptitude.count, aptitude.allSatisfy({ $0.count == set.count }) else {
             throw .shapeMismatch("\(models.count) models but \(aptitude.count) aptitude rows of \(aptitude.first?.count ?? 0) values for an aptitude set of \(set.count)")
         }
@@ -42,28 +27,6 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.set = set
         self.aptitude = aptitude
         self.scorer = scorer
-        self.blendKappa = blendKappa
-        guard (priorQuality?.count ?? models.count) == models.count else {
-            throw .shapeMismatch("\(priorQuality?.count ?? 0) prior qualities for \(models.count) models")
-        }
-        self.priorQuality = priorQuality
-        guard clusterPrior?.isValid(models: models.count) ?? true else {
-            throw .shapeMismatch("the cluster prior does not hold \(models.count) models")
-        }
-        self.clusterPrior = clusterPrior
-    }
-
-    /// A copy whose prior is `prior` (one value per model), and the cluster prior `clusterPrior`.
-    func withPrior(_ prior: [Double], clusterPrior: ClusterPrior?) -> AptitudeStrategy {
-        var copy = self
-        if prior.count == models.count { copy.priorQuality = prior }
-        copy.clusterPrior = clusterPrior?.isValid(models: models.count) == true ? clusterPrior : nil
-        return copy
-    }
-
-    /// Each model's mean outcome on the aptitude set (the blend's prior).
-    var overallAptitude: [Double] {
-        aptitude.map { row in row.isEmpty ? 0 : row.reduce(0) { $0 + Double($1) } / Double(row.count) }
     }
 
     var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
@@ -75,11 +38,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
         guard set.dimension > 0 else { return queries.map { _ in [Double](repeating: 0.5, count: models.count) } }
         let q = LinearAlgebra.stack(queries.map { RoutingQueryNormaliser.unit($0, dimension: set.dimension) }, dimension: set.dimension)
-        let local = scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
-        guard let blendKappa, blendKappa > 0 else { return local }
-        let shrinkage = PriorShrinkage(prior: priorQuality ?? overallAptitude, kappa: blendKappa)
-        let priors = clusterPrior?.priors(queries) ?? queries.map { _ in nil }
-        return local.indices.map { i in shrinkage.apply(local[i], evidence: 1, toward: priors[i] ?? shrinkage.prior) }
+        return scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
     }
 
     /// Scores for stacked unit query vectors; `excluded[i]` leaves one aptitude prompt out of query i.
@@ -131,13 +90,9 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         var copy = self
         if let existing = copy.models.firstIndex(of: model) {
             copy.aptitude[existing] = row
-            copy.priorQuality?[existing] = mean
-            copy.clusterPrior = copy.clusterPrior?.setting(model: existing, value: mean)
         } else {
             copy.models.append(model)
             copy.aptitude.append(row)
-            copy.priorQuality?.append(mean)
-            copy.clusterPrior = copy.clusterPrior?.setting(model: nil, value: mean)
         }
         return copy
     }
@@ -148,8 +103,6 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         if let index = copy.models.firstIndex(of: model) {
             copy.models.remove(at: index)
             copy.aptitude.remove(at: index)
-            copy.priorQuality?.remove(at: index)
-            copy.clusterPrior = copy.clusterPrior?.removing(model: index)
         }
         return copy
     }
@@ -178,7 +131,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
 
     static let fileName = "aptitude.json"
 
-    enum CodingKeys: String, CodingKey { case models, configuration, set, aptitude, scorer, blendKappa, priorQuality, clusterPrior }
+    enum CodingKeys: String, CodingKey { case models, configuration, set, aptitude, scorer }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -187,10 +140,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
             configuration: c.decode(AptitudeConfiguration.self, forKey: .configuration),
             set: c.decode(AptitudeSet.self, forKey: .set),
             aptitude: c.decode([[Float]].self, forKey: .aptitude),
-            scorer: c.decode(LogisticModel.self, forKey: .scorer),
-            blendKappa: c.decodeIfPresent(Double.self, forKey: .blendKappa),
-            priorQuality: c.decodeIfPresent([Double].self, forKey: .priorQuality),
-            clusterPrior: c.decodeIfPresent(ClusterPrior.self, forKey: .clusterPrior)
+            scorer: c.decode(LogisticModel.self, forKey: .scorer)
         )
     }
 }

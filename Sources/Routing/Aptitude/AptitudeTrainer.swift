@@ -4,8 +4,7 @@ import SwitchyardCore
 
 /// Learns an `AptitudeStrategy`: samples the aptitude set from train, takes each model's outcomes on it,
 /// and fits the scorer on every (train query, model) pair (the query left out of its own aptitude
-/// features), early-stopped on the dev pairs; then chooses on dev the blend toward each model's overall
-/// aptitude (`AptitudeStrategy.blendKappa`).
+/// features), early-stopped on the dev pairs.
 public struct AptitudeTrainer: Sendable {
     public var configuration: AptitudeConfiguration
 
@@ -42,29 +41,6 @@ public struct AptitudeTrainer: Sendable {
         fit.batchSize = 256
         fit.seed = context.seed
         strategy.scorer = LogisticModel.train(x: trainRows.x, y: trainRows.y, validation: validation, configuration: fit)
-        if context.dev.count > 0 {
-            let local = strategy.predictQuality(batch: context.dev.features).flatMap { $0 }
-            let table = ClusterTable.build(context)
-            let clusterPriors = KMeans.assign(context.dev.vectors, centroids: table.centroids).assignments
-                .flatMap { table.trainQuality.row($0).map(Double.init) }
-            var best: (kappa: Double, clusters: Bool, aiq: Double) = (0, false, -.infinity)
-            for queryPriors in [nil, clusterPriors] {
-                let choice = PriorShrinkage.choose(
-                    local: local, evidence: [Double](repeating: 1, count: context.dev.count), prior: PriorShrinkage.means(train.outcomes),
-                    queryPriors: queryPriors, context: context, candidates: PriorShrinkage.blendCandidates
-                )
-                if choice.aiq > best.aiq + 1e-12 { best = (choice.shrinkage.kappa, queryPriors != nil, choice.aiq) }
-            }
-            strategy.blendKappa = best.kappa > 0 ? best.kappa : nil
-            context.logger.info("aptitude: chose the prior blend on dev", metadata: [
-                "kappa": "\(best.kappa)", "cluster_prior": "\(best.clusters)", "dev_aiq": "\(best.aiq)",
-            ])
-            let pooled = context.includeDevInFit
-            strategy = strategy.withPrior(
-                pooled ? PriorShrinkage.means(train.outcomes, context.dev.outcomes) : PriorShrinkage.means(train.outcomes),
-                clusterPrior: best.clusters && best.kappa > 0
-                    ? ClusterPrior(centroids: table.centroids, quality: pooled ? table.pooledQuality : table.trainQuality) : nil)
-        }
         context.logger.info("aptitude: trained", metadata: [
             "prompts": "\(set.count)", "categories": "\(set.categoryCount)", "pairs": "\(trainRows.x.count)",
         ])
