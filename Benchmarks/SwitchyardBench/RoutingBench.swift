@@ -39,6 +39,9 @@ struct RoutingBench: AsyncParsableCommand {
     @Option(help: "Minimum seconds of decisions timed per strategy.")
     var seconds: Double = 1
 
+    @Option(help: "Log level of the build (info shows what dev chose: K, k, κ, ...).")
+    var logLevel: String = "warning"
+
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
@@ -73,7 +76,7 @@ struct RoutingBench: AsyncParsableCommand {
 
     func run() async throws {
         var logger = Logger(label: "bench.routing", factory: { label in StreamLogHandler.standardError(label: label) })
-        logger.logLevel = .warning
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         var results: [DatasetResult] = []
         for name in datasets.split(separator: ",").map(String.init) {
             results.append(try runDataset(name, logger: logger))

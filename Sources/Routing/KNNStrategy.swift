@@ -2,9 +2,13 @@ import Foundation
 import Logging
 import SwitchyardCore
 
-/// k nearest training prompts by cosine similarity; predicted quality of a model = its mean outcome
-/// on those neighbours. k is chosen on dev (by area under the cost–quality curve) among
-/// `Configuration.candidates`; the final neighbour pool is train + dev.
+/// k nearest training prompts by cosine similarity; predicted quality of a model = its (optionally
+/// similarity-weighted) mean outcome on those neighbours, shrunk toward the model's mean outcome by
+/// `PriorShrinkage` with evidence n = Σ of the neighbours' cosines (far neighbours are weak evidence).
+/// The prior is either the model's global mean or, hierarchically, its shrunk mean on the query's
+/// UniRoute cluster (`ClusterTable`: global → cluster → neighbours). k, the vote weighting, the prior
+/// and κ are chosen together on dev (by area under the cost–quality curve) with train as the pool; the
+/// final neighbour pool and priors are train + dev.
 public struct KNNStrategy: TrainableStrategy {
     public static let strategyName = "knn"
     public var name: String { Self.strategyName }
@@ -14,18 +18,40 @@ public struct KNNStrategy: TrainableStrategy {
     public let vectors: FloatMatrix
     /// n × models outcomes of the pool.
     public let outcomes: FloatMatrix
+    /// Votes weighted by cosine similarity (true) or equal (false).
+    public let weighted: Bool
+    /// Pull toward each model's pool mean (κ = 0: none).
+    public let shrinkage: PriorShrinkage
+    /// Cluster prior: C × dimension centroids and C × models shrunk means; nil: the global `shrinkage.prior`.
+    public let clusterPrior: (centroids: FloatMatrix, quality: FloatMatrix)?
 
-    /// Values of k tried on dev (default 5, 10, 20, 40).
-    public static let candidates = [5, 10, 20, 40]
+    /// Values of k tried on dev.
+    public static let candidates = [5, 10, 20, 40, 80]
 
-    public init(models: [String], k: Int, vectors: FloatMatrix, outcomes: FloatMatrix) throws(SwitchyardError) {
+    public init(
+        models: [String], k: Int, vectors: FloatMatrix, outcomes: FloatMatrix, weighted: Bool = false, shrinkage: PriorShrinkage? = nil,
+        clusterPrior: (centroids: FloatMatrix, quality: FloatMatrix)? = nil
+    ) throws(SwitchyardError) {
         guard k >= 1, vectors.rows == outcomes.rows, outcomes.cols == models.count, vectors.rows > 0 else {
             throw .invalidArgument("knn: need k >= 1 and a non-empty pool with one outcome row per vector and one column per model")
+        }
+        let shrinkage = shrinkage ?? PriorShrinkage(prior: PriorShrinkage.means(outcomes), kappa: 0)
+        guard shrinkage.prior.count == models.count else {
+            throw .invalidArgument("knn: the shrinkage prior has \(shrinkage.prior.count) values for \(models.count) models; rebuild the artifact")
         }
         self.models = models
         self.k = k
         self.vectors = vectors
         self.outcomes = outcomes
+        self.weighted = weighted
+        self.shrinkage = shrinkage
+        if let clusterPrior {
+            guard clusterPrior.centroids.rows > 0, clusterPrior.centroids.rows == clusterPrior.quality.rows,
+                  clusterPrior.centroids.cols == vectors.cols, clusterPrior.quality.cols == models.count else {
+                throw .invalidArgument("knn: the cluster prior needs C centroids of the pool's dimension and a C × models table; rebuild the artifact")
+            }
+        }
+        self.clusterPrior = clusterPrior
     }
 
     public func explain(_ query: QueryFeatures) -> String? {
@@ -40,21 +66,38 @@ public struct KNNStrategy: TrainableStrategy {
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
-        let similarities = LinearAlgebra.multiplyTransposed(LinearAlgebra.stack(queries, dimension: vectors.cols), vectors)
+        let stacked = LinearAlgebra.stack(queries, dimension: vectors.cols)
+        let similarities = LinearAlgebra.multiplyTransposed(stacked, vectors)
+        let clusters = clusterPrior.map { KMeans.assign(stacked, centroids: $0.centroids).assignments }
         return (0..<queries.count).map { i in
-            Self.neighbourMeans(similarities, row: i, k: k, outcomes: outcomes)
+            let local = Self.neighbourMeans(similarities, row: i, k: k, outcomes: outcomes, weighted: weighted)
+            if let clusterPrior, let clusters {
+                return shrinkage.apply(local.means, evidence: local.evidence, toward: clusterPrior.quality.row(clusters[i]).map(Double.init))
+            }
+            return shrinkage.apply(local.means, evidence: local.evidence)
         }
     }
 
-    /// Mean outcomes of the k most similar pool rows (ties to the lower index, as a stable sort).
-    static func neighbourMeans(_ similarities: FloatMatrix, row: Int, k: Int, outcomes: FloatMatrix) -> [Double] {
+    /// Mean outcomes of the k most similar pool rows (ties to the lower index, as a stable sort),
+    /// weighted by cosine when `weighted`, and the evidence behind them: Σ of their cosines (≥ 0).
+    static func neighbourMeans(
+        _ similarities: FloatMatrix, row: Int, k: Int, outcomes: FloatMatrix, weighted: Bool = false
+    ) -> (means: [Double], evidence: Double) {
         let top = topIndices(similarities, row: row, k: k)
         var means = [Double](repeating: 0, count: outcomes.cols)
+        var total = 0.0, evidence = 0.0
         for index in top {
-            for j in 0..<outcomes.cols { means[j] += Double(outcomes[index, j]) }
+            let similarity = max(0, Double(similarities[row, index]))
+            let w = weighted ? similarity : 1
+            evidence += similarity
+            total += w
+            for j in 0..<outcomes.cols { means[j] += w * Double(outcomes[index, j]) }
         }
-        let scale = 1 / Double(max(1, top.count))
-        return means.map { $0 * scale }
+        guard total > 0 else {
+            // No similar neighbour at all (weighted votes): equal votes, and no evidence.
+            return (weighted && !top.isEmpty ? neighbourMeans(similarities, row: row, k: k, outcomes: outcomes).means : means, 0)
+        }
+        return (means.map { $0 / total }, evidence)
     }
 
     /// Indices of the k largest values of one row, best first.
@@ -86,27 +129,50 @@ public struct KNNStrategy: TrainableStrategy {
         let selection = context.selection
         let pool = context.train
         let similarities = LinearAlgebra.multiplyTransposed(selection.vectors, pool.vectors)
-        var bestK = candidates[0]
-        var bestAIQ = -Double.infinity
+        let trainPrior = PriorShrinkage.means(pool.outcomes)
+        let table = ClusterTable.build(context)
+        let selectionClusters = KMeans.assign(selection.vectors, centroids: table.centroids).assignments
+        let trainClusterQuality = table.trainQuality
+        let clusterPriors = selectionClusters.flatMap { trainClusterQuality.row($0).map(Double.init) }
+        var best = (k: candidates[0], weighted: false, kappa: 0.0, clusterPrior: false, aiq: -Double.infinity)
         for k in candidates where k <= pool.count {
-            let predicted = (0..<selection.count).flatMap { neighbourMeans(similarities, row: $0, k: k, outcomes: pool.outcomes) }
-            let aiq = context.selectionAIQ(predicted: predicted)
-            context.logger.debug("knn candidate", metadata: ["k": "\(k)", "dev_aiq": "\(aiq)"])
-            if aiq > bestAIQ {
-                bestAIQ = aiq
-                bestK = k
+            for weighted in [false, true] {
+                var local: [Double] = []
+                var evidence: [Double] = []
+                for row in 0..<selection.count {
+                    let neighbours = neighbourMeans(similarities, row: row, k: k, outcomes: pool.outcomes, weighted: weighted)
+                    local += neighbours.means
+                    evidence.append(neighbours.evidence)
+                }
+                for useClusters in [false, true] {
+                    let choice = PriorShrinkage.choose(
+                        local: local, evidence: evidence, prior: trainPrior, queryPriors: useClusters ? clusterPriors : nil, context: context)
+                    context.logger.debug("knn candidate", metadata: [
+                        "k": "\(k)", "weighted": "\(weighted)", "cluster_prior": "\(useClusters)",
+                        "kappa": "\(choice.shrinkage.kappa)", "dev_aiq": "\(choice.aiq)",
+                    ])
+                    if choice.aiq > best.aiq + 1e-12 { best = (k, weighted, choice.shrinkage.kappa, useClusters, choice.aiq) }
+                }
             }
         }
-        context.logger.info("knn: chose k on dev", metadata: ["k": "\(bestK)", "dev_aiq": "\(bestAIQ)"])
+        context.logger.info("knn: chose on dev", metadata: [
+            "k": "\(best.k)", "weighted": "\(best.weighted)", "cluster_prior": "\(best.clusterPrior)",
+            "kappa": "\(best.kappa)", "dev_aiq": "\(best.aiq)",
+        ])
         var vectors = context.train.vectors
         var outcomes = context.train.outcomes
-        if context.includeDevInFit && context.dev.count > 0 {
+        let pooled = context.includeDevInFit && context.dev.count > 0
+        if pooled {
             vectors.values += context.dev.vectors.values
             outcomes.values += context.dev.outcomes.values
             vectors = try FloatMatrix(rows: context.train.count + context.dev.count, cols: vectors.cols, values: vectors.values)
             outcomes = try FloatMatrix(rows: context.train.count + context.dev.count, cols: outcomes.cols, values: outcomes.values)
         }
-        return try KNNStrategy(models: context.models, k: min(bestK, vectors.rows), vectors: vectors, outcomes: outcomes)
+        return try KNNStrategy(
+            models: context.models, k: min(best.k, vectors.rows), vectors: vectors, outcomes: outcomes, weighted: best.weighted,
+            shrinkage: PriorShrinkage(prior: PriorShrinkage.means(outcomes), kappa: best.kappa),
+            clusterPrior: best.clusterPrior ? (table.centroids, pooled ? table.pooledQuality : table.trainQuality) : nil
+        )
     }
 
     struct Stored: Codable {
@@ -114,21 +180,39 @@ public struct KNNStrategy: TrainableStrategy {
         var k: Int
         var rows: Int
         var dimension: Int
+        /// Absent in artifacts built before shrinkage: equal votes, no shrinkage.
+        var weighted: Bool?
+        var shrinkage: PriorShrinkage?
+        /// Clusters of the prior (absent: the global prior).
+        var priorClusters: Int?
     }
 
     public func save(to directory: URL) throws {
         try ArtifactFiles.writeJSON(
-            Stored(models: models, k: k, rows: vectors.rows, dimension: vectors.cols),
+            Stored(
+                models: models, k: k, rows: vectors.rows, dimension: vectors.cols, weighted: weighted, shrinkage: shrinkage,
+                priorClusters: clusterPrior?.centroids.rows),
             to: directory.appendingPathComponent("knn.json")
         )
         try vectors.write(to: directory.appendingPathComponent("vectors.f32"))
         try outcomes.write(to: directory.appendingPathComponent("outcomes.f32"))
+        if let clusterPrior {
+            try clusterPrior.centroids.write(to: directory.appendingPathComponent("prior_centroids.f32"))
+            try clusterPrior.quality.write(to: directory.appendingPathComponent("prior_quality.f32"))
+        }
     }
 
     public static func load(from directory: URL) throws -> KNNStrategy {
         let stored = try ArtifactFiles.readJSON(Stored.self, from: directory.appendingPathComponent("knn.json"))
         let vectors = try FloatMatrix.read(from: directory.appendingPathComponent("vectors.f32"), rows: stored.rows, cols: stored.dimension)
         let outcomes = try FloatMatrix.read(from: directory.appendingPathComponent("outcomes.f32"), rows: stored.rows, cols: stored.models.count)
-        return try KNNStrategy(models: stored.models, k: stored.k, vectors: vectors, outcomes: outcomes)
+        let clusterPrior = try stored.priorClusters.map { clusters in
+            (centroids: try FloatMatrix.read(from: directory.appendingPathComponent("prior_centroids.f32"), rows: clusters, cols: stored.dimension),
+             quality: try FloatMatrix.read(from: directory.appendingPathComponent("prior_quality.f32"), rows: clusters, cols: stored.models.count))
+        }
+        return try KNNStrategy(
+            models: stored.models, k: stored.k, vectors: vectors, outcomes: outcomes, weighted: stored.weighted ?? false,
+            shrinkage: stored.shrinkage, clusterPrior: clusterPrior
+        )
     }
 }

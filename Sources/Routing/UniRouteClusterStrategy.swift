@@ -3,8 +3,9 @@ import SwitchyardCore
 
 /// UniRoute, hard cluster map: a query goes to its nearest K-means centroid; a model's predicted
 /// quality is 1 − its error on that cluster (error measured on train + dev, dev being UniRoute's
-/// validation set, shrunk toward the model's mean). K is chosen on dev by area under the
-/// cost–quality curve.
+/// validation set, shrunk toward the model's mean with the cluster's size as evidence, see
+/// `ClusterTable`). K and the shrinkage pseudo-count κ are chosen on dev by area under the cost–quality
+/// curve.
 public struct UniRouteClusterStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-cluster"
     public var name: String { Self.strategyName }

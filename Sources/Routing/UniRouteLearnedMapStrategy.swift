@@ -7,7 +7,10 @@ import SwitchyardCore
 /// θ starts as the soft nearest-centroid map (θₖ = β·cₖ, bₖ = −β|cₖ|²/2) of the cluster strategy's
 /// K-means and is trained on train with Adam to maximise predicted correctness (squared error between
 /// Σₖ p(k|x)·ψₖ and the prompt's real outcomes, ψ from train), with L2 decay; the epoch with the
-/// best dev area under the cost–quality curve is kept (epoch 0, the soft centroid map, included). Routing then uses ψ from train + dev, like `uniroute-cluster`.
+/// best dev area under the cost–quality curve is kept (epoch 0, the soft centroid map, included).
+/// Then the pseudo-count κ that shrinks each cluster's ψ toward the model's mean (evidence: the
+/// cluster's size, see `ClusterTable`) is chosen again on dev for this map, whose soft mixing already
+/// averages clusters. Routing then uses ψ from train + dev at that κ, like `uniroute-cluster`.
 public struct UniRouteLearnedMapStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-learned-map"
     public var name: String { Self.strategyName }
@@ -155,12 +158,24 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
                 }
             }
         }
+        var bestKappa = table.kappa
+        let devP = probabilities(validation.vectors, theta: bestTheta, bias: bestBias)
+        for kappa in PriorShrinkage.candidates.map(Float.init) {
+            let score = context.selectionAIQ(predicted: LinearAlgebra.multiply(devP, table.trainStats.quality(kappa: kappa)).values.map(Double.init))
+            if score > bestScore + 1e-12 {
+                bestScore = score
+                bestKappa = kappa
+            }
+        }
         context.logger.info(
             "uniroute-learned-map: trained",
-            metadata: ["k": "\(k)", "best_epoch": "\(bestEpoch)", "dev_aiq_initial": "\(initialScore)", "dev_aiq": "\(bestScore)"]
+            metadata: [
+                "k": "\(k)", "best_epoch": "\(bestEpoch)", "kappa": "\(bestKappa)",
+                "dev_aiq_initial": "\(initialScore)", "dev_aiq": "\(bestScore)",
+            ]
         )
         return try UniRouteLearnedMapStrategy(models: context.models, theta: bestTheta, bias: bestBias,
-            quality: context.includeDevInFit ? table.pooledQuality : table.trainQuality
+            quality: (context.includeDevInFit ? table.pooledStats : table.trainStats).quality(kappa: bestKappa)
         )
     }
 

@@ -9,6 +9,13 @@ public struct InferenceDynamicsConfiguration: Sendable, Codable, Hashable {
     /// Pseudo-count pulling a rarely seen element's proficiency toward the model's overall mean
     /// (default 5 queries), so a domain seen twice does not decide routes alone.
     public var shrinkage: Double = 5
+    /// When set, `shrinkage` is chosen among these on dev, and so is a final blend of the calibrated
+    /// prediction toward the model's mean outcome (`PriorShrinkage`); nil: `shrinkage` as given, no
+    /// blend. `InferenceDynamicsStrategy.train(_:)` sets `defaultShrinkageCandidates`.
+    public var shrinkageCandidates: [Double]? = nil
+
+    /// Element pseudo-counts compared on dev by default.
+    public static let defaultShrinkageCandidates: [Double] = [2, 5, 10, 20, 50, 100]
     /// Requirement extraction used when queries carry no capabilities/domains (see
     /// `EmbeddedRequirementExtractor.Configuration`; default there).
     public var extractor: EmbeddedRequirementExtractor.Configuration = .init()

@@ -6,6 +6,7 @@ extension InferenceDynamicsStrategy {
     /// prompts (the aptitude set): each prompt's requirements come from the stored extractor, and the
     /// calibration is unchanged. Nil when this strategy has no extractor of its own (its requirements
     /// came from the profiler, which is not stored with it): then it must be rebuilt to include the model.
+/// The copy routes without the prior blend (see the comment inside).
     public func adding(model: String, vectors: [[Float]], outcomes: [Double]) -> InferenceDynamicsStrategy? {
         guard let extractor, vectors.count == outcomes.count, !vectors.isEmpty else { return nil }
         var capSums: [String: Double] = [:], capCounts: [String: Double] = [:]
@@ -41,6 +42,10 @@ extension InferenceDynamicsStrategy {
             return out
         }
         var copy = self
+        // The dev-chosen prior blend is dropped: a model known only from its aptitude prompts has no
+        // prior comparable with the others' (means over all labelled prompts, per cluster).
+        copy.prior = nil
+        copy.clusterPrior = nil
         copy.capabilityProficiency = column(capabilityProficiency, capSums, capCounts)
         copy.domainProficiency = column(domainProficiency, domSums, domCounts)
         if let j = models.firstIndex(of: model) {

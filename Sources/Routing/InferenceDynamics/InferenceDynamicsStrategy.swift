@@ -11,6 +11,13 @@ import SwitchyardCore
 /// rank-weighted sum of S over its ranked capabilities (one part) and domains (another part); a small
 /// logistic calibration fitted on dev turns the two parts into P(correct), so the Router can subtract
 /// λ·cost from a quality on the outcome scale.
+///
+/// Empirical Bayes twice, both chosen on dev with proficiencies from train alone: the element
+/// pseudo-count (`InferenceDynamicsConfiguration.shrinkage`), and a final blend of the calibrated
+/// prediction toward the model's mean outcome (`prior`, evidence 1: w = 1 / (1 + κ)), since two
+/// calibration weights shared by all models cannot express how much a model's requirement profile is
+/// worth. The blend's prior is the global mean or the query's cluster mean (`ClusterPrior`), chosen on
+/// dev too. The saved fit then recomputes the proficiencies (and priors) on train + dev.
 public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "inference-dynamics"
     public var name: String { Self.strategyName }
@@ -26,6 +33,10 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     public var calibration: LogisticModel
     /// Extracts requirements for queries that arrive without them (and labelled training queries that had none).
     public var extractor: EmbeddedRequirementExtractor?
+    /// Blend toward each model's mean outcome after calibration (nil: none).
+    public var prior: PriorShrinkage?
+    /// When set, the blend pulls toward the query's cluster mean instead of `prior.prior`.
+    public var clusterPrior: ClusterPrior?
 
     public init(
         models: [String], configuration: InferenceDynamicsConfiguration,
@@ -43,11 +54,27 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
 
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         let (capabilities, domains) = requirements(of: query)
+        return calibrated(capabilities: capabilities, domains: domains, queryPrior: clusterPrior.flatMap { $0.priors([query])[0] })
+    }
+
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        let priors = clusterPrior?.priors(queries) ?? queries.map { _ in nil }
+        return queries.indices.map { i in
+            let (capabilities, domains) = requirements(of: queries[i])
+            return calibrated(capabilities: capabilities, domains: domains, queryPrior: priors[i])
+        }
+    }
+
+    /// Calibrated (and, with a prior, blended) predictions from known requirements; `queryPrior`
+    /// replaces the global prior of the blend.
+    func calibrated(capabilities: [Capability], domains: [String], queryPrior: [Double]? = nil) -> [Double] {
         let cap = part(capabilities.map(\.rawValue), capabilityProficiency)
         let dom = part(domains, domainProficiency)
-        return (0..<models.count).map { j in
+        let local = (0..<models.count).map { j in
             RequirementVectorMath.sigmoid(calibration.weights[0] * cap[j] + calibration.weights[1] * dom[j] + calibration.bias)
         }
+        guard let prior else { return local }
+        return prior.apply(local, evidence: 1, toward: queryPrior ?? prior.prior)
     }
 
     /// The raw, uncalibrated capability and domain parts for every model (for `--explain` and tests).
@@ -85,10 +112,59 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     // MARK: TrainableStrategy
 
     public static func train(_ context: TrainingContext) throws -> InferenceDynamicsStrategy {
-        try train(context, configuration: InferenceDynamicsConfiguration())
+        var configuration = InferenceDynamicsConfiguration()
+        configuration.shrinkageCandidates = InferenceDynamicsConfiguration.defaultShrinkageCandidates
+        return try train(context, configuration: configuration)
     }
 
-    /// Learns proficiencies on train and the calibration on dev (train when dev is empty).
+    /// Per-element rank-weighted outcome sums and counts over labelled queries, per model.
+    struct Tallies {
+        var capSums: [String: [Double]] = [:], capCounts: [String: Double] = [:]
+        var domSums: [String: [Double]] = [:], domCounts: [String: Double] = [:]
+        var overall: [Double]
+        var overallCount = 0.0
+
+        init(models m: Int) { overall = [Double](repeating: 0, count: m) }
+
+        mutating func add(_ requirements: [([Capability], [String])], split: TrainingContext.Split, configuration: InferenceDynamicsConfiguration) {
+            let m = overall.count
+            for i in 0..<split.count {
+                let (capabilities, domains) = requirements[i]
+                func accumulate(_ elements: [String], _ sums: inout [String: [Double]], _ counts: inout [String: Double]) {
+                    let weights = configuration.rankWeights(count: elements.count)
+                    for (r, element) in elements.enumerated() {
+                        var row = sums[element] ?? [Double](repeating: 0, count: m)
+                        for j in 0..<m {
+                            let value = (Double(split.outcomes[i, j]) - configuration.beta * Double(split.costs[i, j])) * weights[r]
+                            row[j] += value
+                            overall[j] += value
+                        }
+                        sums[element] = row
+                        counts[element, default: 0] += 1
+                        overallCount += 1
+                    }
+                }
+                accumulate(capabilities.map(\.rawValue), &capSums, &capCounts)
+                accumulate(domains, &domSums, &domCounts)
+            }
+        }
+
+        /// Proficiency tables at pseudo-count κ, and the fallback.
+        func tables(shrinkage kappa: Double) -> (capability: [String: [Double]], domain: [String: [Double]], fallback: [Double]) {
+            let m = overall.count
+            let fallback = overall.map { $0 / max(1, overallCount) }
+            func shrink(_ sums: [String: [Double]], _ counts: [String: Double]) -> [String: [Double]] {
+                sums.reduce(into: [:]) { out, entry in
+                    let n = counts[entry.key] ?? 0
+                    out[entry.key] = (0..<m).map { j in (entry.value[j] + kappa * fallback[j]) / (n + kappa) }
+                }
+            }
+            return (shrink(capSums, capCounts), shrink(domSums, domCounts), fallback)
+        }
+    }
+
+    /// Learns proficiencies on train and the calibration on dev (train when dev is empty); with
+    /// `shrinkageCandidates`, chooses the element pseudo-count and the prior blend on dev too.
     public static func train(_ context: TrainingContext, configuration: InferenceDynamicsConfiguration) throws -> InferenceDynamicsStrategy {
         let train = context.train
         guard train.count > 0, !context.models.isEmpty else {
@@ -107,64 +183,98 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
                 "domains": "\(extractor?.vocabulary.names.joined(separator: ",") ?? "")",
             ])
         }
-        var strategy = InferenceDynamicsStrategy(
+        let base = InferenceDynamicsStrategy(
             models: context.models, configuration: configuration, capabilityProficiency: [:], domainProficiency: [:],
             fallbackProficiency: [], calibration: LogisticModel(weights: [1, 1], bias: 0), extractor: extractor
         )
         let m = context.models.count
-        var capSums: [String: [Double]] = [:], capCounts: [String: Double] = [:]
-        var domSums: [String: [Double]] = [:], domCounts: [String: Double] = [:]
-        var overall = [Double](repeating: 0, count: m)
-        var overallCount = 0.0
-        for i in 0..<train.count {
-            let (capabilities, domains) = strategy.requirements(of: train.features[i])
-            func accumulate(_ elements: [String], _ sums: inout [String: [Double]], _ counts: inout [String: Double]) {
-                let weights = configuration.rankWeights(count: elements.count)
-                for (r, element) in elements.enumerated() {
-                    var row = sums[element] ?? [Double](repeating: 0, count: m)
-                    for j in 0..<m {
-                        let value = (Double(train.outcomes[i, j]) - configuration.beta * Double(train.costs[i, j])) * weights[r]
-                        row[j] += value
-                        overall[j] += value
-                    }
-                    sums[element] = row
-                    counts[element, default: 0] += 1
-                    overallCount += 1
+        let trainRequirements = train.features.map(base.requirements(of:))
+        var tallies = Tallies(models: m)
+        tallies.add(trainRequirements, split: train, configuration: configuration)
+        let selection = context.selection
+        let selectionRequirements = selection.features.map(base.requirements(of:))
+        let selecting = configuration.shrinkageCandidates != nil
+        let table = selecting ? ClusterTable.build(context) : nil
+        let selectionClusterPriors = table.map { table in
+            KMeans.assign(selection.vectors, centroids: table.centroids).assignments.flatMap { table.trainQuality.row($0).map(Double.init) }
+        }
+        var best: (strategy: InferenceDynamicsStrategy, aiq: Double)? = nil
+        for kappa in configuration.shrinkageCandidates ?? [configuration.shrinkage] {
+            var strategy = base
+            strategy.configuration.shrinkage = kappa
+            let tables = tallies.tables(shrinkage: kappa)
+            strategy.capabilityProficiency = tables.capability
+            strategy.domainProficiency = tables.domain
+            strategy.fallbackProficiency = tables.fallback
+            // Calibrate on the selection split: one row per (query, model).
+            var x: [[Float]] = []
+            var y: [Double] = []
+            x.reserveCapacity(selection.count * m)
+            for i in 0..<selection.count {
+                let (capabilities, domains) = selectionRequirements[i]
+                let cap = strategy.part(capabilities.map(\.rawValue), strategy.capabilityProficiency)
+                let dom = strategy.part(domains, strategy.domainProficiency)
+                for j in 0..<m {
+                    x.append([Float(cap[j]), Float(dom[j])])
+                    y.append(Double(selection.outcomes[i, j]))
                 }
             }
-            accumulate(capabilities.map(\.rawValue), &capSums, &capCounts)
-            accumulate(domains, &domSums, &domCounts)
-        }
-        let fallback = overall.map { $0 / max(1, overallCount) }
-        func shrink(_ sums: [String: [Double]], _ counts: [String: Double]) -> [String: [Double]] {
-            sums.mapValues { _ in [] }.reduce(into: [:]) { out, entry in
-                let n = counts[entry.key] ?? 0
-                let row = sums[entry.key] ?? []
-                out[entry.key] = (0..<m).map { j in (row[j] + configuration.shrinkage * fallback[j]) / (n + configuration.shrinkage) }
+            var fit = LogisticTrainingConfiguration()
+            fit.epochs = 60
+            fit.learningRate = 0.05
+            fit.l2 = 0
+            fit.seed = context.seed
+            strategy.calibration = LogisticModel.train(x: x, y: y, configuration: fit)
+            guard selecting else { return try pooled(strategy, tallies: tallies, context: context) }
+            let local = selectionRequirements.flatMap { strategy.calibrated(capabilities: $0.0, domains: $0.1) }
+            for queryPriors in [nil, selectionClusterPriors] {
+                let choice = PriorShrinkage.choose(
+                    local: local, evidence: [Double](repeating: 1, count: selection.count), prior: PriorShrinkage.means(train.outcomes),
+                    queryPriors: queryPriors, context: context, candidates: PriorShrinkage.blendCandidates
+                )
+                context.logger.debug("inference-dynamics candidate", metadata: [
+                    "shrinkage": "\(kappa)", "cluster_prior": "\(queryPriors != nil)", "blend_kappa": "\(choice.shrinkage.kappa)",
+                    "dev_aiq": "\(choice.aiq)",
+                ])
+                var candidate = strategy
+                candidate.prior = choice.shrinkage.kappa > 0 ? choice.shrinkage : nil
+                if let table, queryPriors != nil, candidate.prior != nil {
+                    candidate.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.trainQuality)
+                }
+                if best == nil || choice.aiq > best!.aiq + 1e-12 { best = (candidate, choice.aiq) }
             }
         }
-        strategy.capabilityProficiency = shrink(capSums, capCounts)
-        strategy.domainProficiency = shrink(domSums, domCounts)
-        strategy.fallbackProficiency = fallback
-        // Calibrate on the selection split: one row per (query, model).
-        let selection = context.selection
-        var x: [[Float]] = []
-        var y: [Double] = []
-        x.reserveCapacity(selection.count * m)
-        for i in 0..<selection.count {
-            let raw = strategy.rawScores(selection.features[i])
-            for j in 0..<m {
-                x.append([Float(raw.capability[j]), Float(raw.domain[j])])
-                y.append(Double(selection.outcomes[i, j]))
-            }
+        guard let chosen = best?.strategy else {
+            throw SwitchyardError.invalidArgument("inference-dynamics: no shrinkage candidate to choose from")
         }
-        var fit = LogisticTrainingConfiguration()
-        fit.epochs = 60
-        fit.learningRate = 0.05
-        fit.l2 = 0
-        fit.seed = context.seed
-        strategy.calibration = LogisticModel.train(x: x, y: y, configuration: fit)
-        return strategy
+        context.logger.info("inference-dynamics: chose on dev", metadata: [
+            "shrinkage": "\(chosen.configuration.shrinkage)", "blend_kappa": "\(chosen.prior?.kappa ?? 0)",
+            "cluster_prior": "\(chosen.clusterPrior != nil)", "dev_aiq": "\(best?.aiq ?? 0)",
+        ])
+        return try pooled(chosen, tallies: tallies, context: context)
+    }
+
+    /// The saved fit: proficiencies and prior over train + dev (same κ, same calibration) when the
+    /// context pools dev, else `strategy` unchanged.
+    static func pooled(
+        _ strategy: InferenceDynamicsStrategy, tallies: Tallies, context: TrainingContext
+    ) throws -> InferenceDynamicsStrategy {
+        guard context.includeDevInFit, context.dev.count > 0 else { return strategy }
+        var all = tallies
+        all.add(context.dev.features.map(strategy.requirements(of:)), split: context.dev, configuration: strategy.configuration)
+        var out = strategy
+        let tables = all.tables(shrinkage: strategy.configuration.shrinkage)
+        out.capabilityProficiency = tables.capability
+        out.domainProficiency = tables.domain
+        out.fallbackProficiency = tables.fallback
+        if let prior = strategy.prior {
+            out.prior = PriorShrinkage(prior: PriorShrinkage.means(context.train.outcomes, context.dev.outcomes), kappa: prior.kappa)
+        }
+        if strategy.clusterPrior != nil {
+            let table = ClusterTable.build(context)
+            out.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.pooledQuality)
+        }
+        return out
     }
 
     public func save(to directory: URL) throws {
@@ -176,6 +286,7 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
         let strategy = try ArtifactFiles.readJSON(InferenceDynamicsStrategy.self, from: url)
         let m = strategy.models.count
         let shapesOK = strategy.fallbackProficiency.count == m && strategy.calibration.weights.count == 2
+            && (strategy.prior?.prior.count ?? m) == m && (strategy.clusterPrior?.isValid(models: m) ?? true)
             && strategy.capabilityProficiency.values.allSatisfy { $0.count == m }
             && strategy.domainProficiency.values.allSatisfy { $0.count == m }
         try ArtifactFiles.check(shapesOK, url, "proficiency tables do not match the \(m) models")

@@ -1,0 +1,61 @@
+import SwitchyardCore
+
+/// A hierarchical prior for `PriorShrinkage`: a query's prior is the shrunk mean outcome of each model
+/// on the query's UniRoute cluster (`ClusterTable`), not the model's global mean.
+///
+/// Why: on data made of tasks (each with its own instruction template) the cluster mean already knows
+/// which models are good at *this kind* of prompt, so a noisy per-query prediction is better pulled
+/// toward it than toward a global mean (global → cluster → query). Strategies choose on dev between
+/// this prior and the global one.
+public struct ClusterPrior: Sendable, Codable, Hashable {
+    /// C × dimension centroids.
+    public let centroids: FloatMatrix
+    /// C rows of one prior quality per model.
+    public private(set) var quality: [[Double]]
+
+    public init(centroids: FloatMatrix, quality: FloatMatrix) {
+        self.centroids = centroids
+        self.quality = (0..<quality.rows).map { quality.row($0).map(Double.init) }
+    }
+
+    /// Length of the query vectors the centroids live in.
+    public var dimension: Int { centroids.cols }
+
+    /// Whether the shapes agree with `models` models.
+    public func isValid(models: Int) -> Bool {
+        dimension > 0 && !quality.isEmpty && centroids.rows == quality.count && quality.allSatisfy { $0.count == models }
+    }
+
+    enum CodingKeys: String, CodingKey { case dimension, centroids, quality }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let dimension = try c.decode(Int.self, forKey: .dimension)
+        let values = try c.decode([Float].self, forKey: .centroids)
+        quality = try c.decode([[Double]].self, forKey: .quality)
+        guard dimension > 0, values.count == quality.count * dimension else {
+            throw DecodingError.dataCorruptedError(forKey: .centroids, in: c, debugDescription: "centroids do not match \(quality.count) clusters of dimension \(dimension)")
+        }
+        centroids = try FloatMatrix(rows: quality.count, cols: dimension, values: values)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dimension, forKey: .dimension)
+        try c.encode(centroids.values, forKey: .centroids)
+        try c.encode(quality, forKey: .quality)
+    }
+
+    /// The prior row of every query (nearest centroid by squared L2); nil for a query whose vector has
+    /// another length (the caller falls back to the global prior).
+    public func priors(_ queries: [QueryFeatures]) -> [[Double]?] {
+        let valid = queries.indices.filter { queries[$0].vector.count == dimension }
+        var out = [[Double]?](repeating: nil, count: queries.count)
+        guard !valid.isEmpty else { return out }
+        let stacked = LinearAlgebra.stack(valid.map { queries[$0] }, dimension: dimension)
+        for (position, cluster) in KMeans.assign(stacked, centroids: centroids).assignments.enumerated() {
+            out[valid[position]] = quality[cluster]
+        }
+        return out
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+@testable import Routing
+import SwitchyardCore
+import Testing
+
+/// Empirical-Bayes shrinkage toward the model prior: known answers, selection on dev, determinism.
+@Suite struct PriorShrinkageTests {
+    @Test func shrinksByEvidenceWithKnownAnswer() {
+        let shrinkage = PriorShrinkage(prior: [0.5, 0.2], kappa: 2)
+        // n = 2, κ = 2: w = 0.5.
+        #expect(shrinkage.weight(evidence: 2) == 0.5)
+        let q = shrinkage.apply([1, 0], evidence: 2)
+        #expect(abs(q[0] - 0.75) < 1e-12 && abs(q[1] - 0.1) < 1e-12)
+        // n = 6, κ = 2: w = 0.75.
+        let r = shrinkage.apply([1, 0], evidence: 6)
+        #expect(abs(r[0] - 0.875) < 1e-12 && abs(r[1] - 0.05) < 1e-12)
+        // No evidence: the prior; κ = 0: the local prediction untouched.
+        #expect(shrinkage.apply([1, 0], evidence: 0) == [0.5, 0.2])
+        #expect(PriorShrinkage(prior: [0.5, 0.2], kappa: 0).apply([1, 0], evidence: 0) == [1, 0])
+        #expect(PriorShrinkage(prior: [0.5], kappa: -3).kappa == 0)
+    }
+
+    @Test func meansPoolTables() throws {
+        let a = try FloatMatrix(rows: 2, cols: 2, values: [1, 0, 0, 0])
+        let b = try FloatMatrix(rows: 2, cols: 2, values: [1, 1, 0, 1])
+        #expect(PriorShrinkage.means(a) == [0.5, 0])
+        #expect(PriorShrinkage.means(a, b) == [0.5, 0.5])
+    }
+
+    @Test func clusterStatsShrinkTowardTheGlobalMean() throws {
+        // Cluster 0 holds rows 0 and 1, cluster 1 row 2, cluster 2 nothing.
+        let outcomes = try FloatMatrix(rows: 3, cols: 1, values: [1, 1, 0])
+        let stats = ClusterTable.Stats(assignments: [([0, 0, 1], outcomes)], k: 3)
+        let global: Float = 2.0 / 3
+        let q = stats.quality(kappa: 1)
+        #expect(abs(q[0, 0] - (2 + global) / 3) < 1e-6)
+        #expect(abs(q[1, 0] - global / 2) < 1e-6)
+        #expect(abs(q[2, 0] - global) < 1e-6, "an empty cluster gets the global mean")
+        #expect(stats.quality(kappa: 0)[0, 0] == 1)
+    }
+
+    @Test func perfectLocalPredictionsAreNotShrunk() throws {
+        let (context, _, _) = try RoutingTestData.context()
+        let dev = context.selection
+        let local = dev.outcomes.values.map(Double.init)
+        let choice = PriorShrinkage.choose(
+            local: local, evidence: [Double](repeating: 10, count: dev.count), prior: PriorShrinkage.means(context.train.outcomes), context: context)
+        #expect(choice.shrinkage.kappa == 0)
+        #expect(choice.aiq >= context.selectionAIQ(predicted: PriorShrinkage(prior: choice.shrinkage.prior, kappa: 200).apply(local, evidence: 10)) - 1e-12)
+    }
+
+    @Test func wrongLocalPredictionsAreShrunkAndTheChoiceIsDeterministic() throws {
+        let (context, _, _) = try RoutingTestData.context()
+        let dev = context.selection
+        // Anti-predictions (the wrong model looks best) against per-query priors that know the answer
+        // (as a good cluster prior would): shrinking by more than the evidence (κ > 1) must win.
+        let local = dev.outcomes.values.map { 1 - Double($0) }
+        let truth = dev.outcomes.values.map(Double.init)
+        let prior = PriorShrinkage.means(context.train.outcomes)
+        let evidence = [Double](repeating: 1, count: dev.count)
+        let a = PriorShrinkage.choose(local: local, evidence: evidence, prior: prior, queryPriors: truth, context: context)
+        let b = PriorShrinkage.choose(local: local, evidence: evidence, prior: prior, queryPriors: truth, context: context)
+        #expect(a.shrinkage.kappa > 1)
+        #expect(a.shrinkage == b.shrinkage && a.aiq == b.aiq)
+        #expect(a.aiq > context.selectionAIQ(predicted: local))
+    }
+
+    @Test func knnChoiceIsDeterministicAndSurvivesTheArtifact() throws {
+        let (context, featurizer, _) = try RoutingTestData.context()
+        let a = try KNNStrategy.train(context)
+        let b = try KNNStrategy.train(context)
+        #expect(a.k == b.k && a.weighted == b.weighted && a.shrinkage == b.shrinkage)
+        #expect(a.shrinkage.prior.count == context.models.count)
+        let dir = RoutingTestData.temporaryDirectory("knn-shrinkage")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try a.save(to: dir)
+        let loaded = try KNNStrategy.load(from: dir)
+        #expect(loaded.weighted == a.weighted && loaded.shrinkage == a.shrinkage)
+        let query = try RoutingTestData.features(RoutingTestData.prompt(math: true), featurizer)
+        #expect(loaded.predictQuality(query) == a.predictQuality(query))
+    }
+
+    @Test func knnWithAHugePseudoCountPredictsThePrior() throws {
+        let (context, featurizer, _) = try RoutingTestData.context()
+        let prior = PriorShrinkage.means(context.train.outcomes)
+        let strategy = try KNNStrategy(
+            models: context.models, k: 5, vectors: context.train.vectors, outcomes: context.train.outcomes, weighted: true,
+            shrinkage: PriorShrinkage(prior: prior, kappa: 1e9))
+        let q = strategy.predictQuality(try RoutingTestData.features(RoutingTestData.prompt(math: false), featurizer))
+        for j in q.indices { #expect(abs(q[j] - prior[j]) < 1e-6) }
+    }
+
+    @Test func knnClusterPriorSurvivesTheArtifact() throws {
+        let (context, featurizer, _) = try RoutingTestData.context()
+        let table = ClusterTable.build(context)
+        let strategy = try KNNStrategy(
+            models: context.models, k: 5, vectors: context.train.vectors, outcomes: context.train.outcomes,
+            shrinkage: PriorShrinkage(prior: PriorShrinkage.means(context.train.outcomes), kappa: 1e9),
+            clusterPrior: (table.centroids, table.trainQuality))
+        let query = try RoutingTestData.features(RoutingTestData.prompt(math: true), featurizer)
+        // With a huge κ the prediction is the query's cluster row.
+        let cluster = KMeans.assign(LinearAlgebra.stack([query], dimension: table.centroids.cols), centroids: table.centroids).assignments[0]
+        let q = strategy.predictQuality(query)
+        for j in q.indices { #expect(abs(q[j] - Double(table.trainQuality[cluster, j])) < 1e-5) }
+        let dir = RoutingTestData.temporaryDirectory("knn-cluster-prior")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try strategy.save(to: dir)
+        #expect(try KNNStrategy.load(from: dir).predictQuality(query) == q)
+    }
+}
