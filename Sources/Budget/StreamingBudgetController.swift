@@ -6,7 +6,8 @@
 ///    provides both spends; lines left = `totalLines` − lines decided).
 /// 2. λ is calibrated on the first window of lines and again every `recalibrateEvery` lines, by bisection
 ///    (`BudgetAllocator.calibrateLambda`) on the most recent `windowSize` lines with budget
-///    target × window length. So λ rises when spending runs ahead of plan and falls when it lags.
+///    target × window length. So λ rises when spending runs ahead of plan and falls when it lags, but
+///    never below `minimumLambda` (the caller's own trade-off: a budget is a cap, not a spending target).
 /// 3. Each line takes `argmax q − λ·c` among its eligible models; the ledger then must accept a reservation
 ///    for it. If not, the next best by `q − λ·c` that fits is taken (a cheaper model), and when none fits
 ///    the line is `budget_exhausted`, never sent.
@@ -19,10 +20,14 @@ public final class StreamingBudgetController: @unchecked Sendable {
         public var windowSize: Int
         /// Lines between recalibrations of λ. Default 64.
         public var recalibrateEvery: Int
+        /// The caller's own price of cost (`router.lambda`): the budget only ever raises λ above it, so adding
+        /// a budget never makes a batch spend more than it would without one. Default 0 (quality first).
+        public var minimumLambda: Double
 
-        public init(windowSize: Int = 256, recalibrateEvery: Int = 64) {
+        public init(windowSize: Int = 256, recalibrateEvery: Int = 64, minimumLambda: Double = 0) {
             self.windowSize = max(1, windowSize)
             self.recalibrateEvery = max(1, recalibrateEvery)
+            self.minimumLambda = max(0, minimumLambda.isFinite ? minimumLambda : 0)
         }
     }
 
@@ -104,7 +109,7 @@ public final class StreamingBudgetController: @unchecked Sendable {
         else { return }
         let frontier = EfficientFrontier(sample)
         let lam = allocator.calibrateLambda(frontier, budgetUSD: targetPerLine * Double(n))
-        lambda = lam.isInfinite ? frontier.maxSlope * 2 + 1 : lam
+        lambda = max(configuration.minimumLambda, lam.isInfinite ? frontier.maxSlope * 2 + 1 : lam)
     }
 
     /// Rule 3 for one line.

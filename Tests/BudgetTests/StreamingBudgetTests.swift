@@ -53,6 +53,39 @@ struct StreamingBudgetTests {
         #expect(routed >= 1990)
     }
 
+    @Test("a budget is a cap, not a target: with room to spare, the caller's own λ decides")
+    func budgetNeverRaisesSpend() throws {
+        let problem = try randomProblem(queries: 600, models: 5, seed: 7)
+        let frontier = EfficientFrontier(problem)
+        // The caller's λ: the one that spends a third of the way from the cheapest choice to quality-first.
+        let floor = BudgetAllocator().calibrateLambda(
+            frontier, budgetUSD: frontier.cheapestTotal + (frontier.totalCost(lambda: 0) - frontier.cheapestTotal) / 3)
+        func spend(budget: Double, minimumLambda: Double) -> (Double, Double?) {
+            let ledger = SpendLedger(budgetUSD: budget)
+            let controller = StreamingBudgetController(
+                ledger: ledger, totalLines: 600, models: 5,
+                configuration: .init(windowSize: 128, recalibrateEvery: 32, minimumLambda: minimumLambda))
+            for i in 0..<600 {
+                if case .route(_, _, let reservation, _) = controller.decide(problem, line: i) {
+                    ledger.settle(reservation, actualUSD: reservation.estimateUSD)
+                }
+            }
+            return (ledger.snapshot().actualUSD, controller.lambda)
+        }
+        let generous = frontier.totalCost(lambda: 0) * 2
+        let (unfloored, unflooredLambda) = spend(budget: generous, minimumLambda: 0)
+        let (floored, flooredLambda) = spend(budget: generous, minimumLambda: floor)
+        #expect(flooredLambda == floor)
+        #expect(unflooredLambda ?? 1 < floor)
+        #expect(abs(floored - frontier.totalCost(lambda: floor)) <= 1e-6 * max(1, floored))
+        #expect(floored < unfloored)
+        // A tight budget still binds above the floor.
+        let tight = frontier.cheapestTotal + (frontier.totalCost(lambda: floor) - frontier.cheapestTotal) / 2
+        let (tightSpend, tightLambda) = spend(budget: tight, minimumLambda: floor)
+        #expect(tightSpend <= tight * (1 + 1e-9))
+        #expect((tightLambda ?? 0) > floor)
+    }
+
     @Test("a budget that runs out turns later lines into budget_exhausted, never overspends")
     func exhaustion() throws {
         let run = try simulate(lines: 500, budgetFraction: 0, window: 1, ratio: 1.0, cheapestFraction: 0.5)

@@ -19,7 +19,7 @@ public final class ScoreBudget: SpendSettler, Sendable {
         public var budgetUSD: Double
         /// Lines of the batch (for the streaming λ); nil: fixed λ with ledger reservations.
         public var expectedLines: Int?
-        /// λ used when it is not streamed (and reported as the final λ then).
+        /// λ used when it is not streamed (and reported as the final λ then); when streamed, the floor of λ.
         public var fixedLambda: Double
         /// Pacing: while reservations in flight exceed this share of the unspent budget, a line waits for
         /// settles (`ScoreStage.processPaced`) instead of reserving more, so estimates that are too low can
@@ -68,9 +68,11 @@ public final class ScoreBudget: SpendSettler, Sendable {
         var index: [String: Int] = [:]
         for (i, model) in models.enumerated() where index[model] == nil { index[model] = i }
         modelIndex = index
+        var controllerConfiguration = configuration.controller
+        controllerConfiguration.minimumLambda = max(controllerConfiguration.minimumLambda, configuration.fixedLambda)
         controller = Mutex(configuration.expectedLines.flatMap { lines in
             models.isEmpty ? nil : StreamingBudgetController(
-                ledger: ledger, totalLines: lines, models: models.count, configuration: configuration.controller)
+                ledger: ledger, totalLines: lines, models: models.count, configuration: controllerConfiguration)
         })
     }
 
