@@ -61,9 +61,9 @@ struct WorkProtocolProcessTests {
         }
 
         /// Waits for the coordinator to finish (fails the test after `seconds`) and decodes its summary.
-        func summary(_ process: Process, _ pipe: Pipe, seconds: Double = 60) throws -> [String: Double] {
+        func summary(_ process: Process, _ pipe: Pipe, seconds: Double = 60) async throws -> [String: Double] {
             let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
+            while process.isRunning && Date() < deadline { try await pause(20_000) }
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 Issue.record("coordinator did not finish within \(seconds) s")
@@ -88,9 +88,9 @@ struct WorkProtocolProcessTests {
             (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").count ?? 0
         }
 
-        func stopWorkers() {
+        func stopWorkers() async {
             for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
-            for worker in workers { worker.waitUntilExit() }
+            for worker in workers { await waitForExit(worker) }
         }
     }
 
@@ -102,7 +102,7 @@ struct WorkProtocolProcessTests {
     }
 
     @Test("kill -9 one of 4 workers again and again: every task done exactly once")
-    func killWorkers() throws {
+    func killWorkers() async throws {
         try requireBinary()
         let run = try Run()
         let count = 20_000
@@ -112,7 +112,7 @@ struct WorkProtocolProcessTests {
         var kills = 0
         var victim = 0
         while coordinator.isRunning && kills < 40 {
-            usleep(300_000)
+            try await pause(300_000)
             guard coordinator.isRunning else { break }
             let (stage, process) = live[victim % live.count]
             kill(process.processIdentifier, SIGKILL)
@@ -120,28 +120,28 @@ struct WorkProtocolProcessTests {
             victim += 1
             kills += 1
         }
-        let summary = try run.summary(coordinator, pipe)
-        run.stopWorkers()
+        let summary = try await run.summary(coordinator, pipe)
+        await run.stopWorkers()
         #expect(kills >= 3, "the run was long enough to kill workers during it")
         #expect(summary["completed"] == Double(count))
         try expectExactlyOnce(run, count: count)
     }
 
     @Test("SIGSTOP a worker past its lease: its tasks go to another worker, its late answers are ignored")
-    func stopWorker() throws {
+    func stopWorker() async throws {
         try requireBinary()
         let run = try Run()
         let count = 2_000
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
         let stopped = try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
         try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
-        usleep(400_000)
+        try await pause(400_000)
         kill(stopped.processIdentifier, SIGSTOP)
-        usleep(1_500_000)  // well past the 600 ms worker timeout
+        try await pause(1_500_000)  // well past the 600 ms worker timeout
         #expect(coordinator.isRunning, "the run outlasted the stop, so late answers can arrive")
         kill(stopped.processIdentifier, SIGCONT)
-        let summary = try run.summary(coordinator, pipe)
-        run.stopWorkers()
+        let summary = try await run.summary(coordinator, pipe)
+        await run.stopWorkers()
         #expect(summary["workersLost"] ?? 0 >= 1)
         #expect(summary["requeued"] ?? 0 >= 1)
         #expect(summary["staleIgnored"] ?? 0 >= 1, "the stopped worker's late DONEs were ignored")
@@ -149,7 +149,7 @@ struct WorkProtocolProcessTests {
     }
 
     @Test("kill -9 the coordinator mid-run and restart it: the run resumes, no duplicates")
-    func restartCoordinator() throws {
+    func restartCoordinator() async throws {
         try requireBinary()
         let run = try Run()
         let count = 6_000
@@ -158,43 +158,54 @@ struct WorkProtocolProcessTests {
         try run.worker(stage: "a")
         try run.worker(stage: "b")
         let deadline = Date().addingTimeInterval(30)
-        while run.lineCount() < count / 4 && first.isRunning && Date() < deadline { usleep(10_000) }
+        while run.lineCount() < count / 4 && first.isRunning && Date() < deadline { try await pause(10_000) }
         #expect(first.isRunning, "the first coordinator was still running when killed")
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        await waitForExit(first)
         _ = firstPipe
         let before = run.lineCount()
         #expect(before > 0 && before < count)
         let (second, secondPipe) = try run.coordinator(arguments)
-        let summary = try run.summary(second, secondPipe)
-        run.stopWorkers()
+        let summary = try await run.summary(second, secondPipe)
+        await run.stopWorkers()
         #expect(summary["alreadyDone"] ?? 0 > 0, "journaled completions were skipped")
         #expect(summary["producerRestarts"] == 0)
         try expectExactlyOnce(run, count: count)
     }
 
     @Test("a worker joining mid-run gets work")
-    func joinMidRun() throws {
+    func joinMidRun() async throws {
         try requireBinary()
         let run = try Run()
         let count = 1_000
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
         try run.worker(stage: "a", ["--work-ms", "3", "--credit", "4"])
-        usleep(500_000)
+        try await pause(500_000)
         let latePipe = Pipe()
         let late = try run.spawn(["work", "worker", "--endpoint", run.endpoint, "--stage", "a", "--credit", "4",
                                   "--work-ms", "3", "--heartbeat-ms", "100"], stdout: latePipe)
         run.workers.append(late)
-        _ = try run.summary(coordinator, pipe)
+        _ = try await run.summary(coordinator, pipe)
         let deadline = Date().addingTimeInterval(5)
-        while late.isRunning && Date() < deadline { usleep(20_000) }
+        while late.isRunning && Date() < deadline { try await pause(20_000) }
         if late.isRunning { kill(late.processIdentifier, SIGTERM) }
-        late.waitUntilExit()
+        await waitForExit(late)
         let stats = try JSONSerialization.jsonObject(with: latePipe.fileHandleForReading.readDataToEndOfFile()) as? [String: Int]
         #expect((stats?["done"] ?? 0) > 0, "the late worker did tasks")
-        run.stopWorkers()
+        await run.stopWorkers()
         try expectExactlyOnce(run, count: count)
     }
+}
+
+/// Sleeps without holding one of Swift's cooperative threads (2 on this machine): a blocking `usleep` or
+/// `waitUntilExit` here starves every other test running in parallel.
+func pause(_ microseconds: Int) async throws {
+    try await Task.sleep(for: .microseconds(microseconds))
+}
+
+/// Waits for `process` to exit by polling (never blocks a cooperative thread).
+func waitForExit(_ process: Process) async {
+    while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
 }
 
 /// A TCP port free on 127.0.0.1 right now.
