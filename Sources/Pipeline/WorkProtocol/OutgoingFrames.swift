@@ -10,6 +10,12 @@ struct OutgoingFrames {
     /// More peers than this (worker churn) and the encoders are dropped after a pass, so memory stays flat.
     static let maxRetainedPeers = 256
 
+    /// Up to this many peers a linear scan of `keys` finds a slot faster than hashing the key.
+    static let linearScanLimit = 16
+
+    /// Peers with an encoder, in slot order.
+    private var keys: [PeerKey] = []
+    /// Slot by peer, used past `linearScanLimit` peers.
     private var slots: [PeerKey: Int] = [:]
     private var encoders: [WireFrameEncoder] = []
     /// Peers with messages in this pass, in the order of their first message.
@@ -18,10 +24,11 @@ struct OutgoingFrames {
     /// Queues `message` for `peer`; true when the peer's frame is full: send it (`withFrame`) now.
     mutating func append(_ message: WireMessage, to peer: PeerKey) -> Bool {
         let slot: Int
-        if let known = slots[peer] {
+        if let known = self.slot(of: peer) {
             slot = known
         } else {
             slot = encoders.count
+            keys.append(peer)
             slots[peer] = slot
             encoders.append(WireFrameEncoder(capacity: 1_024))
         }
@@ -32,7 +39,7 @@ struct OutgoingFrames {
 
     /// Hands `peer`'s frame to `send` and empties it; `empty` when nothing is queued for `peer`.
     mutating func withFrame<Result>(for peer: PeerKey, empty: Result, _ send: (UnsafeRawBufferPointer) -> Result) -> Result {
-        guard let slot = slots[peer], !encoders[slot].isEmpty else { return empty }
+        guard let slot = slot(of: peer), !encoders[slot].isEmpty else { return empty }
         defer { encoders[slot].reset() }
         return encoders[slot].withFrame(send)
     }
@@ -41,8 +48,14 @@ struct OutgoingFrames {
     mutating func clearWaiting() {
         waitingPeers.removeAll(keepingCapacity: true)
         if slots.count > Self.maxRetainedPeers {
+            keys.removeAll()
             slots.removeAll()
             encoders.removeAll()
         }
+    }
+
+    private func slot(of peer: PeerKey) -> Int? {
+        if keys.count <= Self.linearScanLimit { return keys.firstIndex(of: peer) }
+        return slots[peer]
     }
 }

@@ -23,7 +23,8 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     struct WorkerState {
         var stage: Int
         var capacity: Int
-        var tasks: Set<UInt64> = []
+        /// Tasks leased to this worker now (the tasks themselves say whose they are).
+        var leased = 0
         var lastSeen: UInt64
         var draining = false
     }
@@ -31,13 +32,16 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     public let configuration: WorkCoordinatorConfiguration
     public private(set) var stats = WorkCoordinatorStats()
 
-    private var tasks: [UInt64: TaskState] = [:]
+    /// Live tasks by task ID (a slot array with generations: no hashing per message).
+    private var tasks = TaskSlab<TaskState>()
     private var pending: [RingBuffer<UInt64>]
     private var workers: [Peer: WorkerState] = [:]
     private var stageWorkers: [[Peer]]
+    /// The worker table's index for the sender of the frame being handled, so each DONE of a batch
+    /// skips hashing its worker. Cleared whenever a worker is added or removed (indices go stale).
+    private var frameWorker: (peer: Peer, slot: Dictionary<Peer, WorkerState>.Index)?
     private var roundRobin: [Int]
     private var stageIndex: [String: Int] = [:]
-    private var nextTaskID: UInt64 = 1
 
     private var inFlight: Set<String> = []
     private var completed: CompletedIDs
@@ -79,7 +83,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     /// Whether `requestID` was completed (this run or an earlier one).
     public func isCompleted(_ requestID: String) -> Bool { completed.contains(requestID) }
     /// Tasks currently leased to `peer`.
-    public func leasedCount(_ peer: Peer) -> Int { workers[peer]?.tasks.count ?? 0 }
+    public func leasedCount(_ peer: Peer) -> Int { workers[peer]?.leased ?? 0 }
 
     /// Returns and clears the effects produced so far. Call after `receive`/`tick` and apply them in order.
     public mutating func takeEffects() -> [WorkCoordinatorEffect<Peer>] {
@@ -103,7 +107,18 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func touch(_ peer: Peer, now: UInt64) {
-        if let index = workers.index(forKey: peer) { workers.values[index].lastSeen = now }
+        if let index = workers.index(forKey: peer) {
+            workers.values[index].lastSeen = now
+            frameWorker = (peer, index)
+        } else {
+            frameWorker = nil
+        }
+    }
+
+    /// `peer`'s index in `workers`, from the frame's cached lookup when it is the frame's sender.
+    private func workerSlot(_ peer: Peer) -> Dictionary<Peer, WorkerState>.Index? {
+        if let frameWorker, frameWorker.peer == peer { return frameWorker.slot }
+        return workers.index(forKey: peer)
     }
 
     private mutating func handle(_ message: WireMessage, from peer: Peer, now: UInt64) {
@@ -116,9 +131,8 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             if workers[peer] == nil && peer != producer && peer != consumer { send(peer, .reset) }
         case .extend(let taskID): extend(peer, taskID: taskID, now: now)
         case .drain:
-            guard var worker = workers[peer] else { return send(peer, .reset) }
-            worker.draining = true
-            workers[peer] = worker
+            guard let slot = workerSlot(peer) else { return send(peer, .reset) }
+            workers.values[slot].draining = true
         case .bye: removeWorker(peer, reason: nil, now: now)
         case .hello(.producer, _): producerHello(peer)
         case .hello(.consumer, let credit): consumerHello(peer, credit: Int(credit))
@@ -141,12 +155,11 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             stats.workersLost += 1
             removeWorker(peer, reason: "worker silent for \(now - worker.lastSeen) ms (timeout \(timeout) ms)", now: now)
         }
-        for (peer, worker) in workers {
-            for taskID in worker.tasks {
-                guard let task = tasks[taskID], task.deadline <= now else { continue }
-                workers[peer]?.tasks.remove(taskID)
-                retry(taskID, task, reason: "lease of \(configuration.leaseMillis) ms expired at stage \(configuration.stages[task.stage])", now: now)
-            }
+        // One scan of the slab (as many slots as tasks alive at once), a few times a second.
+        for taskID in tasks.ids(where: { $0.worker != nil && $0.deadline <= now }) {
+            guard let task = tasks.remove(taskID) else { continue }
+            if let peer = task.worker, let slot = workers.index(forKey: peer) { workers.values[slot].leased -= 1 }
+            retry(task, reason: "lease of \(configuration.leaseMillis) ms expired at stage \(configuration.stages[task.stage])", now: now)
         }
         if now >= lastHeartbeat + configuration.heartbeatIntervalMillis {
             lastHeartbeat = now
@@ -163,6 +176,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     // MARK: Workers
 
     private mutating func workerReady(_ peer: Peer, stage name: String, credit: Int, now: UInt64) {
+        frameWorker = nil  // the table may change below
         guard let stage = stageIndex[name] else {
             outbox.append(.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))"))
             return
@@ -194,20 +208,21 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         return task
     }
 
-    /// Ends `peer`'s lease `taskID` and returns its task: `currentLease` + `release` with one
-    /// lookup per table (DONE is the hottest message). Nil, counted, for a stale answer.
+    /// Ends `peer`'s lease `taskID` and returns its task (DONE is the hottest message: one hashed
+    /// lookup, the worker's). Nil, counted, for a stale answer.
     private mutating func takeLease(_ peer: Peer, taskID: UInt64) -> TaskState? {
-        guard let slot = workers.index(forKey: peer) else {
+        guard let slot = workerSlot(peer) else {
             stats.staleIgnored += 1
             send(peer, .reset)
             return nil
         }
-        guard let index = tasks.index(forKey: taskID), tasks.values[index].worker == peer else {
+        // `modify` reads the task in place (a plain lookup would copy and release its strings and payload).
+        guard tasks.modify(taskID, { $0.worker == peer }) == true, let task = tasks.remove(taskID) else {
             stats.staleIgnored += 1
             return nil
         }
-        workers.values[slot].tasks.remove(taskID)
-        return tasks.remove(at: index).value
+        workers.values[slot].leased -= 1
+        return task
     }
 
     private mutating func workerDone(_ peer: Peer, taskID: UInt64, payload: Data, now: UInt64) {
@@ -224,14 +239,13 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func workerFailed(_ peer: Peer, taskID: UInt64, permanent: Bool, reason: String, now: UInt64) {
-        guard let task = currentLease(peer, taskID: taskID) else { return }
-        release(peer, taskID: taskID)
+        guard let task = takeLease(peer, taskID: taskID) else { return }
         if permanent {
             stats.failed += 1
             deliver(WireResult(requestID: task.requestID, status: .failed, stage: configuration.stages[task.stage],
                                attempts: task.attempt, reason: reason, payload: task.payload))
         } else {
-            retry(taskID, task, reason: reason, now: now)
+            retry(task, reason: reason, now: now)
         }
         pump(task.stage, now: now)
     }
@@ -239,23 +253,20 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private mutating func extend(_ peer: Peer, taskID: UInt64, now: UInt64) {
         guard currentLease(peer, taskID: taskID) != nil else { return }
         let deadline = now + UInt64(configuration.leaseMillis)
-        tasks[taskID]?.deadline = deadline
-    }
-
-    private mutating func release(_ peer: Peer, taskID: UInt64) {
-        tasks[taskID] = nil
-        workers[peer]?.tasks.remove(taskID)
+        tasks.modify(taskID) { $0.deadline = deadline }
     }
 
     /// Forgets `peer`; its leases are requeued: with attempt+1 when it was lost (`reason`), as they were when it left.
     private mutating func removeWorker(_ peer: Peer, reason: String?, now: UInt64) {
+        frameWorker = nil
         guard let worker = workers.removeValue(forKey: peer) else { return }
         stageWorkers[worker.stage].removeAll { $0 == peer }
-        if let reason { outbox.append(.warning("\(reason); requeueing \(worker.tasks.count) tasks")) }
-        for taskID in worker.tasks.sorted() {
-            guard var task = tasks.removeValue(forKey: taskID) else { continue }
+        if let reason { outbox.append(.warning("\(reason); requeueing \(worker.leased) tasks")) }
+        // A scan of the slab: rare (a worker left or died), and cheaper than a lease set per worker on every task.
+        for taskID in tasks.ids(where: { $0.worker == peer }) {
+            guard var task = tasks.remove(taskID) else { continue }
             if let reason {
-                retry(taskID, task, reason: reason, now: now)
+                retry(task, reason: reason, now: now)
             } else {
                 task.worker = nil
                 stats.requeued += 1
@@ -265,9 +276,8 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         pump(worker.stage, now: now)
     }
 
-    /// Requeues `task` (whose lease `taskID` is over) with attempt+1, or ends it as exhausted.
-    private mutating func retry(_ taskID: UInt64, _ task: TaskState, reason: String, now: UInt64) {
-        tasks[taskID] = nil
+    /// Requeues `task` (already removed: its lease is over) with attempt+1, or ends it as exhausted.
+    private mutating func retry(_ task: TaskState, reason: String, now: UInt64) {
         guard task.attempt < configuration.maxAttempts else {
             stats.exhausted += 1
             deliver(WireResult(requestID: task.requestID, status: .exhausted, stage: configuration.stages[task.stage],
@@ -284,9 +294,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func enqueue(_ task: TaskState, front: Bool) {
-        let taskID = nextTaskID
-        nextTaskID += 1
-        tasks[taskID] = task
+        let taskID = tasks.insert(task)
         if front { pending[task.stage].prepend(taskID) } else { pending[task.stage].append(taskID) }
     }
 
@@ -299,21 +307,24 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             let index = roundRobin[stage] % peers.count
             roundRobin[stage] = index + 1
             let peer = peers[index]
-            // Mutated in place through the index: copying `WorkerState` out and back would copy its
-            // `tasks` set (O(credit)) for every lease.
             guard let slot = workers.index(forKey: peer), !workers.values[slot].draining,
-                  workers.values[slot].tasks.count < workers.values[slot].capacity else {
+                  workers.values[slot].leased < workers.values[slot].capacity else {
                 idle += 1
                 continue
             }
             idle = 0
-            guard let taskID = pending[stage].popFirst(), let taskSlot = tasks.index(forKey: taskID) else { continue }
-            tasks.values[taskSlot].worker = peer
-            tasks.values[taskSlot].deadline = now + UInt64(configuration.leaseMillis)
-            let task = tasks.values[taskSlot]
-            workers.values[slot].tasks.insert(taskID)
-            send(peer, .task(WireTask(taskID: taskID, requestID: task.requestID, stage: configuration.stages[stage],
-                                      attempt: task.attempt, leaseMillis: configuration.leaseMillis, payload: task.payload)))
+            guard let taskID = pending[stage].popFirst() else { continue }
+            let deadline = now + UInt64(configuration.leaseMillis)
+            let stageName = configuration.stages[stage]
+            let leaseMillis = configuration.leaseMillis
+            guard let message = tasks.modify(taskID, { task -> WireMessage in
+                task.worker = peer
+                task.deadline = deadline
+                return .task(WireTask(taskID: taskID, requestID: task.requestID, stage: stageName,
+                                      attempt: task.attempt, leaseMillis: leaseMillis, payload: task.payload))
+            }) else { continue }
+            workers.values[slot].leased += 1
+            send(peer, message)
         }
     }
 
