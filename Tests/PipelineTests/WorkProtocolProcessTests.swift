@@ -17,7 +17,7 @@ struct WorkProtocolProcessTests {
                      "\(Self.binary) is missing: run `swift build` first (the process tests spawn it)")
     }
 
-    final class Run {
+    final class Run: @unchecked Sendable {  // used by one test at a time (and its timed thread, in turn)
         let directory: URL
         let port: Int
         var endpoint: String { "tcp://127.0.0.1:\(port)" }
@@ -107,18 +107,24 @@ struct WorkProtocolProcessTests {
         let run = try Run()
         let count = 100_000
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a,b", "--max-attempts", "20", "--window", "400"])
-        var live = [("a", try run.worker(stage: "a")), ("a", try run.worker(stage: "a")),
-                    ("b", try run.worker(stage: "b")), ("b", try run.worker(stage: "b"))]
-        var kills = 0
-        var victim = 0
-        while coordinator.isRunning && kills < 60 {
-            try await pause(100_000)
-            guard coordinator.isRunning else { break }
-            let (stage, process) = live[victim % live.count]
-            kill(process.processIdentifier, SIGKILL)
-            live[victim % live.count] = (stage, try run.worker(stage: stage))
-            victim += 1
-            kills += 1
+        let first = [("a", try run.worker(stage: "a")), ("a", try run.worker(stage: "a")),
+                     ("b", try run.worker(stage: "b")), ("b", try run.worker(stage: "b"))]
+        // The kills follow the wall clock, so they run on their own thread: a starved cooperative pool
+        // (other suites running) must not let the whole run finish between two kills.
+        let kills = try await onTimedThread { () throws -> Int in
+            var live = first
+            var kills = 0
+            var victim = 0
+            while coordinator.isRunning && kills < 60 {
+                usleep(100_000)
+                guard coordinator.isRunning else { break }
+                let (stage, process) = live[victim % live.count]
+                kill(process.processIdentifier, SIGKILL)
+                live[victim % live.count] = (stage, try run.worker(stage: stage))
+                victim += 1
+                kills += 1
+            }
+            return kills
         }
         let summary = try await run.summary(coordinator, pipe)
         await run.stopWorkers()
@@ -135,11 +141,15 @@ struct WorkProtocolProcessTests {
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
         let stopped = try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
         try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
-        try await pause(400_000)
-        kill(stopped.processIdentifier, SIGSTOP)
-        try await pause(1_500_000)  // well past the 600 ms worker timeout
-        #expect(coordinator.isRunning, "the run outlasted the stop, so late answers can arrive")
-        kill(stopped.processIdentifier, SIGCONT)
+        let outlasted = await onTimedThread { () -> Bool in
+            usleep(400_000)
+            kill(stopped.processIdentifier, SIGSTOP)
+            usleep(1_500_000)  // well past the 600 ms worker timeout
+            let running = coordinator.isRunning
+            kill(stopped.processIdentifier, SIGCONT)
+            return running
+        }
+        #expect(outlasted, "the run outlasted the stop, so late answers can arrive")
         let summary = try await run.summary(coordinator, pipe)
         await run.stopWorkers()
         #expect(summary["workersLost"] ?? 0 >= 1)
@@ -201,6 +211,20 @@ struct WorkProtocolProcessTests {
 /// `waitUntilExit` here starves every other test running in parallel.
 func pause(_ microseconds: Int) async throws {
     try await Task.sleep(for: .microseconds(microseconds))
+}
+
+/// Runs a wall-clock-sensitive sequence (sleeps, kills) on a thread of its own and awaits its result, so
+/// neither does it hold a cooperative thread nor can a busy pool delay its steps.
+func onTimedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+func onTimedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
 }
 
 /// Waits for `process` to exit by polling (never blocks a cooperative thread).
