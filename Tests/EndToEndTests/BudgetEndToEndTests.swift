@@ -59,18 +59,11 @@ struct BudgetEndToEndTests {
             #expect(run.output.contains("budget=$0.250000"), "no budget in the end-of-run output:\n\(run.output.suffix(2000))")
         case .processes:
             let common = ["--config", configuration.path, "--log-level", "info"]
-            var children: [SwitchyardHarness.Child] = []
-            defer { children.forEach { $0.stop() } }
-            let score = try harness.start("score", ["stage", "score", "--budget-usd", "\(budget)", "--expected-lines", "\(Self.lines)"] + common)
-            children.append(score)
-            children.append(try harness.start("profile", ["stage", "profile"] + common))
-            children.append(try harness.start("dispatch", ["stage", "dispatch"] + common))
-            let sink = try harness.start("sink", ["stage", "sink", "--output", output.path, "--input", input.path, "--budget-usd", "\(budget)"] + common)
-            children.append(sink)
-            let coordinator = try harness.start("coordinator", ["stage", "coordinator"] + common)
-            children.append(coordinator)
-            let ingest = try harness.start("ingest", ["stage", "ingest", "--input", input.path] + common)
-            children.append(ingest)
+            let stages = try harness.startStages(
+                common: common, input: input, output: output,
+                score: ["--budget-usd", "\(budget)", "--expected-lines", "\(Self.lines)"], sink: ["--budget-usd", "\(budget)"])
+            defer { stages.stopAll() }
+            let (score, sink) = (stages.score, stages.sink)
             let sinkStatus = try await sink.wait(timeout: 240)
             #expect(sinkStatus == 0, "sink failed:\n\(sink.output.suffix(3000))")
             let scoreStatus = try await score.wait(timeout: 60)

@@ -30,19 +30,9 @@ struct PipelineEndToEndTests {
             #expect(status == 0, "switchyard run failed:\n\(run.output.suffix(3000))")
         case .processes:
             let common = ["--config", configuration.path, "--log-level", "warning"]
-            var children: [SwitchyardHarness.Child] = []
-            defer { children.forEach { $0.stop() } }
-            // Workers first, coordinator later: the order must not matter.
-            children.append(try harness.start("profile-1", ["stage", "profile"] + common))
-            children.append(try harness.start("profile-2", ["stage", "profile"] + common))
-            children.append(try harness.start("score", ["stage", "score"] + common))
-            children.append(try harness.start("dispatch", ["stage", "dispatch"] + common))
-            let sink = try harness.start("sink", ["stage", "sink", "--output", output.path, "--input", input.path, "--ordered"] + common)
-            children.append(sink)
-            let coordinator = try harness.start("coordinator", ["stage", "coordinator"] + common)
-            children.append(coordinator)
-            let ingest = try harness.start("ingest", ["stage", "ingest", "--input", input.path] + common)
-            children.append(ingest)
+            let stages = try harness.startStages(common: common, input: input, output: output, profileWorkers: 2, sink: ["--ordered"])
+            defer { stages.stopAll() }
+            let (sink, coordinator, ingest) = (stages.sink, stages.coordinator, stages.ingest)
             let sinkStatus = try await sink.wait(timeout: 240)
             #expect(sinkStatus == 0, "sink failed:\n\(sink.output.suffix(3000))")
             let ingestStatus = try await ingest.wait(timeout: 30)

@@ -92,6 +92,37 @@ struct SwitchyardHarness {
         return Child(process: process, name: name, log: log)
     }
 
+    /// One pipeline as separate `switchyard stage` processes, started workers first and coordinator later
+    /// (the order must not matter). `stopAll()` ends whatever is still running.
+    struct StageProcesses {
+        var all: [Child]
+        let score: Child
+        let sink: Child
+        let coordinator: Child
+        let ingest: Child
+
+        func stopAll() { all.forEach { $0.stop() } }
+    }
+
+    /// Starts profile workers, score, dispatch, sink, coordinator and ingest with `common` arguments;
+    /// `score` and `sink` are extra arguments for those two stages.
+    func startStages(
+        common: [String], input: URL, output: URL, profileWorkers: Int = 1, score: [String] = [], sink: [String] = []
+    ) throws -> StageProcesses {
+        var all: [Child] = []
+        for index in 1...profileWorkers { all.append(try start("profile-\(index)", ["stage", "profile"] + common)) }
+        let scoreChild = try start("score", ["stage", "score"] + score + common)
+        all.append(scoreChild)
+        all.append(try start("dispatch", ["stage", "dispatch"] + common))
+        let sinkChild = try start("sink", ["stage", "sink", "--output", output.path, "--input", input.path] + sink + common)
+        all.append(sinkChild)
+        let coordinator = try start("coordinator", ["stage", "coordinator"] + common)
+        all.append(coordinator)
+        let ingest = try start("ingest", ["stage", "ingest", "--input", input.path] + common)
+        all.append(ingest)
+        return StageProcesses(all: all, score: scoreChild, sink: sinkChild, coordinator: coordinator, ingest: ingest)
+    }
+
     /// Starts a replay backend on a free port and returns it with its port.
     func startReplayBackend(_ name: String, extra: [String] = []) async throws -> (Child, Int) {
         let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "0", "--log-level", "warning"] + extra)
