@@ -118,9 +118,21 @@ public struct ProfileBuilder: Sendable {
                     logger.error("strategy failed to train; left out of the artifact", metadata: ["strategy": "\(type.strategyName)", "error": "\(error)"])
                     continue
                 }
-                let aiq = Self.selectionAIQ(strategy, context: context)
-                entries.append(.init(name: type.strategyName, devAIQ: aiq, trainSeconds: Date().timeIntervalSince(t0)))
-                logger.info("dev score", metadata: ["featurizer": "\(featurizerConfiguration.label)", "strategy": "\(type.strategyName)", "dev_aiq": "\(aiq)"])
+                var aiq = Self.selectionAIQ(strategy, context: context)
+                var weight: Double? = nil
+                if !Self.referenceStrategies.contains(type.strategyName), let prior = TaskPrior.fit(context)?.prior(models: models, pooled: false) {
+                    let local = strategy.predictQuality(batch: context.selection.features).flatMap { $0 }
+                    let choice = TaskPriorBlendStrategy.choose(local: local, models: strategy.models, prior: prior, context: context)
+                    if choice.weight < 1, choice.aiq > aiq {
+                        weight = choice.weight
+                        aiq = choice.aiq
+                    }
+                }
+                entries.append(.init(name: type.strategyName, devAIQ: aiq, trainSeconds: Date().timeIntervalSince(t0), taskPriorWeight: weight))
+                logger.info("dev score", metadata: [
+                    "featurizer": "\(featurizerConfiguration.label)", "strategy": "\(type.strategyName)", "dev_aiq": "\(aiq)",
+                    "task_prior_weight": "\(weight.map { String(format: "%.2f", 1 - $0) } ?? "0")",
+                ])
             }
             trials.append(.init(featurizer: featurizerConfiguration.label, devAIQ: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.devAIQ) })))
             let learned = entries.filter { !Self.referenceStrategies.contains($0.name) }
@@ -139,13 +151,21 @@ public struct ProfileBuilder: Sendable {
         try ArtifactFiles.makeDirectory(directory)
         chosen.context.includeDevInFit = true
         var defaultLambda = 0.0
+        let pooledPrior = TaskPrior.fit(chosen.context)?.prior(models: models, pooled: true)
+        if let pooledPrior, chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) {
+            try pooledPrior.save(to: directory.appendingPathComponent(RouterArtifact.taskPriorDirectory))
+        }
         for entry in chosen.entries {
             guard let type = registry.type(named: entry.name) else { continue }
             let t0 = Date()
             if entry.name == auto {
                 var devFit = chosen.context
                 devFit.includeDevInFit = false
-                defaultLambda = try Self.defaultLambda(type.train(devFit), context: devFit)
+                var strategy: any RoutingStrategy = try type.train(devFit)
+                if let weight = entry.taskPriorWeight, let prior = TaskPrior.fit(devFit)?.prior(models: models, pooled: false) {
+                    strategy = TaskPriorBlendStrategy(base: strategy, prior: prior, weight: weight)
+                }
+                defaultLambda = Self.defaultLambda(strategy, context: devFit)
             }
             let strategy = try type.train(chosen.context)
             let strategyDirectory = RouterArtifact.strategyDirectory(directory, entry.name)

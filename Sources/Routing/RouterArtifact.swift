@@ -33,6 +33,11 @@ public struct RouterArtifact: Sendable {
             throw SwitchyardError.badFile(file: directory.path, reason: "cost groups have dimension \(costGroups.centroids.cols), features \(manifest.featureDimension): rebuild")
         }
         var strategies: [String: any RoutingStrategy] = [:]
+        let blended = manifest.strategies.contains { ($0.taskPriorWeight ?? 1) < 1 && (only?.contains($0.name) ?? true) }
+        let taskPrior = blended ? try TaskPrior.load(from: directory.appendingPathComponent(taskPriorDirectory)) : nil
+        if let taskPrior, taskPrior.dimension != manifest.featureDimension {
+            throw SwitchyardError.badFile(file: directory.path, reason: "the task prior has dimension \(taskPrior.dimension), features \(manifest.featureDimension): rebuild")
+        }
         for entry in manifest.strategies where only?.contains(entry.name) ?? true {
             guard let type = registry.type(named: entry.name) else {
                 throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' is unknown to this switchyard: rebuild the artifact or upgrade")
@@ -41,10 +46,17 @@ public struct RouterArtifact: Sendable {
             guard strategy.models == manifest.models || Set(strategy.models).isSubset(of: Set(costModel.models)) else {
                 throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' scores models the cost model does not price: rebuild")
             }
-            strategies[entry.name] = strategy
+            if let weight = entry.taskPriorWeight, weight < 1, let taskPrior {
+                strategies[entry.name] = TaskPriorBlendStrategy(base: strategy, prior: taskPrior, weight: weight)
+            } else {
+                strategies[entry.name] = strategy
+            }
         }
         return RouterArtifact(directory: directory, manifest: manifest, featurizer: featurizer, costModel: costModel, costGroups: costGroups, strategies: strategies)
     }
+
+    /// Subdirectory of the shared `TaskPrior` (present when some strategy is blended toward it).
+    static let taskPriorDirectory = "task_prior"
 
     static func strategyDirectory(_ directory: URL, _ name: String) -> URL {
         directory.appendingPathComponent("strategies").appendingPathComponent(name)

@@ -10,6 +10,8 @@ import SwitchyardCore
 /// featurizer/                featurizer.json (template lines, options) + idf.f32
 /// cost_model.json            Budget.CostModel: prices and predicted output tokens per model
 /// strategies/<name>/         one directory per strategy (its own JSON + raw little-endian Float32 *.f32)
+/// task_prior/                optional `TaskPrior` (task_prior.json, theta.f32, quality.f32) that strategies
+///                            with a `taskPriorWeight` below 1 are blended toward
 /// ```
 /// Matrices are raw little-endian Float32 without header; their shapes are in the JSON beside them.
 public struct RouterManifest: Codable, Sendable, Hashable {
@@ -39,6 +41,9 @@ public struct RouterManifest: Codable, Sendable, Hashable {
         public var devAIQ: Double
         /// Seconds spent training (both fits).
         public var trainSeconds: Double
+        /// Weight of the strategy's own prediction against the task prior (`TaskPriorBlendStrategy`,
+        /// chosen on dev); absent or 1: not blended.
+        public var taskPriorWeight: Double? = nil
     }
 
     public struct BuildInfo: Codable, Sendable, Hashable {

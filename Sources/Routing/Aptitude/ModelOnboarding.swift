@@ -10,7 +10,8 @@ import SwitchyardCore
 /// What changes: the aptitude strategy gets the model's aptitude vector; `uniroute-cluster` and
 /// `uniroute-learned-map` get its per-cluster quality, computed from the same outcomes by mapping each
 /// aptitude prompt (its stored vector) to their clusters; `inference-dynamics` gets its proficiencies
-/// from the aptitude prompts' requirements; the cost model and manifest get its price. Strategies that
+/// from the aptitude prompts' requirements; the shared task prior (when strategies are blended toward it)
+/// gets its per-task quality the same way; the cost model and manifest get its price. Strategies that
 /// need a model's outcomes on every training prompt (kNN, best-single, ...) keep their pool until the
 /// next `profile build`. Files are written strategies first and manifest last.
 public enum ModelOnboarding {
@@ -88,6 +89,13 @@ public enum ModelOnboarding {
             default:
                 unchanged[entry.name] = "needs the model's outcomes on all training prompts; rebuild to include it"
             }
+        }
+        // The task prior blended strategies lean on gets the model's column from the same outcomes.
+        let priorDirectory = directory.appendingPathComponent(RouterArtifact.taskPriorDirectory)
+        if FileManager.default.fileExists(atPath: priorDirectory.appendingPathComponent("task_prior.json").path) {
+            try TaskPrior.load(from: priorDirectory)
+                .adding(model: model, vectors: itemVectors, outcomes: row, shrinkage: clusterShrinkage)
+                .save(to: priorDirectory)
         }
         let costModelURL = directory.appendingPathComponent("cost_model.json")
         let costModel = try ArtifactFiles.readJSON(CostModel.self, from: costModelURL)

@@ -1,0 +1,317 @@
+import Foundation
+import SwitchyardCore
+
+/// A learned soft map from a query to the *tasks* of the training data, and each model's mean outcome
+/// per task: prior(x) = Σₜ p(t | x) · quality(t), p(t | x) = softmax(θₜᵀx + bₜ).
+///
+/// Why: routing data is made of tasks (benchmarks), and which models do well depends on the task far
+/// more than on anything else a few hundred labelled prompts can teach. Where prompts share no
+/// template (LLMRouter: multiple-choice sets of one format), nearest neighbours and K-means confuse
+/// tasks; a classifier trained on the records' task labels knows them better (dev, LLMRouter: 83 % vs
+/// 70 % for the nearest neighbour), and on dev its prior alone beat every unsupervised strategy.
+/// Strategies are blended toward it by a weight chosen on dev (`TaskPriorBlend`). Needs only labels
+/// present in the training data; at query time no label is read.
+public struct TaskPrior: Sendable, Hashable {
+    /// Task names, one per row of `theta` and `quality`.
+    public let tasks: [String]
+    /// The models of `quality`'s columns.
+    public let models: [String]
+    /// T × dimension.
+    public let theta: FloatMatrix
+    /// T biases.
+    public let bias: [Float]
+    /// T × models: shrunk mean outcome per task.
+    public let quality: FloatMatrix
+
+    public init(tasks: [String], models: [String], theta: FloatMatrix, bias: [Float], quality: FloatMatrix) throws(SwitchyardError) {
+        guard tasks.count >= 2, theta.rows == tasks.count, bias.count == tasks.count,
+              quality.rows == tasks.count, quality.cols == models.count, theta.cols > 0 else {
+            throw .invalidArgument("task prior: need T ≥ 2 tasks, a T × dimension θ, T biases and a T × models quality table; rebuild the artifact")
+        }
+        self.tasks = tasks
+        self.models = models
+        self.theta = theta
+        self.bias = bias
+        self.quality = quality
+    }
+
+    public var dimension: Int { theta.cols }
+
+    /// p(t | x) for every row of `x` (rows × T).
+    public func probabilities(_ x: FloatMatrix) -> FloatMatrix {
+        UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
+    }
+
+    /// The prior of every query (queries × models, in `models` order); a query whose vector has another
+    /// length gets the task-size-weighted mean (uniform over tasks).
+    public func priors(_ queries: [QueryFeatures]) -> FloatMatrix {
+        let x = LinearAlgebra.stack(queries, dimension: dimension)
+        return LinearAlgebra.multiply(probabilities(x), quality)
+    }
+
+    /// The same table with `model`'s column added (or replaced): per task, its aptitude outcomes weighted
+    /// by each aptitude prompt's p(t | prompt), shrunk toward its mean by `shrinkage` prompts.
+    public func adding(model: String, vectors: [[Float]], outcomes: [Float], shrinkage: Float) throws -> TaskPrior {
+        let x = try FloatMatrix(stacking: vectors, cols: dimension)
+        let membership = probabilities(x)
+        let mean = outcomes.reduce(0, +) / Float(max(1, outcomes.count))
+        var column = [Float](repeating: mean, count: tasks.count)
+        for t in 0..<tasks.count {
+            var num: Float = 0, den: Float = 0
+            for i in 0..<min(membership.rows, outcomes.count) {
+                num += membership[i, t] * outcomes[i]
+                den += membership[i, t]
+            }
+            column[t] = (num + shrinkage * mean) / (den + shrinkage)
+        }
+        let existing = models.firstIndex(of: model)
+        let cols = existing == nil ? models.count + 1 : models.count
+        var table = FloatMatrix(rows: tasks.count, cols: cols)
+        for t in 0..<tasks.count {
+            for j in 0..<models.count { table[t, j] = quality[t, j] }
+            table[t, existing ?? models.count] = column[t]
+        }
+        return try TaskPrior(tasks: tasks, models: existing == nil ? models + [model] : models, theta: theta, bias: bias, quality: table)
+    }
+
+    // MARK: Training
+
+    /// Training knobs (defaults chosen on LLMRouter and ZeroEval dev).
+    public struct Configuration: Sendable, Hashable {
+        public var epochs = 100
+        public var learningRate: Float = 0.1
+        /// L2 decay per sample (≈ 1 / (C·n) of a logistic regression with C = 10 on a few thousand prompts).
+        public var weightDecay: Float = 3e-5
+        /// Pseudo-count pulling a task's mean toward the model's global mean.
+        public var kappa: Float = 2
+        /// Fewest training prompts a task needs to get its own row (smaller ones are left out).
+        public var minimumTaskSize = 10
+        public init() {}
+    }
+
+    /// What one build learns once and every strategy reuses: θ (train only, early-stopped on dev log
+    /// loss) and per-task outcome sums over train and over train + dev.
+    struct Fit: Sendable {
+        var tasks: [String]
+        var theta: FloatMatrix
+        var bias: [Float]
+        var trainQuality: FloatMatrix
+        var pooledQuality: FloatMatrix
+
+        func prior(models: [String], pooled: Bool) -> TaskPrior? {
+            try? TaskPrior(tasks: tasks, models: models, theta: theta, bias: bias, quality: pooled ? pooledQuality : trainQuality)
+        }
+    }
+
+    /// The build's fit (cached), or nil when the training records carry fewer than two usable task labels.
+    static func fit(_ context: TrainingContext) -> Fit? {
+        // Boxed: the cache casts to the value's type, and a nil Optional would pass for any cached Optional.
+        context.cache.value("task-prior") { FitBox(fit: compute(context, configuration: Configuration())) }.fit
+    }
+
+    struct FitBox: Sendable { var fit: Fit? }
+
+    static func compute(_ context: TrainingContext, configuration: Configuration) -> Fit? {
+        let train = context.train
+        var sizes: [String: Int] = [:]
+        for record in train.records { if let task = record.task { sizes[task, default: 0] += 1 } }
+        let tasks = sizes.filter { $0.value >= configuration.minimumTaskSize }.keys.sorted()
+        guard tasks.count >= 2 else {
+            context.logger.info("task prior: not used (the training records carry fewer than two task labels with enough prompts)", metadata: [
+                "labelled_tasks": "\(sizes.count)", "minimum_task_size": "\(configuration.minimumTaskSize)",
+            ])
+            return nil
+        }
+        let index = Dictionary(uniqueKeysWithValues: tasks.enumerated().map { ($1, $0) })
+        // Rows with a usable label only.
+        func labelled(_ split: TrainingContext.Split) -> (rows: [Int], labels: [Int]) {
+            var rows: [Int] = [], labels: [Int] = []
+            for (i, record) in split.records.enumerated() {
+                if let task = record.task, let t = index[task] {
+                    rows.append(i)
+                    labels.append(t)
+                }
+            }
+            return (rows, labels)
+        }
+        let (trainRows, trainLabels) = labelled(train)
+        let (devRows, devLabels) = labelled(context.dev)
+        let x = subset(train.vectors, rows: trainRows)
+        let devX = subset(context.dev.vectors, rows: devRows)
+        let t = tasks.count, d = x.cols, n = Float(max(1, x.rows))
+        var theta = FloatMatrix(rows: t, cols: d)
+        var bias = [Float](repeating: 0, count: t)
+        var bestTheta = theta, bestBias = bias, bestLoss = Float.infinity, bestEpoch = 0
+        var mTheta = [Float](repeating: 0, count: t * d), vTheta = mTheta
+        var mBias = [Float](repeating: 0, count: t), vBias = mBias
+        let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+        func logLoss(_ x: FloatMatrix, _ labels: [Int], _ theta: FloatMatrix, _ bias: [Float]) -> Float {
+            let p = UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
+            var total: Float = 0
+            for (i, label) in labels.enumerated() { total -= logf(max(p[i, label], 1e-12)) }
+            return total / Float(max(1, labels.count))
+        }
+        for epoch in 1...max(1, configuration.epochs) {
+            var gradient = UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
+            for (i, label) in trainLabels.enumerated() { gradient[i, label] -= 1 }
+            for index in gradient.values.indices { gradient.values[index] /= n }
+            let gradTheta = LinearAlgebra.transposedMultiply(gradient, x)
+            var gradBias = [Float](repeating: 0, count: t)
+            for i in 0..<gradient.rows { for c in 0..<t { gradBias[c] += gradient[i, c] } }
+            let step = Float(epoch)
+            let correction1 = 1 - powf(beta1, step), correction2 = 1 - powf(beta2, step)
+            theta.values.withUnsafeMutableBufferPointer { th in
+                gradTheta.values.withUnsafeBufferPointer { g in
+                    for index in 0..<(t * d) {
+                        let grad = g[index] + configuration.weightDecay * th[index]
+                        mTheta[index] = beta1 * mTheta[index] + (1 - beta1) * grad
+                        vTheta[index] = beta2 * vTheta[index] + (1 - beta2) * grad * grad
+                        th[index] -= configuration.learningRate * (mTheta[index] / correction1) / ((vTheta[index] / correction2).squareRoot() + epsilon)
+                    }
+                }
+            }
+            for c in 0..<t {
+                mBias[c] = beta1 * mBias[c] + (1 - beta1) * gradBias[c]
+                vBias[c] = beta2 * vBias[c] + (1 - beta2) * gradBias[c] * gradBias[c]
+                bias[c] -= configuration.learningRate * (mBias[c] / correction1) / ((vBias[c] / correction2).squareRoot() + epsilon)
+            }
+            if epoch % 5 == 0 || epoch == configuration.epochs {
+                // Early stopping on dev log loss (train loss when there is no labelled dev).
+                let loss = devRows.isEmpty ? logLoss(x, trainLabels, theta, bias) : logLoss(devX, devLabels, theta, bias)
+                if loss < bestLoss {
+                    bestLoss = loss
+                    bestTheta = theta
+                    bestBias = bias
+                    bestEpoch = epoch
+                }
+            }
+        }
+        let trainStats = ClusterTable.Stats(assignments: [(trainLabels, subset(train.outcomes, rows: trainRows))], k: t)
+        let pooledStats = ClusterTable.Stats(
+            assignments: [(trainLabels, subset(train.outcomes, rows: trainRows)), (devLabels, subset(context.dev.outcomes, rows: devRows))], k: t)
+        var accuracy = 0.0
+        if !devRows.isEmpty {
+            let p = UniRouteLearnedMapStrategy.probabilities(devX, theta: bestTheta, bias: bestBias)
+            for (i, label) in devLabels.enumerated() {
+                var best = 0
+                for c in 1..<t where p[i, c] > p[i, best] { best = c }
+                if best == label { accuracy += 1 }
+            }
+            accuracy /= Double(devRows.count)
+        }
+        context.logger.info("task prior: trained", metadata: [
+            "tasks": "\(t)", "best_epoch": "\(bestEpoch)", "dev_log_loss": "\(bestLoss)", "dev_task_accuracy": "\(accuracy)",
+        ])
+        return Fit(
+            tasks: tasks, theta: bestTheta, bias: bestBias,
+            trainQuality: trainStats.quality(kappa: configuration.kappa), pooledQuality: pooledStats.quality(kappa: configuration.kappa))
+    }
+
+    static func subset(_ matrix: FloatMatrix, rows: [Int]) -> FloatMatrix {
+        var out = FloatMatrix(rows: rows.count, cols: matrix.cols)
+        for (r, source) in rows.enumerated() {
+            for c in 0..<matrix.cols { out[r, c] = matrix[source, c] }
+        }
+        return out
+    }
+
+    // MARK: Persistence
+
+    struct Stored: Codable {
+        var tasks: [String]
+        var models: [String]
+        var dimension: Int
+        var bias: [Float]
+    }
+
+    /// Writes `task_prior.json`, `theta.f32` and `quality.f32` into `directory`.
+    public func save(to directory: URL) throws {
+        try ArtifactFiles.makeDirectory(directory)
+        try ArtifactFiles.writeJSON(
+            Stored(tasks: tasks, models: models, dimension: dimension, bias: bias), to: directory.appendingPathComponent("task_prior.json"))
+        try theta.write(to: directory.appendingPathComponent("theta.f32"))
+        try quality.write(to: directory.appendingPathComponent("quality.f32"))
+    }
+
+    public static func load(from directory: URL) throws -> TaskPrior {
+        let stored = try ArtifactFiles.readJSON(Stored.self, from: directory.appendingPathComponent("task_prior.json"))
+        return try TaskPrior(
+            tasks: stored.tasks, models: stored.models,
+            theta: try FloatMatrix.read(from: directory.appendingPathComponent("theta.f32"), rows: stored.tasks.count, cols: stored.dimension),
+            bias: stored.bias,
+            quality: try FloatMatrix.read(from: directory.appendingPathComponent("quality.f32"), rows: stored.tasks.count, cols: stored.models.count))
+    }
+}
+
+/// A strategy's predictions blended toward the `TaskPrior`: q = w·q_strategy + (1 − w)·prior(x), w
+/// chosen on dev per strategy (`choose`, w = 1 among the candidates, so the blend never costs dev AIQ).
+///
+/// Why one wrapper instead of a prior inside every strategy: the blend is the same arithmetic for all,
+/// the build chooses w from the dev predictions it already computes, and a model onboarded from its
+/// aptitude results gets its prior column the same way for every strategy.
+public struct TaskPriorBlendStrategy: RoutingStrategy {
+    public let base: any RoutingStrategy
+    public let prior: TaskPrior
+    /// Weight of the base strategy's prediction, in (0, 1].
+    public let weight: Double
+    /// Column of `prior.quality` for each of `base.models` (nil: no prior for that model, unblended).
+    private let priorColumns: [Int?]
+
+    public init(base: any RoutingStrategy, prior: TaskPrior, weight: Double) {
+        self.base = base
+        self.prior = prior
+        self.weight = min(1, max(0, weight))
+        self.priorColumns = base.models.map { prior.models.firstIndex(of: $0) }
+    }
+
+    public var name: String { base.name }
+    public var models: [String] { base.models }
+    public var routesOnCostOnly: Bool { base.routesOnCostOnly }
+
+    /// Weights of the base prediction compared on dev.
+    public static let candidates: [Double] = [1, 0.75, 0.5, 0.35, 0.25, 0.15, 0.1]
+
+    public func explain(_ query: QueryFeatures) -> String? {
+        let p = prior.probabilities(LinearAlgebra.stack([query], dimension: prior.dimension))
+        let top = (0..<prior.tasks.count).sorted { p[0, $0] > p[0, $1] }.prefix(2)
+        let tasks = top.map { "\(prior.tasks[$0]) p=\(String(format: "%.2f", p[0, $0]))" }.joined(separator: ", ")
+        return (base.explain(query).map { $0 + "; " } ?? "") + "task prior (weight \(String(format: "%.2f", 1 - weight))): \(tasks)"
+    }
+
+    public func predictQuality(_ query: QueryFeatures) -> [Double] {
+        predictQuality(batch: [query])[0]
+    }
+
+    public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        let local = base.predictQuality(batch: queries)
+        let priors = prior.priors(queries)
+        return local.indices.map { i in Self.blend(local[i], prior: priors, row: i, columns: priorColumns, weight: weight) }
+    }
+
+    static func blend(_ local: [Double], prior: FloatMatrix, row: Int, columns: [Int?], weight: Double) -> [Double] {
+        local.indices.map { j in
+            guard let c = columns[j] else { return local[j] }
+            return weight * local[j] + (1 - weight) * Double(prior[row, c])
+        }
+    }
+
+    /// The weight of `candidates` whose blend of `local` (selection split, queries × models flattened,
+    /// in `models` order) has the best selection AIQ, ties to the larger weight; nil when no prior.
+    static func choose(local: [Double], models: [String], prior: TaskPrior, context: TrainingContext) -> (weight: Double, aiq: Double) {
+        let split = context.selection
+        let priors = prior.priors(split.features)
+        let columns = models.map { prior.models.firstIndex(of: $0) }
+        let m = models.count
+        var best = (weight: 1.0, aiq: -Double.infinity)
+        for weight in candidates {
+            var predicted: [Double] = []
+            predicted.reserveCapacity(local.count)
+            for i in 0..<split.count {
+                predicted += blend(Array(local[(i * m)..<((i + 1) * m)]), prior: priors, row: i, columns: columns, weight: weight)
+            }
+            let aiq = context.selectionAIQ(predicted: predicted)
+            if aiq > best.aiq + 1e-12 { best = (weight, aiq) }
+        }
+        return best
+    }
+}
