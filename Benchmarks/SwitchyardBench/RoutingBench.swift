@@ -143,6 +143,9 @@ struct RoutingBench: AsyncParsableCommand {
                 points = CostQualitySweep.sweep(predicted: predicted, estimated: estimated, outcomes: split.outcomes, costs: split.costs)
             }
             let match = CostQualitySweep.costToMatch(singles.quality[best], points)
+            // Speed is measured given requirements (the profile stage's job), as the issue states it.
+            let base = (router.strategy as? TaskPriorBlendStrategy)?.base ?? router.strategy
+            let given = (base as? InferenceDynamicsStrategy).map { id in features.map(id.withRequirements) } ?? features
             strategies.append(StrategyResult(
                 strategy: entry.name, devAIQ: entry.devAIQ,
                 aiq: CostQualitySweep.aiq(points, lo: lo, hi: hi),
@@ -150,8 +153,8 @@ struct RoutingBench: AsyncParsableCommand {
                 qualityAtHalfBestSingleCost: CostQualitySweep.quality(at: 0.5 * singles.cost[best], points),
                 costToMatchBestSingle: match, costRatioToBestSingle: match.map { $0 / singles.cost[best] },
                 maxQuality: points.map(\.quality).max() ?? 0,
-                decisionsPerSecondBatched: throughput(router: router, features: features, batched: true),
-                decisionsPerSecondSingle: throughput(router: router, features: features, batched: false)
+                decisionsPerSecondBatched: throughput(router: router, features: given, batched: true),
+                decisionsPerSecondSingle: throughput(router: router, features: given, batched: false)
             ))
         }
         let result = DatasetResult(

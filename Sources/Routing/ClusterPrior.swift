@@ -13,9 +13,25 @@ public struct ClusterPrior: Sendable, Codable, Hashable {
     /// C rows of one prior quality per model.
     public private(set) var quality: [[Double]]
 
+    /// Nearest-centroid lookup over a query's non-zeros (not stored; rebuilt from `centroids`).
+    private let index: CentroidIndex
+
     public init(centroids: FloatMatrix, quality: FloatMatrix) {
         self.centroids = centroids
         self.quality = (0..<quality.rows).map { quality.row($0).map(Double.init) }
+        self.index = CentroidIndex(centroids)
+    }
+
+    public static func == (a: ClusterPrior, b: ClusterPrior) -> Bool { a.centroids == b.centroids && a.quality == b.quality }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(centroids)
+        hasher.combine(quality)
+    }
+
+    /// The prior row of one query without building matrices; nil for a vector of another length.
+    public func prior(_ vector: [Float]) -> [Double]? {
+        index.nearest(vector).map { quality[$0] }
     }
 
     /// Length of the query vectors the centroids live in.
@@ -37,6 +53,7 @@ public struct ClusterPrior: Sendable, Codable, Hashable {
             throw DecodingError.dataCorruptedError(forKey: .centroids, in: c, debugDescription: "centroids do not match \(quality.count) clusters of dimension \(dimension)")
         }
         centroids = try FloatMatrix(rows: quality.count, cols: dimension, values: values)
+        index = CentroidIndex(centroids)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -11,7 +11,7 @@ import SwitchyardCore
 public struct CostGroups: Sendable {
     /// K × featureDimension centroids (squared-L2 nearest centroid = the group).
     public let centroids: FloatMatrix
-    private let halfNorms: [Float]
+    private let nearest: CentroidIndex
     private let keys: [String]
 
     /// Default number of groups when one is fitted without selection (16).
@@ -21,7 +21,7 @@ public struct CostGroups: Sendable {
 
     public init(centroids: FloatMatrix) {
         self.centroids = centroids
-        self.halfNorms = (0..<centroids.rows).map { c in centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+        self.nearest = CentroidIndex(centroids)
         self.keys = (0..<centroids.rows).map(Self.key)
     }
 
@@ -76,38 +76,15 @@ public struct CostGroups: Sendable {
     public static func key(_ cluster: Int) -> String { "c\(cluster)" }
 
     /// The group of one query vector (nil when its dimension differs from the centroids').
-    ///
-    /// Lexical vectors are sparse (tens of non-zeros in thousands of buckets), so the dot products run over
-    /// the query's non-zeros only: a few hundred multiply-adds per query instead of K × dimension, which
-    /// keeps the router at hundreds of thousands of decisions per second per core.
     public func group(of vector: [Float]) -> String? {
-        guard vector.count == centroids.cols, centroids.rows > 0 else { return nil }
-        let d = centroids.cols
-        var best = 0
-        var bestScore = -Float.infinity
-        centroids.values.withUnsafeBufferPointer { c in
-            vector.withUnsafeBufferPointer { v in
-                var nonZero: [Int32] = []
-                nonZero.reserveCapacity(min(d, 256))
-                for i in 0..<d where v[i] != 0 { nonZero.append(Int32(i)) }
-                let sparse = nonZero.count * 2 < d
-                for k in 0..<centroids.rows {
-                    var dot: Float = 0
-                    let base = k * d
-                    if sparse {
-                        for i in nonZero { dot += c[base + Int(i)] * v[Int(i)] }
-                    } else {
-                        for i in 0..<d { dot += c[base + i] * v[i] }
-                    }
-                    let score = dot - halfNorms[k]
-                    if score > bestScore {
-                        bestScore = score
-                        best = k
-                    }
-                }
-            }
-        }
-        return keys[best]
+        index(of: vector).map { keys[$0] }
+    }
+
+    /// The group index (0..<K) of one query vector, without allocating (nil when its dimension differs
+    /// from the centroids'): what the `Router` uses to look up its precomputed cost rows. Sparse vectors
+    /// are multiplied over their non-zeros only (see `CentroidIndex`).
+    public func index(of vector: [Float]) -> Int? {
+        nearest.nearest(vector)
     }
 
     /// Groups of many queries (same answers as `group(of:)`, query by query).

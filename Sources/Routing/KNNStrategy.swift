@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import Logging
 import SwitchyardCore
@@ -24,6 +25,13 @@ public struct KNNStrategy: TrainableStrategy {
     public let shrinkage: PriorShrinkage
     /// Cluster prior: C × dimension centroids and C × models shrunk means; nil: the global `shrinkage.prior`.
     public let clusterPrior: (centroids: FloatMatrix, quality: FloatMatrix)?
+
+    /// The pool by column (compressed sparse columns) when it is sparse: per-query similarities then
+    /// touch only the pool entries that share a non-zero with the query; nil for a dense pool (MiniLM),
+    /// which uses one BLAS matrix-vector product instead.
+    private let postings: Postings?
+    /// Nearest-centroid lookup of the cluster prior.
+    private let priorIndex: CentroidIndex?
 
     /// Values of k tried on dev.
     public static let candidates = [5, 10, 20, 40, 80]
@@ -52,6 +60,58 @@ public struct KNNStrategy: TrainableStrategy {
             }
         }
         self.clusterPrior = clusterPrior
+        self.postings = Postings(vectors)
+        self.priorIndex = clusterPrior.map { CentroidIndex($0.centroids) }
+    }
+
+    /// Compressed sparse columns of the pool (built only when at most a quarter of its entries are non-zero).
+    struct Postings: Sendable {
+        var columnStart: [Int32]
+        var rows: [Int32]
+        var values: [Float]
+
+        init?(_ pool: FloatMatrix) {
+            let n = pool.rows, d = pool.cols
+            var nonZero = 0
+            for v in pool.values where v != 0 { nonZero += 1 }
+            guard n > 0, d > 0, nonZero * 4 <= n * d, n < Int(Int32.max) else { return nil }
+            var counts = [Int32](repeating: 0, count: d + 1)
+            pool.values.withUnsafeBufferPointer { x in
+                for r in 0..<n { for c in 0..<d where x[r * d + c] != 0 { counts[c + 1] += 1 } }
+            }
+            for c in 0..<d { counts[c + 1] += counts[c] }
+            var next = counts
+            var rows = [Int32](repeating: 0, count: nonZero)
+            var values = [Float](repeating: 0, count: nonZero)
+            pool.values.withUnsafeBufferPointer { x in
+                for r in 0..<n {
+                    for c in 0..<d where x[r * d + c] != 0 {
+                        let at = Int(next[c])
+                        rows[at] = Int32(r)
+                        values[at] = x[r * d + c]
+                        next[c] += 1
+                    }
+                }
+            }
+            self.columnStart = counts
+            self.rows = rows
+            self.values = values
+        }
+
+        /// similarities[r] = pool row r · vector, over the vector's non-zeros.
+        func similarities(_ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) {
+            for r in out.indices { out[r] = 0 }
+            columnStart.withUnsafeBufferPointer { start in
+                rows.withUnsafeBufferPointer { rows in
+                    values.withUnsafeBufferPointer { values in
+                        for c in 0..<min(vector.count, start.count - 1) where vector[c] != 0 {
+                            let q = vector[c]
+                            for p in Int(start[c])..<Int(start[c + 1]) { out[Int(rows[p])] += q * values[p] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func explain(_ query: QueryFeatures) -> String? {
@@ -61,8 +121,28 @@ public struct KNNStrategy: TrainableStrategy {
         return "\(top.count) neighbours, mean cosine \(String(format: "%.3f", mean)), nearest pool rows \(top.prefix(3).map(String.init).joined(separator: ", "))"
     }
 
+    /// One query: similarities from the pool's postings (or one BLAS product when the pool is dense)
+    /// into a stack buffer, then the same neighbour vote and shrinkage as the batch path.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        predictQuality(batch: [query])[0]
+        guard query.vector.count == vectors.cols else { return predictQuality(batch: [query])[0] }
+        let n = vectors.rows
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sims in
+            if let postings {
+                postings.similarities(query.vector, into: sims)
+            } else {
+                vectors.values.withUnsafeBufferPointer { pool in
+                    query.vector.withUnsafeBufferPointer { v in
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(vectors.cols), 1, pool.baseAddress, Int32(vectors.cols),
+                                    v.baseAddress, 1, 0, sims.baseAddress, 1)
+                    }
+                }
+            }
+            let local = Self.neighbourMeans(UnsafeBufferPointer(sims), k: k, outcomes: outcomes, weighted: weighted)
+            if let clusterPrior, let cluster = priorIndex?.nearest(query.vector) {
+                return shrinkage.apply(local.means, evidence: local.evidence, toward: clusterPrior.quality.row(cluster).map(Double.init))
+            }
+            return shrinkage.apply(local.means, evidence: local.evidence)
+        }
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
@@ -83,11 +163,21 @@ public struct KNNStrategy: TrainableStrategy {
     static func neighbourMeans(
         _ similarities: FloatMatrix, row: Int, k: Int, outcomes: FloatMatrix, weighted: Bool = false
     ) -> (means: [Double], evidence: Double) {
-        let top = topIndices(similarities, row: row, k: k)
+        similarities.values.withUnsafeBufferPointer { values in
+            neighbourMeans(UnsafeBufferPointer(rebasing: values[(row * similarities.cols)..<((row + 1) * similarities.cols)]),
+                           k: k, outcomes: outcomes, weighted: weighted)
+        }
+    }
+
+    /// The same over one query's similarities to every pool row.
+    static func neighbourMeans(
+        _ similarities: UnsafeBufferPointer<Float>, k: Int, outcomes: FloatMatrix, weighted: Bool = false
+    ) -> (means: [Double], evidence: Double) {
+        let top = topIndices(similarities, k: k)
         var means = [Double](repeating: 0, count: outcomes.cols)
         var total = 0.0, evidence = 0.0
         for index in top {
-            let similarity = max(0, Double(similarities[row, index]))
+            let similarity = max(0, Double(similarities[index]))
             let w = weighted ? similarity : 1
             evidence += similarity
             total += w
@@ -95,22 +185,28 @@ public struct KNNStrategy: TrainableStrategy {
         }
         guard total > 0 else {
             // No similar neighbour at all (weighted votes): equal votes, and no evidence.
-            return (weighted && !top.isEmpty ? neighbourMeans(similarities, row: row, k: k, outcomes: outcomes).means : means, 0)
+            return (weighted && !top.isEmpty ? neighbourMeans(similarities, k: k, outcomes: outcomes).means : means, 0)
         }
         return (means.map { $0 / total }, evidence)
     }
 
     /// Indices of the k largest values of one row, best first.
     static func topIndices(_ matrix: FloatMatrix, row: Int, k: Int) -> [Int] {
-        let kk = min(k, matrix.cols)
+        matrix.values.withUnsafeBufferPointer { values in
+            topIndices(UnsafeBufferPointer(rebasing: values[(row * matrix.cols)..<((row + 1) * matrix.cols)]), k: k)
+        }
+    }
+
+    /// Indices of the k largest values, best first (ties to the lower index).
+    static func topIndices(_ values: UnsafeBufferPointer<Float>, k: Int) -> [Int] {
+        let kk = min(k, values.count)
         var bestIndex = [Int]()
         var bestValue = [Float]()
         bestIndex.reserveCapacity(kk + 1)
         bestValue.reserveCapacity(kk + 1)
-        matrix.values.withUnsafeBufferPointer { values in
-            let base = row * matrix.cols
-            for c in 0..<matrix.cols {
-                let v = values[base + c]
+        do {
+            for c in 0..<values.count {
+                let v = values[c]
                 if bestValue.count == kk, let last = bestValue.last, v <= last { continue }
                 var position = bestValue.count
                 while position > 0 && bestValue[position - 1] < v { position -= 1 }

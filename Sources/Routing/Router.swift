@@ -15,6 +15,13 @@ public struct Router: Sendable {
     public let costGroups: CostGroups?
     /// Column of `costModel` for each of `strategy.models`.
     private let costColumns: [Int]
+    /// Cost rows precomputed at init so a decision does no dictionary lookup or string work:
+    /// USD per input token / per output token, and predicted output tokens per (group, model), all in
+    /// `strategy.models` order; row `groupCount` of `outputTokens` is the no-group (model mean) row.
+    private let inputPrice: [Double]
+    private let outputPrice: [Double]
+    private let outputTokens: [Double]
+    private let groupCount: Int
 
     public init(strategy: any RoutingStrategy, costModel: CostModel, lambda: Double, costGroups: CostGroups? = nil) throws(RoutingError) {
         var columns: [Int] = []
@@ -29,12 +36,34 @@ public struct Router: Sendable {
         self.lambda = lambda
         self.costGroups = costGroups
         self.costColumns = columns
+        self.inputPrice = columns.map { costModel.prices[$0].inputUSDPerMTok }
+        self.outputPrice = columns.map { costModel.prices[$0].outputUSDPerMTok }
+        let groups = costGroups?.centroids.rows ?? 0
+        var table: [Double] = []
+        table.reserveCapacity((groups + 1) * columns.count)
+        for g in 0...groups {
+            let row = costModel.outputTokens(group: g < groups ? CostGroups.key(g) : nil)
+            table += columns.map { row[$0] }
+        }
+        self.outputTokens = table
+        self.groupCount = groups
+    }
+
+    /// Estimated USD per model from the precomputed rows (same arithmetic as `ModelPrice.cost`).
+    private func estimatedCosts(inputTokens: Int, groupIndex: Int?) -> [Double] {
+        let m = costColumns.count
+        let base = (groupIndex.map { $0 < groupCount ? $0 : groupCount } ?? groupCount) * m
+        let input = Double(max(0, inputTokens))
+        return [Double](unsafeUninitializedCapacity: m) { out, initialized in
+            for j in 0..<m { out[j] = (input * inputPrice[j] + outputTokens[base + j] * outputPrice[j]) / 1_000_000 }
+            initialized = m
+        }
     }
 
     /// Estimated USD per model of `strategy.models` for a query (for the query's cost group when the
     /// router has `costGroups`).
     public func estimatedCosts(_ query: QueryFeatures) -> [Double] {
-        estimatedCosts(query, group: costGroups?.group(of: query.vector))
+        estimatedCosts(inputTokens: query.inputTokens, groupIndex: costGroups?.index(of: query.vector))
     }
 
     /// Estimated USD per model of `strategy.models` for a query of a known cost group.
@@ -43,10 +72,9 @@ public struct Router: Sendable {
         return costColumns.map { all[$0] }
     }
 
-    /// Estimated costs of many queries (cost groups assigned with one BLAS product).
+    /// Estimated costs of many queries (row i answers `queries[i]`).
     public func estimatedCosts(batch queries: [QueryFeatures]) -> [[Double]] {
-        let groups = costGroups?.groups(of: queries) ?? queries.map { _ in nil }
-        return queries.indices.map { estimatedCosts(queries[$0], group: groups[$0]) }
+        queries.map { estimatedCosts($0) }
     }
 
     /// The decision for one query.
@@ -74,10 +102,14 @@ public struct Router: Sendable {
         var eligible: [Int] = []
         eligible.reserveCapacity(models.count)
         var excludedByFloor = 0
+        // Name checks hash strings: skip them when no list is set (the common case).
+        let filtersByName = constraints.allowedModels != nil || !constraints.deniedModels.isEmpty || !constraints.unavailableModels.isEmpty
         for j in 0..<models.count {
-            let name = models[j]
-            if let allowed = constraints.allowedModels, !allowed.contains(name) { continue }
-            if constraints.deniedModels.contains(name) || constraints.unavailableModels.contains(name) { continue }
+            if filtersByName {
+                let name = models[j]
+                if let allowed = constraints.allowedModels, !allowed.contains(name) { continue }
+                if constraints.deniedModels.contains(name) || constraints.unavailableModels.contains(name) { continue }
+            }
             if let floor = constraints.minQuality, quality[j] < floor {
                 excludedByFloor += 1
                 continue
@@ -95,13 +127,18 @@ public struct Router: Sendable {
             if eligible.isEmpty { throw .overCostCap(maxCostUSD: cap, cheapestUSD: cheapest) }
         }
         let costOnly = strategy.routesOnCostOnly || lambda.isInfinite
-        let maxCost = max(eligible.map { cost[$0] }.max() ?? 0, 1e-30)
-        func score(_ j: Int) -> Double {
-            costOnly
+        var maxCost = 1e-30
+        for j in eligible where cost[j] > maxCost { maxCost = cost[j] }
+        var scored: [(index: Int, score: Double)] = []
+        scored.reserveCapacity(eligible.count)
+        for j in eligible {
+            let score = costOnly
                 ? -(cost[j] / maxCost) + 1e-9 * quality[j]
                 : quality[j] - lambda * cost[j] - 1e-12 * cost[j] / maxCost
+            scored.append((j, score))
         }
-        let ranked = eligible.map { ($0, score($0)) }.sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.0 < b.0 }.map(\.0)
+        scored.sort { a, b in a.score != b.score ? a.score > b.score : a.index < b.index }
+        let ranked = scored.map(\.index)
         let best = ranked[0]
         return RoutingDecision(
             id: id, model: models[best], strategy: strategy.name,

@@ -22,6 +22,8 @@ public struct TaskPrior: Sendable, Hashable {
     public let bias: [Float]
     /// T × models: shrunk mean outcome per task.
     public let quality: FloatMatrix
+    /// θ for per-query sparse products.
+    private let map: CentroidIndex
 
     public init(tasks: [String], models: [String], theta: FloatMatrix, bias: [Float], quality: FloatMatrix) throws(SwitchyardError) {
         guard tasks.count >= 2, theta.rows == tasks.count, bias.count == tasks.count,
@@ -33,6 +35,17 @@ public struct TaskPrior: Sendable, Hashable {
         self.theta = theta
         self.bias = bias
         self.quality = quality
+        self.map = CentroidIndex(theta)
+    }
+
+    public static func == (a: TaskPrior, b: TaskPrior) -> Bool {
+        a.tasks == b.tasks && a.models == b.models && a.theta == b.theta && a.bias == b.bias && a.quality == b.quality
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(tasks)
+        hasher.combine(models)
+        hasher.combine(bias)
     }
 
     public var dimension: Int { theta.cols }
@@ -43,10 +56,15 @@ public struct TaskPrior: Sendable, Hashable {
     }
 
     /// The prior of every query (queries × models, in `models` order); a query whose vector has another
-    /// length gets the task-size-weighted mean (uniform over tasks).
+    /// length gets the uniform mix over tasks.
     public func priors(_ queries: [QueryFeatures]) -> FloatMatrix {
         let x = LinearAlgebra.stack(queries, dimension: dimension)
         return LinearAlgebra.multiply(probabilities(x), quality)
+    }
+
+    /// The prior of one query without building matrices (sparse products over its non-zeros).
+    public func prior(_ query: QueryFeatures) -> [Double] {
+        map.softMix(query.vector, bias: bias, quality: quality)
     }
 
     /// The same table with `model`'s column added (or replaced): per task, its aptitude outcomes weighted
@@ -279,7 +297,12 @@ public struct TaskPriorBlendStrategy: RoutingStrategy {
     }
 
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        predictQuality(batch: [query])[0]
+        var local = base.predictQuality(query)
+        let mixed = prior.prior(query)
+        for j in local.indices {
+            if let c = priorColumns[j] { local[j] = weight * local[j] + (1 - weight) * mixed[c] }
+        }
+        return local
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {

@@ -14,7 +14,7 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
     public let centroids: FloatMatrix
     /// K × models: predicted quality per cluster.
     public let quality: FloatMatrix
-    private let halfNorms: [Float]
+    private let nearest: CentroidIndex
 
     public init(models: [String], centroids: FloatMatrix, quality: FloatMatrix) throws(SwitchyardError) {
         guard centroids.rows > 0, quality.rows == centroids.rows, quality.cols == models.count else {
@@ -23,24 +23,12 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
         self.models = models
         self.centroids = centroids
         self.quality = quality
-        self.halfNorms = (0..<centroids.rows).map { c in centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+        self.nearest = CentroidIndex(centroids)
     }
 
-    /// The cluster of each query (nearest centroid).
+    /// The cluster of each query (nearest centroid; cluster 0 for a vector of another length).
     public func clusters(_ queries: [QueryFeatures]) -> [Int] {
-        let dots = LinearAlgebra.multiplyTransposed(LinearAlgebra.stack(queries, dimension: centroids.cols), centroids)
-        return (0..<queries.count).map { i in
-            var best = 0
-            var bestScore = -Float.infinity
-            for c in 0..<centroids.rows {
-                let score = dots[i, c] - halfNorms[c]
-                if score > bestScore {
-                    bestScore = score
-                    best = c
-                }
-            }
-            return best
-        }
+        queries.map { nearest.nearest($0.vector) ?? 0 }
     }
 
     public func explain(_ query: QueryFeatures) -> String? {
@@ -49,12 +37,19 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
         return "cluster \(cluster) of \(centroids.rows); best there: " + ranked.map { "\(models[$0]) \(String(format: "%.2f", quality[cluster, $0]))" }.joined(separator: ", ")
     }
 
+    /// One nearest-centroid lookup over the query's non-zeros and a row copy: no matrix per query.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        predictQuality(batch: [query])[0]
+        let base = (nearest.nearest(query.vector) ?? 0) * quality.cols
+        return quality.values.withUnsafeBufferPointer { q in
+            [Double](unsafeUninitializedCapacity: quality.cols) { out, initialized in
+                for j in 0..<quality.cols { out[j] = Double(q[base + j]) }
+                initialized = quality.cols
+            }
+        }
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
-        clusters(queries).map { c in quality.row(c).map(Double.init) }
+        queries.map { predictQuality($0) }
     }
 
     public static func train(_ context: TrainingContext) throws -> UniRouteClusterStrategy {

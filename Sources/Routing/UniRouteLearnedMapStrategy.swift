@@ -21,6 +21,8 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
     public let bias: [Float]
     /// K × models.
     public let quality: FloatMatrix
+    /// θ for per-query sparse products.
+    private let map: CentroidIndex
 
     /// Training knobs (defaults chosen on zeroeval dev).
     public struct Configuration: Sendable, Hashable {
@@ -39,6 +41,7 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
         self.theta = theta
         self.bias = bias
         self.quality = quality
+        self.map = CentroidIndex(theta)
     }
 
     public func explain(_ query: QueryFeatures) -> String? {
@@ -47,14 +50,13 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
         return "soft clusters: " + top.map { "\($0) p=\(String(format: "%.2f", p[0, $0]))" }.joined(separator: ", ")
     }
 
+    /// θx over the query's non-zeros, softmax and the K × models mix in stack buffers: no matrix per query.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        predictQuality(batch: [query])[0]
+        map.softMix(query.vector, bias: bias, quality: quality)
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
-        let p = Self.probabilities(LinearAlgebra.stack(queries, dimension: theta.cols), theta: theta, bias: bias)
-        let predicted = LinearAlgebra.multiply(p, quality)
-        return (0..<queries.count).map { i in predicted.row(i).map(Double.init) }
+        queries.map { predictQuality($0) }
     }
 
     /// softmax(X θᵀ + b) row by row.

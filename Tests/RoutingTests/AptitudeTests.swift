@@ -102,8 +102,10 @@ struct AptitudeTests {
         let queries = (0..<3).map { AptitudeSyntheticData.query(kind: $0) }
         let batch = strategy.predictQuality(batch: queries)
         for (i, q) in queries.enumerated() {
+            // One query sums its Float32 similarities over its non-zeros, the batch in one BLAS product:
+            // the same up to summation order.
             let single = strategy.predictQuality(q)
-            for j in single.indices { #expect(abs(single[j] - batch[i][j]) < 1e-9) }
+            for j in single.indices { #expect(abs(single[j] - batch[i][j]) < 1e-5) }
         }
     }
 }

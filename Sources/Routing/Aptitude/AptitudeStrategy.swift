@@ -31,8 +31,33 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
 
     var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
 
+    /// One query: similarities to the aptitude prompts and categories over its non-zeros, in stack
+    /// buffers (no matrix per query), then the same scorer as the batch path.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        predictQuality(batch: [query])[0]
+        guard set.dimension > 0 else { return [Double](repeating: 0.5, count: models.count) }
+        let unit = RoutingQueryNormaliser.unit(query, dimension: set.dimension).vector
+        let f = features
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.count)) { items in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.categoryCount)) { cents in
+                _ = CentroidIndex.dots(set.vectorMatrix, unit, into: items)
+                _ = CentroidIndex.dots(set.centroidMatrix, unit, into: cents)
+                let context = f.context(
+                    itemSims: UnsafeBufferPointer(rebasing: items[0..<set.count]),
+                    centroidSims: UnsafeBufferPointer(rebasing: cents[0..<set.categoryCount]), excluded: nil)
+                var row = [Float](repeating: 0, count: f.width)
+                return predictions(context: context, features: f, summaries: aptitude.map(f.summary), row: &row)
+            }
+        }
+    }
+
+    /// P(correct) of every model for one query's context.
+    private func predictions(context: AptitudeFeatures.QueryContext, features f: AptitudeFeatures, summaries: [AptitudeFeatures.ModelSummary], row: inout [Float]) -> [Double] {
+        var predictions = [Double](repeating: 0, count: models.count)
+        for j in models.indices {
+            f.fill(&row, context: context, outcomes: aptitude[j], summary: summaries[j])
+            predictions[j] = scorer.probability(row)
+        }
+        return predictions
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
@@ -58,12 +83,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
                         centroidSims: UnsafeBufferPointer(rebasing: cents[(i * set.categoryCount)..<((i + 1) * set.categoryCount)]),
                         excluded: excluded[i]
                     )
-                    var predictions = [Double](repeating: 0, count: models.count)
-                    for j in models.indices {
-                        f.fill(&row, context: context, outcomes: aptitude[j], summary: summaries[j])
-                        predictions[j] = scorer.probability(row)
-                    }
-                    out.append(predictions)
+                    out.append(predictions(context: context, features: f, summaries: summaries, row: &row))
                 }
             }
         }

@@ -54,7 +54,7 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
 
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         let (capabilities, domains) = requirements(of: query)
-        return calibrated(capabilities: capabilities, domains: domains, queryPrior: clusterPrior.flatMap { $0.priors([query])[0] })
+        return calibrated(capabilities: capabilities, domains: domains, queryPrior: clusterPrior?.prior(query.vector))
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
@@ -84,6 +84,14 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     }
 
     /// The query's own requirements, or the stored extractor's from its vector when it has none.
+    /// The query with its requirements filled in exactly as this strategy would extract them (what a
+    /// profile stage hands over, so that scoring starts from known requirements).
+    public func withRequirements(_ query: QueryFeatures) -> QueryFeatures {
+        var out = query
+        (out.capabilities, out.domains) = requirements(of: query)
+        return out
+    }
+
     func requirements(of query: QueryFeatures) -> ([Capability], [String]) {
         var capabilities = query.capabilities
         var domains = query.domains

@@ -1,0 +1,118 @@
+import Foundation
+import COpenBLAS
+import SwitchyardCore
+
+/// Dot products of one query vector with every row of a matrix (centroids, a learned map's θ) and the
+/// nearest centroid by squared L2, without allocating per query.
+///
+/// Why: the decision path runs once per query, and lexical vectors are sparse (tens of non-zeros in
+/// 4096 buckets), so the products run over the query's non-zeros only (a few hundred multiply-adds)
+/// with the non-zero list on the stack; stacking queries into a dense matrix for one BLAS call costs
+/// more than it saves at this sparsity and allocates per batch.
+struct CentroidIndex: Sendable {
+    /// Rows × dimension.
+    let rows: FloatMatrix
+    /// |row|² / 2 per row (nearest centroid = argmax dot − halfNorm).
+    let halfNorms: [Float]
+
+    init(_ rows: FloatMatrix) {
+        self.rows = rows
+        self.halfNorms = (0..<rows.rows).map { r in rows.row(r).reduce(0) { $0 + $1 * $1 } / 2 }
+    }
+
+    var count: Int { rows.rows }
+    var dimension: Int { rows.cols }
+
+    /// Writes row · vector for every row into `out` (count ≥ `count`); false (nothing written) when the
+    /// vector's length differs from the rows'.
+    func dots(_ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) -> Bool {
+        Self.dots(rows, vector, into: out)
+    }
+
+    /// row · vector for every row of `rows`, over the vector's non-zeros when it is sparse (one BLAS
+    /// matrix-vector product when it is not); false (nothing written) on a length mismatch.
+    static func dots(_ rows: FloatMatrix, _ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) -> Bool {
+        let d = rows.cols, k = rows.rows
+        guard vector.count == d, out.count >= k else { return false }
+        guard k > 0 else { return true }
+        rows.values.withUnsafeBufferPointer { c in
+            vector.withUnsafeBufferPointer { v in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, d)) { nonZero in
+                    var n = 0
+                    for i in 0..<d where v[i] != 0 {
+                        nonZero[n] = Int32(truncatingIfNeeded: i)
+                        n += 1
+                    }
+                    if n * 8 < d {
+                        for r in 0..<k {
+                            let base = r * d
+                            var dot: Float = 0
+                            for t in 0..<n {
+                                let i = Int(nonZero[t])
+                                dot += c[base + i] * v[i]
+                            }
+                            out[r] = dot
+                        }
+                    } else {
+                        // Dense enough that gathers lose to one vectorised BLAS matrix-vector product.
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(k), Int32(d), 1, c.baseAddress, Int32(d),
+                                    v.baseAddress, 1, 0, out.baseAddress, 1)
+                    }
+                }
+            }
+        }
+        return true
+    }
+
+    /// Index of the nearest row by squared L2 (ties to the lower index); nil when there are no rows or
+    /// the vector's length differs.
+    func nearest(_ vector: [Float]) -> Int? {
+        guard count > 0 else { return nil }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { dots -> Int? in
+            guard self.dots(vector, into: dots) else { return nil }
+            var best = 0
+            var bestScore = -Float.infinity
+            for r in 0..<count {
+                let score = dots[r] - halfNorms[r]
+                if score > bestScore {
+                    bestScore = score
+                    best = r
+                }
+            }
+            return best
+        }
+    }
+
+    /// Σₖ softmax(rows·x + bias)ₖ · quality[k, ·] for one query, in stack buffers (the soft maps of
+    /// `uniroute-learned-map` and `TaskPrior`); a vector of another length gets the uniform mix.
+    func softMix(_ vector: [Float], bias: [Float], quality: FloatMatrix) -> [Double] {
+        let k = count, m = quality.cols
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, k)) { p in
+            if k > 0, dots(vector, into: p) {
+                var maximum = -Float.infinity
+                for c in 0..<k {
+                    p[c] += c < bias.count ? bias[c] : 0
+                    maximum = max(maximum, p[c])
+                }
+                var sum: Float = 0
+                for c in 0..<k {
+                    p[c] = expf(p[c] - maximum)
+                    sum += p[c]
+                }
+                for c in 0..<k { p[c] /= sum }
+            } else {
+                for c in 0..<k { p[c] = 1 / Float(k) }
+            }
+            return quality.values.withUnsafeBufferPointer { q in
+                [Double](unsafeUninitializedCapacity: m) { out, initialized in
+                    for j in 0..<m {
+                        var total: Float = 0
+                        for c in 0..<min(k, quality.rows) { total += p[c] * q[c * m + j] }
+                        out[j] = Double(total)
+                    }
+                    initialized = m
+                }
+            }
+        }
+    }
+}
