@@ -38,11 +38,7 @@ struct CentroidIndex: Sendable {
         rows.values.withUnsafeBufferPointer { c in
             vector.withUnsafeBufferPointer { v in
                 withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, d)) { nonZero in
-                    var n = 0
-                    for i in 0..<d where v[i] != 0 {
-                        nonZero[n] = Int32(truncatingIfNeeded: i)
-                        n += 1
-                    }
+                    let n = nonZeroIndices(v, into: nonZero)
                     if n * 8 < d {
                         for r in 0..<k {
                             let base = r * d
@@ -114,5 +110,34 @@ struct CentroidIndex: Sendable {
                 }
             }
         }
+    }
+
+    /// Positions of the non-zeros of `v` (written to `out`, which holds v.count), and their number.
+    /// Scans 16 lanes at a time: lexical vectors are mostly zero, so most blocks are skipped whole.
+    static func nonZeroIndices(_ v: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Int32>) -> Int {
+        var n = 0
+        let d = v.count
+        var i = 0
+        if let base = v.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 16 <= d {
+                let block = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<Float>.stride, as: SIMD16<Float>.self)
+                if any(block .!= 0) {
+                    for j in 0..<16 where block[j] != 0 {
+                        out[n] = Int32(truncatingIfNeeded: i + j)
+                        n += 1
+                    }
+                }
+                i += 16
+            }
+        }
+        while i < d {
+            if v[i] != 0 {
+                out[n] = Int32(truncatingIfNeeded: i)
+                n += 1
+            }
+            i += 1
+        }
+        return n
     }
 }

@@ -101,12 +101,19 @@ public struct KNNStrategy: TrainableStrategy {
         /// similarities[r] = pool row r · vector, over the vector's non-zeros.
         func similarities(_ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) {
             for r in out.indices { out[r] = 0 }
+            let d = min(vector.count, columnStart.count - 1)
             columnStart.withUnsafeBufferPointer { start in
                 rows.withUnsafeBufferPointer { rows in
                     values.withUnsafeBufferPointer { values in
-                        for c in 0..<min(vector.count, start.count - 1) where vector[c] != 0 {
-                            let q = vector[c]
-                            for p in Int(start[c])..<Int(start[c + 1]) { out[Int(rows[p])] += q * values[p] }
+                        vector.withUnsafeBufferPointer { v in
+                            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, d)) { nonZero in
+                                let n = CentroidIndex.nonZeroIndices(UnsafeBufferPointer(rebasing: v[0..<d]), into: nonZero)
+                                for t in 0..<n {
+                                    let c = Int(nonZero[t])
+                                    let q = v[c]
+                                    for p in Int(start[c])..<Int(start[c + 1]) { out[Int(rows[p])] += q * values[p] }
+                                }
+                            }
                         }
                     }
                 }

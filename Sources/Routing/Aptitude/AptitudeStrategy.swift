@@ -13,9 +13,12 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public var name: String { Self.strategyName }
     public private(set) var models: [String]
     public var configuration: AptitudeConfiguration
-    public var set: AptitudeSet
+    public var set: AptitudeSet { didSet { summaries = Self.summaries(aptitude, features) } }
     /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
-    public private(set) var aptitude: [[Float]]
+    public private(set) var aptitude: [[Float]] { didSet { summaries = Self.summaries(aptitude, features) } }
+    /// Per-category sums of every model's aptitude outcomes, kept with them (a decision reads them for
+    /// every model; recomputing them per query cost more than the scoring).
+    private var summaries: [AptitudeFeatures.ModelSummary] = []
     public var scorer: LogisticModel
 
     public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
@@ -26,10 +29,15 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.configuration = configuration
         self.set = set
         self.aptitude = aptitude
+        self.summaries = Self.summaries(aptitude, AptitudeFeatures(configuration: configuration, set: set))
         self.scorer = scorer
     }
 
     var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
+
+    static func summaries(_ aptitude: [[Float]], _ features: AptitudeFeatures) -> [AptitudeFeatures.ModelSummary] {
+        aptitude.map(features.summary)
+    }
 
     /// One query: similarities to the aptitude prompts and categories over its non-zeros, in stack
     /// buffers (no matrix per query), then the same scorer as the batch path.
@@ -45,7 +53,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
                     itemSims: UnsafeBufferPointer(rebasing: items[0..<set.count]),
                     centroidSims: UnsafeBufferPointer(rebasing: cents[0..<set.categoryCount]), excluded: nil)
                 var row = [Float](repeating: 0, count: f.width)
-                return predictions(context: context, features: f, summaries: aptitude.map(f.summary), row: &row)
+                return predictions(context: context, features: f, summaries: summaries, row: &row)
             }
         }
     }
@@ -69,7 +77,6 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     /// Scores for stacked unit query vectors; `excluded[i]` leaves one aptitude prompt out of query i.
     func scores(queryMatrix q: FloatMatrix, excluded: [Int?]) -> [[Double]] {
         let f = features
-        let summaries = aptitude.map(f.summary)
         let itemSims = LinearAlgebra.multiplyTransposed(q, set.vectorMatrix)
         let centroidSims = LinearAlgebra.multiplyTransposed(q, set.centroidMatrix)
         var row = [Float](repeating: 0, count: f.width)
