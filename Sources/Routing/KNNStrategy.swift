@@ -29,7 +29,7 @@ public struct KNNStrategy: TrainableStrategy {
     /// The pool by column (compressed sparse columns) when it is sparse: per-query similarities then
     /// touch only the pool entries that share a non-zero with the query; nil for a dense pool (MiniLM),
     /// which uses one BLAS matrix-vector product instead.
-    private let postings: Postings?
+    private let postings: SparsePostings?
     /// Nearest-centroid lookup of the cluster prior.
     private let priorIndex: CentroidIndex?
 
@@ -60,65 +60,8 @@ public struct KNNStrategy: TrainableStrategy {
             }
         }
         self.clusterPrior = clusterPrior
-        self.postings = Postings(vectors)
+        self.postings = SparsePostings(vectors)
         self.priorIndex = clusterPrior.map { CentroidIndex($0.centroids) }
-    }
-
-    /// Compressed sparse columns of the pool (built only when at most a quarter of its entries are non-zero).
-    struct Postings: Sendable {
-        var columnStart: [Int32]
-        var rows: [Int32]
-        var values: [Float]
-
-        init?(_ pool: FloatMatrix) {
-            let n = pool.rows, d = pool.cols
-            var nonZero = 0
-            for v in pool.values where v != 0 { nonZero += 1 }
-            guard n > 0, d > 0, nonZero * 4 <= n * d, n < Int(Int32.max) else { return nil }
-            var counts = [Int32](repeating: 0, count: d + 1)
-            pool.values.withUnsafeBufferPointer { x in
-                for r in 0..<n { for c in 0..<d where x[r * d + c] != 0 { counts[c + 1] += 1 } }
-            }
-            for c in 0..<d { counts[c + 1] += counts[c] }
-            var next = counts
-            var rows = [Int32](repeating: 0, count: nonZero)
-            var values = [Float](repeating: 0, count: nonZero)
-            pool.values.withUnsafeBufferPointer { x in
-                for r in 0..<n {
-                    for c in 0..<d where x[r * d + c] != 0 {
-                        let at = Int(next[c])
-                        rows[at] = Int32(r)
-                        values[at] = x[r * d + c]
-                        next[c] += 1
-                    }
-                }
-            }
-            self.columnStart = counts
-            self.rows = rows
-            self.values = values
-        }
-
-        /// similarities[r] = pool row r · vector, over the vector's non-zeros.
-        func similarities(_ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) {
-            for r in out.indices { out[r] = 0 }
-            let d = min(vector.count, columnStart.count - 1)
-            columnStart.withUnsafeBufferPointer { start in
-                rows.withUnsafeBufferPointer { rows in
-                    values.withUnsafeBufferPointer { values in
-                        vector.withUnsafeBufferPointer { v in
-                            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, d)) { nonZero in
-                                let n = CentroidIndex.nonZeroIndices(UnsafeBufferPointer(rebasing: v[0..<d]), into: nonZero)
-                                for t in 0..<n {
-                                    let c = Int(nonZero[t])
-                                    let q = v[c]
-                                    for p in Int(start[c])..<Int(start[c + 1]) { out[Int(rows[p])] += q * values[p] }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 
     public func explain(_ query: QueryFeatures) -> String? {

@@ -13,12 +13,19 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public var name: String { Self.strategyName }
     public private(set) var models: [String]
     public var configuration: AptitudeConfiguration
-    public var set: AptitudeSet { didSet { summaries = Self.summaries(aptitude, features) } }
+    public var set: AptitudeSet {
+        didSet {
+            summaries = Self.summaries(aptitude, features)
+            itemPostings = SparsePostings(set.vectorMatrix)
+        }
+    }
     /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
     public private(set) var aptitude: [[Float]] { didSet { summaries = Self.summaries(aptitude, features) } }
     /// Per-category sums of every model's aptitude outcomes, kept with them (a decision reads them for
     /// every model; recomputing them per query cost more than the scoring).
     private var summaries: [AptitudeFeatures.ModelSummary] = []
+    /// The aptitude prompts by column, for one query's similarities over its non-zeros.
+    private var itemPostings: SparsePostings? = nil
     public var scorer: LogisticModel
 
     public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
@@ -30,6 +37,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.set = set
         self.aptitude = aptitude
         self.summaries = Self.summaries(aptitude, AptitudeFeatures(configuration: configuration, set: set))
+        self.itemPostings = SparsePostings(set.vectorMatrix)
         self.scorer = scorer
     }
 
@@ -47,7 +55,11 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         let f = features
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.count)) { items in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.categoryCount)) { cents in
-                _ = CentroidIndex.dots(set.vectorMatrix, unit, into: items)
+                if let itemPostings {
+                    itemPostings.similarities(unit, into: UnsafeMutableBufferPointer(rebasing: items[0..<set.count]))
+                } else {
+                    _ = CentroidIndex.dots(set.vectorMatrix, unit, into: items)
+                }
                 _ = CentroidIndex.dots(set.centroidMatrix, unit, into: cents)
                 let context = f.context(
                     itemSims: UnsafeBufferPointer(rebasing: items[0..<set.count]),
