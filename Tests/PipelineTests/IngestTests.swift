@@ -122,6 +122,21 @@ struct IngestTests {
         #expect(changed[0].fileDigest != first[0].fileDigest)
     }
 
+    /// `switchyard run` scans the input once (digest + line count) and the ingest stage reuses that
+    /// scan with its own parser: same IDs, same count, as a fresh scan.
+    @Test func aReparsedScanYieldsWhatAFreshScanYields() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("scan.jsonl")
+        try (Self.goodLine(1) + "\nnot json\n" + Self.goodLine(3) + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let parser = LineParser(poolModels: Self.pool)
+        let scanned = try Ingest(path: file.path, parser: LineParser(poolModels: []))
+        let reused = scanned.reparsed(with: parser)
+        let fresh = try Ingest(path: file.path, parser: parser)
+        #expect(reused.lineCount == 3 && reused.fileDigest == fresh.fileDigest)
+        #expect(reused.compactMap(\.requestID) == fresh.compactMap(\.requestID))
+        #expect(reused.filter { if case .rejected = $0 { return true } else { return false } }.count == 1)
+    }
+
     @Test func maxTokensComeFromTheLineElseTheConfiguredDefault() throws {
         let id = RequestID(fileDigest: "d", line: 1)
         let parser = LineParser(poolModels: Self.pool, defaultMaxTokens: 64)

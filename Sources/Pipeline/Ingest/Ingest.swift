@@ -35,6 +35,19 @@ public struct Ingest: Sequence, Sendable {
         self.parser = parser
     }
 
+    private init(path: String, fileDigest: String, parser: LineParser, lineCount: Int) {
+        self.path = path
+        self.fileDigest = fileDigest
+        self.parser = parser
+        self.lineCount = lineCount
+    }
+
+    /// The same scanned file read with another parser: no second pass over the file (the run counts
+    /// lines before the stages start, and the ingest stage reuses that scan).
+    public func reparsed(with parser: LineParser) -> Ingest {
+        Ingest(path: path, fileDigest: fileDigest, parser: parser, lineCount: lineCount)
+    }
+
     public func makeIterator() -> Iterator {
         // The file was readable a moment ago; if it vanished, the iterator simply ends.
         let reader = try? JSONLinesReader(path: path)

@@ -54,6 +54,9 @@ public struct LocalPipeline: Sendable {
             "dry_run": "\(options.dryRun)",
         ])
 
+        // One pass over the input (digest + line count) serves the sink's total and the ingest stage; an
+        // unreadable input is left for the ingest stage to report as its error.
+        let scanned = options.scannedInput ?? (try? Ingest(path: options.input, parser: LineParser(poolModels: [])))
         let summary: RunSummary = try await withThrowingTaskGroup(of: RunSummary?.self) { group in
             group.addTask {
                 let (recovery, _) = try await server.run()
@@ -83,12 +86,12 @@ public struct LocalPipeline: Sendable {
             group.addTask {
                 try await StageProcess.runSink(
                     configuration: configuration, outputDirectory: options.outputDirectory, ordered: options.ordered,
-                    input: options.input, dryRun: options.dryRun, budgetUSD: options.budgetUSD,
+                    input: options.input, inputLines: scanned?.lineCount, dryRun: options.dryRun, budgetUSD: options.budgetUSD,
                     endpoint: endpoint, context: context, logger: logger, onProgress: onProgress,
                     budgetReport: { [budget = components.score.budget] in budget?.report() })
             }
             group.addTask {
-                _ = try await StageProcess.runIngest(configuration: configuration, input: options.input, endpoint: endpoint,
+                _ = try await StageProcess.runIngest(configuration: configuration, input: options.input, scanned: scanned, endpoint: endpoint,
                                                      context: context, logger: logger)
                 return nil
             }

@@ -10,6 +10,9 @@ public struct RunOptions: Sendable {
     public var budgetUSD: Double?
     /// Requests ingest may run ahead of the sink. Default 4096.
     public var window: Int
+    /// The input already digested and counted (by `switchyard run`, which needs the line count for a
+    /// budget): the stages reuse it instead of reading the file again. nil: they scan it themselves.
+    public var scannedInput: Ingest?
 
     public init(input: String, outputDirectory: String, ordered: Bool = false, dryRun: Bool = false,
                 budgetUSD: Double? = nil, window: Int = 4096) {

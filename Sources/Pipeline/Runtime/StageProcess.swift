@@ -56,12 +56,12 @@ public enum StageProcess {
 
     /// Streams the input into the coordinator (malformed lines go as finished error records).
     public static func runIngest(
-        configuration: PipelineConfiguration, input: String, endpoint: String, context: Context, logger: Logger
+        configuration: PipelineConfiguration, input: String, scanned: Ingest? = nil, endpoint: String, context: Context, logger: Logger
     ) async throws -> WorkProducer.Stats {
         let parser = LineParser(poolModels: Set(configuration.models.map(\.name)),
                                 maxPromptCharacters: configuration.ingest.maxPromptCharacters,
                                 defaultMaxTokens: configuration.ingest.defaultMaxTokens)
-        let ingest = try Ingest(path: input, parser: parser)
+        let ingest = try scanned.flatMap { $0.path == input ? $0.reparsed(with: parser) : nil } ?? Ingest(path: input, parser: parser)
         logger.info("ingest starting", metadata: ["input": "\(input)", "lines": "\(ingest.lineCount)", "digest": "\(ingest.fileDigest)"])
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
         let drain = SignalDrain { producer.stop() }
@@ -172,13 +172,13 @@ public enum StageProcess {
 
     /// Receives every request's record, writes it once, and writes `summary.json` when the run ends.
     public static func runSink(
-        configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, dryRun: Bool,
+        configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, inputLines: Int? = nil, dryRun: Bool,
         budgetUSD: Double?, endpoint: String, context: Context, logger: Logger,
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
         budgetReport: @escaping @Sendable () -> BudgetReport? = { nil }
     ) async throws -> RunSummary {
         let started = ContinuousClock.now
-        let total = try input.map { try Ingest(path: $0, parser: LineParser(poolModels: [])).lineCount }
+        let total = try inputLines ?? input.map { try Ingest(path: $0, parser: LineParser(poolModels: [])).lineCount }
         let sink = Mutex(try ResultSink(directory: outputDirectory, ordered: false))
         let resumed = sink.withLock { $0.resumedRecords }
         let consumer = WorkConsumer(configuration: .init(endpoint: endpoint), context: context, logger: logger)

@@ -51,10 +51,13 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard run: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        // One pass over the input (digest + line count), handed to the stages: the budget needs the line
+        // count before they start. An unreadable input is reported by the ingest stage.
+        let scanned = try? Ingest(path: input, parser: LineParser(poolModels: []))
         let components: PipelineComponents
         do {
             // The batch's line count lets the score stage stream λ over the whole batch (one cheap pass).
-            let lines = (budgetUSD ?? configuration.router.budgetUSD) == nil ? nil : (try? Ingest(path: input, parser: LineParser(poolModels: [])))?.lineCount
+            let lines = (budgetUSD ?? configuration.router.budgetUSD) == nil ? nil : scanned?.lineCount
             components = try PipelineComponents.make(
                 configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD, expectedLines: lines, logger: logger)
         } catch var error as ConfigurationError {
@@ -64,9 +67,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         let metricsTask = process.startMetrics(configuration, logger: logger)
         defer { metricsTask?.cancel() }
-        let options = RunOptions(
+        var options = RunOptions(
             input: input, outputDirectory: output ?? configuration.output.directory,
             ordered: ordered || configuration.output.ordered, dryRun: dryRun, budgetUSD: budgetUSD)
+        options.scannedInput = scanned
         let reporter = ProgressReporter(logger: logger, isTerminal: !noProgress && isatty(STDERR_FILENO) == 1)
         let summary: RunSummary
         do {
