@@ -14,10 +14,16 @@ struct CentroidIndex: Sendable {
     let rows: FloatMatrix
     /// |row|² / 2 per row (nearest centroid = argmax dot − halfNorm).
     let halfNorms: [Float]
+    /// The rows transposed (dimension × rows): a sparse query's products then read, per non-zero, one
+    /// contiguous run of `count` values (vectorised) instead of `count` scattered ones.
+    let columns: [Float]
 
     init(_ rows: FloatMatrix) {
         self.rows = rows
         self.halfNorms = (0..<rows.rows).map { r in rows.row(r).reduce(0) { $0 + $1 * $1 } / 2 }
+        var columns = [Float](repeating: 0, count: rows.rows * rows.cols)
+        for r in 0..<rows.rows { for c in 0..<rows.cols { columns[c * rows.rows + r] = rows[r, c] } }
+        self.columns = columns
     }
 
     var count: Int { rows.rows }
@@ -25,8 +31,25 @@ struct CentroidIndex: Sendable {
 
     /// Writes row · vector for every row into `out` (count ≥ `count`); false (nothing written) when the
     /// vector's length differs from the rows'.
-    func dots(_ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) -> Bool {
-        Self.dots(rows, vector, into: out)
+    /// `nonZeros`, when given, are the vector's non-zero positions (`QueryFeatures.nonZeros`).
+    func dots(_ vector: [Float], nonZeros: [Int32]? = nil, into out: UnsafeMutableBufferPointer<Float>) -> Bool {
+        let d = rows.cols, k = rows.rows
+        guard vector.count == d, out.count >= k else { return false }
+        guard k > 0 else { return true }
+        guard let nonZeros else { return Self.dots(rows, vector, into: out) }
+        guard nonZeros.count * 8 < d else { return Self.dots(rows, vector, into: out) }
+        for r in 0..<k { out[r] = 0 }
+        columns.withUnsafeBufferPointer { c in
+            vector.withUnsafeBufferPointer { v in
+                for i32 in nonZeros {
+                    let i = Int(i32)
+                    guard i < d else { continue }
+                    let q = v[i], base = i * k
+                    for r in 0..<k { out[r] += q * c[base + r] }
+                }
+            }
+        }
+        return true
     }
 
     /// row · vector for every row of `rows`, over the vector's non-zeros when it is sparse (one BLAS
@@ -62,10 +85,10 @@ struct CentroidIndex: Sendable {
 
     /// Index of the nearest row by squared L2 (ties to the lower index); nil when there are no rows or
     /// the vector's length differs.
-    func nearest(_ vector: [Float]) -> Int? {
+    func nearest(_ vector: [Float], nonZeros: [Int32]? = nil) -> Int? {
         guard count > 0 else { return nil }
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { dots -> Int? in
-            guard self.dots(vector, into: dots) else { return nil }
+            guard self.dots(vector, nonZeros: nonZeros, into: dots) else { return nil }
             var best = 0
             var bestScore = -Float.infinity
             for r in 0..<count {
@@ -81,10 +104,10 @@ struct CentroidIndex: Sendable {
 
     /// Σₖ softmax(rows·x + bias)ₖ · quality[k, ·] for one query, in stack buffers (the soft maps of
     /// `uniroute-learned-map` and `TaskPrior`); a vector of another length gets the uniform mix.
-    func softMix(_ vector: [Float], bias: [Float], quality: FloatMatrix) -> [Double] {
+    func softMix(_ vector: [Float], nonZeros: [Int32]? = nil, bias: [Float], quality: FloatMatrix) -> [Double] {
         let k = count, m = quality.cols
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, k)) { p in
-            if k > 0, dots(vector, into: p) {
+            if k > 0, dots(vector, nonZeros: nonZeros, into: p) {
                 var maximum = -Float.infinity
                 for c in 0..<k {
                     p[c] += c < bias.count ? bias[c] : 0

@@ -30,8 +30,8 @@ public struct ClusterPrior: Sendable, Codable, Hashable {
     }
 
     /// The prior row of one query without building matrices; nil for a vector of another length.
-    public func prior(_ vector: [Float]) -> [Double]? {
-        index.nearest(vector).map { quality[$0] }
+    public func prior(_ vector: [Float], nonZeros: [Int32]? = nil) -> [Double]? {
+        index.nearest(vector, nonZeros: nonZeros).map { quality[$0] }
     }
 
     /// Length of the query vectors the centroids live in.

@@ -83,8 +83,8 @@ public struct CostGroups: Sendable {
     /// The group index (0..<K) of one query vector, without allocating (nil when its dimension differs
     /// from the centroids'): what the `Router` uses to look up its precomputed cost rows. Sparse vectors
     /// are multiplied over their non-zeros only (see `CentroidIndex`).
-    public func index(of vector: [Float]) -> Int? {
-        nearest.nearest(vector)
+    public func index(of vector: [Float], nonZeros: [Int32]? = nil) -> Int? {
+        nearest.nearest(vector, nonZeros: nonZeros)
     }
 
     /// Groups of many queries (same answers as `group(of:)`, query by query).

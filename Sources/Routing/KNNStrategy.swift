@@ -78,7 +78,7 @@ public struct KNNStrategy: TrainableStrategy {
         let n = vectors.rows
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sims in
             if let postings {
-                postings.similarities(query.vector, into: sims)
+                postings.similarities(query.vector, nonZeros: query.nonZeros, into: sims)
             } else {
                 vectors.values.withUnsafeBufferPointer { pool in
                     query.vector.withUnsafeBufferPointer { v in
@@ -88,7 +88,7 @@ public struct KNNStrategy: TrainableStrategy {
                 }
             }
             let local = Self.neighbourMeans(UnsafeBufferPointer(sims), k: k, outcomes: outcomes, weighted: weighted)
-            if let clusterPrior, let cluster = priorIndex?.nearest(query.vector) {
+            if let clusterPrior, let cluster = priorIndex?.nearest(query.vector, nonZeros: query.nonZeros) {
                 return shrinkage.apply(local.means, evidence: local.evidence, toward: clusterPrior.quality.row(cluster).map(Double.init))
             }
             return shrinkage.apply(local.means, evidence: local.evidence)

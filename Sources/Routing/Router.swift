@@ -63,7 +63,7 @@ public struct Router: Sendable {
     /// Estimated USD per model of `strategy.models` for a query (for the query's cost group when the
     /// router has `costGroups`).
     public func estimatedCosts(_ query: QueryFeatures) -> [Double] {
-        estimatedCosts(inputTokens: query.inputTokens, groupIndex: costGroups?.index(of: query.vector))
+        estimatedCosts(inputTokens: query.inputTokens, groupIndex: costGroups?.index(of: query.vector, nonZeros: query.nonZeros))
     }
 
     /// Estimated USD per model of `strategy.models` for a query of a known cost group.
@@ -79,7 +79,8 @@ public struct Router: Sendable {
 
     /// The decision for one query.
     public func decide(id: String, query: QueryFeatures, constraints: RoutingConstraints = .none) throws(RoutingError) -> RoutingDecision {
-        try decide(id: id, quality: strategy.predictQuality(query), cost: estimatedCosts(query), constraints: constraints)
+        let query = query.indexingNonZeros()
+        return try decide(id: id, quality: strategy.predictQuality(query), cost: estimatedCosts(query), constraints: constraints)
     }
 
     /// Decisions for many queries (one strategy call for all: BLAS-batched where the strategy can);

@@ -13,12 +13,41 @@ public struct QueryFeatures: Sendable, Codable, Hashable {
     public var domains: [String]
     /// Input tokens of the prompt (exact or calibrated proxy).
     public var inputTokens: Int
+    /// Positions of `vector`'s non-zeros, when known (`indexingNonZeros()`): lexical vectors are mostly
+    /// zero, and a decision multiplies one vector with several tables (cost groups, clusters, task
+    /// prior), so the scan is done once per decision. Derived data: not encoded, not compared.
+    public var nonZeros: [Int32]? = nil
 
     public init(vector: [Float], capabilities: [Capability] = [], domains: [String] = [], inputTokens: Int) {
         self.vector = vector
         self.capabilities = capabilities
         self.domains = domains
         self.inputTokens = inputTokens
+    }
+
+    enum CodingKeys: String, CodingKey { case vector, capabilities, domains, inputTokens }
+
+    public static func == (a: QueryFeatures, b: QueryFeatures) -> Bool {
+        a.vector == b.vector && a.capabilities == b.capabilities && a.domains == b.domains && a.inputTokens == b.inputTokens
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(vector)
+        hasher.combine(capabilities)
+        hasher.combine(domains)
+        hasher.combine(inputTokens)
+    }
+
+    /// The same query with `nonZeros` filled in (unchanged when already known).
+    public func indexingNonZeros() -> QueryFeatures {
+        guard nonZeros == nil else { return self }
+        var out = self
+        out.nonZeros = vector.withUnsafeBufferPointer { v in
+            [Int32](unsafeUninitializedCapacity: v.count) { buffer, initialized in
+                initialized = CentroidIndex.nonZeroIndices(v, into: buffer)
+            }
+        }
+        return out
     }
 }
 

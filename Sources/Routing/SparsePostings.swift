@@ -36,20 +36,24 @@ struct SparsePostings: Sendable, Hashable {
         self.values = values
     }
 
-    /// out[r] = row r · vector, over the vector's non-zeros.
-    func similarities(_ vector: [Float], into out: UnsafeMutableBufferPointer<Float>) {
+    /// out[r] = row r · vector, over the vector's non-zeros (`nonZeros` when known, else found here).
+    func similarities(_ vector: [Float], nonZeros: [Int32]? = nil, into out: UnsafeMutableBufferPointer<Float>) {
         for r in out.indices { out[r] = 0 }
         let d = min(vector.count, columnStart.count - 1)
         columnStart.withUnsafeBufferPointer { start in
             rows.withUnsafeBufferPointer { rows in
                 values.withUnsafeBufferPointer { values in
                     vector.withUnsafeBufferPointer { v in
-                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, d)) { nonZero in
-                            let n = CentroidIndex.nonZeroIndices(UnsafeBufferPointer(rebasing: v[0..<d]), into: nonZero)
-                            for t in 0..<n {
-                                let c = Int(nonZero[t])
-                                let q = v[c]
-                                for p in Int(start[c])..<Int(start[c + 1]) { out[Int(rows[p])] += q * values[p] }
+                        func accumulate(_ c: Int) {
+                            let q = v[c]
+                            for p in Int(start[c])..<Int(start[c + 1]) { out[Int(rows[p])] += q * values[p] }
+                        }
+                        if let nonZeros {
+                            for c in nonZeros where Int(c) < d { accumulate(Int(c)) }
+                        } else {
+                            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, d)) { found in
+                                let n = CentroidIndex.nonZeroIndices(UnsafeBufferPointer(rebasing: v[0..<d]), into: found)
+                                for t in 0..<n { accumulate(Int(found[t])) }
                             }
                         }
                     }

@@ -64,7 +64,7 @@ public struct TaskPrior: Sendable, Hashable {
 
     /// The prior of one query without building matrices (sparse products over its non-zeros).
     public func prior(_ query: QueryFeatures) -> [Double] {
-        map.softMix(query.vector, bias: bias, quality: quality)
+        map.softMix(query.vector, nonZeros: query.nonZeros, bias: bias, quality: quality)
     }
 
     /// The same table with `model`'s column added (or replaced): per task, its aptitude outcomes weighted

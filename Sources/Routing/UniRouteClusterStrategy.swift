@@ -39,7 +39,7 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
 
     /// One nearest-centroid lookup over the query's non-zeros and a row copy: no matrix per query.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        let base = (nearest.nearest(query.vector) ?? 0) * quality.cols
+        let base = (nearest.nearest(query.vector, nonZeros: query.nonZeros) ?? 0) * quality.cols
         return quality.values.withUnsafeBufferPointer { q in
             [Double](unsafeUninitializedCapacity: quality.cols) { out, initialized in
                 for j in 0..<quality.cols { out[j] = Double(q[base + j]) }

@@ -52,7 +52,7 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
 
     /// θx over the query's non-zeros, softmax and the K × models mix in stack buffers: no matrix per query.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
-        map.softMix(query.vector, bias: bias, quality: quality)
+        map.softMix(query.vector, nonZeros: query.nonZeros, bias: bias, quality: quality)
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {

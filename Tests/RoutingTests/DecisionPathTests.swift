@@ -77,4 +77,23 @@ import SwitchyardCore
             for j in single.indices { #expect(abs(single[j] - blendedBatch[i][j]) < 1e-4) }
         }
     }
+
+    /// A query carrying its non-zero positions (what `Router.decide` hands the strategies) is scored
+    /// exactly as one without them, by every sparse path.
+    @Test func knownNonZerosGiveTheSamePredictions() throws {
+        let (base, _, _) = try RoutingTestData.context(train: 80, dev: 20)
+        let strategies: [any RoutingStrategy] = [
+            try UniRouteClusterStrategy.train(base), try UniRouteLearnedMapStrategy.train(base), try KNNStrategy.train(base),
+            try AptitudeStrategy.train(base),
+        ]
+        for strategy in strategies {
+            for query in base.dev.features {
+                let indexed = query.indexingNonZeros()
+                #expect(indexed.nonZeros?.count == query.vector.filter { $0 != 0 }.count)
+                #expect(indexed == query)
+                let a = strategy.predictQuality(query), b = strategy.predictQuality(indexed)
+                for j in a.indices { #expect(abs(a[j] - b[j]) < 1e-4, "\(strategy.name)") }
+            }
+        }
+    }
 }

@@ -51,12 +51,13 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     /// buffers (no matrix per query), then the same scorer as the batch path.
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         guard set.dimension > 0 else { return [Double](repeating: 0.5, count: models.count) }
-        let unit = RoutingQueryNormaliser.unit(query, dimension: set.dimension).vector
+        let query = RoutingQueryNormaliser.unit(query, dimension: set.dimension)
+        let unit = query.vector
         let f = features
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.count)) { items in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.categoryCount)) { cents in
                 if let itemPostings {
-                    itemPostings.similarities(unit, into: UnsafeMutableBufferPointer(rebasing: items[0..<set.count]))
+                    itemPostings.similarities(unit, nonZeros: query.nonZeros, into: UnsafeMutableBufferPointer(rebasing: items[0..<set.count]))
                 } else {
                     _ = CentroidIndex.dots(set.vectorMatrix, unit, into: items)
                 }
@@ -187,9 +188,24 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
 /// Unit-normalises a query's vector for cosine products (a wrong-length vector becomes zeros, which
 /// scores every model at its overall aptitude).
 enum RoutingQueryNormaliser {
+    /// The query with a unit-length vector (a zero vector of `dimension` for another length). Featurizer
+    /// vectors are unit already: then the query is returned as it is, without a copy.
     static func unit(_ query: QueryFeatures, dimension: Int) -> QueryFeatures {
+        guard query.vector.count == dimension else {
+            var q = query
+            q.vector = [Float](repeating: 0, count: dimension)
+            q.nonZeros = []
+            return q
+        }
+        var squared: Float = 0
+        if let nonZeros = query.nonZeros {
+            for i in nonZeros { squared += query.vector[Int(i)] * query.vector[Int(i)] }
+        } else {
+            for x in query.vector { squared += x * x }
+        }
+        if abs(squared - 1) < 1e-4 { return query }
         var q = query
-        q.vector = query.vector.count == dimension ? RequirementVectorMath.normalized(query.vector) : [Float](repeating: 0, count: dimension)
+        q.vector = RequirementVectorMath.normalized(query.vector)
         return q
     }
 }

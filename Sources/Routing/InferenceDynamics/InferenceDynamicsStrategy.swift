@@ -54,7 +54,7 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
 
     public func predictQuality(_ query: QueryFeatures) -> [Double] {
         let (capabilities, domains) = requirements(of: query)
-        return calibrated(capabilities: capabilities, domains: domains, queryPrior: clusterPrior?.prior(query.vector))
+        return calibrated(capabilities: capabilities, domains: domains, queryPrior: clusterPrior?.prior(query.vector, nonZeros: query.nonZeros))
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
