@@ -116,7 +116,7 @@ public final class CoordinatorServer: Sendable {
 
         let poller = Poller()
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
-        poller.register(fileDescriptor: wake.readEnd)
+        let wakeItem = poller.register(fileDescriptor: wake.readEnd)
         let frame = Message()
         let identity = Message()
         var peers = PeerKeys()
@@ -137,7 +137,7 @@ public final class CoordinatorServer: Sendable {
             let before = monotonicMillis()
             let timeout = nextTick > before ? nextTick - before : 0
             _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
-            wake.drain()
+            if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
             let now = monotonicMillis()  // one clock read per batch: the batch is handled within a few ms
             var handled = 0
             while handled < configuration.batchSize {

@@ -15,7 +15,7 @@ import ZeroMQ
 /// past `coordinatorTimeoutMillis` (it restarted) or says RESET, the worker announces itself again.
 /// `drain()` (wire it to SIGTERM/SIGINT with `SignalDrain`) stops new work, finishes the leases,
 /// says BYE and returns from `run()`.
-public final class StageWorker: Sendable {
+public final class StageWorker: LeaseRenewer {
     public struct Configuration: Sendable {
         /// The coordinator's endpoint, e.g. `tcp://127.0.0.1:5555`.
         public var endpoint: String
@@ -104,6 +104,8 @@ public final class StageWorker: Sendable {
         try result.get()
     }
 
+    func renewLease(_ taskID: UInt64) { post(.extend(taskID)) }
+
     private func post(_ item: Outgoing) {
         mailbox.withLock { $0.append(item) }
         wake.wake()
@@ -118,32 +120,18 @@ public final class StageWorker: Sendable {
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
         let poller = Poller()
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
-        poller.register(fileDescriptor: wake.readEnd)
+        let wakeItem = poller.register(fileDescriptor: wake.readEnd)
 
         // Everything a loop turn has to say goes out as one frame (a batch frame when there is more
-        // than one message: a busy worker's DONEs), sent when the turn has nothing else to do, so a
-        // lone answer (credit 1) leaves as soon as it is posted.
-        var outgoing = WireFrameEncoder()
+        // than one message: a busy worker's DONEs), sent just before the loop waits, so a lone
+        // answer (credit 1) leaves as soon as it is posted.
         // Never blocks: a DEALER with no peer at all (an inproc coordinator that has ended) would block a
         // plain send forever. With unlimited HWM a send only fails that way, so `.timeout` means "gone".
-        func flush() throws(WorkRuntimeError) {
-            guard !outgoing.isEmpty else { return }
-            defer { outgoing.reset() }
-            let result = outgoing.withFrame { frame in
-                Result { () throws(ZeroMQError) in try socket.send(bytes: frame, flags: .dontWait) }
-            }
-            if case .failure(let error) = result { throw .zeroMQ(operation: "send to coordinator", error) }
-        }
-        func send(_ message: WireMessage) throws(WorkRuntimeError) {
-            outgoing.append(message)
-            if outgoing.byteCount >= OutgoingFrames.maxBytesPerFrame || outgoing.count >= OutgoingFrames.maxMessagesPerFrame {
-                try flush()
-            }
-        }
+        var outbox = DealerOutbox(flags: .dontWait)
 
         let ready = WireMessage.ready(stage: configuration.stage, credit: configuration.credit)
-        try send(ready)
-        try flush()
+        try outbox.send(ready, on: socket)
+        try outbox.flush(on: socket)
         var waiting = RingBuffer<WireTask>()
         var running = 0
         var draining = false
@@ -152,43 +140,29 @@ public final class StageWorker: Sendable {
         let frame = Message()
         var decoded: [WireMessage] = []
         var posted: [Outgoing] = []
+        var stats = Stats()
 
         while true {
             if drainRequested.load(ordering: .acquiring) && !draining {
                 draining = true
-                try send(.drain)
+                try outbox.send(.drain, on: socket)
                 logger.info("draining: finishing leased tasks", metadata: ["running": "\(running + waiting.count)"])
             }
-            try flush()
+            try outbox.flush(on: socket)
+            if stats != Stats() {
+                let turn = stats
+                counters.withLock { total in
+                    total.done += turn.done
+                    total.failed += turn.failed
+                }
+                stats = Stats()
+            }
             let now = monotonicMillis()
             let timeout = nextHeartbeat > now ? nextHeartbeat - now : 0
             _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
-            wake.drain()
+            if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
 
-            mailbox.withLock { box in swap(&box, &posted) }
-            var done = 0
-            var failed = 0
-            for item in posted {
-                switch item {
-                case .done(let taskID, let payload):
-                    running -= 1
-                    done += 1
-                    try send(.done(taskID: taskID, payload: payload))
-                case .fail(let taskID, let permanent, let reason):
-                    running -= 1
-                    failed += 1
-                    try send(.fail(taskID: taskID, permanent: permanent, reason: reason))
-                case .extend(let taskID):
-                    try send(.extend(taskID: taskID))
-                }
-            }
-            if done + failed > 0 {
-                counters.withLock { stats in
-                    stats.done += done
-                    stats.failed += failed
-                }
-            }
-            posted.removeAll(keepingCapacity: true)
+            try collectAnswers(into: &outbox, buffer: &posted, running: &running, stats: &stats, socket: socket)
 
             while true {
                 do {
@@ -212,15 +186,15 @@ public final class StageWorker: Sendable {
                     case .reset:
                         counters.withLock { $0.resets += 1 }
                         logger.info("coordinator does not know this worker (restarted or presumed it dead): joining again")
-                        try send(draining ? .bye : ready)
+                        try outbox.send(draining ? .bye : ready, on: socket)
                         if draining {
-                            try flush()
+                            try outbox.flush(on: socket)
                             return
                         }
                     case .drain:
                         if !draining {
                             draining = true
-                            try send(.drain)
+                            try outbox.send(.drain, on: socket)
                         }
                     case .heartbeat: break
                     default:
@@ -229,25 +203,54 @@ public final class StageWorker: Sendable {
                 }
             }
 
-            while running < Int(configuration.credit), let task = waiting.popFirst() {
-                running += 1
-                start(task)
+            if running < Int(configuration.credit) && !waiting.isEmpty {
+                // Inline handlers that finish at once post their answers while we are here: they need
+                // no wake (the answers are collected right after), which saves two system calls a turn.
+                wake.holdWakes()
+                while running < Int(configuration.credit), let task = waiting.popFirst() {
+                    running += 1
+                    start(task)
+                }
+                wake.resumeWakes()
+                try collectAnswers(into: &outbox, buffer: &posted, running: &running, stats: &stats, socket: socket)
             }
 
             let after = monotonicMillis()
             if after >= nextHeartbeat {
-                try send(.heartbeat)
+                try outbox.send(.heartbeat, on: socket)
                 nextHeartbeat = after + configuration.heartbeatIntervalMillis
                 if after - lastHeard > configuration.coordinatorTimeoutMillis && !draining {
-                    try send(ready)
+                    try outbox.send(ready, on: socket)
                     lastHeard = after
                 }
             }
             if draining && running == 0 && waiting.isEmpty {
-                try send(.bye)
-                try flush()
+                try outbox.send(.bye, on: socket)
+                try outbox.flush(on: socket)
                 logger.info("drained; leaving")
                 return
+            }
+        }
+    }
+
+    /// Moves the handlers' answers from the mailbox into `outbox` (`buffer`: a reused array).
+    private func collectAnswers(into outbox: inout DealerOutbox, buffer posted: inout [Outgoing], running: inout Int,
+                                stats: inout Stats, socket: Socket) throws(WorkRuntimeError) {
+        mailbox.withLock { box in swap(&box, &posted) }
+        guard !posted.isEmpty else { return }
+        defer { posted.removeAll(keepingCapacity: true) }
+        for item in posted {
+            switch item {
+            case .done(let taskID, let payload):
+                running -= 1
+                stats.done += 1
+                try outbox.send(.done(taskID: taskID, payload: payload), on: socket)
+            case .fail(let taskID, let permanent, let reason):
+                running -= 1
+                stats.failed += 1
+                try outbox.send(.fail(taskID: taskID, permanent: permanent, reason: reason), on: socket)
+            case .extend(let taskID):
+                try outbox.send(.extend(taskID: taskID), on: socket)
             }
         }
     }
@@ -256,7 +259,7 @@ public final class StageWorker: Sendable {
         let taskID = task.taskID
         let context = TaskContext(
             taskID: taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
-            leaseMillis: task.leaseMillis, workerLogger: logger, extend: { [self] in post(.extend(taskID)) })
+            leaseMillis: task.leaseMillis, workerLogger: logger, lease: self)
         let handler = self.handler
         let payload = task.payload
         let run: @Sendable () async -> Void = {

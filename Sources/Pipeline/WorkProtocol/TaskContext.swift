@@ -21,10 +21,16 @@ public struct TaskContext: Sendable {
         return taskLogger
     }
     let workerLogger: Logger
-    let extend: @Sendable () -> Void
+    /// The worker holding the lease (a reference, not a closure: nothing allocated per task).
+    let lease: any LeaseRenewer
 
     /// Renews the lease for a task that legitimately runs long (a slow backend); safe from any thread.
-    public func extendLease() { extend() }
+    public func extendLease() { lease.renewLease(taskID) }
+}
+
+/// Who renews a task's lease: the `StageWorker` that runs it (sends EXTEND).
+protocol LeaseRenewer: AnyObject, Sendable {
+    func renewLease(_ taskID: UInt64)
 }
 
 /// Throw from a stage handler to say how the task failed. Any other error counts as `retryable`.
