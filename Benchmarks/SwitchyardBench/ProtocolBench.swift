@@ -26,6 +26,8 @@ struct ProtocolBench: AsyncParsableCommand {
     var warmupMillis: Int = 200
     @Option(name: .customLong("inline-handlers"), help: "Workers start the (echo) handler on their loop thread (StageWorker.Configuration.inlineHandlers).")
     var inlineHandlers: Bool = true
+    @Option(help: "Coordinator window of the throughput runs (0: max(1000, 2 × credit × workers)).") var window: Int = 0
+    @Option(name: .customLong("consumer-credit"), help: "Results the consumer holds unacknowledged.") var consumerCredit: Int = 256
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
 
     func run() async throws {
@@ -52,8 +54,9 @@ struct ProtocolBench: AsyncParsableCommand {
             var ratios: [Double] = []
             for _ in 0..<max(1, rounds) {
                 let raw = try RawPipeline.throughput(count: count, workers: workers)
-                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit,
-                                                                    warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger)
+                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, window: window,
+                                                                    consumerCredit: consumerCredit, warmupMillis: warmupMillis,
+                                                                    inlineHandlers: inlineHandlers, logger: logger)
                 raws.append(raw)
                 protocols.append(protocolRate)
                 ratios.append(protocolRate / raw)
@@ -264,7 +267,8 @@ enum ProtocolRun {
 
     /// `warmupMillis`: between starting workers and consumer and starting the clock (and the producer);
     /// 200 is the wait `RawPipeline` gives its workers to connect; 0 counts connecting in the run.
-    static func run(count: Int, workers: Int, credit: Int, window: Int, warmupMillis: Int = 0, inlineHandlers: Bool = true, logger: Logger,
+    static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
+                    inlineHandlers: Bool = true, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -279,7 +283,7 @@ enum ProtocolRun {
                             context: context, logger: logger) { _, payload in payload }
         }
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
-        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 256), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit)), context: context, logger: logger)
         let running = stageWorkers.map { worker in Task { try await worker.run() } }
         do {
             async let consumed = consumer.run(write: observe, flush: {})
@@ -306,9 +310,10 @@ enum ProtocolRun {
         }
     }
 
-    static func throughput(count: Int, workers: Int, credit: Int, warmupMillis: Int, inlineHandlers: Bool, logger: Logger) async throws -> Double {
-        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers),
-                      warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger) { _ in }
+    static func throughput(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int, warmupMillis: Int,
+                           inlineHandlers: Bool, logger: Logger) async throws -> Double {
+        try await run(count: count, workers: workers, credit: credit, window: window > 0 ? window : max(1_000, 2 * credit * workers),
+                      consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger) { _ in }
     }
 
     static func latency(samples: Int, inlineHandlers: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
