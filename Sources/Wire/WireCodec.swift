@@ -55,37 +55,45 @@ public enum WireCodec {
     /// All or nothing: on any malformed byte nothing is appended and `WireError` is thrown, so a
     /// receiver never acts on half a batch. Reuse `messages` across frames to avoid allocating.
     public static func decodeAll(_ frame: some ContiguousBytes, into messages: inout [WireMessage]) throws(WireError) {
+        let failure: WireError? = frame.withUnsafeBytes { raw in decodeAll(ByteReader(raw), into: &messages) }
+        if let failure { throw failure }
+    }
+
+    /// `decodeAll`, with every payload a slice of `frame` instead of a copy: no allocation per message.
+    /// For receivers that pass payloads on without reading them (the coordinator). A slice's indices
+    /// do not start at 0, and it keeps all of `frame` alive: copy a payload that is kept for long.
+    public static func decodeAll(sharing frame: Data, into messages: inout [WireMessage]) throws(WireError) {
+        let failure: WireError? = frame.withUnsafeBytes { raw in decodeAll(ByteReader(raw, sharing: frame), into: &messages) }
+        if let failure { throw failure }
+    }
+
+    private static func decodeAll(_ reader: ByteReader, into messages: inout [WireMessage]) -> WireError? {
+        var reader = reader
         let start = messages.count
-        let failure: WireError? = frame.withUnsafeBytes { raw in
-            var reader = ByteReader(raw)
-            do throws(WireError) {
-                let version = try reader.u8()
-                guard version == WireFormat.version else { throw .unsupportedVersion(version) }
-                let rawTag = try reader.u8()
-                if rawTag == Tag.batch.rawValue {
-                    let count = Int(try reader.u32())
-                    // Every message is at least its one type byte: a count beyond that is a lie.
-                    guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
-                    guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
-                    for _ in 0..<count {
-                        let innerTag = try reader.u8()
-                        guard innerTag != Tag.batch.rawValue else {
-                            throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
-                        }
-                        messages.append(try decodeFields(tag: innerTag, &reader))
+        do throws(WireError) {
+            let version = try reader.u8()
+            guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+            let rawTag = try reader.u8()
+            if rawTag == Tag.batch.rawValue {
+                let count = Int(try reader.u32())
+                // Every message is at least its one type byte: a count beyond that is a lie.
+                guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
+                guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
+                for _ in 0..<count {
+                    let innerTag = try reader.u8()
+                    guard innerTag != Tag.batch.rawValue else {
+                        throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
                     }
-                } else {
-                    messages.append(try decodeFields(tag: rawTag, &reader))
+                    messages.append(try decodeFields(tag: innerTag, &reader))
                 }
-                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
-                return nil
-            } catch {
-                return error
+            } else {
+                messages.append(try decodeFields(tag: rawTag, &reader))
             }
-        }
-        if let failure {
+            guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
+            return nil
+        } catch {
             messages.removeSubrange(start...)
-            throw failure
+            return error
         }
     }
 

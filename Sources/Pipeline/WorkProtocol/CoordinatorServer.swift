@@ -154,7 +154,10 @@ public final class CoordinatorServer: Sendable {
                 let peer = identity.withUnsafeBytes { peers.key(for: $0) }
                 decoded.removeAll(keepingCapacity: true)
                 do {
-                    try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decodeAll(raw, into: &decoded) }
+                    // One copy of the frame, whose payloads the messages share: results are passed on
+                    // to the consumer as they came, with no allocation or copy per message.
+                    let shared = frame.withUnsafeBytes { Data($0) }
+                    try WireCodec.decodeAll(sharing: shared, into: &decoded)
                 } catch {
                     logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(frame.count)"])
                     handled += 1

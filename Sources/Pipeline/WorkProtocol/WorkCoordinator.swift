@@ -269,7 +269,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         let next = task.stage + 1
         if next < configuration.stages.count {
-            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: payload), front: false)
+            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: Self.owned(payload)), front: false)
             pump(next, now: now)
         } else {
             deliver(task.request, status: .completed, stage: task.stage, attempts: task.attempt, reason: "", payload: payload)
@@ -333,6 +333,14 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         pump(task.stage, now: now)
     }
 
+    /// `payload` in storage of its own when it is a slice of a received frame (`WireCodec.decodeAll(sharing:)`):
+    /// a task input can wait and run for long, and must not keep a whole batch frame alive meanwhile.
+    /// Results are not copied: they are passed on to the consumer as they came and released at its
+    /// ACK, within its credit, so the frames they share go soon after.
+    private static func owned(_ payload: Data) -> Data {
+        payload.startIndex == 0 ? payload : payload.withUnsafeBytes { Data($0) }
+    }
+
     private mutating func enqueue(_ task: TaskState, front: Bool) {
         let taskID = tasks.insert(task)
         if front { pending[task.stage].prepend(taskID) } else { pending[task.stage].append(taskID) }
@@ -391,7 +399,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             if configuration.stages.isEmpty {
                 deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: payload)
             } else {
-                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: payload), front: false)
+                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: Self.owned(payload)), front: false)
                 pump(0, now: now)
             }
         } else {
