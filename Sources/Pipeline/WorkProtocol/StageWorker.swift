@@ -175,7 +175,9 @@ public final class StageWorker: LeaseRenewer {
                 lastHeard = monotonicMillis()
                 decoded.removeAll(keepingCapacity: true)
                 do {
-                    try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decodeAll(raw, into: &decoded) }
+                    // One copy of the frame; its tasks' payloads are slices of it (no allocation per task).
+                    let shared = frame.withUnsafeBytes { Data($0) }
+                    try WireCodec.decodeAll(sharing: shared, into: &decoded)
                 } catch {
                     logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
                     continue

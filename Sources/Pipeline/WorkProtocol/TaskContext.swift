@@ -43,5 +43,6 @@ public enum StageFailure: Error, Sendable, Equatable {
 
 /// A stage's work: input payload in, output payload out. `async` so the dispatch stage can await
 /// an HTTP client; CPU-bound work (embedding) simply runs synchronously inside it. Called
-/// concurrently, up to the worker's credit at once.
+/// concurrently, up to the worker's credit at once. `payload` is a slice of the frame the task came in
+/// (its indices need not start at 0: use `startIndex`, or `Data(payload)` for a zero-based copy).
 public typealias StageHandler = @Sendable (TaskContext, _ payload: Data) async throws -> Data

@@ -32,7 +32,8 @@ public final class WorkConsumer: Sendable {
         public var batches = 0
     }
 
-    /// Called once per received result, on the consumer's queue.
+    /// Called once per received result, on the consumer's queue. `payload` is a slice of the frame
+    /// the result came in (its indices need not start at 0).
     public typealias Write = @Sendable (WireResult) throws -> Void
     /// Makes the writes so far durable (fsync); called before their ACKs are sent.
     public typealias Flush = @Sendable () throws -> Void
