@@ -254,6 +254,31 @@ func residentMiB() -> Double {
     return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
 }
 
+/// The producer's input: `task-<n>` IDs and 256-byte payloads (a value iterator: an `AnyIterator`
+/// closure would box its counter and pay an exclusivity check per item).
+struct BenchItems: IteratorProtocol {
+    static let payload = Data(repeating: 0, count: 256)
+    let count: Int
+    let timestamped: Bool
+    var index = 0
+
+    init(count: Int, timestamped: Bool) {
+        self.count = count
+        self.timestamped = timestamped
+    }
+
+    mutating func next() -> WorkItem? {
+        guard index < count else { return nil }
+        defer { index += 1 }
+        var payload = Self.payload
+        if timestamped {
+            let now = DispatchTime.now().uptimeNanoseconds
+            withUnsafeBytes(of: now) { payload.replaceSubrange(0..<8, with: $0) }
+        }
+        return WorkItem(requestID: "task-\(index)", payload: payload)
+    }
+}
+
 /// The work protocol in one process over tcp loopback: coordinator, N workers (echo handler), producer, consumer.
 enum ProtocolRun {
     final class Observer: @unchecked Sendable {
@@ -267,8 +292,11 @@ enum ProtocolRun {
 
     /// `warmupMillis`: between starting workers and consumer and starting the clock (and the producer);
     /// 200 is the wait `RawPipeline` gives its workers to connect; 0 counts connecting in the run.
+    /// `timestamped`: each payload carries its send time (for latency); otherwise all share one
+    /// 256-byte payload, as raw PUSH/PULL sends one buffer, so the producer's clock reads and
+    /// allocations are not counted against the protocol.
     static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
-                    inlineHandlers: Bool = true, logger: Logger,
+                    inlineHandlers: Bool = true, timestamped: Bool = false, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -290,17 +318,7 @@ enum ProtocolRun {
             // As for raw PUSH/PULL: let every worker connect (and say READY) before the clock starts.
             if warmupMillis > 0 { try await Task.sleep(for: .milliseconds(warmupMillis)) }
             let start = DispatchTime.now().uptimeNanoseconds
-            async let produced = producer.run {
-                var index = 0
-                return AnyIterator<WorkItem> {
-                    guard index < count else { return nil }
-                    defer { index += 1 }
-                    var payload = Data(count: 256)
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    withUnsafeBytes(of: now) { payload.replaceSubrange(0..<8, with: $0) }
-                    return WorkItem(requestID: "task-\(index)", payload: payload)
-                }
-            }
+            async let produced = producer.run { BenchItems(count: count, timestamped: timestamped) }
             _ = try await served
             _ = try await produced
             _ = try await consumed
@@ -318,7 +336,8 @@ enum ProtocolRun {
 
     static func latency(samples: Int, inlineHandlers: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
         let observer = Observer(count: samples)
-        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers, logger: logger) { result in
+        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers, timestamped: true,
+                          logger: logger) { result in
             let now = DispatchTime.now().uptimeNanoseconds
             let sent = result.payload.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
             observer.lock.withLock { observer.latencies.append(Double(now - sent) / 1_000) }
