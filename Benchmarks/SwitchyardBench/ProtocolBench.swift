@@ -45,8 +45,10 @@ struct ProtocolBench: AsyncParsableCommand {
         }
 
         // 2. Throughput vs raw PUSH/PULL, interleaved in the same run.
-        var rows: [[String: Double]] = []
-        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio (median of \(rounds) alternating pairs; min–max ratio)")
+        var rows: [[String: Any]] = []
+        report["loadAverageAtStart"] = loadAverage()
+        print("throughput, tcp loopback, \(workers) workers: medians of \(rounds) alternating raw/protocol pairs")
+        print("credit   protocol tasks/s   raw PUSH/PULL msgs/s   ratio   ratio min-max")
         for credit in credits.split(separator: ",").compactMap({ Int($0) }) {
             let count = credit == 1 ? min(tasks, 20_000) : tasks
             var raws: [Double] = []
@@ -66,8 +68,8 @@ struct ProtocolBench: AsyncParsableCommand {
             let ratio = median(ratios)
             rows.append(["credit": Double(credit), "tasks": Double(count), "protocolPerSecond": protocolRate,
                          "rawPerSecond": raw, "ratio": ratio, "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
-                         "rounds": Double(ratios.count)])
-            print(String(format: "%6d  %16.0f  %19.0f  %5.2f (%.2f–%.2f)", credit, protocolRate, raw, ratio,
+                         "rounds": Double(ratios.count), "protocolRounds": protocols, "rawRounds": raws, "ratioRounds": ratios])
+            print(String(format: "%6d   %16.0f   %20.0f   %5.2f   %4.2f-%4.2f", credit, protocolRate, raw, ratio,
                          ratios.min() ?? 0, ratios.max() ?? 0))
         }
         report["throughput"] = rows
@@ -84,10 +86,11 @@ struct ProtocolBench: AsyncParsableCommand {
             "addedPerHopP99Micros": (protocolLatency.p99 / 4) - (rawLatency.p99 / 2),
         ]
         report["latency"] = latency
-        print(String(format: "latency end to end  raw (2 hops) p50 %.0f µs p99 %.0f µs   protocol (4 hops) p50 %.0f µs p99 %.0f µs",
-                     rawLatency.p50, rawLatency.p99, protocolLatency.p50, protocolLatency.p99))
-        print(String(format: "per hop             raw p50 %.0f µs   protocol p50 %.0f µs p99 %.0f µs",
-                     rawLatency.p50 / 2, protocolLatency.p50 / 4, protocolLatency.p99 / 4))
+        print("latency, one request in flight (µs)   p50     p99")
+        print(String(format: "raw PUSH/PULL, end to end (2 hops)   %5.0f   %5.0f", rawLatency.p50, rawLatency.p99))
+        print(String(format: "protocol, end to end (4 hops)        %5.0f   %5.0f", protocolLatency.p50, protocolLatency.p99))
+        print(String(format: "raw per hop                          %5.0f   %5.0f", rawLatency.p50 / 2, rawLatency.p99 / 2))
+        print(String(format: "protocol per hop                     %5.0f   %5.0f", protocolLatency.p50 / 4, protocolLatency.p99 / 4))
 
         // 4. Memory over a long run.
         if rssTasks > 0 {
@@ -97,6 +100,7 @@ struct ProtocolBench: AsyncParsableCommand {
                          rssTasks, memory["seconds"]!, memory["rssAt10PercentMiB"]!, memory["rssAt50PercentMiB"]!,
                          memory["rssAtEndMiB"]!, memory["rssMaxMiB"]!))
         }
+        report["loadAverageAtEnd"] = loadAverage()
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
         try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try data.write(to: URL(fileURLWithPath: out))
@@ -232,6 +236,12 @@ enum RawPipeline {
         }
         return percentiles(times)
     }
+}
+
+/// 1, 5 and 15-minute load averages: the 2 cores are shared, so every result says how busy they were.
+func loadAverage() -> [Double] {
+    var loads = [Double](repeating: 0, count: 3)
+    return getloadavg(&loads, 3) == 3 ? loads : []
 }
 
 func median(_ values: [Double]) -> Double {

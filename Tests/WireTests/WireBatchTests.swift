@@ -20,6 +20,28 @@ struct WireBatchTests {
         return messages
     }
 
+    @Test("decoding with shared payloads gives the same messages, payloads as slices of the frame; all or nothing")
+    func sharedPayloads() throws {
+        let frame = Data(WireCodec.encode(batch: Self.batch))
+        var messages: [WireMessage] = []
+        try WireCodec.decodeAll(sharing: frame, into: &messages)
+        #expect(messages == Self.batch)
+        guard case .done(_, let payload) = messages[3] else {
+            Issue.record("expected DONE, got \(messages[3].kindName)")
+            return
+        }
+        #expect(payload.startIndex > frame.startIndex && payload.endIndex <= frame.endIndex && Array(payload) == [0, 255])
+        // A slice of a larger buffer decodes the same (indices need not start at 0).
+        let padded = Data([7, 7, 7]) + frame
+        var fromSlice: [WireMessage] = []
+        try WireCodec.decodeAll(sharing: padded[3...], into: &fromSlice)
+        #expect(fromSlice == Self.batch)
+        // A truncated frame appends nothing.
+        var kept: [WireMessage] = [.heartbeat]
+        #expect(throws: WireError.self) { try WireCodec.decodeAll(sharing: frame.dropLast(), into: &kept) }
+        #expect(kept == [.heartbeat])
+    }
+
     @Test("a batch round-trips in order; one message is a plain frame, identical to encode(message)")
     func roundTrip() throws {
         let frame = WireCodec.encode(batch: Self.batch)
