@@ -29,6 +29,8 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(help: "Coordinator window of the throughput runs (0: max(1000, 2 × credit × workers)).") var window: Int = 0
     @Option(name: .customLong("consumer-credit"), help: "Results the consumer holds unacknowledged.") var consumerCredit: Int = 256
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
+    @Option(help: "Run raw PUSH/PULL beside the protocol (false: protocol only, e.g. under `perf stat` to count its CPU alone).")
+    var raw: Bool = true
 
     func run() async throws {
         var logger = Logger(label: "bench.protocol")
@@ -48,29 +50,33 @@ struct ProtocolBench: AsyncParsableCommand {
         var rows: [[String: Any]] = []
         report["loadAverageAtStart"] = loadAverage()
         print("throughput, tcp loopback, \(workers) workers: medians of \(rounds) alternating raw/protocol pairs")
-        print("credit   protocol tasks/s   raw PUSH/PULL msgs/s   ratio   ratio min-max")
+        print("credit   protocol tasks/s   raw PUSH/PULL msgs/s   ratio   ratio min-max   protocol CPU-µs/task")
         for credit in credits.split(separator: ",").compactMap({ Int($0) }) {
             let count = credit == 1 ? min(tasks, 20_000) : tasks
             var raws: [Double] = []
             var protocols: [Double] = []
             var ratios: [Double] = []
+            var cpuPerTask: [Double] = []
             for _ in 0..<max(1, rounds) {
-                let raw = try RawPipeline.throughput(count: count, workers: workers)
+                let raw = self.raw ? try RawPipeline.throughput(count: count, workers: workers) : 0
+                let cpuBefore = processCPUMicros()
                 let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, window: window,
                                                                     consumerCredit: consumerCredit, warmupMillis: warmupMillis,
                                                                     inlineHandlers: inlineHandlers, logger: logger)
+                cpuPerTask.append((processCPUMicros() - cpuBefore) / Double(count))
                 raws.append(raw)
                 protocols.append(protocolRate)
-                ratios.append(protocolRate / raw)
+                ratios.append(raw > 0 ? protocolRate / raw : 0)
             }
             let raw = median(raws)
             let protocolRate = median(protocols)
             let ratio = median(ratios)
             rows.append(["credit": Double(credit), "tasks": Double(count), "protocolPerSecond": protocolRate,
                          "rawPerSecond": raw, "ratio": ratio, "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
-                         "rounds": Double(ratios.count), "protocolRounds": protocols, "rawRounds": raws, "ratioRounds": ratios])
-            print(String(format: "%6d   %16.0f   %20.0f   %5.2f   %4.2f-%4.2f", credit, protocolRate, raw, ratio,
-                         ratios.min() ?? 0, ratios.max() ?? 0))
+                         "rounds": Double(ratios.count), "protocolRounds": protocols, "rawRounds": raws, "ratioRounds": ratios,
+                         "protocolCPUMicrosPerTask": median(cpuPerTask), "protocolCPUMicrosPerTaskRounds": cpuPerTask])
+            print(String(format: "%6d   %16.0f   %20.0f   %5.2f   %4.2f-%4.2f   %20.1f", credit, protocolRate, raw, ratio,
+                         ratios.min() ?? 0, ratios.max() ?? 0, median(cpuPerTask)))
         }
         report["throughput"] = rows
         report["inlineHandlers"] = inlineHandlers
@@ -236,6 +242,16 @@ enum RawPipeline {
         }
         return percentiles(times)
     }
+}
+
+/// User + system CPU time of the whole process (every thread: coordinator, workers, ZeroMQ I/O threads), in µs.
+/// Around a protocol run it counts that run's CPU (plus the warm-up's idle polling, a few ms): on the shared
+/// 2 cores this is steadier than throughput.
+func processCPUMicros() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
+    return micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
 /// 1, 5 and 15-minute load averages: the 2 cores are shared, so every result says how busy they were.
