@@ -26,6 +26,8 @@ struct ProtocolBench: AsyncParsableCommand {
     var warmupMillis: Int = 200
     @Option(name: .customLong("inline-handlers"), help: "Workers start the (echo) handler on their loop thread (StageWorker.Configuration.inlineHandlers).")
     var inlineHandlers: Bool = true
+    @Option(name: .customLong("synchronous-handler"), help: "Workers call the (echo) handler directly on their loop thread, no Swift task per call (StageWorker's synchronousHandler); overrides --inline-handlers.")
+    var synchronousHandler: Bool = true
     @Option(help: "Coordinator window of the throughput runs (0: max(1000, 2 × credit × workers)).") var window: Int = 0
     @Option(name: .customLong("consumer-credit"), help: "Results the consumer holds unacknowledged.") var consumerCredit: Int = 256
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
@@ -62,7 +64,8 @@ struct ProtocolBench: AsyncParsableCommand {
                 let cpuBefore = processCPUMicros()
                 let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, window: window,
                                                                     consumerCredit: consumerCredit, warmupMillis: warmupMillis,
-                                                                    inlineHandlers: inlineHandlers, logger: logger)
+                                                                    inlineHandlers: inlineHandlers, synchronousHandler: synchronousHandler,
+                                                                    logger: logger)
                 cpuPerTask.append((processCPUMicros() - cpuBefore) / Double(count))
                 raws.append(raw)
                 protocols.append(protocolRate)
@@ -80,11 +83,13 @@ struct ProtocolBench: AsyncParsableCommand {
         }
         report["throughput"] = rows
         report["inlineHandlers"] = inlineHandlers
+        report["synchronousHandler"] = synchronousHandler
         report["warmupMillis"] = warmupMillis
 
         // 3. Latency with one request in flight.
         let rawLatency = try RawPipeline.latency(samples: latencySamples)
-        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, inlineHandlers: inlineHandlers, logger: logger)
+        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, inlineHandlers: inlineHandlers,
+                                                             synchronousHandler: synchronousHandler, logger: logger)
         let latency: [String: Double] = [
             "rawP50Micros": rawLatency.p50, "rawP99Micros": rawLatency.p99, "rawHops": 2,
             "protocolP50Micros": protocolLatency.p50, "protocolP99Micros": protocolLatency.p99, "protocolHops": 4,
@@ -100,7 +105,8 @@ struct ProtocolBench: AsyncParsableCommand {
 
         // 4. Memory over a long run.
         if rssTasks > 0 {
-            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, inlineHandlers: inlineHandlers, logger: logger)
+            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, inlineHandlers: inlineHandlers,
+                                                        synchronousHandler: synchronousHandler, logger: logger)
             report["memory"] = memory
             print(String(format: "memory %d tasks in %.1f s: RSS at 10%% %.0f MiB, at 50%% %.0f MiB, at end %.0f MiB, max %.0f MiB",
                          rssTasks, memory["seconds"]!, memory["rssAt10PercentMiB"]!, memory["rssAt50PercentMiB"]!,
@@ -322,7 +328,7 @@ enum ProtocolRun {
     /// 256-byte payload, as raw PUSH/PULL sends one buffer, so the producer's clock reads and
     /// allocations are not counted against the protocol.
     static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
-                    inlineHandlers: Bool = true, timestamped: Bool = false, logger: Logger,
+                    inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -333,8 +339,11 @@ enum ProtocolRun {
             throw ValidationError("coordinator did not bind")
         }
         let stageWorkers = try (0..<workers).map { _ in
-            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers),
-                            context: context, logger: logger) { _, payload in payload }
+            let configuration = StageWorker.Configuration(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers)
+            if synchronousHandler {
+                return try StageWorker(configuration: configuration, context: context, logger: logger, synchronousHandler: { _, payload in payload })
+            }
+            return try StageWorker(configuration: configuration, context: context, logger: logger) { _, payload in payload }
         }
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
         let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit)), context: context, logger: logger)
@@ -355,14 +364,16 @@ enum ProtocolRun {
     }
 
     static func throughput(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int, warmupMillis: Int,
-                           inlineHandlers: Bool, logger: Logger) async throws -> Double {
+                           inlineHandlers: Bool, synchronousHandler: Bool, logger: Logger) async throws -> Double {
         try await run(count: count, workers: workers, credit: credit, window: window > 0 ? window : max(1_000, 2 * credit * workers),
-                      consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger) { _ in }
+                      consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers,
+                      synchronousHandler: synchronousHandler, logger: logger) { _ in }
     }
 
-    static func latency(samples: Int, inlineHandlers: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
+    static func latency(samples: Int, inlineHandlers: Bool, synchronousHandler: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
         let observer = Observer(count: samples)
-        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers, timestamped: true,
+        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers,
+                          synchronousHandler: synchronousHandler, timestamped: true,
                           logger: logger) { result in
             let now = DispatchTime.now().uptimeNanoseconds
             let sent = result.payload.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
@@ -371,10 +382,11 @@ enum ProtocolRun {
         return percentiles(Array(observer.latencies.dropFirst(10)))
     }
 
-    static func memory(count: Int, workers: Int, inlineHandlers: Bool, logger: Logger) async throws -> [String: Double] {
+    static func memory(count: Int, workers: Int, inlineHandlers: Bool, synchronousHandler: Bool, logger: Logger) async throws -> [String: Double] {
         let observer = Observer(count: count)
         let start = DispatchTime.now().uptimeNanoseconds
-        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, inlineHandlers: inlineHandlers, logger: logger) { _ in
+        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, inlineHandlers: inlineHandlers,
+                          synchronousHandler: synchronousHandler, logger: logger) { _ in
             observer.lock.withLock {
                 observer.received += 1
                 if observer.received % max(1, count / 20) == 0 { observer.rss[observer.received * 100 / count] = residentMiB() }

@@ -46,3 +46,8 @@ public enum StageFailure: Error, Sendable, Equatable {
 /// concurrently, up to the worker's credit at once. `payload` is a slice of the frame the task came in
 /// (its indices need not start at 0: use `startIndex`, or `Data(payload)` for a zero-based copy).
 public typealias StageHandler = @Sendable (TaskContext, _ payload: Data) async throws -> Data
+
+/// A stage's work done synchronously, for `StageWorker(configuration:context:logger:synchronousHandler:)`:
+/// called on the worker's loop thread, so it must finish in microseconds (see there). Throw
+/// `StageFailure` to say how a task failed. `payload` is a slice, as for `StageHandler`.
+public typealias SynchronousStageHandler = @Sendable (TaskContext, _ payload: Data) throws -> Data
