@@ -102,9 +102,8 @@ public enum WireCodec {
         case .ready(let stage, let credit):
             writer.u8(Tag.ready.rawValue); writer.string(stage); writer.u32(credit)
         case .task(let task):
-            writer.u8(Tag.task.rawValue)
-            writer.u64(task.taskID); writer.string(task.requestID); writer.string(task.stage)
-            writer.u16(task.attempt); writer.u32(task.leaseMillis); writer.data(task.payload)
+            appendTask(taskID: task.taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
+                       leaseMillis: task.leaseMillis, payload: task.payload, to: &writer)
         case .done(let taskID, let payload):
             writer.u8(Tag.done.rawValue); writer.u64(taskID); writer.data(payload)
         case .fail(let taskID, let permanent, let reason):
@@ -121,13 +120,23 @@ public enum WireCodec {
         case .grant(let credit): writer.u8(Tag.grant.rawValue); writer.u32(credit)
         case .alreadyDone(let requestID): writer.u8(Tag.alreadyDone.rawValue); writer.string(requestID)
         case .endOfInput: writer.u8(Tag.endOfInput.rawValue)
-        case .result(let result):
-            writer.u8(Tag.result.rawValue)
-            writer.string(result.requestID); writer.u8(result.status.rawValue); writer.string(result.stage)
-            writer.u16(result.attempts); writer.string(result.reason); writer.data(result.payload)
+        case .result(let result): appendResult(result, to: &writer)
         case .ack(let requestID): writer.u8(Tag.ack.rawValue); writer.string(requestID)
         case .finished: writer.u8(Tag.finished.rawValue)
         }
+    }
+
+    static func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                           payload: Data, to writer: inout ByteWriter) {
+        writer.u8(Tag.task.rawValue)
+        writer.u64(taskID); writer.string(requestID); writer.string(stage)
+        writer.u16(attempt); writer.u32(leaseMillis); writer.data(payload)
+    }
+
+    static func appendResult(_ result: WireResult, to writer: inout ByteWriter) {
+        writer.u8(Tag.result.rawValue)
+        writer.string(result.requestID); writer.u8(result.status.rawValue); writer.string(result.stage)
+        writer.u16(result.attempts); writer.string(result.reason); writer.data(result.payload)
     }
 
     private static func decodeFields(tag rawTag: UInt8, _ reader: inout ByteReader) throws(WireError) -> WireMessage {

@@ -1,16 +1,34 @@
 import Foundation
 import Wire
 
+/// The coordinator of the work protocol with its effects kept as values: `takeEffects()` returns them.
+/// What tests and simulations drive; see `WorkCoordinatorMachine`.
+public typealias WorkCoordinator<Peer: Hashable & Sendable> = WorkCoordinatorMachine<WorkCoordinatorEffectList<Peer>>
+
+extension WorkCoordinatorMachine where Effects: CollectingWorkCoordinatorEffects {
+    /// - Parameters:
+    ///   - completed: request IDs finished in earlier runs (from `WorkJournal`): their submits are answered `alreadyDone`.
+    public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = []) {
+        self.init(configuration: configuration, completed: completed, effects: Effects())
+    }
+
+    /// Returns and clears the effects produced so far. Call after `receive`/`tick` and apply them in order.
+    public mutating func takeEffects() -> [WorkCoordinatorEffect<Peer>] { effects.take() }
+}
+
 /// The coordinator of the work protocol as a plain value type: messages and clock ticks in,
-/// `WorkCoordinatorEffect`s out. It knows nothing of sockets or files, so every rule (credit, leases,
-/// requeue, attempts, deduplication, drain, window) is unit-tested deterministically;
-/// `CoordinatorServer` runs it over ZeroMQ.
+/// effects out, into `effects` as they happen (`WorkCoordinatorEffects`). It knows nothing of sockets
+/// or files, so every rule (credit, leases, requeue, attempts, deduplication, drain, window) is
+/// unit-tested deterministically (`WorkCoordinator`, whose effects are values); `CoordinatorServer`
+/// runs it over ZeroMQ with a sink that encodes sends straight into frames.
 ///
 /// Guarantees: every accepted request yields exactly one `result` to the consumer (completed,
 /// failed or exhausted), redelivered until acknowledged; an answer for a lease that is no longer
 /// current is ignored; the producer is granted credit only while `accepted − acknowledged < window`.
 /// One producer and one consumer at a time (a new `hello` replaces the previous one).
-public struct WorkCoordinator<Peer: Hashable & Sendable> {
+public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
+    public typealias Peer = Effects.Peer
+
     struct TaskState {
         /// The request's slot in `requests` (its ID is interned there: no string per task).
         var request: Int
@@ -79,11 +97,15 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private var inputEnded = false
     private var finishedSent = false
     private var lastHeartbeat: UInt64 = 0
-    private var outbox: [WorkCoordinatorEffect<Peer>] = []
+    /// Where effects go, in order, as they happen; the owner applies or flushes them after each
+    /// `receive`/`tick` (see `WorkCoordinatorEffects`).
+    public var effects: Effects
 
     /// - Parameters:
     ///   - completed: request IDs finished in earlier runs (from `WorkJournal`): their submits are answered `alreadyDone`.
-    public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = []) {
+    ///   - effects: the sink of the machine's effects.
+    public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = [], effects: Effects) {
+        self.effects = effects
         self.configuration = configuration
         self.completed = CompletedIDs(completed)
         pending = Array(repeating: RingBuffer<UInt64>(), count: configuration.stages.count)
@@ -111,12 +133,6 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     public func leasedCount(_ peer: Peer) -> Int {
         guard let slot = workerSlots[peer] else { return 0 }
         return workers[slot]?.leased ?? 0
-    }
-
-    /// Returns and clears the effects produced so far. Call after `receive`/`tick` and apply them in order.
-    public mutating func takeEffects() -> [WorkCoordinatorEffect<Peer>] {
-        defer { outbox.removeAll(keepingCapacity: true) }
-        return outbox
     }
 
     // MARK: Input
@@ -171,7 +187,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             checkFinished()
         case .ack(let requestID): acknowledge(peer, requestID: requestID)
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
-            outbox.append(.warning("peer sent \(message.kindName), which only the coordinator sends; ignored"))
+            effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
     }
 
@@ -210,7 +226,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private mutating func workerReady(_ peer: Peer, stage name: String, credit: Int, now: UInt64) {
         frameWorker = nil  // the table may change below
         guard let stage = stageIndex[name] else {
-            outbox.append(.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))"))
+            effects.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))")
             return
         }
         if let slot = workerSlots[peer], workers[slot]?.stage == stage {
@@ -299,7 +315,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         frameWorker = nil
         guard let slot = workerSlots.removeValue(forKey: peer), let worker = workers[slot] else { return }
         stageWorkers[worker.stage].removeAll { $0 == slot }
-        if let reason { outbox.append(.warning("\(reason); requeueing \(worker.leased) tasks")) }
+        if let reason { effects.warning("\(reason); requeueing \(worker.leased) tasks") }
         // A scan of the slab: rare (a worker left or died), and cheaper than a lease set per worker on every task.
         // The slot is freed only after the scan, so no task can name a later worker that reuses it.
         for taskID in tasks.ids(where: { $0.worker == slot }) {
@@ -367,11 +383,9 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
                 task.deadline = deadline
                 return (task.request, task.attempt, task.payload)
             }) else { continue }
-            let requestID = requests[request].requestID
-            let message = WireMessage.task(WireTask(taskID: taskID, requestID: requestID, stage: configuration.stages[stage],
-                                                    attempt: attempt, leaseMillis: configuration.leaseMillis, payload: payload))
             workers[slot]?.leased += 1
-            send(worker.peer, message)
+            effects.sendTask(to: worker.peer, taskID: taskID, requestID: requests[request].requestID, stage: configuration.stages[stage],
+                             attempt: attempt, leaseMillis: configuration.leaseMillis, payload: payload)
         }
     }
 
@@ -395,7 +409,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             send(peer, .alreadyDone(requestID: requestID))
         } else if let request = claimRequestSlot(requestID) {
             stats.accepted += 1
-            outbox.append(.journalAccepted(requestID))
+            effects.journalAccepted(requestID)
             if configuration.stages.isEmpty {
                 deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: payload)
             } else {
@@ -474,7 +488,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             guard let result = requests[slot].result else { continue }
             requests[slot].awaitingAck = true
             awaitingAckCount += 1
-            send(consumer, .result(result))
+            effects.sendResult(result, to: consumer)
         }
     }
 
@@ -491,7 +505,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         awaitingAckCount -= 1
         completed.insert(requestID)
         stats.completed += 1
-        outbox.append(.journalCompleted(requestID))
+        effects.journalCompleted(requestID)
         pumpDeliveries()
         grant()
         checkFinished()
@@ -505,6 +519,6 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func send(_ peer: Peer, _ message: WireMessage) {
-        outbox.append(.send(peer, message))
+        effects.send(message, to: peer)
     }
 }
