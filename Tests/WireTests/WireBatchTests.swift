@@ -70,6 +70,24 @@ struct WireBatchTests {
         #expect(messages == [.bye] + Self.batch)
     }
 
+    @Test("appendTask and appendResult write the same bytes as appending the messages")
+    func fieldEncodersMatchMessages() throws {
+        let task = WireTask(taskID: 7, requestID: "d:ü7", stage: "score", attempt: 2, leaseMillis: 1_000, payload: Data("in".utf8)[1...])
+        let result = WireResult(requestID: "d:8", status: .exhausted, stage: "dispatch", attempts: 3, reason: "gave up", payload: Data([1, 2]))
+        var viaMessages = WireFrameEncoder()
+        viaMessages.append(.task(task))
+        viaMessages.append(.result(result))
+        var viaFields = WireFrameEncoder()
+        viaFields.appendTask(taskID: task.taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
+                             leaseMillis: task.leaseMillis, payload: task.payload)
+        viaFields.appendResult(result)
+        #expect(viaFields.frame() == viaMessages.frame())
+        #expect(try decodeAll(viaFields.frame()) == [.task(task), .result(result)])
+        var one = WireFrameEncoder()
+        one.appendResult(result)
+        #expect(one.frame() == WireCodec.encode(.result(result)))
+    }
+
     @Test("decode (one message) refuses a batch with a typed error that says what to do")
     func singleDecodeRefusesBatch() {
         let frame = WireCodec.encode(batch: Self.batch)
