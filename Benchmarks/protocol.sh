@@ -3,11 +3,12 @@
 # binary frames vs length-prefixed JSON, tasks/s through coordinator + N workers for credit
 # 1/10/100/1000 beside raw PUSH/PULL (ratio), end-to-end latency at one request in flight,
 # and RSS over a 1M-task run. Writes bench-results/protocol.json and prints the table.
-# Needs the release build (`make bench`, or `swift build -c release --product SwitchyardBench`).
+# Needs the release build (`make bench`, or `swift build -c release --product SwitchyardBench`); BIN=path picks
+# another binary (e.g. BIN=.build-rel/release/SwitchyardBench for a build with --scratch-path .build-rel).
 # Extra arguments go to `SwitchyardBench protocol` (e.g. --tasks 20000 --rss-tasks 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release/SwitchyardBench
+BIN=${BIN:-.build/release/SwitchyardBench}
 if [ ! -x "$BIN" ]; then
   echo "protocol.sh: $BIN not found: run 'swift build -c release --product SwitchyardBench' (make bench does)" >&2
   exit 1

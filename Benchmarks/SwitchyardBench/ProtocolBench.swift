@@ -26,7 +26,13 @@ struct ProtocolBench: AsyncParsableCommand {
     var warmupMillis: Int = 200
     @Option(name: .customLong("inline-handlers"), help: "Workers start the (echo) handler on their loop thread (StageWorker.Configuration.inlineHandlers).")
     var inlineHandlers: Bool = true
+    @Option(name: .customLong("synchronous-handler"), help: "Workers call the (echo) handler directly on their loop thread, no Swift task per call (StageWorker's synchronousHandler); overrides --inline-handlers.")
+    var synchronousHandler: Bool = true
+    @Option(help: "Coordinator window of the throughput runs (0: max(1000, 2 × credit × workers)).") var window: Int = 0
+    @Option(name: .customLong("consumer-credit"), help: "Results the consumer holds unacknowledged.") var consumerCredit: Int = 256
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
+    @Option(help: "Run raw PUSH/PULL beside the protocol (false: protocol only, e.g. under `perf stat` to count its CPU alone).")
+    var raw: Bool = true
 
     func run() async throws {
         var logger = Logger(label: "bench.protocol")
@@ -40,40 +46,52 @@ struct ProtocolBench: AsyncParsableCommand {
             print(String(format: "codec  binary %.0f ns/frame  json %.0f ns/frame  json/binary %.1fx  size %d vs %d bytes",
                          codec["binaryNanos"]!, codec["jsonNanos"]!, codec["jsonNanos"]! / codec["binaryNanos"]!,
                          Int(codec["binaryBytes"]!), Int(codec["jsonBytes"]!)))
+            print(String(format: "codec  batch frames of 100 TASKs (reused encoder, shared-payload decode) %.0f ns/message",
+                         codec["batchedBinaryNanosPerMessage"]!))
         }
 
         // 2. Throughput vs raw PUSH/PULL, interleaved in the same run.
-        var rows: [[String: Double]] = []
-        print("credit  protocol tasks/s  raw push/pull msgs/s  ratio (median of \(rounds) alternating pairs; min–max ratio)")
+        var rows: [[String: Any]] = []
+        report["loadAverageAtStart"] = loadAverage()
+        print("throughput, tcp loopback, \(workers) workers: medians of \(rounds) alternating raw/protocol pairs")
+        print("credit   protocol tasks/s   raw PUSH/PULL msgs/s   ratio   ratio min-max   protocol CPU-µs/task")
         for credit in credits.split(separator: ",").compactMap({ Int($0) }) {
             let count = credit == 1 ? min(tasks, 20_000) : tasks
             var raws: [Double] = []
             var protocols: [Double] = []
             var ratios: [Double] = []
+            var cpuPerTask: [Double] = []
             for _ in 0..<max(1, rounds) {
-                let raw = try RawPipeline.throughput(count: count, workers: workers)
-                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit,
-                                                                    warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger)
+                let raw = self.raw ? try RawPipeline.throughput(count: count, workers: workers) : 0
+                let cpuBefore = processCPUMicros()
+                let protocolRate = try await ProtocolRun.throughput(count: count, workers: workers, credit: credit, window: window,
+                                                                    consumerCredit: consumerCredit, warmupMillis: warmupMillis,
+                                                                    inlineHandlers: inlineHandlers, synchronousHandler: synchronousHandler,
+                                                                    logger: logger)
+                cpuPerTask.append((processCPUMicros() - cpuBefore) / Double(count))
                 raws.append(raw)
                 protocols.append(protocolRate)
-                ratios.append(protocolRate / raw)
+                ratios.append(raw > 0 ? protocolRate / raw : 0)
             }
             let raw = median(raws)
             let protocolRate = median(protocols)
             let ratio = median(ratios)
             rows.append(["credit": Double(credit), "tasks": Double(count), "protocolPerSecond": protocolRate,
                          "rawPerSecond": raw, "ratio": ratio, "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
-                         "rounds": Double(ratios.count)])
-            print(String(format: "%6d  %16.0f  %19.0f  %5.2f (%.2f–%.2f)", credit, protocolRate, raw, ratio,
-                         ratios.min() ?? 0, ratios.max() ?? 0))
+                         "rounds": Double(ratios.count), "protocolRounds": protocols, "rawRounds": raws, "ratioRounds": ratios,
+                         "protocolCPUMicrosPerTask": median(cpuPerTask), "protocolCPUMicrosPerTaskRounds": cpuPerTask])
+            print(String(format: "%6d   %16.0f   %20.0f   %5.2f   %4.2f-%4.2f   %20.1f", credit, protocolRate, raw, ratio,
+                         ratios.min() ?? 0, ratios.max() ?? 0, median(cpuPerTask)))
         }
         report["throughput"] = rows
         report["inlineHandlers"] = inlineHandlers
+        report["synchronousHandler"] = synchronousHandler
         report["warmupMillis"] = warmupMillis
 
         // 3. Latency with one request in flight.
         let rawLatency = try RawPipeline.latency(samples: latencySamples)
-        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, inlineHandlers: inlineHandlers, logger: logger)
+        let protocolLatency = try await ProtocolRun.latency(samples: latencySamples, inlineHandlers: inlineHandlers,
+                                                             synchronousHandler: synchronousHandler, logger: logger)
         let latency: [String: Double] = [
             "rawP50Micros": rawLatency.p50, "rawP99Micros": rawLatency.p99, "rawHops": 2,
             "protocolP50Micros": protocolLatency.p50, "protocolP99Micros": protocolLatency.p99, "protocolHops": 4,
@@ -81,19 +99,22 @@ struct ProtocolBench: AsyncParsableCommand {
             "addedPerHopP99Micros": (protocolLatency.p99 / 4) - (rawLatency.p99 / 2),
         ]
         report["latency"] = latency
-        print(String(format: "latency end to end  raw (2 hops) p50 %.0f µs p99 %.0f µs   protocol (4 hops) p50 %.0f µs p99 %.0f µs",
-                     rawLatency.p50, rawLatency.p99, protocolLatency.p50, protocolLatency.p99))
-        print(String(format: "per hop             raw p50 %.0f µs   protocol p50 %.0f µs p99 %.0f µs",
-                     rawLatency.p50 / 2, protocolLatency.p50 / 4, protocolLatency.p99 / 4))
+        print("latency, one request in flight (µs)   p50     p99")
+        print(String(format: "raw PUSH/PULL, end to end (2 hops)   %5.0f   %5.0f", rawLatency.p50, rawLatency.p99))
+        print(String(format: "protocol, end to end (4 hops)        %5.0f   %5.0f", protocolLatency.p50, protocolLatency.p99))
+        print(String(format: "raw per hop                          %5.0f   %5.0f", rawLatency.p50 / 2, rawLatency.p99 / 2))
+        print(String(format: "protocol per hop                     %5.0f   %5.0f", protocolLatency.p50 / 4, protocolLatency.p99 / 4))
 
         // 4. Memory over a long run.
         if rssTasks > 0 {
-            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, inlineHandlers: inlineHandlers, logger: logger)
+            let memory = try await ProtocolRun.memory(count: rssTasks, workers: workers, inlineHandlers: inlineHandlers,
+                                                        synchronousHandler: synchronousHandler, logger: logger)
             report["memory"] = memory
             print(String(format: "memory %d tasks in %.1f s: RSS at 10%% %.0f MiB, at 50%% %.0f MiB, at end %.0f MiB, max %.0f MiB",
                          rssTasks, memory["seconds"]!, memory["rssAt10PercentMiB"]!, memory["rssAt50PercentMiB"]!,
                          memory["rssAtEndMiB"]!, memory["rssMaxMiB"]!))
         }
+        report["loadAverageAtEnd"] = loadAverage()
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
         try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try data.write(to: URL(fileURLWithPath: out))
@@ -139,9 +160,26 @@ enum CodecBench {
             if let decoded = try? decoder.decode(JSONTask.self, from: frame.dropFirst(4)) { check &+= Int(decoded.taskID & 1) }
         }
         let json = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations)
+        // The hot path: TASKs appended to a reused batch encoder, 100 a frame, decoded with shared payloads.
+        var frameEncoder = WireFrameEncoder()
+        var decoded: [WireMessage] = []
+        let perFrame = 100
+        start = DispatchTime.now().uptimeNanoseconds
+        for frameIndex in 0..<max(1, iterations / perFrame) {
+            for index in 0..<perFrame {
+                frameEncoder.appendTask(taskID: UInt64(frameIndex * perFrame + index), requestID: task.requestID, stage: task.stage,
+                                   attempt: 1, leaseMillis: 60_000, payload: payload)
+            }
+            let frame = frameEncoder.withFrame { Data($0) }
+            frameEncoder.reset()
+            decoded.removeAll(keepingCapacity: true)
+            try? WireCodec.decodeAll(sharing: frame, into: &decoded)
+            check &+= decoded.count
+        }
+        let batched = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(max(1, iterations / perFrame) * perFrame)
         precondition(check > 0)
         return ["binaryNanos": binary, "jsonNanos": json, "binaryBytes": Double(binaryBytes), "jsonBytes": Double(jsonBytes),
-                "iterations": Double(iterations)]
+                "batchedBinaryNanosPerMessage": batched, "iterations": Double(iterations)]
     }
 }
 
@@ -231,6 +269,22 @@ enum RawPipeline {
     }
 }
 
+/// User + system CPU time of the whole process (every thread: coordinator, workers, ZeroMQ I/O threads), in µs.
+/// Around a protocol run it counts that run's CPU (plus the warm-up's idle polling, a few ms): on the shared
+/// 2 cores this is steadier than throughput.
+func processCPUMicros() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
+    return micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+/// 1, 5 and 15-minute load averages: the 2 cores are shared, so every result says how busy they were.
+func loadAverage() -> [Double] {
+    var loads = [Double](repeating: 0, count: 3)
+    return getloadavg(&loads, 3) == 3 ? loads : []
+}
+
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
@@ -251,6 +305,31 @@ func residentMiB() -> Double {
     return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
 }
 
+/// The producer's input: `task-<n>` IDs and 256-byte payloads (a value iterator: an `AnyIterator`
+/// closure would box its counter and pay an exclusivity check per item).
+struct BenchItems: IteratorProtocol {
+    static let payload = Data(repeating: 0, count: 256)
+    let count: Int
+    let timestamped: Bool
+    var index = 0
+
+    init(count: Int, timestamped: Bool) {
+        self.count = count
+        self.timestamped = timestamped
+    }
+
+    mutating func next() -> WorkItem? {
+        guard index < count else { return nil }
+        defer { index += 1 }
+        var payload = Self.payload
+        if timestamped {
+            let now = DispatchTime.now().uptimeNanoseconds
+            withUnsafeBytes(of: now) { payload.replaceSubrange(0..<8, with: $0) }
+        }
+        return WorkItem(requestID: "task-\(index)", payload: payload)
+    }
+}
+
 /// The work protocol in one process over tcp loopback: coordinator, N workers (echo handler), producer, consumer.
 enum ProtocolRun {
     final class Observer: @unchecked Sendable {
@@ -264,7 +343,11 @@ enum ProtocolRun {
 
     /// `warmupMillis`: between starting workers and consumer and starting the clock (and the producer);
     /// 200 is the wait `RawPipeline` gives its workers to connect; 0 counts connecting in the run.
-    static func run(count: Int, workers: Int, credit: Int, window: Int, warmupMillis: Int = 0, inlineHandlers: Bool = true, logger: Logger,
+    /// `timestamped`: each payload carries its send time (for latency); otherwise all share one
+    /// 256-byte payload, as raw PUSH/PULL sends one buffer, so the producer's clock reads and
+    /// allocations are not counted against the protocol.
+    static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
+                    inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, logger: Logger,
                     observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
@@ -275,28 +358,21 @@ enum ProtocolRun {
             throw ValidationError("coordinator did not bind")
         }
         let stageWorkers = try (0..<workers).map { _ in
-            try StageWorker(configuration: .init(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers),
-                            context: context, logger: logger) { _, payload in payload }
+            let configuration = StageWorker.Configuration(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers)
+            if synchronousHandler {
+                return try StageWorker(configuration: configuration, context: context, logger: logger, synchronousHandler: { _, payload in payload })
+            }
+            return try StageWorker(configuration: configuration, context: context, logger: logger) { _, payload in payload }
         }
         let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
-        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 256), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit)), context: context, logger: logger)
         let running = stageWorkers.map { worker in Task { try await worker.run() } }
         do {
             async let consumed = consumer.run(write: observe, flush: {})
             // As for raw PUSH/PULL: let every worker connect (and say READY) before the clock starts.
             if warmupMillis > 0 { try await Task.sleep(for: .milliseconds(warmupMillis)) }
             let start = DispatchTime.now().uptimeNanoseconds
-            async let produced = producer.run {
-                var index = 0
-                return AnyIterator<WorkItem> {
-                    guard index < count else { return nil }
-                    defer { index += 1 }
-                    var payload = Data(count: 256)
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    withUnsafeBytes(of: now) { payload.replaceSubrange(0..<8, with: $0) }
-                    return WorkItem(requestID: "task-\(index)", payload: payload)
-                }
-            }
+            async let produced = producer.run { BenchItems(count: count, timestamped: timestamped) }
             _ = try await served
             _ = try await produced
             _ = try await consumed
@@ -306,14 +382,18 @@ enum ProtocolRun {
         }
     }
 
-    static func throughput(count: Int, workers: Int, credit: Int, warmupMillis: Int, inlineHandlers: Bool, logger: Logger) async throws -> Double {
-        try await run(count: count, workers: workers, credit: credit, window: max(1_000, 2 * credit * workers),
-                      warmupMillis: warmupMillis, inlineHandlers: inlineHandlers, logger: logger) { _ in }
+    static func throughput(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int, warmupMillis: Int,
+                           inlineHandlers: Bool, synchronousHandler: Bool, logger: Logger) async throws -> Double {
+        try await run(count: count, workers: workers, credit: credit, window: window > 0 ? window : max(1_000, 2 * credit * workers),
+                      consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers,
+                      synchronousHandler: synchronousHandler, logger: logger) { _ in }
     }
 
-    static func latency(samples: Int, inlineHandlers: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
+    static func latency(samples: Int, inlineHandlers: Bool, synchronousHandler: Bool, logger: Logger) async throws -> (p50: Double, p99: Double) {
         let observer = Observer(count: samples)
-        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers, logger: logger) { result in
+        _ = try await run(count: samples, workers: 1, credit: 1, window: 1, inlineHandlers: inlineHandlers,
+                          synchronousHandler: synchronousHandler, timestamped: true,
+                          logger: logger) { result in
             let now = DispatchTime.now().uptimeNanoseconds
             let sent = result.payload.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
             observer.lock.withLock { observer.latencies.append(Double(now - sent) / 1_000) }
@@ -321,10 +401,11 @@ enum ProtocolRun {
         return percentiles(Array(observer.latencies.dropFirst(10)))
     }
 
-    static func memory(count: Int, workers: Int, inlineHandlers: Bool, logger: Logger) async throws -> [String: Double] {
+    static func memory(count: Int, workers: Int, inlineHandlers: Bool, synchronousHandler: Bool, logger: Logger) async throws -> [String: Double] {
         let observer = Observer(count: count)
         let start = DispatchTime.now().uptimeNanoseconds
-        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, inlineHandlers: inlineHandlers, logger: logger) { _ in
+        _ = try await run(count: count, workers: workers, credit: 100, window: 1_000, inlineHandlers: inlineHandlers,
+                          synchronousHandler: synchronousHandler, logger: logger) { _ in
             observer.lock.withLock {
                 observer.received += 1
                 if observer.received % max(1, count / 20) == 0 { observer.rss[observer.received * 100 / count] = residentMiB() }

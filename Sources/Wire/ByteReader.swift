@@ -3,9 +3,14 @@ import Foundation
 /// Reads fields in wire layout from untrusted bytes; every read is bounds-checked and throws `WireError`.
 struct ByteReader {
     private let bytes: UnsafeRawBufferPointer
+    /// When set, `bytes` are this `Data`'s bytes and `data` fields are returned as slices of it (no copy).
+    private let shared: Data?
     private(set) var offset = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    init(_ bytes: UnsafeRawBufferPointer, sharing shared: Data? = nil) {
+        self.bytes = bytes
+        self.shared = shared
+    }
 
     var remaining: Int { bytes.count - offset }
 
@@ -53,7 +58,14 @@ struct ByteReader {
     }
 
     mutating func data(_ field: String) throws(WireError) -> Data {
-        let raw = try take(try length(field))
+        let count = try length(field)
+        if let shared {
+            let start = offset
+            _ = try take(count)
+            // A slice shares the frame's storage: a retain, no allocation, no copy.
+            return shared[(shared.startIndex + start)..<(shared.startIndex + start + count)]
+        }
+        let raw = try take(count)
         guard let base = raw.baseAddress, !raw.isEmpty else { return Data() }
         return Data(bytes: base, count: raw.count)  // one memcpy
     }

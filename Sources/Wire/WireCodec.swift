@@ -55,37 +55,45 @@ public enum WireCodec {
     /// All or nothing: on any malformed byte nothing is appended and `WireError` is thrown, so a
     /// receiver never acts on half a batch. Reuse `messages` across frames to avoid allocating.
     public static func decodeAll(_ frame: some ContiguousBytes, into messages: inout [WireMessage]) throws(WireError) {
+        let failure: WireError? = frame.withUnsafeBytes { raw in decodeAll(ByteReader(raw), into: &messages) }
+        if let failure { throw failure }
+    }
+
+    /// `decodeAll`, with every payload a slice of `frame` instead of a copy: no allocation per message.
+    /// For receivers that pass payloads on without reading them (the coordinator). A slice's indices
+    /// do not start at 0, and it keeps all of `frame` alive: copy a payload that is kept for long.
+    public static func decodeAll(sharing frame: Data, into messages: inout [WireMessage]) throws(WireError) {
+        let failure: WireError? = frame.withUnsafeBytes { raw in decodeAll(ByteReader(raw, sharing: frame), into: &messages) }
+        if let failure { throw failure }
+    }
+
+    private static func decodeAll(_ reader: ByteReader, into messages: inout [WireMessage]) -> WireError? {
+        var reader = reader
         let start = messages.count
-        let failure: WireError? = frame.withUnsafeBytes { raw in
-            var reader = ByteReader(raw)
-            do throws(WireError) {
-                let version = try reader.u8()
-                guard version == WireFormat.version else { throw .unsupportedVersion(version) }
-                let rawTag = try reader.u8()
-                if rawTag == Tag.batch.rawValue {
-                    let count = Int(try reader.u32())
-                    // Every message is at least its one type byte: a count beyond that is a lie.
-                    guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
-                    guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
-                    for _ in 0..<count {
-                        let innerTag = try reader.u8()
-                        guard innerTag != Tag.batch.rawValue else {
-                            throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
-                        }
-                        messages.append(try decodeFields(tag: innerTag, &reader))
+        do throws(WireError) {
+            let version = try reader.u8()
+            guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+            let rawTag = try reader.u8()
+            if rawTag == Tag.batch.rawValue {
+                let count = Int(try reader.u32())
+                // Every message is at least its one type byte: a count beyond that is a lie.
+                guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
+                guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
+                for _ in 0..<count {
+                    let innerTag = try reader.u8()
+                    guard innerTag != Tag.batch.rawValue else {
+                        throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
                     }
-                } else {
-                    messages.append(try decodeFields(tag: rawTag, &reader))
+                    messages.append(try decodeFields(tag: innerTag, &reader))
                 }
-                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
-                return nil
-            } catch {
-                return error
+            } else {
+                messages.append(try decodeFields(tag: rawTag, &reader))
             }
-        }
-        if let failure {
+            guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
+            return nil
+        } catch {
             messages.removeSubrange(start...)
-            throw failure
+            return error
         }
     }
 
@@ -94,9 +102,8 @@ public enum WireCodec {
         case .ready(let stage, let credit):
             writer.u8(Tag.ready.rawValue); writer.string(stage); writer.u32(credit)
         case .task(let task):
-            writer.u8(Tag.task.rawValue)
-            writer.u64(task.taskID); writer.string(task.requestID); writer.string(task.stage)
-            writer.u16(task.attempt); writer.u32(task.leaseMillis); writer.data(task.payload)
+            appendTask(taskID: task.taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
+                       leaseMillis: task.leaseMillis, payload: task.payload, to: &writer)
         case .done(let taskID, let payload):
             writer.u8(Tag.done.rawValue); writer.u64(taskID); writer.data(payload)
         case .fail(let taskID, let permanent, let reason):
@@ -113,13 +120,23 @@ public enum WireCodec {
         case .grant(let credit): writer.u8(Tag.grant.rawValue); writer.u32(credit)
         case .alreadyDone(let requestID): writer.u8(Tag.alreadyDone.rawValue); writer.string(requestID)
         case .endOfInput: writer.u8(Tag.endOfInput.rawValue)
-        case .result(let result):
-            writer.u8(Tag.result.rawValue)
-            writer.string(result.requestID); writer.u8(result.status.rawValue); writer.string(result.stage)
-            writer.u16(result.attempts); writer.string(result.reason); writer.data(result.payload)
+        case .result(let result): appendResult(result, to: &writer)
         case .ack(let requestID): writer.u8(Tag.ack.rawValue); writer.string(requestID)
         case .finished: writer.u8(Tag.finished.rawValue)
         }
+    }
+
+    static func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                           payload: Data, to writer: inout ByteWriter) {
+        writer.u8(Tag.task.rawValue)
+        writer.u64(taskID); writer.string(requestID); writer.string(stage)
+        writer.u16(attempt); writer.u32(leaseMillis); writer.data(payload)
+    }
+
+    static func appendResult(_ result: WireResult, to writer: inout ByteWriter) {
+        writer.u8(Tag.result.rawValue)
+        writer.string(result.requestID); writer.u8(result.status.rawValue); writer.string(result.stage)
+        writer.u16(result.attempts); writer.string(result.reason); writer.data(result.payload)
     }
 
     private static func decodeFields(tag rawTag: UInt8, _ reader: inout ByteReader) throws(WireError) -> WireMessage {

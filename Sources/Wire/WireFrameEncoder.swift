@@ -1,3 +1,5 @@
+import Foundation
+
 /// Accumulates messages for one peer and hands them out as one frame: a single-message frame when
 /// it holds one message (so a lone message, e.g. at credit 1, costs nothing extra), a batch frame
 /// otherwise. Reused across sends (`reset()` keeps the buffer), so batching allocates nothing per
@@ -23,6 +25,21 @@ public struct WireFrameEncoder {
 
     public mutating func append(_ message: WireMessage) {
         WireCodec.appendFields(message, to: &writer)
+        count += 1
+    }
+
+    /// Appends a TASK from its fields: the same bytes as `append(.task(...))`, without building the
+    /// message (no retain or copy of its strings and payload). For the coordinator's hot path.
+    public mutating func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                                    payload: Data) {
+        WireCodec.appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis,
+                             payload: payload, to: &writer)
+        count += 1
+    }
+
+    /// Appends a RESULT: the same bytes as `append(.result(result))`, without wrapping it in a message.
+    public mutating func appendResult(_ result: WireResult) {
+        WireCodec.appendResult(result, to: &writer)
         count += 1
     }
 

@@ -185,6 +185,54 @@ struct WorkProtocolBatchTests {
         #expect(quick.stats.done == count && suspending.stats.done == count - 1 && suspending.stats.failed == 1)
     }
 
+    @Test("synchronous handlers (called on the worker's loop, no task per call): every request once; permanent FAIL ends it, a retryable error is retried",
+          .timeLimit(.minutes(2)))
+    func synchronousHandlers() async throws {
+        var logger = Logger(label: "test.synchronous")
+        logger.logLevel = .warning
+        let context = try Context()
+        let work = WorkCoordinatorConfiguration(stages: ["first", "second"], heartbeatIntervalMillis: 100, window: 100)
+        let server = try CoordinatorServer(configuration: .init(endpoint: "tcp://127.0.0.1:*", work: work), context: context, logger: logger)
+        async let served = server.run()
+        let bound = try #require(await Task.detached { server.waitUntilBound() }.value)
+        struct Flaky: Error {}
+        let workers = try ["first", "first", "second"].map { stage in
+            try StageWorker(configuration: .init(endpoint: bound, stage: stage, credit: 16, heartbeatIntervalMillis: 100),
+                            context: context, logger: logger, synchronousHandler: { task, payload in
+                if task.stage == "second" && task.requestID == "s-3" { throw StageFailure.permanent("three") }
+                if task.stage == "first" && task.requestID == "s-5" && task.attempt == 1 { throw Flaky() }
+                return payload + Data("|\(task.stage)".utf8)
+            })
+        }
+        let count = 1_000
+        let producer = WorkProducer(configuration: .init(endpoint: bound, heartbeatIntervalMillis: 100), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: bound, credit: 64, heartbeatIntervalMillis: 100), context: context, logger: logger)
+        let received = ReceivedIDs()
+        async let consumed = consumer.run(write: { result in
+            let expected = result.requestID == "s-3" ? Data("x|first".utf8) : Data("x|first|second".utf8)
+            let status: WireResult.Status = result.requestID == "s-3" ? .failed : .completed
+            if result.payload == expected && result.status == status { received.add(result.requestID) }
+        }, flush: {})
+        async let produced = producer.run {
+            var index = 0
+            return AnyIterator<WorkItem> {
+                guard index < count else { return nil }
+                defer { index += 1 }
+                return WorkItem(requestID: "s-\(index)", payload: Data("x".utf8))
+            }
+        }
+        let running = workers.map { worker in Task { try await worker.run() } }
+        let (_, stats) = try await served
+        _ = try await produced
+        _ = try await consumed
+        for task in running { try await task.value }
+        #expect(stats.completed == count && stats.failed == 1 && stats.requeued == 1)
+        #expect(received.sorted == (0..<count).map { "s-\($0)" }.sorted())
+        #expect(workers[0].stats.done + workers[1].stats.done == count)
+        #expect(workers[0].stats.failed + workers[1].stats.failed == 1)
+        #expect(workers[2].stats.done == count - 1 && workers[2].stats.failed == 1)
+    }
+
     /// Joins with credit for `count` tasks, collects them, answers all DONEs in one batch frame.
     /// Returns the tasks received and how many frames carried them.
     static func rawWorker(context: Context, endpoint: String, expecting count: Int) throws -> (tasks: Int, frames: Int) {

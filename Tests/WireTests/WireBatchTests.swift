@@ -20,6 +20,28 @@ struct WireBatchTests {
         return messages
     }
 
+    @Test("decoding with shared payloads gives the same messages, payloads as slices of the frame; all or nothing")
+    func sharedPayloads() throws {
+        let frame = Data(WireCodec.encode(batch: Self.batch))
+        var messages: [WireMessage] = []
+        try WireCodec.decodeAll(sharing: frame, into: &messages)
+        #expect(messages == Self.batch)
+        guard case .done(_, let payload) = messages[3] else {
+            Issue.record("expected DONE, got \(messages[3].kindName)")
+            return
+        }
+        #expect(payload.startIndex > frame.startIndex && payload.endIndex <= frame.endIndex && Array(payload) == [0, 255])
+        // A slice of a larger buffer decodes the same (indices need not start at 0).
+        let padded = Data([7, 7, 7]) + frame
+        var fromSlice: [WireMessage] = []
+        try WireCodec.decodeAll(sharing: padded[3...], into: &fromSlice)
+        #expect(fromSlice == Self.batch)
+        // A truncated frame appends nothing.
+        var kept: [WireMessage] = [.heartbeat]
+        #expect(throws: WireError.self) { try WireCodec.decodeAll(sharing: frame.dropLast(), into: &kept) }
+        #expect(kept == [.heartbeat])
+    }
+
     @Test("a batch round-trips in order; one message is a plain frame, identical to encode(message)")
     func roundTrip() throws {
         let frame = WireCodec.encode(batch: Self.batch)
@@ -46,6 +68,24 @@ struct WireBatchTests {
         var messages: [WireMessage] = [.bye]
         try WireCodec.decodeAll(first, into: &messages)
         #expect(messages == [.bye] + Self.batch)
+    }
+
+    @Test("appendTask and appendResult write the same bytes as appending the messages")
+    func fieldEncodersMatchMessages() throws {
+        let task = WireTask(taskID: 7, requestID: "d:ü7", stage: "score", attempt: 2, leaseMillis: 1_000, payload: Data("in".utf8)[1...])
+        let result = WireResult(requestID: "d:8", status: .exhausted, stage: "dispatch", attempts: 3, reason: "gave up", payload: Data([1, 2]))
+        var viaMessages = WireFrameEncoder()
+        viaMessages.append(.task(task))
+        viaMessages.append(.result(result))
+        var viaFields = WireFrameEncoder()
+        viaFields.appendTask(taskID: task.taskID, requestID: task.requestID, stage: task.stage, attempt: task.attempt,
+                             leaseMillis: task.leaseMillis, payload: task.payload)
+        viaFields.appendResult(result)
+        #expect(viaFields.frame() == viaMessages.frame())
+        #expect(try decodeAll(viaFields.frame()) == [.task(task), .result(result)])
+        var one = WireFrameEncoder()
+        one.appendResult(result)
+        #expect(one.frame() == WireCodec.encode(.result(result)))
     }
 
     @Test("decode (one message) refuses a batch with a typed error that says what to do")

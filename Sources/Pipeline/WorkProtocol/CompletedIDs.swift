@@ -4,12 +4,20 @@
 /// `task-<n>`): such an ID costs one bit in a bitset kept per prefix. Any other ID (no trailing
 /// number, a leading zero, a number too large for a bitset) is kept as a string, so membership
 /// is exact for every ID: nothing is hashed lossily and no request can be skipped by a collision.
+///
+/// A run's IDs share one prefix, so the last prefix used is remembered: a lookup compares its
+/// bytes instead of building and hashing a prefix string (two per request on the coordinator's
+/// hot path: the SUBMIT check and the ACK insert).
 struct CompletedIDs {
     /// Largest trailing number stored as a bit (64 Mi bits = 8 MiB per prefix at most).
     static let maxIndex = 1 << 26
 
-    private var bitsets: [String: [UInt64]] = [:]
+    private var prefixes: [String: Int] = [:]
+    private var bitsets: [[UInt64]] = []
     private var others: Set<String> = []
+    /// The prefix of the last insert and its index in `bitsets`.
+    private var lastPrefix: [UInt8] = []
+    private var lastBitset = -1
     private(set) var count = 0
 
     init<S: Sequence>(_ ids: S) where S.Element == String {
@@ -17,23 +25,51 @@ struct CompletedIDs {
     }
 
     func contains(_ id: String) -> Bool {
-        if let (prefix, index) = Self.split(id) {
-            guard let words = bitsets[prefix], index >> 6 < words.count else { return false }
-            return words[index >> 6] & (1 << UInt64(index & 63)) != 0
+        var bytes = id
+        return bytes.withUTF8 { utf8 in
+            guard let (prefixLength, index) = Self.split(utf8) else { return others.contains(id) }
+            let bitset: Int
+            if lastBitset >= 0 && Self.equal(lastPrefix, UnsafeBufferPointer(rebasing: utf8[..<prefixLength])) {
+                bitset = lastBitset
+            } else if prefixes.isEmpty {
+                return false
+            } else if let known = prefixes[String(decoding: UnsafeBufferPointer(rebasing: utf8[..<prefixLength]), as: UTF8.self)] {
+                bitset = known
+            } else {
+                return false
+            }
+            let words = bitsets[bitset]
+            return index >> 6 < words.count && words[index >> 6] & (1 << UInt64(index & 63)) != 0
         }
-        return others.contains(id)
     }
 
     mutating func insert(_ id: String) {
-        guard let (prefix, index) = Self.split(id) else {
+        var bytes = id
+        let split: (prefix: [UInt8], index: Int)? = bytes.withUTF8 { utf8 in
+            guard let (prefixLength, index) = Self.split(utf8) else { return nil }
+            let prefix = UnsafeBufferPointer(rebasing: utf8[..<prefixLength])
+            return (lastBitset >= 0 && Self.equal(lastPrefix, prefix) ? lastPrefix : Array(prefix), index)
+        }
+        guard let split else {
             if others.insert(id).inserted { count += 1 }
             return
         }
-        let word = index >> 6
-        let bit: UInt64 = 1 << UInt64(index & 63)
+        if lastBitset < 0 || split.prefix != lastPrefix {
+            let key = String(decoding: split.prefix, as: UTF8.self)
+            if let known = prefixes[key] {
+                lastBitset = known
+            } else {
+                lastBitset = bitsets.count
+                prefixes[key] = lastBitset
+                bitsets.append([])
+            }
+            lastPrefix = split.prefix
+        }
+        let word = split.index >> 6
+        let bit: UInt64 = 1 << UInt64(split.index & 63)
         var inserted = false
-        // Mutate in place (no copy of the bitset per insert), with one lookup.
-        bitsets[prefix, default: []].withUnsafeMutableBufferPointerIfGrown(toWordCount: word + 1) { words in
+        // Mutate in place (no copy of the bitset per insert).
+        bitsets[lastBitset].withUnsafeMutableBufferPointerIfGrown(toWordCount: word + 1) { words in
             inserted = words[word] & bit == 0
             words[word] |= bit
         }
@@ -42,24 +78,34 @@ struct CompletedIDs {
 
     /// Splits `id` into a prefix and a trailing decimal number written canonically (no leading zero).
     static func split(_ id: String) -> (String, Int)? {
-        let utf8 = id.utf8
-        var end = utf8.endIndex
+        var id = id
+        return id.withUTF8 { utf8 in
+            guard let (prefixLength, index) = split(utf8) else { return nil }
+            return (String(decoding: UnsafeBufferPointer(rebasing: utf8[..<prefixLength]), as: UTF8.self), index)
+        }
+    }
+
+    /// The length of the prefix and the value of the trailing number of `utf8`, nil when it has none.
+    private static func split(_ utf8: UnsafeBufferPointer<UInt8>) -> (Int, Int)? {
+        var end = utf8.count
         var value = 0
         var scale = 1
-        var digits = 0
-        while end > utf8.startIndex {
-            let before = utf8.index(before: end)
-            let byte = utf8[before]
+        while end > 0 {
+            let byte = utf8[end - 1]
             guard byte >= 0x30 && byte <= 0x39 else { break }
-            digits += 1
-            guard digits <= 8 else { return nil }
+            guard utf8.count - end < 8 else { return nil }  // more than 8 digits
             value += Int(byte - 0x30) * scale
             scale *= 10
-            end = before
+            end -= 1
         }
+        let digits = utf8.count - end
         guard digits > 0, value < maxIndex else { return nil }
         if digits > 1 && utf8[end] == 0x30 { return nil }  // leading zero: "x-07" must stay distinct from "x-7"
-        return (String(id[..<end]), value)
+        return (end, value)
+    }
+
+    private static func equal(_ known: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        known.count == bytes.count && known.withUnsafeBufferPointer { $0.elementsEqual(bytes) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Wire
 import ZeroMQ
@@ -30,7 +31,9 @@ struct CoordinatorInbox {
                 throw .zeroMQ(operation: "receive on DEALER", error)
             }
             do {
-                try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decodeAll(raw, into: &decoded) }
+                // One copy of the frame; result payloads are slices of it (no allocation per result).
+                let shared = frame.withUnsafeBytes { Data($0) }
+                try WireCodec.decodeAll(sharing: shared, into: &decoded)
             } catch {
                 logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
             }

@@ -98,13 +98,14 @@ public final class CoordinatorServer: Sendable {
                 "truncatedBytes": "\(recovery.truncatedBytes)",
             ])
         }
-        var machine = WorkCoordinator<PeerKey>(configuration: configuration.work, completed: recovery.completed)
-        recovery.completed = []  // the machine owns the set now; do not keep a second copy
-
         let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in
             try context.socket(.router, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0))
         }
         defer { socket.close() }
+        // Effects are applied as they happen: sends go into per-peer frames, sent by `flushAll()` after each pass.
+        var machine = WorkCoordinatorMachine(configuration: configuration.work, completed: recovery.completed,
+                                             effects: CoordinatorEffectSink(socket: socket, journal: journal, logger: logger))
+        recovery.completed = []  // the machine owns the set now; do not keep a second copy
         try zmq("bind \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.bind(configuration.endpoint) }
         let resolved = try zmq("read bound endpoint") { () throws(ZeroMQError) in try socket.lastEndpoint }
         let bound = resolved.isEmpty ? configuration.endpoint : resolved  // inproc reports no last endpoint
@@ -116,11 +117,9 @@ public final class CoordinatorServer: Sendable {
 
         let poller = Poller()
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
-        poller.register(fileDescriptor: wake.readEnd)
+        let wakeItem = poller.register(fileDescriptor: wake.readEnd)
         let frame = Message()
         let identity = Message()
-        var peers = PeerKeys()
-        var outgoing = OutgoingFrames()
         var decoded: [WireMessage] = []
         let tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
         var nextTick = monotonicMillis()
@@ -131,13 +130,13 @@ public final class CoordinatorServer: Sendable {
             if stopRequested.load(ordering: .acquiring) && !draining {
                 draining = true
                 machine.drainAll()
-                try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
+                try machine.effects.flushAll()
                 break
             }
             let before = monotonicMillis()
             let timeout = nextTick > before ? nextTick - before : 0
             _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
-            wake.drain()
+            if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
             let now = monotonicMillis()  // one clock read per batch: the batch is handled within a few ms
             var handled = 0
             while handled < configuration.batchSize {
@@ -151,10 +150,13 @@ public final class CoordinatorServer: Sendable {
                 } catch {
                     throw .zeroMQ(operation: "receive on ROUTER", error)
                 }
-                let peer = identity.withUnsafeBytes { peers.key(for: $0) }
+                let peer = identity.withUnsafeBytes { machine.effects.peers.key(for: $0) }
                 decoded.removeAll(keepingCapacity: true)
                 do {
-                    try frame.withUnsafeBytes { (raw) throws(WireError) in try WireCodec.decodeAll(raw, into: &decoded) }
+                    // One copy of the frame, whose payloads the messages share: results are passed on
+                    // to the consumer as they came, with no allocation or copy per message.
+                    let shared = frame.withUnsafeBytes { Data($0) }
+                    try WireCodec.decodeAll(sharing: shared, into: &decoded)
                 } catch {
                     logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(frame.count)"])
                     handled += 1
@@ -163,12 +165,12 @@ public final class CoordinatorServer: Sendable {
                 handled += decoded.count
                 machine.receive(contentsOf: decoded, from: peer, now: now)
             }
-            // One pass over the batch's effects (sends, journal records) instead of one per message.
-            try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
+            // Each peer's messages of the batch leave as one frame.
+            try machine.effects.flushAll()
             let after = monotonicMillis()
             if after >= nextTick {
                 machine.tick(now: after)
-                try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
+                try machine.effects.flushAll()
                 nextTick = after + tickInterval
                 latestStats.withLock { $0 = machine.stats }
                 gauges.record(pending: machine.pendingCounts, inFlight: machine.inFlightCount, workers: machine.workerCount)
@@ -181,7 +183,7 @@ public final class CoordinatorServer: Sendable {
             if configuration.stopWhenFinished && machine.isFinished {
                 logger.info("run finished", metadata: ["completed": "\(machine.stats.completed)"])
                 machine.drainAll()
-                try apply(machine.takeEffects(), socket: socket, journal: journal, peers: peers, outgoing: &outgoing)
+                try machine.effects.flushAll()
                 break
             }
         }
@@ -193,40 +195,5 @@ public final class CoordinatorServer: Sendable {
         let stats = machine.stats
         latestStats.withLock { $0 = stats }
         return (recovery, stats)
-    }
-
-    /// Applies effects in order, except that sends are grouped per peer: each peer gets one frame
-    /// (a batch frame when several messages are due) after the pass, in the order it was due them.
-    private func apply(_ effects: [WorkCoordinatorEffect<PeerKey>], socket: Socket, journal: WorkJournal?,
-                       peers: PeerKeys, outgoing: inout OutgoingFrames) throws(WorkRuntimeError) {
-        for effect in effects {
-            switch effect {
-            case .send(let peer, let message):
-                if outgoing.append(message, to: peer) { try flush(peer, socket: socket, peers: peers, outgoing: &outgoing) }
-            case .journalAccepted(let id): journal?.appendAccepted(id)
-            case .journalCompleted(let id): journal?.appendCompleted(id)
-            case .warning(let text): logger.warning("\(text)")
-            }
-        }
-        for peer in outgoing.waitingPeers { try flush(peer, socket: socket, peers: peers, outgoing: &outgoing) }
-        outgoing.clearWaiting()
-    }
-
-    private func flush(_ peer: PeerKey, socket: Socket, peers: PeerKeys, outgoing: inout OutgoingFrames) throws(WorkRuntimeError) {
-        let result: Result<Void, ZeroMQError> = outgoing.withFrame(for: peer, empty: .success(())) { frame in
-            peers.withIdentity(peer) { identity in
-                guard let identity else { return .success(()) }
-                return Result { () throws(ZeroMQError) in
-                    try socket.send(bytes: identity, flags: [.more, .dontWait])
-                    try socket.send(bytes: frame, flags: .dontWait)
-                }
-            }
-        }
-        switch result {
-        case .success, .failure(.unroutable): break
-        case .failure(.timeout):
-            logger.warning("peer not accepting messages; dropped a frame (leases recover it)", metadata: ["peer": "\(peer)"])
-        case .failure(let error): throw .zeroMQ(operation: "send on ROUTER", error)
-        }
     }
 }

@@ -23,6 +23,12 @@ struct OutgoingFrames {
 
     /// Queues `message` for `peer`; true when the peer's frame is full: send it (`withFrame`) now.
     mutating func append(_ message: WireMessage, to peer: PeerKey) -> Bool {
+        append(to: peer) { $0.append(message) }
+    }
+
+    /// Lets `encode` append one message to `peer`'s frame (e.g. `appendTask`, which builds no
+    /// `WireMessage`); true when the frame is full: send it (`withFrame`) now.
+    mutating func append(to peer: PeerKey, _ encode: (inout WireFrameEncoder) -> Void) -> Bool {
         let slot: Int
         if let known = self.slot(of: peer) {
             slot = known
@@ -33,7 +39,7 @@ struct OutgoingFrames {
             encoders.append(WireFrameEncoder(capacity: 1_024))
         }
         if encoders[slot].isEmpty && !waitingPeers.contains(peer) { waitingPeers.append(peer) }
-        encoders[slot].append(message)
+        encode(&encoders[slot])
         return encoders[slot].count >= Self.maxMessagesPerFrame || encoders[slot].byteCount >= Self.maxBytesPerFrame
     }
 

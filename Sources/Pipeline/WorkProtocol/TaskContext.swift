@@ -21,10 +21,16 @@ public struct TaskContext: Sendable {
         return taskLogger
     }
     let workerLogger: Logger
-    let extend: @Sendable () -> Void
+    /// The worker holding the lease (a reference, not a closure: nothing allocated per task).
+    let lease: any LeaseRenewer
 
     /// Renews the lease for a task that legitimately runs long (a slow backend); safe from any thread.
-    public func extendLease() { extend() }
+    public func extendLease() { lease.renewLease(taskID) }
+}
+
+/// Who renews a task's lease: the `StageWorker` that runs it (sends EXTEND).
+protocol LeaseRenewer: AnyObject, Sendable {
+    func renewLease(_ taskID: UInt64)
 }
 
 /// Throw from a stage handler to say how the task failed. Any other error counts as `retryable`.
@@ -37,5 +43,11 @@ public enum StageFailure: Error, Sendable, Equatable {
 
 /// A stage's work: input payload in, output payload out. `async` so the dispatch stage can await
 /// an HTTP client; CPU-bound work (embedding) simply runs synchronously inside it. Called
-/// concurrently, up to the worker's credit at once.
+/// concurrently, up to the worker's credit at once. `payload` is a slice of the frame the task came in
+/// (its indices need not start at 0: use `startIndex`, or `Data(payload)` for a zero-based copy).
 public typealias StageHandler = @Sendable (TaskContext, _ payload: Data) async throws -> Data
+
+/// A stage's work done synchronously, for `StageWorker(configuration:context:logger:synchronousHandler:)`:
+/// called on the worker's loop thread, so it must finish in microseconds (see there). Throw
+/// `StageFailure` to say how a task failed. `payload` is a slice, as for `StageHandler`.
+public typealias SynchronousStageHandler = @Sendable (TaskContext, _ payload: Data) throws -> Data

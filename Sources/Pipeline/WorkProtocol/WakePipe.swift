@@ -37,7 +37,21 @@ final class WakePipe: Sendable {
         _ = write(writeEnd, &byte, 1)
     }
 
-    /// Called by the loop before it looks at its mailbox.
+    /// The loop is awake and will look at its mailbox after `resumeWakes()`: until then `wake()`
+    /// writes nothing. For work the loop runs itself (inline handlers posting their answers), which
+    /// would otherwise cost a pipe write and read per turn.
+    func holdWakes() {
+        pending.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Ends `holdWakes()`; the loop must then look at its mailbox before it polls again, since
+    /// posts made meanwhile did not write to the pipe.
+    func resumeWakes() {
+        pending.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    /// Called by the loop before it looks at its mailbox, when its poll saw the read end readable
+    /// (reading an empty pipe would cost a system call for nothing).
     func drain() {
         pending.store(false, ordering: .releasing)
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in

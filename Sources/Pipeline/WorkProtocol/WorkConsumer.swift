@@ -32,7 +32,8 @@ public final class WorkConsumer: Sendable {
         public var batches = 0
     }
 
-    /// Called once per received result, on the consumer's queue.
+    /// Called once per received result, on the consumer's queue. `payload` is a slice of the frame
+    /// the result came in (its indices need not start at 0).
     public typealias Write = @Sendable (WireResult) throws -> Void
     /// Makes the writes so far durable (fsync); called before their ACKs are sent.
     public typealias Flush = @Sendable () throws -> Void
@@ -74,22 +75,10 @@ public final class WorkConsumer: Sendable {
         defer { socket.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
         // A flushed batch's ACKs leave as one frame.
-        var outgoing = WireFrameEncoder()
-        func flushFrame() throws(WorkRuntimeError) {
-            guard !outgoing.isEmpty else { return }
-            defer { outgoing.reset() }
-            let result = outgoing.withFrame { frame in Result { () throws(ZeroMQError) in try socket.send(bytes: frame) } }
-            if case .failure(let error) = result { throw .zeroMQ(operation: "send to coordinator", error) }
-        }
-        func send(_ message: WireMessage) throws(WorkRuntimeError) {
-            outgoing.append(message)
-            if outgoing.byteCount >= OutgoingFrames.maxBytesPerFrame || outgoing.count >= OutgoingFrames.maxMessagesPerFrame {
-                try flushFrame()
-            }
-        }
+        var outbox = DealerOutbox()
         var stats = Stats()
-        try send(.hello(role: .consumer, credit: configuration.credit))
-        try flushFrame()
+        try outbox.send(.hello(role: .consumer, credit: configuration.credit), on: socket)
+        try outbox.flush(on: socket)
         var inbox = CoordinatorInbox()
         var batch: [String] = []
         var lastSent = monotonicMillis()
@@ -104,8 +93,8 @@ public final class WorkConsumer: Sendable {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
             if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
-                try send(.heartbeat)
-                try flushFrame()
+                try outbox.send(.heartbeat, on: socket)
+                try outbox.flush(on: socket)
                 lastSent = monotonicMillis()
             }
             var finished = false
@@ -120,15 +109,15 @@ public final class WorkConsumer: Sendable {
                 case .reset:
                     logger.info("coordinator restarted: joining again (unacknowledged results come again)")
                     batch.removeAll()
-                    try send(.hello(role: .consumer, credit: configuration.credit))
-                    try flushFrame()
+                    try outbox.send(.hello(role: .consumer, credit: configuration.credit), on: socket)
+                    try outbox.flush(on: socket)
                 default: break
                 }
             }
             if !batch.isEmpty {
                 do { try flush() } catch { throw .consumerWrite("\(error)") }
-                for requestID in batch { try send(.ack(requestID: requestID)) }
-                try flushFrame()
+                for requestID in batch { try outbox.send(.ack(requestID: requestID), on: socket) }
+                try outbox.flush(on: socket)
                 stats.batches += 1
                 batch.removeAll(keepingCapacity: true)
                 lastSent = monotonicMillis()

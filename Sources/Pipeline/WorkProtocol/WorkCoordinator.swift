@@ -1,32 +1,66 @@
 import Foundation
 import Wire
 
+/// The coordinator of the work protocol with its effects kept as values: `takeEffects()` returns them.
+/// What tests and simulations drive; see `WorkCoordinatorMachine`.
+public typealias WorkCoordinator<Peer: Hashable & Sendable> = WorkCoordinatorMachine<WorkCoordinatorEffectList<Peer>>
+
+extension WorkCoordinatorMachine where Effects: CollectingWorkCoordinatorEffects {
+    /// - Parameters:
+    ///   - completed: request IDs finished in earlier runs (from `WorkJournal`): their submits are answered `alreadyDone`.
+    public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = []) {
+        self.init(configuration: configuration, completed: completed, effects: Effects())
+    }
+
+    /// Returns and clears the effects produced so far. Call after `receive`/`tick` and apply them in order.
+    public mutating func takeEffects() -> [WorkCoordinatorEffect<Peer>] { effects.take() }
+}
+
 /// The coordinator of the work protocol as a plain value type: messages and clock ticks in,
-/// `WorkCoordinatorEffect`s out. It knows nothing of sockets or files, so every rule (credit, leases,
-/// requeue, attempts, deduplication, drain, window) is unit-tested deterministically;
-/// `CoordinatorServer` runs it over ZeroMQ.
+/// effects out, into `effects` as they happen (`WorkCoordinatorEffects`). It knows nothing of sockets
+/// or files, so every rule (credit, leases, requeue, attempts, deduplication, drain, window) is
+/// unit-tested deterministically (`WorkCoordinator`, whose effects are values); `CoordinatorServer`
+/// runs it over ZeroMQ with a sink that encodes sends straight into frames.
 ///
 /// Guarantees: every accepted request yields exactly one `result` to the consumer (completed,
 /// failed or exhausted), redelivered until acknowledged; an answer for a lease that is no longer
 /// current is ignored; the producer is granted credit only while `accepted − acknowledged < window`.
 /// One producer and one consumer at a time (a new `hello` replaces the previous one).
-public struct WorkCoordinator<Peer: Hashable & Sendable> {
+public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
+    public typealias Peer = Effects.Peer
+
     struct TaskState {
-        var requestID: String
+        /// The request's slot in `requests` (its ID is interned there: no string per task).
+        var request: Int
         var stage: Int
         var attempt: UInt16
         var payload: Data
-        var worker: Peer?
+        /// The slot in `workers` of the worker holding the lease; nil while pending.
+        var worker: Int?
         var deadline: UInt64 = 0
     }
 
     struct WorkerState {
+        let peer: Peer
         var stage: Int
         var capacity: Int
         /// Tasks leased to this worker now (the tasks themselves say whose they are).
         var leased = 0
         var lastSeen: UInt64
         var draining = false
+
+        var hasFreeCredit: Bool { !draining && leased < capacity }
+    }
+
+    /// One accepted request, from SUBMIT until the consumer's ACK. Requests live in a slot array
+    /// indexed by an integer that tasks and the delivery queue carry, so the hot path hashes the
+    /// request ID twice per request (SUBMIT, ACK) instead of at every step.
+    struct RequestState {
+        var requestID: String
+        /// The outcome, once the request ended: waiting in `deliveries` or sent and awaiting its ACK.
+        var result: WireResult?
+        /// Sent to the consumer and not yet acknowledged.
+        var awaitingAck = false
     }
 
     public let configuration: WorkCoordinatorConfiguration
@@ -35,30 +69,43 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     /// Live tasks by task ID (a slot array with generations: no hashing per message).
     private var tasks = TaskSlab<TaskState>()
     private var pending: [RingBuffer<UInt64>]
-    private var workers: [Peer: WorkerState] = [:]
-    private var stageWorkers: [[Peer]]
-    /// The worker table's index for the sender of the frame being handled, so each DONE of a batch
-    /// skips hashing its worker. Cleared whenever a worker is added or removed (indices go stale).
-    private var frameWorker: (peer: Peer, slot: Dictionary<Peer, WorkerState>.Index)?
+    /// Workers in slots (nil: free), found by peer through `workerSlots` once per frame; tasks and
+    /// the per-stage round robin refer to slots, so leasing a task hashes nothing.
+    private var workers: [WorkerState?] = []
+    private var freeWorkerSlots: [Int] = []
+    private var workerSlots: [Peer: Int] = [:]
+    private var stageWorkers: [[Int]]
+    /// The slot of the frame's sender, so each DONE of a batch skips hashing its worker.
+    /// Cleared whenever a worker is added or removed.
+    private var frameWorker: (peer: Peer, slot: Int)?
     private var roundRobin: [Int]
     private var stageIndex: [String: Int] = [:]
 
-    private var inFlight: Set<String> = []
+    /// Accepted, not yet acknowledged requests, in slots (see `RequestState`), and their slot by ID.
+    /// Free slots hold an empty `RequestState` (listed in `freeRequestSlots`).
+    private var requests: [RequestState] = []
+    private var freeRequestSlots: [Int] = []
+    private var requestSlots: [String: Int] = [:]
     private var completed: CompletedIDs
     private var producer: Peer?
     private var producerOutstanding = 0
     private var consumer: Peer?
     private var consumerCapacity = 0
-    private var deliveries = RingBuffer<WireResult>()
-    private var awaitingAck: [String: WireResult] = [:]
+    /// Request slots whose result waits for consumer credit, in order.
+    private var deliveries = RingBuffer<Int>()
+    private var awaitingAckCount = 0
     private var inputEnded = false
     private var finishedSent = false
     private var lastHeartbeat: UInt64 = 0
-    private var outbox: [WorkCoordinatorEffect<Peer>] = []
+    /// Where effects go, in order, as they happen; the owner applies or flushes them after each
+    /// `receive`/`tick` (see `WorkCoordinatorEffects`).
+    public var effects: Effects
 
     /// - Parameters:
     ///   - completed: request IDs finished in earlier runs (from `WorkJournal`): their submits are answered `alreadyDone`.
-    public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = []) {
+    ///   - effects: the sink of the machine's effects.
+    public init(configuration: WorkCoordinatorConfiguration, completed: Set<String> = [], effects: Effects) {
+        self.effects = effects
         self.configuration = configuration
         self.completed = CompletedIDs(completed)
         pending = Array(repeating: RingBuffer<UInt64>(), count: configuration.stages.count)
@@ -70,25 +117,22 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     // MARK: Queries
 
     /// Requests accepted and not yet acknowledged by the consumer (bounded by `window`).
-    public var inFlightCount: Int { inFlight.count }
+    public var inFlightCount: Int { requestSlots.count }
     /// Workers currently known (alive and not left).
-    public var workerCount: Int { workers.count }
+    public var workerCount: Int { workerSlots.count }
     /// Tasks waiting for a worker, per stage (in `configuration.stages` order).
     public var pendingCounts: [Int] { pending.map(\.count) }
     /// True once input ended, every accepted request is acknowledged and a consumer has been sent FINISHED.
     /// (A rerun whose lines were all done earlier ends before any result flows: it must still wait for the
     /// consumer to join, or the sink would wait forever for a coordinator that has gone.)
     public var isFinished: Bool { finishedSent && allDone }
-    private var allDone: Bool { inputEnded && inFlight.isEmpty }
+    private var allDone: Bool { inputEnded && requestSlots.isEmpty }
     /// Whether `requestID` was completed (this run or an earlier one).
     public func isCompleted(_ requestID: String) -> Bool { completed.contains(requestID) }
     /// Tasks currently leased to `peer`.
-    public func leasedCount(_ peer: Peer) -> Int { workers[peer]?.leased ?? 0 }
-
-    /// Returns and clears the effects produced so far. Call after `receive`/`tick` and apply them in order.
-    public mutating func takeEffects() -> [WorkCoordinatorEffect<Peer>] {
-        defer { outbox.removeAll(keepingCapacity: true) }
-        return outbox
+    public func leasedCount(_ peer: Peer) -> Int {
+        guard let slot = workerSlots[peer] else { return 0 }
+        return workers[slot]?.leased ?? 0
     }
 
     // MARK: Input
@@ -107,18 +151,18 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func touch(_ peer: Peer, now: UInt64) {
-        if let index = workers.index(forKey: peer) {
-            workers.values[index].lastSeen = now
-            frameWorker = (peer, index)
+        if let slot = workerSlots[peer] {
+            workers[slot]?.lastSeen = now
+            frameWorker = (peer, slot)
         } else {
             frameWorker = nil
         }
     }
 
-    /// `peer`'s index in `workers`, from the frame's cached lookup when it is the frame's sender.
-    private func workerSlot(_ peer: Peer) -> Dictionary<Peer, WorkerState>.Index? {
+    /// `peer`'s worker slot, from the frame's cached lookup when it is the frame's sender.
+    private func workerSlot(_ peer: Peer) -> Int? {
         if let frameWorker, frameWorker.peer == peer { return frameWorker.slot }
-        return workers.index(forKey: peer)
+        return workerSlots[peer]
     }
 
     private mutating func handle(_ message: WireMessage, from peer: Peer, now: UInt64) {
@@ -128,11 +172,11 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         case .fail(let taskID, let permanent, let reason):
             workerFailed(peer, taskID: taskID, permanent: permanent, reason: reason, now: now)
         case .heartbeat:
-            if workers[peer] == nil && peer != producer && peer != consumer { send(peer, .reset) }
+            if workerSlot(peer) == nil && peer != producer && peer != consumer { send(peer, .reset) }
         case .extend(let taskID): extend(peer, taskID: taskID, now: now)
         case .drain:
             guard let slot = workerSlot(peer) else { return send(peer, .reset) }
-            workers.values[slot].draining = true
+            workers[slot]?.draining = true
         case .bye: removeWorker(peer, reason: nil, now: now)
         case .hello(.producer, _): producerHello(peer)
         case .hello(.consumer, let credit): consumerHello(peer, credit: Int(credit))
@@ -143,7 +187,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
             checkFinished()
         case .ack(let requestID): acknowledge(peer, requestID: requestID)
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
-            outbox.append(.warning("peer sent \(message.kindName), which only the coordinator sends; ignored"))
+            effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
     }
 
@@ -151,26 +195,30 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     /// every `heartbeatIntervalMillis / 2`.
     public mutating func tick(now: UInt64) {
         let timeout = configuration.workerTimeoutMillis
-        for (peer, worker) in workers where now > worker.lastSeen && now - worker.lastSeen > timeout {
+        let silent = workers.compactMap { worker -> (Peer, UInt64)? in
+            guard let worker, now > worker.lastSeen && now - worker.lastSeen > timeout else { return nil }
+            return (worker.peer, now - worker.lastSeen)
+        }
+        for (peer, silence) in silent {
             stats.workersLost += 1
-            removeWorker(peer, reason: "worker silent for \(now - worker.lastSeen) ms (timeout \(timeout) ms)", now: now)
+            removeWorker(peer, reason: "worker silent for \(silence) ms (timeout \(timeout) ms)", now: now)
         }
         // One scan of the slab (as many slots as tasks alive at once), a few times a second.
         for taskID in tasks.ids(where: { $0.worker != nil && $0.deadline <= now }) {
             guard let task = tasks.remove(taskID) else { continue }
-            if let peer = task.worker, let slot = workers.index(forKey: peer) { workers.values[slot].leased -= 1 }
+            if let slot = task.worker { workers[slot]?.leased -= 1 }
             retry(task, reason: "lease of \(configuration.leaseMillis) ms expired at stage \(configuration.stages[task.stage])", now: now)
         }
         if now >= lastHeartbeat + configuration.heartbeatIntervalMillis {
             lastHeartbeat = now
-            for peer in workers.keys { send(peer, .heartbeat) }
+            for case let worker? in workers { send(worker.peer, .heartbeat) }
         }
         for stage in pending.indices { pump(stage, now: now) }
     }
 
     /// Asks every worker to finish its leases and leave (coordinator shutdown).
     public mutating func drainAll() {
-        for peer in workers.keys { send(peer, .drain) }
+        for case let worker? in workers { send(worker.peer, .drain) }
     }
 
     // MARK: Workers
@@ -178,50 +226,58 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private mutating func workerReady(_ peer: Peer, stage name: String, credit: Int, now: UInt64) {
         frameWorker = nil  // the table may change below
         guard let stage = stageIndex[name] else {
-            outbox.append(.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))"))
+            effects.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))")
             return
         }
-        if var worker = workers[peer], worker.stage == stage {
-            worker.capacity = credit
-            worker.lastSeen = now
-            worker.draining = false
-            workers[peer] = worker
+        if let slot = workerSlots[peer], workers[slot]?.stage == stage {
+            workers[slot]?.capacity = credit
+            workers[slot]?.lastSeen = now
+            workers[slot]?.draining = false
         } else {
-            if workers[peer] != nil { removeWorker(peer, reason: nil, now: now) }
-            workers[peer] = WorkerState(stage: stage, capacity: credit, lastSeen: now)
-            stageWorkers[stage].append(peer)
+            if workerSlots[peer] != nil { removeWorker(peer, reason: nil, now: now) }
+            let worker = WorkerState(peer: peer, stage: stage, capacity: credit, lastSeen: now)
+            let slot: Int
+            if let free = freeWorkerSlots.popLast() {
+                slot = free
+                workers[slot] = worker
+            } else {
+                slot = workers.count
+                workers.append(worker)
+            }
+            workerSlots[peer] = slot
+            stageWorkers[stage].append(slot)
         }
         pump(stage, now: now)
     }
 
     /// The current task for `taskID` if `peer` holds its lease; counts and ignores stale answers.
     private mutating func currentLease(_ peer: Peer, taskID: UInt64) -> TaskState? {
-        guard workers[peer] != nil else {
+        guard let slot = workerSlot(peer) else {
             stats.staleIgnored += 1
             send(peer, .reset)
             return nil
         }
-        guard let task = tasks[taskID], task.worker == peer else {
+        guard let task = tasks[taskID], task.worker == slot else {
             stats.staleIgnored += 1
             return nil
         }
         return task
     }
 
-    /// Ends `peer`'s lease `taskID` and returns its task (DONE is the hottest message: one hashed
-    /// lookup, the worker's). Nil, counted, for a stale answer.
+    /// Ends `peer`'s lease `taskID` and returns its task (DONE is the hottest message: no hashing
+    /// when `peer` sent the frame). Nil, counted, for a stale answer.
     private mutating func takeLease(_ peer: Peer, taskID: UInt64) -> TaskState? {
         guard let slot = workerSlot(peer) else {
             stats.staleIgnored += 1
             send(peer, .reset)
             return nil
         }
-        // `modify` reads the task in place (a plain lookup would copy and release its strings and payload).
-        guard tasks.modify(taskID, { $0.worker == peer }) == true, let task = tasks.remove(taskID) else {
+        // `modify` reads the task in place (a plain lookup would copy and release its payload).
+        guard tasks.modify(taskID, { $0.worker == slot }) == true, let task = tasks.remove(taskID) else {
             stats.staleIgnored += 1
             return nil
         }
-        workers.values[slot].leased -= 1
+        workers[slot]?.leased -= 1
         return task
     }
 
@@ -229,11 +285,10 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         let next = task.stage + 1
         if next < configuration.stages.count {
-            enqueue(TaskState(requestID: task.requestID, stage: next, attempt: 1, payload: payload), front: false)
+            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: Self.owned(payload)), front: false)
             pump(next, now: now)
         } else {
-            deliver(WireResult(requestID: task.requestID, status: .completed, stage: configuration.stages[task.stage],
-                               attempts: task.attempt, reason: "", payload: payload))
+            deliver(task.request, status: .completed, stage: task.stage, attempts: task.attempt, reason: "", payload: payload)
         }
         pump(task.stage, now: now)
     }
@@ -242,8 +297,7 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         if permanent {
             stats.failed += 1
-            deliver(WireResult(requestID: task.requestID, status: .failed, stage: configuration.stages[task.stage],
-                               attempts: task.attempt, reason: reason, payload: task.payload))
+            deliver(task.request, status: .failed, stage: task.stage, attempts: task.attempt, reason: reason, payload: task.payload)
         } else {
             retry(task, reason: reason, now: now)
         }
@@ -259,11 +313,12 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     /// Forgets `peer`; its leases are requeued: with attempt+1 when it was lost (`reason`), as they were when it left.
     private mutating func removeWorker(_ peer: Peer, reason: String?, now: UInt64) {
         frameWorker = nil
-        guard let worker = workers.removeValue(forKey: peer) else { return }
-        stageWorkers[worker.stage].removeAll { $0 == peer }
-        if let reason { outbox.append(.warning("\(reason); requeueing \(worker.leased) tasks")) }
+        guard let slot = workerSlots.removeValue(forKey: peer), let worker = workers[slot] else { return }
+        stageWorkers[worker.stage].removeAll { $0 == slot }
+        if let reason { effects.warning("\(reason); requeueing \(worker.leased) tasks") }
         // A scan of the slab: rare (a worker left or died), and cheaper than a lease set per worker on every task.
-        for taskID in tasks.ids(where: { $0.worker == peer }) {
+        // The slot is freed only after the scan, so no task can name a later worker that reuses it.
+        for taskID in tasks.ids(where: { $0.worker == slot }) {
             guard var task = tasks.remove(taskID) else { continue }
             if let reason {
                 retry(task, reason: reason, now: now)
@@ -273,6 +328,8 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
                 enqueue(task, front: true)
             }
         }
+        workers[slot] = nil
+        freeWorkerSlots.append(slot)
         pump(worker.stage, now: now)
     }
 
@@ -280,9 +337,8 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private mutating func retry(_ task: TaskState, reason: String, now: UInt64) {
         guard task.attempt < configuration.maxAttempts else {
             stats.exhausted += 1
-            deliver(WireResult(requestID: task.requestID, status: .exhausted, stage: configuration.stages[task.stage],
-                               attempts: task.attempt, reason: "gave up after \(task.attempt) attempts: \(reason)",
-                               payload: task.payload))
+            deliver(task.request, status: .exhausted, stage: task.stage, attempts: task.attempt,
+                    reason: "gave up after \(task.attempt) attempts: \(reason)", payload: task.payload)
             return
         }
         stats.requeued += 1
@@ -293,6 +349,14 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         pump(task.stage, now: now)
     }
 
+    /// `payload` in storage of its own when it is a slice of a received frame (`WireCodec.decodeAll(sharing:)`):
+    /// a task input can wait and run for long, and must not keep a whole batch frame alive meanwhile.
+    /// Results are not copied: they are passed on to the consumer as they came and released at its
+    /// ACK, within its credit, so the frames they share go soon after.
+    private static func owned(_ payload: Data) -> Data {
+        payload.startIndex == 0 ? payload : payload.withUnsafeBytes { Data($0) }
+    }
+
     private mutating func enqueue(_ task: TaskState, front: Bool) {
         let taskID = tasks.insert(task)
         if front { pending[task.stage].prepend(taskID) } else { pending[task.stage].append(taskID) }
@@ -300,31 +364,28 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
 
     /// Leases pending tasks of `stage` to its workers with free credit, round robin.
     private mutating func pump(_ stage: Int, now: UInt64) {
-        let peers = stageWorkers[stage]
-        guard !peers.isEmpty else { return }
+        let slots = stageWorkers[stage]
+        guard !slots.isEmpty else { return }
         var idle = 0
-        while !pending[stage].isEmpty && idle < peers.count {
-            let index = roundRobin[stage] % peers.count
+        while !pending[stage].isEmpty && idle < slots.count {
+            let index = roundRobin[stage] % slots.count
             roundRobin[stage] = index + 1
-            let peer = peers[index]
-            guard let slot = workers.index(forKey: peer), !workers.values[slot].draining,
-                  workers.values[slot].leased < workers.values[slot].capacity else {
+            let slot = slots[index]
+            guard let worker = workers[slot], worker.hasFreeCredit else {
                 idle += 1
                 continue
             }
             idle = 0
             guard let taskID = pending[stage].popFirst() else { continue }
             let deadline = now + UInt64(configuration.leaseMillis)
-            let stageName = configuration.stages[stage]
-            let leaseMillis = configuration.leaseMillis
-            guard let message = tasks.modify(taskID, { task -> WireMessage in
-                task.worker = peer
+            guard case let (request, attempt, payload)? = tasks.modify(taskID, { task in
+                task.worker = slot
                 task.deadline = deadline
-                return .task(WireTask(taskID: taskID, requestID: task.requestID, stage: stageName,
-                                      attempt: task.attempt, leaseMillis: leaseMillis, payload: task.payload))
+                return (task.request, task.attempt, task.payload)
             }) else { continue }
-            workers.values[slot].leased += 1
-            send(peer, message)
+            workers[slot]?.leased += 1
+            effects.sendTask(to: worker.peer, taskID: taskID, requestID: requests[request].requestID, stage: configuration.stages[stage],
+                             attempt: attempt, leaseMillis: configuration.leaseMillis, payload: payload)
         }
     }
 
@@ -346,26 +407,46 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
         if completed.contains(requestID) {
             stats.alreadyDone += 1
             send(peer, .alreadyDone(requestID: requestID))
-        } else if !inFlight.insert(requestID).inserted {
-            stats.duplicateSubmits += 1
-        } else {
+        } else if let request = claimRequestSlot(requestID) {
             stats.accepted += 1
-            outbox.append(.journalAccepted(requestID))
+            effects.journalAccepted(requestID)
             if configuration.stages.isEmpty {
-                deliver(WireResult(requestID: requestID, status: .completed, stage: "", attempts: 0, reason: "", payload: payload))
+                deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: payload)
             } else {
-                enqueue(TaskState(requestID: requestID, stage: 0, attempt: 1, payload: payload), front: false)
+                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: Self.owned(payload)), front: false)
                 pump(0, now: now)
             }
+        } else {
+            stats.duplicateSubmits += 1
         }
         grant()
+    }
+
+    /// The new slot of `requestID`, or nil when it is already in flight (one hashed lookup either way).
+    private mutating func claimRequestSlot(_ requestID: String) -> Int? {
+        let candidate = freeRequestSlots.last ?? requests.count
+        var claimed = false
+        Self.claim(&requestSlots[requestID, default: -1], candidate: candidate, claimed: &claimed)
+        guard claimed else { return nil }
+        if freeRequestSlots.popLast() != nil {
+            requests[candidate] = RequestState(requestID: requestID)
+        } else {
+            requests.append(RequestState(requestID: requestID))
+        }
+        return candidate
+    }
+
+    private static func claim(_ slot: inout Int, candidate: Int, claimed: inout Bool) {
+        guard slot < 0 else { return }
+        slot = candidate
+        claimed = true
     }
 
     /// Grants the producer what the window allows, in batches of at least a tenth of the window
     /// (fewer messages) unless the producer has nothing left to spend.
     private mutating func grant() {
         guard let producer else { return }
-        let available = configuration.window - inFlight.count - producerOutstanding
+        let available = configuration.window - requestSlots.count - producerOutstanding
         guard available > 0 else { return }
         let batch = max(1, configuration.window / 10)
         guard available >= batch || producerOutstanding == 0 else { return }
@@ -378,37 +459,53 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     private mutating func consumerHello(_ peer: Peer, credit: Int) {
         consumer = peer
         consumerCapacity = max(1, credit)
-        for requestID in awaitingAck.keys.sorted().reversed() {
-            if let result = awaitingAck[requestID] { deliveries.prepend(result) }
+        // Results sent to an earlier consumer and not acknowledged go first, in request ID order.
+        var unacknowledged: [(String, Int)] = []
+        for slot in requests.indices where requests[slot].awaitingAck {
+            requests[slot].awaitingAck = false
+            unacknowledged.append((requests[slot].requestID, slot))
         }
-        awaitingAck.removeAll()
+        for (_, slot) in unacknowledged.sorted(by: { $0.0 > $1.0 }) { deliveries.prepend(slot) }
+        awaitingAckCount = 0
         pumpDeliveries()
         if finishedSent && allDone { send(peer, .finished) } else { checkFinished() }
     }
 
-    private mutating func deliver(_ result: WireResult) {
-        deliveries.append(result)
+    /// Ends request `request` with a result for the consumer. `stage` nil: no stage ran (no stages configured).
+    private mutating func deliver(_ request: Int, status: WireResult.Status, stage: Int?, attempts: UInt16,
+                                  reason: String, payload: Data) {
+        let requestID = requests[request].requestID
+        let stageName = stage.map { configuration.stages[$0] } ?? ""
+        let result = WireResult(requestID: requestID, status: status, stage: stageName, attempts: attempts, reason: reason, payload: payload)
+        requests[request].result = result
+        deliveries.append(request)
         pumpDeliveries()
     }
 
     private mutating func pumpDeliveries() {
         guard let consumer else { return }
-        while awaitingAck.count < consumerCapacity, let result = deliveries.popFirst() {
-            awaitingAck[result.requestID] = result
-            send(consumer, .result(result))
+        while awaitingAckCount < consumerCapacity, let slot = deliveries.popFirst() {
+            guard let result = requests[slot].result else { continue }
+            requests[slot].awaitingAck = true
+            awaitingAckCount += 1
+            effects.sendResult(result, to: consumer)
         }
     }
 
     private mutating func acknowledge(_ peer: Peer, requestID: String) {
         guard peer == consumer else { return send(peer, .reset) }
-        guard awaitingAck.removeValue(forKey: requestID) != nil else {
+        guard let index = requestSlots.index(forKey: requestID), requests[requestSlots.values[index]].awaitingAck else {
             stats.staleIgnored += 1
             return
         }
-        inFlight.remove(requestID)
+        let slot = requestSlots.values[index]
+        requestSlots.remove(at: index)
+        requests[slot] = RequestState(requestID: "")
+        freeRequestSlots.append(slot)
+        awaitingAckCount -= 1
         completed.insert(requestID)
         stats.completed += 1
-        outbox.append(.journalCompleted(requestID))
+        effects.journalCompleted(requestID)
         pumpDeliveries()
         grant()
         checkFinished()
@@ -422,6 +519,6 @@ public struct WorkCoordinator<Peer: Hashable & Sendable> {
     }
 
     private mutating func send(_ peer: Peer, _ message: WireMessage) {
-        outbox.append(.send(peer, message))
+        effects.send(message, to: peer)
     }
 }

@@ -78,17 +78,7 @@ public final class WorkProducer: Sendable {
         defer { socket.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
         // Submits of one turn leave as batch frames (a lone message as a plain frame).
-        var outgoing = WireFrameEncoder()
-        func flush() throws(WorkRuntimeError) {
-            guard !outgoing.isEmpty else { return }
-            defer { outgoing.reset() }
-            let result = outgoing.withFrame { frame in Result { () throws(ZeroMQError) in try socket.send(bytes: frame) } }
-            if case .failure(let error) = result { throw .zeroMQ(operation: "send to coordinator", error) }
-        }
-        func send(_ message: WireMessage) throws(WorkRuntimeError) {
-            outgoing.append(message)
-            if outgoing.byteCount >= OutgoingFrames.maxBytesPerFrame || outgoing.count >= Self.maxSubmitsPerFrame { try flush() }
-        }
+        var outbox = DealerOutbox(maxMessages: Self.maxSubmitsPerFrame)
         func makeIterator() throws(WorkRuntimeError) -> any IteratorProtocol<WorkItem> {
             do { return try source() } catch { throw .producerInput("\(error)") }
         }
@@ -97,24 +87,24 @@ public final class WorkProducer: Sendable {
         var iterator = try makeIterator()
         var credit = 0
         var ended = false
-        try send(.hello(role: .producer, credit: 0))
-        try flush()
+        try outbox.send(.hello(role: .producer, credit: 0), on: socket)
+        try outbox.flush(on: socket)
         var inbox = CoordinatorInbox()
         var lastSent = monotonicMillis()
 
         while !stopRequested.load(ordering: .acquiring) {
+            if credit > 0 && !ended { lastSent = monotonicMillis() }
             while credit > 0 && !ended {
                 if let item = iterator.next() {
-                    try send(.submit(requestID: item.requestID, payload: item.payload))
+                    try outbox.send(.submit(requestID: item.requestID, payload: item.payload), on: socket)
                     stats.submitted += 1
                     credit -= 1
                 } else {
                     ended = true
-                    try send(.endOfInput)
+                    try outbox.send(.endOfInput, on: socket)
                 }
-                lastSent = monotonicMillis()
             }
-            try flush()
+            try outbox.flush(on: socket)
             var waited = true  // messages of an already received batch frame wait: do not block on the socket
             do {
                 if !inbox.hasBuffered {
@@ -124,8 +114,8 @@ public final class WorkProducer: Sendable {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
             if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
-                try send(.heartbeat)
-                try flush()
+                try outbox.send(.heartbeat, on: socket)
+                try outbox.flush(on: socket)
                 lastSent = monotonicMillis()
             }
             while let message = try inbox.next(from: socket, logger: logger) {
@@ -141,8 +131,8 @@ public final class WorkProducer: Sendable {
                     iterator = try makeIterator()
                     credit = 0
                     ended = false
-                    try send(.hello(role: .producer, credit: 0))
-                    try flush()
+                    try outbox.send(.hello(role: .producer, credit: 0), on: socket)
+                    try outbox.flush(on: socket)
                 default: break
                 }
             }
