@@ -5,6 +5,7 @@ import SwitchyardCore
 /// λ = 0 the router always picks the best single model and a λ sweep traces the single-model envelope.
 public struct BestSingleStrategy: TrainableStrategy {
     public static let strategyName = "best-single"
+    public var readsQueryVector: Bool { false }
     public var name: String { Self.strategyName }
     public let models: [String]
     /// Mean outcome per model, same order as `models`.

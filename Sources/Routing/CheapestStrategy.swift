@@ -6,6 +6,7 @@ import SwitchyardCore
 /// for the choice.
 public struct CheapestStrategy: TrainableStrategy {
     public static let strategyName = "cheapest"
+    public var readsQueryVector: Bool { false }
     public var name: String { Self.strategyName }
     public var models: [String] { single.models }
     public var routesOnCostOnly: Bool { true }

@@ -6,6 +6,7 @@ import SwitchyardCore
 /// Its "predicted quality" is that random score, not an estimate: use it only as a reference.
 public struct RandomStrategy: TrainableStrategy {
     public static let strategyName = "random"
+    public var readsQueryVector: Bool { false }
     public var name: String { Self.strategyName }
     public let models: [String]
     public let seed: UInt64

@@ -79,7 +79,7 @@ public struct Router: Sendable {
 
     /// The decision for one query.
     public func decide(id: String, query: QueryFeatures, constraints: RoutingConstraints = .none) throws(RoutingError) -> RoutingDecision {
-        let query = query.indexingNonZeros()
+        let query = strategy.readsQueryVector || costGroups != nil ? query.indexingNonZeros() : query
         return try decide(id: id, quality: strategy.predictQuality(query), cost: estimatedCosts(query), constraints: constraints)
     }
 

@@ -42,9 +42,10 @@ public struct QueryFeatures: Sendable, Codable, Hashable {
     public func indexingNonZeros() -> QueryFeatures {
         guard nonZeros == nil else { return self }
         var out = self
+        // Found in a stack buffer, kept in an array of the exact size (a few hundred bytes, not 4 per dimension).
         out.nonZeros = vector.withUnsafeBufferPointer { v in
-            [Int32](unsafeUninitializedCapacity: v.count) { buffer, initialized in
-                initialized = CentroidIndex.nonZeroIndices(v, into: buffer)
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, v.count)) { buffer in
+                Array(buffer[0..<CentroidIndex.nonZeroIndices(v, into: buffer)])
             }
         }
         return out
@@ -72,10 +73,15 @@ public protocol RoutingStrategy: Sendable {
     /// A short human reason for the prediction (cluster, neighbours, ...) for `route --explain`;
     /// nil when the strategy has nothing to add beyond the numbers. Default nil.
     func explain(_ query: QueryFeatures) -> String?
+    /// False for strategies that never read the query's vector (model means, prices, chance): the
+    /// router then skips finding its non-zeros. Default true.
+    var readsQueryVector: Bool { get }
 }
 
 extension RoutingStrategy {
     public var routesOnCostOnly: Bool { false }
+
+    public var readsQueryVector: Bool { true }
 
     public func explain(_ query: QueryFeatures) -> String? { nil }
 
