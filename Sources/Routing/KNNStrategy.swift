@@ -150,22 +150,28 @@ public struct KNNStrategy: TrainableStrategy {
     /// Indices of the k largest values, best first (ties to the lower index).
     static func topIndices(_ values: UnsafeBufferPointer<Float>, k: Int) -> [Int] {
         let kk = min(k, values.count)
+        guard kk > 0 else { return [] }
         var bestIndex = [Int]()
         var bestValue = [Float]()
         bestIndex.reserveCapacity(kk + 1)
         bestValue.reserveCapacity(kk + 1)
-        do {
-            for c in 0..<values.count {
-                let v = values[c]
-                if bestValue.count == kk, let last = bestValue.last, v <= last { continue }
-                var position = bestValue.count
-                while position > 0 && bestValue[position - 1] < v { position -= 1 }
-                bestValue.insert(v, at: position)
-                bestIndex.insert(c, at: position)
-                if bestValue.count > kk {
-                    bestValue.removeLast()
-                    bestIndex.removeLast()
-                }
+        // Once k are held, most values fall below the k-th best: one comparison with a scalar each.
+        var threshold = -Float.infinity
+        var full = false
+        for c in 0..<values.count {
+            let v = values[c]
+            if full && v <= threshold { continue }
+            var position = bestValue.count
+            while position > 0 && bestValue[position - 1] < v { position -= 1 }
+            bestValue.insert(v, at: position)
+            bestIndex.insert(c, at: position)
+            if bestValue.count > kk {
+                bestValue.removeLast()
+                bestIndex.removeLast()
+            }
+            if bestValue.count == kk {
+                full = true
+                threshold = bestValue[kk - 1]
             }
         }
         return bestIndex

@@ -223,7 +223,7 @@ public struct ProfileBuilder: Sendable {
         func split(_ records: [RoutingRecord]) throws -> TrainingContext.Split {
             let vectors = try featurizer.vectors(records.map(\.prompt))
             let features = zip(records, vectors).map { record, vector in
-                QueryFeatures(vector: vector, inputTokens: tokenCounter.count(record.prompt))
+                QueryFeatures(vector: vector, inputTokens: tokenCounter.count(record.prompt)).indexingNonZeros()
             }
             return try TrainingContext.Split(records: records, features: features, models: models)
         }

@@ -91,11 +91,13 @@ extension RoutingStrategy {
 }
 
 extension QueryFeatures {
-    /// The features of a profiled query (what the profile stage hands to the score stage).
+    /// The features of a profiled query (what the profile stage hands to the score stage), with the
+    /// vector's non-zeros found here, once, rather than at every decision.
     public init(_ profile: QueryProfile) {
         self.init(
             vector: profile.vector, capabilities: profile.requirements.capabilities,
             domains: profile.requirements.domains, inputTokens: profile.inputTokens
         )
+        self.nonZeros = indexingNonZeros().nonZeros
     }
 }
