@@ -70,26 +70,9 @@ public struct TaskPrior: Sendable, Hashable {
     /// The same table with `model`'s column added (or replaced): per task, its aptitude outcomes weighted
     /// by each aptitude prompt's p(t | prompt), shrunk toward its mean by `shrinkage` prompts.
     public func adding(model: String, vectors: [[Float]], outcomes: [Float], shrinkage: Float) throws -> TaskPrior {
-        let x = try FloatMatrix(stacking: vectors, cols: dimension)
-        let membership = probabilities(x)
-        let mean = outcomes.reduce(0, +) / Float(max(1, outcomes.count))
-        var column = [Float](repeating: mean, count: tasks.count)
-        for t in 0..<tasks.count {
-            var num: Float = 0, den: Float = 0
-            for i in 0..<min(membership.rows, outcomes.count) {
-                num += membership[i, t] * outcomes[i]
-                den += membership[i, t]
-            }
-            column[t] = (num + shrinkage * mean) / (den + shrinkage)
-        }
-        let existing = models.firstIndex(of: model)
-        let cols = existing == nil ? models.count + 1 : models.count
-        var table = FloatMatrix(rows: tasks.count, cols: cols)
-        for t in 0..<tasks.count {
-            for j in 0..<models.count { table[t, j] = quality[t, j] }
-            table[t, existing ?? models.count] = column[t]
-        }
-        return try TaskPrior(tasks: tasks, models: existing == nil ? models + [model] : models, theta: theta, bias: bias, quality: table)
+        let membership = probabilities(try FloatMatrix(stacking: vectors, cols: dimension))
+        let table = ModelOnboarding.appendingColumn(quality, models: models, model: model, membership: membership, outcomes: outcomes, shrinkage: shrinkage)
+        return try TaskPrior(tasks: tasks, models: ModelOnboarding.columnNames(models, model), theta: theta, bias: bias, quality: table)
     }
 
     // MARK: Training
@@ -160,9 +143,7 @@ public struct TaskPrior: Sendable, Hashable {
         var theta = FloatMatrix(rows: t, cols: d)
         var bias = [Float](repeating: 0, count: t)
         var bestTheta = theta, bestBias = bias, bestLoss = Float.infinity, bestEpoch = 0
-        var mTheta = [Float](repeating: 0, count: t * d), vTheta = mTheta
-        var mBias = [Float](repeating: 0, count: t), vBias = mBias
-        let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+        var adam = AdamOptimizer(rows: t, cols: d, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
         func logLoss(_ x: FloatMatrix, _ labels: [Int], _ theta: FloatMatrix, _ bias: [Float]) -> Float {
             let p = UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
             var total: Float = 0
@@ -176,23 +157,7 @@ public struct TaskPrior: Sendable, Hashable {
             let gradTheta = LinearAlgebra.transposedMultiply(gradient, x)
             var gradBias = [Float](repeating: 0, count: t)
             for i in 0..<gradient.rows { for c in 0..<t { gradBias[c] += gradient[i, c] } }
-            let step = Float(epoch)
-            let correction1 = 1 - powf(beta1, step), correction2 = 1 - powf(beta2, step)
-            theta.values.withUnsafeMutableBufferPointer { th in
-                gradTheta.values.withUnsafeBufferPointer { g in
-                    for index in 0..<(t * d) {
-                        let grad = g[index] + configuration.weightDecay * th[index]
-                        mTheta[index] = beta1 * mTheta[index] + (1 - beta1) * grad
-                        vTheta[index] = beta2 * vTheta[index] + (1 - beta2) * grad * grad
-                        th[index] -= configuration.learningRate * (mTheta[index] / correction1) / ((vTheta[index] / correction2).squareRoot() + epsilon)
-                    }
-                }
-            }
-            for c in 0..<t {
-                mBias[c] = beta1 * mBias[c] + (1 - beta1) * gradBias[c]
-                vBias[c] = beta2 * vBias[c] + (1 - beta2) * gradBias[c] * gradBias[c]
-                bias[c] -= configuration.learningRate * (mBias[c] / correction1) / ((vBias[c] / correction2).squareRoot() + epsilon)
-            }
+            adam.update(theta: &theta, bias: &bias, gradTheta: gradTheta, gradBias: gradBias)
             if epoch % 5 == 0 || epoch == configuration.epochs {
                 // Early stopping on dev log loss (train loss when there is no labelled dev).
                 let loss = devRows.isEmpty ? logLoss(x, trainLabels, theta, bias) : logLoss(devX, devLabels, theta, bias)

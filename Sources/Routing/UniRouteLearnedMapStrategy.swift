@@ -116,9 +116,7 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
         var bestScore = devScore(theta, bias)
         let initialScore = bestScore
         var bestEpoch = 0
-        var mTheta = [Float](repeating: 0, count: k * d), vTheta = mTheta
-        var mBias = [Float](repeating: 0, count: k), vBias = mBias
-        let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+        var adam = AdamOptimizer(rows: k, cols: d, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
         for epoch in 1...max(1, configuration.epochs) {
             let p = probabilities(x, theta: theta, bias: bias)
             var residual = LinearAlgebra.multiply(p, psi)
@@ -133,23 +131,7 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
             let gradTheta = LinearAlgebra.transposedMultiply(gradLogits, x)
             var gradBias = [Float](repeating: 0, count: k)
             for i in 0..<x.rows { for c in 0..<k { gradBias[c] += gradLogits[i, c] } }
-            let t = Float(epoch)
-            let correction1 = 1 - powf(beta1, t), correction2 = 1 - powf(beta2, t)
-            theta.values.withUnsafeMutableBufferPointer { th in
-                gradTheta.values.withUnsafeBufferPointer { g in
-                    for index in 0..<(k * d) {
-                        let grad = g[index] + configuration.weightDecay * th[index]
-                        mTheta[index] = beta1 * mTheta[index] + (1 - beta1) * grad
-                        vTheta[index] = beta2 * vTheta[index] + (1 - beta2) * grad * grad
-                        th[index] -= configuration.learningRate * (mTheta[index] / correction1) / ((vTheta[index] / correction2).squareRoot() + epsilon)
-                    }
-                }
-            }
-            for c in 0..<k {
-                mBias[c] = beta1 * mBias[c] + (1 - beta1) * gradBias[c]
-                vBias[c] = beta2 * vBias[c] + (1 - beta2) * gradBias[c] * gradBias[c]
-                bias[c] -= configuration.learningRate * (mBias[c] / correction1) / ((vBias[c] / correction2).squareRoot() + epsilon)
-            }
+            adam.update(theta: &theta, bias: &bias, gradTheta: gradTheta, gradBias: gradBias)
             if epoch % 10 == 0 || epoch == configuration.epochs {
                 let score = devScore(theta, bias)
                 if score > bestScore {

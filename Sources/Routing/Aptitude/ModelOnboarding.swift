@@ -116,7 +116,9 @@ public enum ModelOnboarding {
 
     /// The quality table with the model's column (added, or replaced when it exists):
     /// quality_k = (Σᵢ p(k|i)·oᵢ + s·mean) / (Σᵢ p(k|i) + s) over the aptitude prompts i.
-    static func appendingColumn(_ quality: FloatMatrix, models: [String], model: String, membership: FloatMatrix, outcomes: [Float]) -> FloatMatrix {
+    static func appendingColumn(
+        _ quality: FloatMatrix, models: [String], model: String, membership: FloatMatrix, outcomes: [Float], shrinkage: Float = clusterShrinkage
+    ) -> FloatMatrix {
         let k = quality.rows
         let mean = outcomes.reduce(0, +) / Float(max(1, outcomes.count))
         var column = [Float](repeating: 0, count: k)
@@ -126,7 +128,7 @@ public enum ModelOnboarding {
                 num += membership[i, c] * outcomes[i]
                 den += membership[i, c]
             }
-            column[c] = (num + clusterShrinkage * mean) / (den + clusterShrinkage)
+            column[c] = (num + shrinkage * mean) / (den + shrinkage)
         }
         let existing = models.firstIndex(of: model)
         let cols = existing == nil ? quality.cols + 1 : quality.cols
