@@ -43,6 +43,15 @@ public struct WireFrameEncoder {
         count += 1
     }
 
+    /// Appends a RESULT from its fields: the same bytes as `append(.result(...))`, with the fields
+    /// borrowed from the caller (the coordinator's request table) instead of copied into a `WireResult`.
+    public mutating func appendResult(requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                                      reason: String, payload: Data) {
+        WireCodec.appendResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason,
+                               payload: payload, to: &writer)
+        count += 1
+    }
+
     /// Passes the frame's bytes to `body` (e.g. a ZeroMQ send, which copies them). Call only when
     /// not empty; the encoder keeps its messages until `reset()`.
     public mutating func withFrame<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
