@@ -39,8 +39,12 @@ struct CoordinatorEffectSink: WorkCoordinatorEffects {
         if full { flush(peer) }
     }
 
-    mutating func sendResult(_ result: WireResult, to peer: PeerKey) {
-        if outgoing.append(to: peer, { $0.appendResult(result) }) { flush(peer) }
+    mutating func sendResult(to peer: PeerKey, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                             reason: String, payload: Data) {
+        let full = outgoing.append(to: peer) { encoder in
+            encoder.appendResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason, payload: payload)
+        }
+        if full { flush(peer) }
     }
 
     func journalAccepted(_ requestID: String) { journal?.appendAccepted(requestID) }

@@ -54,13 +54,24 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// One accepted request, from SUBMIT until the consumer's ACK. Requests live in a slot array
     /// indexed by an integer that tasks and the delivery queue carry, so the hot path hashes the
-    /// request ID twice per request (SUBMIT, ACK) instead of at every step.
+    /// request ID twice per request (SUBMIT, ACK), from the frame's bytes, instead of at every step.
     struct RequestState {
         var requestID: String
         /// The outcome, once the request ended: waiting in `deliveries` or sent and awaiting its ACK.
-        var result: WireResult?
+        /// Kept as fields and encoded from here at each (re)delivery: no `WireResult` is built or copied.
+        var outcome: Outcome?
         /// Sent to the consumer and not yet acknowledged.
         var awaitingAck = false
+    }
+
+    /// The fields of a request's RESULT other than its ID.
+    struct Outcome {
+        var status: WireResult.Status
+        /// Index in `configuration.stages`; nil when no stage ran (no stages configured).
+        var stage: Int?
+        var attempts: UInt16
+        var reason: String
+        var payload: Data
     }
 
     public let configuration: WorkCoordinatorConfiguration
@@ -85,7 +96,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// Free slots hold an empty `RequestState` (listed in `freeRequestSlots`).
     private var requests: [RequestState] = []
     private var freeRequestSlots: [Int] = []
-    private var requestSlots: [String: Int] = [:]
+    private var requestSlots = RequestIndex()
     private var completed: CompletedIDs
     private var producer: Peer?
     private var producerOutstanding = 0
@@ -150,6 +161,30 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         for message in messages { handle(message, from: peer, now: now) }
     }
 
+    /// Handles every message of `frame` as decoded by `WireCodec.decodeInbound` (`messages`), in
+    /// order: the same as `receive(contentsOf:)`, with SUBMIT and ACK read straight from the frame's
+    /// bytes (request IDs hashed and compared in place; a `String` is built only for a new request)
+    /// and DONE payloads passed on as slices of `frame`.
+    public mutating func receive(frame: Data, messages: [WireInboundMessage], from peer: Peer, now: UInt64) {
+        touch(peer, now: now)
+        frame.withUnsafeBytes { raw in
+            for message in messages {
+                switch message {
+                case .submit(let requestID, let payload):
+                    submit(peer, requestID: UnsafeRawBufferPointer(rebasing: raw[requestID]),
+                           payload: frame[(frame.startIndex + payload.lowerBound)..<(frame.startIndex + payload.upperBound)], now: now)
+                case .done(let taskID, let payload):
+                    workerDone(peer, taskID: taskID,
+                               payload: frame[(frame.startIndex + payload.lowerBound)..<(frame.startIndex + payload.upperBound)], now: now)
+                case .ack(let requestID):
+                    acknowledge(peer, requestID: UnsafeRawBufferPointer(rebasing: raw[requestID]))
+                case .other(let message):
+                    handle(message, from: peer, now: now)
+                }
+            }
+        }
+    }
+
     private mutating func touch(_ peer: Peer, now: UInt64) {
         if let slot = workerSlots[peer] {
             workers[slot]?.lastSeen = now
@@ -180,12 +215,16 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .bye: removeWorker(peer, reason: nil, now: now)
         case .hello(.producer, _): producerHello(peer)
         case .hello(.consumer, let credit): consumerHello(peer, credit: Int(credit))
-        case .submit(let requestID, let payload): submit(peer, requestID: requestID, payload: payload, now: now)
+        case .submit(let requestID, let payload):
+            var id = requestID
+            id.withUTF8 { submit(peer, requestID: UnsafeRawBufferPointer($0), payload: payload, now: now) }
         case .endOfInput:
             guard peer == producer else { return send(peer, .reset) }
             inputEnded = true
             checkFinished()
-        case .ack(let requestID): acknowledge(peer, requestID: requestID)
+        case .ack(let requestID):
+            var id = requestID
+            id.withUTF8 { acknowledge(peer, requestID: UnsafeRawBufferPointer($0)) }
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
             effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
@@ -272,8 +311,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             send(peer, .reset)
             return nil
         }
-        // `modify` reads the task in place (a plain lookup would copy and release its payload).
-        guard tasks.modify(taskID, { $0.worker == slot }) == true, let task = tasks.remove(taskID) else {
+        guard let task = tasks.remove(taskID, if: { $0.worker == slot }) else {
             stats.staleIgnored += 1
             return nil
         }
@@ -401,15 +439,16 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         grant()
     }
 
-    private mutating func submit(_ peer: Peer, requestID: String, payload: Data, now: UInt64) {
+    /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
+    private mutating func submit(_ peer: Peer, requestID: UnsafeRawBufferPointer, payload: Data, now: UInt64) {
         guard peer == producer else { return send(peer, .reset) }
         producerOutstanding = max(0, producerOutstanding - 1)
-        if completed.contains(requestID) {
+        if completed.contains(utf8: requestID.assumingMemoryBound(to: UInt8.self)) {
             stats.alreadyDone += 1
-            send(peer, .alreadyDone(requestID: requestID))
+            send(peer, .alreadyDone(requestID: String(decoding: requestID, as: UTF8.self)))
         } else if let request = claimRequestSlot(requestID) {
             stats.accepted += 1
-            effects.journalAccepted(requestID)
+            effects.journalAccepted(requests[request].requestID)
             if configuration.stages.isEmpty {
                 deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: payload)
             } else {
@@ -422,24 +461,33 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         grant()
     }
 
-    /// The new slot of `requestID`, or nil when it is already in flight (one hashed lookup either way).
-    private mutating func claimRequestSlot(_ requestID: String) -> Int? {
-        let candidate = freeRequestSlots.last ?? requests.count
-        var claimed = false
-        Self.claim(&requestSlots[requestID, default: -1], candidate: candidate, claimed: &claimed)
-        guard claimed else { return nil }
-        if freeRequestSlots.popLast() != nil {
-            requests[candidate] = RequestState(requestID: requestID)
-        } else {
-            requests.append(RequestState(requestID: requestID))
+    /// The new slot of `requestID`, or nil when it is already in flight (one hash of its bytes either way).
+    private mutating func claimRequestSlot(_ requestID: UnsafeRawBufferPointer) -> Int? {
+        let hash = requestSlots.hash(requestID)
+        guard requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) == nil else {
+            return nil
         }
-        return candidate
+        let state = RequestState(requestID: String(decoding: requestID, as: UTF8.self))
+        let slot: Int
+        if let free = freeRequestSlots.popLast() {
+            slot = free
+            requests[slot] = state
+        } else {
+            slot = requests.count
+            requests.append(state)
+        }
+        requestSlots.insert(hash: hash, slot: slot)
+        return slot
     }
 
-    private static func claim(_ slot: inout Int, candidate: Int, claimed: inout Bool) {
-        guard slot < 0 else { return }
-        slot = candidate
-        claimed = true
+    /// Whether `id`'s UTF-8 bytes are `bytes` (a small `id` is compared from the stack, a large one in place).
+    private static func equal(_ id: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard id.utf8.count == bytes.count else { return false }
+        var id = id
+        return id.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress, let other = bytes.baseAddress else { return true }
+            return memcmp(base, other, bytes.count) == 0
+        }
     }
 
     /// Grants the producer what the window allows, in batches of at least a tenth of the window
@@ -474,10 +522,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// Ends request `request` with a result for the consumer. `stage` nil: no stage ran (no stages configured).
     private mutating func deliver(_ request: Int, status: WireResult.Status, stage: Int?, attempts: UInt16,
                                   reason: String, payload: Data) {
-        let requestID = requests[request].requestID
-        let stageName = stage.map { configuration.stages[$0] } ?? ""
-        let result = WireResult(requestID: requestID, status: status, stage: stageName, attempts: attempts, reason: reason, payload: payload)
-        requests[request].result = result
+        requests[request].outcome = Outcome(status: status, stage: stage, attempts: attempts, reason: reason, payload: payload)
         deliveries.append(request)
         pumpDeliveries()
     }
@@ -485,27 +530,37 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private mutating func pumpDeliveries() {
         guard let consumer else { return }
         while awaitingAckCount < consumerCapacity, let slot = deliveries.popFirst() {
-            guard let result = requests[slot].result else { continue }
+            guard requests[slot].outcome != nil else { continue }
             requests[slot].awaitingAck = true
             awaitingAckCount += 1
-            effects.sendResult(result, to: consumer)
+            sendResult(slot, to: consumer)
         }
     }
 
-    private mutating func acknowledge(_ peer: Peer, requestID: String) {
+    /// Encodes request `slot`'s RESULT from its fields in the table (no `WireResult` is built).
+    private mutating func sendResult(_ slot: Int, to consumer: Peer) {
+        guard let outcome = requests[slot].outcome else { return }
+        effects.sendResult(to: consumer, requestID: requests[slot].requestID, status: outcome.status,
+                           stage: outcome.stage.map { configuration.stages[$0] } ?? "", attempts: outcome.attempts,
+                           reason: outcome.reason, payload: outcome.payload)
+    }
+
+    /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
+    private mutating func acknowledge(_ peer: Peer, requestID: UnsafeRawBufferPointer) {
         guard peer == consumer else { return send(peer, .reset) }
-        guard let index = requestSlots.index(forKey: requestID), requests[requestSlots.values[index]].awaitingAck else {
+        let hash = requestSlots.hash(requestID)
+        guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }),
+              requests[slot].awaitingAck else {
             stats.staleIgnored += 1
             return
         }
-        let slot = requestSlots.values[index]
-        requestSlots.remove(at: index)
+        requestSlots.remove(hash: hash, matches: { $0 == slot })
+        awaitingAckCount -= 1
+        completed.insert(utf8: requestID.assumingMemoryBound(to: UInt8.self))
+        stats.completed += 1
+        effects.journalCompleted(requests[slot].requestID)
         requests[slot] = RequestState(requestID: "")
         freeRequestSlots.append(slot)
-        awaitingAckCount -= 1
-        completed.insert(requestID)
-        stats.completed += 1
-        effects.journalCompleted(requestID)
         pumpDeliveries()
         grant()
         checkFinished()

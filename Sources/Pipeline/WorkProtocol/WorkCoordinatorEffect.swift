@@ -27,8 +27,9 @@ public protocol WorkCoordinatorEffects<Peer> {
     /// Send a TASK (the fields of `WireTask`) to `peer`.
     mutating func sendTask(to peer: Peer, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
                            leaseMillis: UInt32, payload: Data)
-    /// Send a RESULT to `peer`.
-    mutating func sendResult(_ result: WireResult, to peer: Peer)
+    /// Send a RESULT (the fields of `WireResult`) to `peer`.
+    mutating func sendResult(to peer: Peer, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                             reason: String, payload: Data)
     /// Append "accepted `requestID`" to the journal.
     mutating func journalAccepted(_ requestID: String)
     /// Append "completed `requestID`" to the journal.
@@ -65,7 +66,11 @@ public struct WorkCoordinatorEffectList<Peer: Hashable & Sendable>: CollectingWo
         effects.append(.send(peer, .task(task)))
     }
 
-    public mutating func sendResult(_ result: WireResult, to peer: Peer) { effects.append(.send(peer, .result(result))) }
+    public mutating func sendResult(to peer: Peer, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                                    reason: String, payload: Data) {
+        let result = WireResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason, payload: payload)
+        effects.append(.send(peer, .result(result)))
+    }
     public mutating func journalAccepted(_ requestID: String) { effects.append(.journalAccepted(requestID)) }
     public mutating func journalCompleted(_ requestID: String) { effects.append(.journalCompleted(requestID)) }
     public mutating func warning(_ text: String) { effects.append(.warning(text)) }
