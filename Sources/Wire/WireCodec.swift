@@ -179,14 +179,19 @@ public enum WireCodec {
     /// TASK from its fields, sized up front and written in one pass (`ByteWriter.append(exactly:_:)`).
     static func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
                            payload: Data, to writer: inout ByteWriter) {
+        payload.withUnsafeBytes { body in
+            appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis, payload: body, to: &writer)
+        }
+    }
+
+    static func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                           payload body: UnsafeRawBufferPointer, to writer: inout ByteWriter) {
         withUTF8(requestID) { id in
             withUTF8(stage) { stageName in
-                payload.withUnsafeBytes { body in
-                    writer.append(exactly: 1 + 8 + 4 + id.count + 4 + stageName.count + 2 + 4 + 4 + body.count) { out in
-                        out.u8(Tag.task.rawValue)
-                        out.u64(taskID); out.field(id); out.field(stageName)
-                        out.u16(attempt); out.u32(leaseMillis); out.field(body)
-                    }
+                writer.append(exactly: 1 + 8 + 4 + id.count + 4 + stageName.count + 2 + 4 + 4 + body.count) { out in
+                    out.u8(Tag.task.rawValue)
+                    out.u64(taskID); out.field(id); out.field(stageName)
+                    out.u16(attempt); out.u32(leaseMillis); out.field(body)
                 }
             }
         }

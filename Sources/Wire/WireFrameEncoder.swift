@@ -37,6 +37,14 @@ public struct WireFrameEncoder {
         count += 1
     }
 
+    /// `appendTask` with the payload as raw bytes (the coordinator keeps task inputs in storage of its own).
+    public mutating func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                                    payload: UnsafeRawBufferPointer) {
+        WireCodec.appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis,
+                             payload: payload, to: &writer)
+        count += 1
+    }
+
     /// Appends a RESULT: the same bytes as `append(.result(result))`, without wrapping it in a message.
     public mutating func appendResult(_ result: WireResult) {
         WireCodec.appendResult(result, to: &writer)

@@ -32,7 +32,7 @@ struct CoordinatorEffectSink: WorkCoordinatorEffects {
     }
 
     mutating func sendTask(to peer: PeerKey, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
-                           leaseMillis: UInt32, payload: Data) {
+                           leaseMillis: UInt32, payload: UnsafeRawBufferPointer) {
         let full = outgoing.append(to: peer) { encoder in
             encoder.appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis, payload: payload)
         }

@@ -34,7 +34,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         var request: Int
         var stage: Int
         var attempt: UInt16
-        var payload: Data
+        /// The stage's input, in storage of its own (see `TaskInput`).
+        var payload: TaskInput
         /// The slot in `workers` of the worker holding the lease; nil while pending.
         var worker: Int?
         var deadline: UInt64 = 0
@@ -163,8 +164,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// Handles every message of `frame` as decoded by `WireCodec.decodeInbound` (`messages`), in
     /// order: the same as `receive(contentsOf:)`, with SUBMIT and ACK read straight from the frame's
-    /// bytes (request IDs hashed and compared in place; a `String` is built only for a new request)
-    /// and DONE payloads passed on as slices of `frame`.
+    /// bytes (request IDs hashed and compared in place, a `String` built only for a new request; a
+    /// SUBMIT payload copied once, into the task's own storage) and DONE payloads passed on as slices of `frame`.
     public mutating func receive(frame: Data, messages: [WireInboundMessage], from peer: Peer, now: UInt64) {
         touch(peer, now: now)
         frame.withUnsafeBytes { raw in
@@ -172,7 +173,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
                 switch message {
                 case .submit(let requestID, let payload):
                     submit(peer, requestID: UnsafeRawBufferPointer(rebasing: raw[requestID]),
-                           payload: frame[(frame.startIndex + payload.lowerBound)..<(frame.startIndex + payload.upperBound)], now: now)
+                           payload: UnsafeRawBufferPointer(rebasing: raw[payload]), now: now)
                 case .done(let taskID, let payload):
                     workerDone(peer, taskID: taskID,
                                payload: frame[(frame.startIndex + payload.lowerBound)..<(frame.startIndex + payload.upperBound)], now: now)
@@ -217,7 +218,9 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .hello(.consumer, let credit): consumerHello(peer, credit: Int(credit))
         case .submit(let requestID, let payload):
             var id = requestID
-            id.withUTF8 { submit(peer, requestID: UnsafeRawBufferPointer($0), payload: payload, now: now) }
+            id.withUTF8 { utf8 in
+                payload.withUnsafeBytes { submit(peer, requestID: UnsafeRawBufferPointer(utf8), payload: $0, now: now) }
+            }
         case .endOfInput:
             guard peer == producer else { return send(peer, .reset) }
             inputEnded = true
@@ -323,7 +326,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         let next = task.stage + 1
         if next < configuration.stages.count {
-            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: Self.owned(payload)), front: false)
+            let input = payload.withUnsafeBytes { TaskInput.copying($0) }
+            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: input), front: false)
             pump(next, now: now)
         } else {
             deliver(task.request, status: .completed, stage: task.stage, attempts: task.attempt, reason: "", payload: payload)
@@ -335,7 +339,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         if permanent {
             stats.failed += 1
-            deliver(task.request, status: .failed, stage: task.stage, attempts: task.attempt, reason: reason, payload: task.payload)
+            deliver(task.request, status: .failed, stage: task.stage, attempts: task.attempt, reason: reason, payload: Self.data(task.payload))
         } else {
             retry(task, reason: reason, now: now)
         }
@@ -376,7 +380,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         guard task.attempt < configuration.maxAttempts else {
             stats.exhausted += 1
             deliver(task.request, status: .exhausted, stage: task.stage, attempts: task.attempt,
-                    reason: "gave up after \(task.attempt) attempts: \(reason)", payload: task.payload)
+                    reason: "gave up after \(task.attempt) attempts: \(reason)", payload: Self.data(task.payload))
             return
         }
         stats.requeued += 1
@@ -387,12 +391,9 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         pump(task.stage, now: now)
     }
 
-    /// `payload` in storage of its own when it is a slice of a received frame (`WireCodec.decodeAll(sharing:)`):
-    /// a task input can wait and run for long, and must not keep a whole batch frame alive meanwhile.
-    /// Results are not copied: they are passed on to the consumer as they came and released at its
-    /// ACK, within its credit, so the frames they share go soon after.
-    private static func owned(_ payload: Data) -> Data {
-        payload.startIndex == 0 ? payload : payload.withUnsafeBytes { Data($0) }
+    /// A failed task's input as the error result's payload (rare: not on the hot path).
+    private static func data(_ input: TaskInput) -> Data {
+        input.withUnsafeBytes { Data($0) }
     }
 
     private mutating func enqueue(_ task: TaskState, front: Bool) {
@@ -422,8 +423,10 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
                 return (task.request, task.attempt, task.payload)
             }) else { continue }
             workers[slot]?.leased += 1
-            effects.sendTask(to: worker.peer, taskID: taskID, requestID: requests[request].requestID, stage: configuration.stages[stage],
-                             attempt: attempt, leaseMillis: configuration.leaseMillis, payload: payload)
+            payload.withUnsafeBytes { bytes in
+                effects.sendTask(to: worker.peer, taskID: taskID, requestID: requests[request].requestID, stage: configuration.stages[stage],
+                                 attempt: attempt, leaseMillis: configuration.leaseMillis, payload: bytes)
+            }
         }
     }
 
@@ -439,8 +442,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         grant()
     }
 
-    /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
-    private mutating func submit(_ peer: Peer, requestID: UnsafeRawBufferPointer, payload: Data, now: UInt64) {
+    /// `requestID`, `payload`: borrowed bytes (from the received frame on the server's path).
+    private mutating func submit(_ peer: Peer, requestID: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, now: UInt64) {
         guard peer == producer else { return send(peer, .reset) }
         producerOutstanding = max(0, producerOutstanding - 1)
         if completed.contains(utf8: requestID.assumingMemoryBound(to: UInt8.self)) {
@@ -450,9 +453,9 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             stats.accepted += 1
             effects.journalAccepted(requests[request].requestID)
             if configuration.stages.isEmpty {
-                deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: payload)
+                deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: Data(payload))
             } else {
-                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: Self.owned(payload)), front: false)
+                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: TaskInput.copying(payload)), front: false)
                 pump(0, now: now)
             }
         } else {

@@ -24,9 +24,9 @@ public protocol WorkCoordinatorEffects<Peer> {
     associatedtype Peer: Hashable & Sendable
     /// Send `message` to `peer`.
     mutating func send(_ message: WireMessage, to peer: Peer)
-    /// Send a TASK (the fields of `WireTask`) to `peer`.
+    /// Send a TASK (the fields of `WireTask`) to `peer`. `payload` is valid only during the call.
     mutating func sendTask(to peer: Peer, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
-                           leaseMillis: UInt32, payload: Data)
+                           leaseMillis: UInt32, payload: UnsafeRawBufferPointer)
     /// Send a RESULT (the fields of `WireResult`) to `peer`.
     mutating func sendResult(to peer: Peer, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
                              reason: String, payload: Data)
@@ -61,8 +61,9 @@ public struct WorkCoordinatorEffectList<Peer: Hashable & Sendable>: CollectingWo
     public mutating func send(_ message: WireMessage, to peer: Peer) { effects.append(.send(peer, message)) }
 
     public mutating func sendTask(to peer: Peer, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
-                                  leaseMillis: UInt32, payload: Data) {
-        let task = WireTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis, payload: payload)
+                                  leaseMillis: UInt32, payload: UnsafeRawBufferPointer) {
+        let task = WireTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis,
+                            payload: Data(payload))
         effects.append(.send(peer, .task(task)))
     }
 
