@@ -3,6 +3,8 @@ import Foundation
 /// Appends fields in wire layout. A value type, reused frame after frame by `WireFrameEncoder`.
 struct ByteWriter {
     var bytes: [UInt8]
+    /// Room-makers for `append(exactly:_:)`: a TASK or RESULT with a payload of up to a few KiB.
+    private static let zeros = [UInt8](repeating: 0, count: 8_192)
 
     init(capacity: Int) {
         bytes = []
@@ -51,7 +53,12 @@ struct ByteWriter {
     /// encoders, whose size is known up front). `write` must write exactly `count` bytes.
     mutating func append(exactly count: Int, _ write: (inout FieldCursor) -> Void) {
         let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: count))
+        // Grow by copying zeros (one memcpy): appending `repeatElement(0, count:)` stores byte by byte.
+        if count <= Self.zeros.count {
+            bytes.append(contentsOf: Self.zeros[0..<count])
+        } else {
+            bytes.append(contentsOf: repeatElement(0, count: count))
+        }
         bytes.withUnsafeMutableBytes { raw in
             var cursor = FieldCursor(base: raw.baseAddress! + start, limit: count)
             write(&cursor)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The set of completed request IDs, stored compactly so a long run's memory stays flat.
 ///
 /// Request IDs are nearly always a fixed prefix plus a line number (`<input digest>:<line>`,
@@ -114,7 +116,11 @@ struct CompletedIDs {
     }
 
     private static func equal(_ known: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        known.count == bytes.count && known.withUnsafeBufferPointer { $0.elementsEqual(bytes) }
+        guard known.count == bytes.count else { return false }
+        return known.withUnsafeBufferPointer { known in
+            guard let a = known.baseAddress, let b = bytes.baseAddress else { return true }
+            return memcmp(a, b, bytes.count) == 0
+        }
     }
 }
 

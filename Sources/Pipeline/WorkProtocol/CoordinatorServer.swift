@@ -152,15 +152,14 @@ public final class CoordinatorServer: Sendable {
                 }
                 let peer = identity.withUnsafeBytes { machine.effects.peers.key(for: $0) }
                 decoded.removeAll(keepingCapacity: true)
-                let shared: Data
+                // The frame's bytes, moved out of libzmq's message (no copy for a large frame), which
+                // the messages share: results are passed on to the consumer as they came, and SUBMIT/ACK
+                // request IDs are read in place, with no allocation or copy per message.
+                let shared = frame.takeData()
                 do {
-                    // One copy of the frame, whose payloads the messages share: results are passed on
-                    // to the consumer as they came, and SUBMIT/ACK request IDs are read in place, with
-                    // no allocation or copy per message.
-                    shared = frame.withUnsafeBytes { Data($0) }
                     try WireCodec.decodeInbound(shared, into: &decoded)
                 } catch {
-                    logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(frame.count)"])
+                    logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(shared.count)"])
                     handled += 1
                     continue
                 }
