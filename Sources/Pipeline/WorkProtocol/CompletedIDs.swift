@@ -129,7 +129,9 @@ extension Array where Element == UInt64 {
     /// passes its storage to `body`.
     fileprivate mutating func withUnsafeMutableBufferPointerIfGrown(toWordCount count: Int, _ body: (inout UnsafeMutableBufferPointer<UInt64>) -> Void) {
         if self.count < count {
-            reserveCapacity(Swift.max(count, self.count * 2))
+            // Only when full: `reserveCapacity(2 × count)` at every new word reallocated and copied the
+            // whole bitset every 64 IDs (quadratic in the run's length).
+            if capacity < count { reserveCapacity(Swift.max(count, capacity * 2)) }
             append(contentsOf: repeatElement(0, count: count - self.count))
         }
         withUnsafeMutableBufferPointer(body)
