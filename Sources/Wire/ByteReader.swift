@@ -57,6 +57,22 @@ struct ByteReader {
         return text
     }
 
+    /// The byte range (offsets into the reader's bytes) of a length-prefixed field, not copied.
+    mutating func span(_ field: String) throws(WireError) -> Range<Int> {
+        let count = try length(field)
+        let start = offset
+        _ = try take(count)
+        return start..<(start + count)
+    }
+
+    /// `span` of a string field, validated as UTF-8 (as `string` does) without building a `String`.
+    mutating func stringSpan(_ field: String) throws(WireError) -> Range<Int> {
+        let range = try span(field)
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[range]).assumingMemoryBound(to: UInt8.self)
+        if !raw.allSatisfy({ $0 < 0x80 }) && String(validating: raw, as: UTF8.self) == nil { throw .invalidUTF8(field: field) }
+        return range
+    }
+
     mutating func data(_ field: String) throws(WireError) -> Data {
         let count = try length(field)
         if let shared {

@@ -97,6 +97,56 @@ public enum WireCodec {
         }
     }
 
+    /// Decodes every message of `frame` for a receiver that reads SUBMIT, DONE and ACK in place
+    /// (`WireInboundMessage`): no `String` or `Data` is built for those, so a batch of them costs no
+    /// allocation at all. All or nothing, as `decodeAll`: on any malformed byte (including a request
+    /// ID that is not UTF-8) nothing is appended and `WireError` is thrown.
+    public static func decodeInbound(_ frame: Data, into messages: inout [WireInboundMessage]) throws(WireError) {
+        let failure: WireError? = frame.withUnsafeBytes { raw in
+            var reader = ByteReader(raw, sharing: frame)
+            let start = messages.count
+            do throws(WireError) {
+                let version = try reader.u8()
+                guard version == WireFormat.version else { throw .unsupportedVersion(version) }
+                let rawTag = try reader.u8()
+                if rawTag == Tag.batch.rawValue {
+                    let count = Int(try reader.u32())
+                    guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
+                    guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
+                    messages.reserveCapacity(start + count)
+                    for _ in 0..<count {
+                        let innerTag = try reader.u8()
+                        guard innerTag != Tag.batch.rawValue else {
+                            throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
+                        }
+                        messages.append(try decodeInboundFields(tag: innerTag, &reader))
+                    }
+                } else {
+                    messages.append(try decodeInboundFields(tag: rawTag, &reader))
+                }
+                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
+                return nil
+            } catch {
+                messages.removeSubrange(start...)
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private static func decodeInboundFields(tag rawTag: UInt8, _ reader: inout ByteReader) throws(WireError) -> WireInboundMessage {
+        switch rawTag {
+        case Tag.submit.rawValue:
+            return .submit(requestID: try reader.stringSpan("requestID"), payload: try reader.span("payload"))
+        case Tag.done.rawValue:
+            return .done(taskID: try reader.u64(), payload: try reader.span("payload"))
+        case Tag.ack.rawValue:
+            return .ack(requestID: try reader.stringSpan("requestID"))
+        default:
+            return .other(try decodeFields(tag: rawTag, &reader))
+        }
+    }
+
     static func appendFields(_ message: WireMessage, to writer: inout ByteWriter) {
         switch message {
         case .ready(let stage, let credit):
@@ -126,17 +176,55 @@ public enum WireCodec {
         }
     }
 
+    /// TASK from its fields, sized up front and written in one pass (`ByteWriter.append(exactly:_:)`).
     static func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
                            payload: Data, to writer: inout ByteWriter) {
-        writer.u8(Tag.task.rawValue)
-        writer.u64(taskID); writer.string(requestID); writer.string(stage)
-        writer.u16(attempt); writer.u32(leaseMillis); writer.data(payload)
+        payload.withUnsafeBytes { body in
+            appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis, payload: body, to: &writer)
+        }
+    }
+
+    static func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                           payload body: UnsafeRawBufferPointer, to writer: inout ByteWriter) {
+        withUTF8(requestID) { id in
+            withUTF8(stage) { stageName in
+                writer.append(exactly: 1 + 8 + 4 + id.count + 4 + stageName.count + 2 + 4 + 4 + body.count) { out in
+                    out.u8(Tag.task.rawValue)
+                    out.u64(taskID); out.field(id); out.field(stageName)
+                    out.u16(attempt); out.u32(leaseMillis); out.field(body)
+                }
+            }
+        }
     }
 
     static func appendResult(_ result: WireResult, to writer: inout ByteWriter) {
-        writer.u8(Tag.result.rawValue)
-        writer.string(result.requestID); writer.u8(result.status.rawValue); writer.string(result.stage)
-        writer.u16(result.attempts); writer.string(result.reason); writer.data(result.payload)
+        appendResult(requestID: result.requestID, status: result.status, stage: result.stage, attempts: result.attempts,
+                     reason: result.reason, payload: result.payload, to: &writer)
+    }
+
+    /// RESULT from its fields, sized up front and written in one pass.
+    static func appendResult(requestID: String, status: WireResult.Status, stage: String, attempts: UInt16, reason: String,
+                             payload: Data, to writer: inout ByteWriter) {
+        withUTF8(requestID) { id in
+            withUTF8(stage) { stageName in
+                withUTF8(reason) { why in
+                    payload.withUnsafeBytes { body in
+                        writer.append(exactly: 1 + 4 + id.count + 1 + 4 + stageName.count + 2 + 4 + why.count + 4 + body.count) { out in
+                            out.u8(Tag.result.rawValue)
+                            out.field(id); out.u8(status.rawValue); out.field(stageName)
+                            out.u16(attempts); out.field(why); out.field(body)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `value`'s UTF-8 bytes (a small string is copied to the stack; a native one is read in place).
+    @inline(__always)
+    private static func withUTF8<Result>(_ value: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        var value = value
+        return value.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     private static func decodeFields(tag rawTag: UInt8, _ reader: inout ByteReader) throws(WireError) -> WireMessage {

@@ -37,9 +37,26 @@ public struct WireFrameEncoder {
         count += 1
     }
 
+    /// `appendTask` with the payload as raw bytes (the coordinator keeps task inputs in storage of its own).
+    public mutating func appendTask(taskID: UInt64, requestID: String, stage: String, attempt: UInt16, leaseMillis: UInt32,
+                                    payload: UnsafeRawBufferPointer) {
+        WireCodec.appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis,
+                             payload: payload, to: &writer)
+        count += 1
+    }
+
     /// Appends a RESULT: the same bytes as `append(.result(result))`, without wrapping it in a message.
     public mutating func appendResult(_ result: WireResult) {
         WireCodec.appendResult(result, to: &writer)
+        count += 1
+    }
+
+    /// Appends a RESULT from its fields: the same bytes as `append(.result(...))`, with the fields
+    /// borrowed from the caller (the coordinator's request table) instead of copied into a `WireResult`.
+    public mutating func appendResult(requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                                      reason: String, payload: Data) {
+        WireCodec.appendResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason,
+                               payload: payload, to: &writer)
         count += 1
     }
 

@@ -128,6 +128,28 @@ public final class Message: @unchecked Sendable {
     /// A copy of the payload.
     public var data: Data { withUnsafeBytes { Data($0) } }
 
+    /// The payload as `Data`, moved out of the message without copying its bytes (payloads of at
+    /// least `adoptionThreshold` bytes, after which the message is empty, ready for the next receive;
+    /// smaller ones are copied, which is cheaper). libzmq's buffer lives as long as the `Data` and its
+    /// slices, and is freed by whichever thread releases the last of them.
+    public func takeData() -> Data {
+        let size = count
+        guard size >= Self.adoptionThreshold else { return data }
+        let moved = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+        zmq_msg_init(moved)
+        zmq_msg_move(moved, pointer)
+        // The address crosses the deallocator (a `@Sendable` closure) as an integer: the moved message is owned by the `Data` alone.
+        let address = UInt(bitPattern: moved)
+        return Data(bytesNoCopy: zmq_msg_data(moved), count: size, deallocator: .custom { _, _ in
+            guard let message = UnsafeMutablePointer<zmq_msg_t>(bitPattern: address) else { return }
+            zmq_msg_close(message)
+            message.deallocate()
+        })
+    }
+
+    /// `takeData()` copies payloads smaller than this (a few small allocations cost more than the copy).
+    public static let adoptionThreshold = 4_096
+
     /// The payload decoded as UTF-8 (invalid sequences repaired).
     public var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
 }

@@ -54,6 +54,34 @@ struct WorkProtocolBatchTests {
         #expect(h.journaledCompleted == ["r0", "r1", "r2"])
     }
 
+    @Test("SUBMIT and ACK read from frame bytes: long and non-numeric IDs, duplicates in flight, IDs done earlier, slots reused")
+    func submitAndAckFromFrameBytes() throws {
+        let long = String(repeating: "9f3b", count: 16) + ":17"  // not a small string: stored on the heap
+        var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: [], window: 100), completed: ["old:5", "plain"])
+        h.send(.hello(role: .consumer, credit: 1_000), from: "sink")
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        let ids = [long, "plain", "old:5", "no-digits", long, "old:6", "ü:1"]
+        let sent = try h.sendFrame(WireCodec.encode(batch: ids.map { .submit(requestID: $0, payload: payload($0)) }), from: "ingest")
+        #expect(sent.results.map(\.requestID) == [long, "no-digits", "old:6", "ü:1"])
+        #expect(sent.results.map(\.payload) == [payload(long), payload("no-digits"), payload("old:6"), payload("ü:1")])
+        let skipped = sent.compactMap { _, message -> String? in
+            if case .alreadyDone(let id) = message { return id }
+            return nil
+        }
+        #expect(skipped == ["plain", "old:5"])
+        #expect(h.coordinator.stats.duplicateSubmits == 1 && h.coordinator.inFlightCount == 4)
+        try h.sendFrame(WireCodec.encode(batch: [.ack(requestID: "no-digits"), .ack(requestID: long), .ack(requestID: "never")]), from: "sink")
+        #expect(h.coordinator.stats.completed == 2 && h.coordinator.stats.staleIgnored == 1 && h.coordinator.inFlightCount == 2)
+        #expect(h.journaledCompleted == ["no-digits", long])
+        #expect(h.coordinator.isCompleted(long) && h.coordinator.isCompleted("no-digits") && !h.coordinator.isCompleted("old:6"))
+        // Freed slots are reused by new requests; the finished IDs are answered alreadyDone from bytes.
+        let again = try h.sendFrame(WireCodec.encode(batch: [.submit(requestID: long, payload: Data()), .submit(requestID: "x:1", payload: Data()),
+                                                             .submit(requestID: "x:2", payload: Data())]), from: "ingest")
+        #expect(again.results.map(\.requestID) == ["x:1", "x:2"] && h.coordinator.stats.alreadyDone == 3)
+        try h.sendFrame(WireCodec.encode(batch: ["old:6", "ü:1", "x:1", "x:2"].map { .ack(requestID: $0) }), from: "sink")
+        #expect(h.coordinator.inFlightCount == 0 && h.coordinator.stats.completed == 6)
+    }
+
     @Test("outgoing messages are grouped into one frame per peer, in order, and capped")
     func outgoingGrouping() throws {
         var frames = OutgoingFrames()

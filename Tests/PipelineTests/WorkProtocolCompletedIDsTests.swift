@@ -20,4 +20,16 @@ struct WorkProtocolCompletedIDsTests {
         #expect(CompletedIDs.split("ab:12").map { $0.0 == "ab:" && $0.1 == 12 } == true)
         #expect(CompletedIDs.split("ab:012") == nil && CompletedIDs.split("ab") == nil)
     }
+
+    @Test("a long run's IDs, inserted in order and out of order, are all members; their neighbours are not")
+    func manyIDs() {
+        var ids = CompletedIDs([])
+        let count = 200_000
+        for index in stride(from: 0, to: count, by: 2) { ids.insert("d:\(index)") }
+        for index in stride(from: count - 1, to: 0, by: -4) { ids.insert("d:\(index)") }
+        #expect(ids.count == count / 2 + count / 4)
+        var wrong = 0
+        for index in 0..<count where ids.contains("d:\(index)") != (index % 2 == 0 || index % 4 == 3) { wrong += 1 }
+        #expect(wrong == 0)
+    }
 }

@@ -25,9 +25,10 @@ struct CoordinatorHarness {
     /// `CoordinatorServer` does, and returns what the coordinator sent in reply.
     @discardableResult
     mutating func sendFrame(_ frame: [UInt8], from peer: String) throws -> [(String, WireMessage)] {
-        var messages: [WireMessage] = []
-        try WireCodec.decodeAll(frame, into: &messages)
-        coordinator.receive(contentsOf: messages, from: peer, now: now)
+        let shared = Data(frame)
+        var messages: [WireInboundMessage] = []
+        try WireCodec.decodeInbound(shared, into: &messages)
+        coordinator.receive(frame: shared, messages: messages, from: peer, now: now)
         return collect()
     }
 

@@ -88,6 +88,48 @@ struct WireBatchTests {
         #expect(one.frame() == WireCodec.encode(.result(result)))
     }
 
+    @Test("decodeInbound: SUBMIT, DONE and ACK as ranges of the frame, the rest decoded; same messages as decodeAll; all or nothing")
+    func inbound() throws {
+        let messages: [WireMessage] = Self.batch + [.submit(requestID: "d:ä9", payload: Data([3, 4, 5])), .ack(requestID: "d:10"), .bye]
+        let frame = Data([9, 9]) + Data(WireCodec.encode(batch: messages))
+        let body = frame[2...]  // indices need not start at 0; ranges are offsets from the frame's start
+        var inbound: [WireInboundMessage] = [.other(.drain)]
+        try WireCodec.decodeInbound(body, into: &inbound)
+        #expect(inbound.count == messages.count + 1 && inbound[0] == .other(.drain))
+        let bytes = Array(body)
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        let rebuilt: [WireMessage] = inbound.dropFirst().map { message in
+            switch message {
+            case .submit(let id, let payload): return .submit(requestID: text(id), payload: Data(bytes[payload]))
+            case .done(let taskID, let payload): return .done(taskID: taskID, payload: Data(bytes[payload]))
+            case .ack(let id): return .ack(requestID: text(id))
+            case .other(let message): return message
+            }
+        }
+        #expect(rebuilt == messages)
+        for length in 0..<(body.count - 1) {
+            var kept: [WireInboundMessage] = [.other(.drain)]
+            #expect(throws: WireError.self) { try WireCodec.decodeInbound(body.prefix(length), into: &kept) }
+            #expect(kept == [.other(.drain)])
+        }
+        // A request ID that is not UTF-8 is refused like `decodeAll` refuses it.
+        var bad = Array(WireCodec.encode(.ack(requestID: "ab")))
+        bad[bad.count - 1] = 0xFF
+        var none: [WireInboundMessage] = []
+        #expect(throws: WireError.invalidUTF8(field: "requestID")) { try WireCodec.decodeInbound(Data(bad), into: &none) }
+        #expect(throws: WireError.invalidUTF8(field: "requestID")) { try decodeAll(bad) }
+        #expect(none.isEmpty)
+    }
+
+    @Test("appendResult from fields writes the same bytes as the message")
+    func resultFieldsMatchMessage() throws {
+        let result = WireResult(requestID: "d:ü8", status: .failed, stage: "", attempts: 0, reason: "", payload: Data([9, 8, 7])[1...])
+        var viaFields = WireFrameEncoder()
+        viaFields.appendResult(requestID: result.requestID, status: result.status, stage: result.stage, attempts: result.attempts,
+                               reason: result.reason, payload: result.payload)
+        #expect(viaFields.frame() == WireCodec.encode(.result(result)))
+    }
+
     @Test("decode (one message) refuses a batch with a typed error that says what to do")
     func singleDecodeRefusesBatch() {
         let frame = WireCodec.encode(batch: Self.batch)

@@ -35,6 +35,32 @@ struct MessageTests {
         #expect(frames[1].bytes == payload)
     }
 
+    @Test("takeData moves a large payload out (message left empty and reusable), copies a small one; bytes intact", arguments: Transport.allCases)
+    func takeData(transport: Transport) throws {
+        let context = try Context()
+        let pull = try context.socket(.pull)
+        let push = try context.socket(.push)
+        try push.connect(try transport.bindFresh(pull))
+        let large = (0..<(Message.adoptionThreshold * 5)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let small = Array("small".utf8)
+        try push.send(Message(bytes: large))
+        try push.send(Message(bytes: small))
+        try push.send(Message(bytes: large))
+        let frame = Message()
+        try pull.receive(into: frame, timeout: .seconds(5))
+        let first = frame.takeData()
+        #expect(frame.count == 0, "a large payload is moved out")
+        try pull.receive(into: frame, timeout: .seconds(5))
+        let second = frame.takeData()
+        #expect(frame.count == small.count, "a small payload is copied; the message keeps it")
+        try pull.receive(into: frame, timeout: .seconds(5))
+        let third = frame.takeData()
+        // The slices outlive the `Data` they were cut from and the message reused after it.
+        let slice = first[100..<200]
+        #expect(Array(first) == large && Array(second) == small && Array(third) == large)
+        #expect(Array(slice) == Array(large[100..<200]))
+    }
+
     @Test("Zero-copy Data frame is released once libzmq is done with it")
     func zeroCopyRelease() throws {
         let released = LockedBox(false)

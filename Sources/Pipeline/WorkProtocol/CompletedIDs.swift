@@ -1,3 +1,5 @@
+import Foundation
+
 /// The set of completed request IDs, stored compactly so a long run's memory stays flat.
 ///
 /// Request IDs are nearly always a fixed prefix plus a line number (`<input digest>:<line>`,
@@ -26,36 +28,45 @@ struct CompletedIDs {
 
     func contains(_ id: String) -> Bool {
         var bytes = id
-        return bytes.withUTF8 { utf8 in
-            guard let (prefixLength, index) = Self.split(utf8) else { return others.contains(id) }
-            let bitset: Int
-            if lastBitset >= 0 && Self.equal(lastPrefix, UnsafeBufferPointer(rebasing: utf8[..<prefixLength])) {
-                bitset = lastBitset
-            } else if prefixes.isEmpty {
-                return false
-            } else if let known = prefixes[String(decoding: UnsafeBufferPointer(rebasing: utf8[..<prefixLength]), as: UTF8.self)] {
-                bitset = known
-            } else {
-                return false
-            }
-            let words = bitsets[bitset]
-            return index >> 6 < words.count && words[index >> 6] & (1 << UInt64(index & 63)) != 0
+        return bytes.withUTF8 { contains(utf8: $0) }
+    }
+
+    /// `contains` for an ID given as its UTF-8 bytes (borrowed from a received frame: no `String`
+    /// is built unless the ID has no trailing number).
+    func contains(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let (prefixLength, index) = Self.split(utf8) else {
+            return !others.isEmpty && others.contains(String(decoding: utf8, as: UTF8.self))
+        }
+        let bitset: Int
+        if lastBitset >= 0 && Self.equal(lastPrefix, UnsafeBufferPointer(rebasing: utf8[..<prefixLength])) {
+            bitset = lastBitset
+        } else if prefixes.isEmpty {
+            return false
+        } else if let known = prefixes[String(decoding: UnsafeBufferPointer(rebasing: utf8[..<prefixLength]), as: UTF8.self)] {
+            bitset = known
+        } else {
+            return false
+        }
+        return bitsets[bitset].withUnsafeBufferPointer { words in
+            index >> 6 < words.count && words[index >> 6] & (1 << UInt64(index & 63)) != 0
         }
     }
 
     mutating func insert(_ id: String) {
         var bytes = id
-        let split: (prefix: [UInt8], index: Int)? = bytes.withUTF8 { utf8 in
-            guard let (prefixLength, index) = Self.split(utf8) else { return nil }
-            let prefix = UnsafeBufferPointer(rebasing: utf8[..<prefixLength])
-            return (lastBitset >= 0 && Self.equal(lastPrefix, prefix) ? lastPrefix : Array(prefix), index)
-        }
-        guard let split else {
-            if others.insert(id).inserted { count += 1 }
+        bytes.withUTF8 { insert(utf8: $0) }
+    }
+
+    /// `insert` for an ID given as its UTF-8 bytes (no `String` is built unless the ID has no
+    /// trailing number, or its prefix is new).
+    mutating func insert(utf8: UnsafeBufferPointer<UInt8>) {
+        guard let (prefixLength, index) = Self.split(utf8) else {
+            if others.insert(String(decoding: utf8, as: UTF8.self)).inserted { count += 1 }
             return
         }
-        if lastBitset < 0 || split.prefix != lastPrefix {
-            let key = String(decoding: split.prefix, as: UTF8.self)
+        let prefix = UnsafeBufferPointer(rebasing: utf8[..<prefixLength])
+        if lastBitset < 0 || !Self.equal(lastPrefix, prefix) {
+            let key = String(decoding: prefix, as: UTF8.self)
             if let known = prefixes[key] {
                 lastBitset = known
             } else {
@@ -63,10 +74,10 @@ struct CompletedIDs {
                 prefixes[key] = lastBitset
                 bitsets.append([])
             }
-            lastPrefix = split.prefix
+            lastPrefix = Array(prefix)
         }
-        let word = split.index >> 6
-        let bit: UInt64 = 1 << UInt64(split.index & 63)
+        let word = index >> 6
+        let bit: UInt64 = 1 << UInt64(index & 63)
         var inserted = false
         // Mutate in place (no copy of the bitset per insert).
         bitsets[lastBitset].withUnsafeMutableBufferPointerIfGrown(toWordCount: word + 1) { words in
@@ -105,7 +116,11 @@ struct CompletedIDs {
     }
 
     private static func equal(_ known: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        known.count == bytes.count && known.withUnsafeBufferPointer { $0.elementsEqual(bytes) }
+        guard known.count == bytes.count else { return false }
+        return known.withUnsafeBufferPointer { known in
+            guard let a = known.baseAddress, let b = bytes.baseAddress else { return true }
+            return memcmp(a, b, bytes.count) == 0
+        }
     }
 }
 
@@ -114,7 +129,9 @@ extension Array where Element == UInt64 {
     /// passes its storage to `body`.
     fileprivate mutating func withUnsafeMutableBufferPointerIfGrown(toWordCount count: Int, _ body: (inout UnsafeMutableBufferPointer<UInt64>) -> Void) {
         if self.count < count {
-            reserveCapacity(Swift.max(count, self.count * 2))
+            // Only when full: `reserveCapacity(2 × count)` at every new word reallocated and copied the
+            // whole bitset every 64 IDs (quadratic in the run's length).
+            if capacity < count { reserveCapacity(Swift.max(count, capacity * 2)) }
             append(contentsOf: repeatElement(0, count: count - self.count))
         }
         withUnsafeMutableBufferPointer(body)

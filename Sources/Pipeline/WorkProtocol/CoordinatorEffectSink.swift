@@ -32,15 +32,19 @@ struct CoordinatorEffectSink: WorkCoordinatorEffects {
     }
 
     mutating func sendTask(to peer: PeerKey, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
-                           leaseMillis: UInt32, payload: Data) {
+                           leaseMillis: UInt32, payload: UnsafeRawBufferPointer) {
         let full = outgoing.append(to: peer) { encoder in
             encoder.appendTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis, payload: payload)
         }
         if full { flush(peer) }
     }
 
-    mutating func sendResult(_ result: WireResult, to peer: PeerKey) {
-        if outgoing.append(to: peer, { $0.appendResult(result) }) { flush(peer) }
+    mutating func sendResult(to peer: PeerKey, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                             reason: String, payload: Data) {
+        let full = outgoing.append(to: peer) { encoder in
+            encoder.appendResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason, payload: payload)
+        }
+        if full { flush(peer) }
     }
 
     func journalAccepted(_ requestID: String) { journal?.appendAccepted(requestID) }

@@ -120,7 +120,7 @@ public final class CoordinatorServer: Sendable {
         let wakeItem = poller.register(fileDescriptor: wake.readEnd)
         let frame = Message()
         let identity = Message()
-        var decoded: [WireMessage] = []
+        var decoded: [WireInboundMessage] = []
         let tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
         var nextTick = monotonicMillis()
         let gauges = CoordinatorMetrics(stages: configuration.work.stages)
@@ -152,18 +152,19 @@ public final class CoordinatorServer: Sendable {
                 }
                 let peer = identity.withUnsafeBytes { machine.effects.peers.key(for: $0) }
                 decoded.removeAll(keepingCapacity: true)
+                // The frame's bytes, moved out of libzmq's message (no copy for a large frame), which
+                // the messages share: results are passed on to the consumer as they came, and SUBMIT/ACK
+                // request IDs are read in place, with no allocation or copy per message.
+                let shared = frame.takeData()
                 do {
-                    // One copy of the frame, whose payloads the messages share: results are passed on
-                    // to the consumer as they came, with no allocation or copy per message.
-                    let shared = frame.withUnsafeBytes { Data($0) }
-                    try WireCodec.decodeAll(sharing: shared, into: &decoded)
+                    try WireCodec.decodeInbound(shared, into: &decoded)
                 } catch {
-                    logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(frame.count)"])
+                    logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(shared.count)"])
                     handled += 1
                     continue
                 }
                 handled += decoded.count
-                machine.receive(contentsOf: decoded, from: peer, now: now)
+                machine.receive(frame: shared, messages: decoded, from: peer, now: now)
             }
             // Each peer's messages of the batch leave as one frame.
             try machine.effects.flushAll()

@@ -58,10 +58,27 @@ struct TaskSlab<Element> {
     mutating func remove(_ id: UInt64) -> Element? {
         guard let index = index(of: id) else { return nil }
         let value = slots[index].value.take()
+        retire(index)
+        return value
+    }
+
+    /// Makes the emptied slot `index` stale for every ID handed out so far and free for reuse.
+    private mutating func retire(_ index: Int) {
         slots[index].generation &+= 1
         if slots[index].generation == 0 { slots[index].generation = 1 }  // keep IDs nonzero after wrapping
         free.append(UInt32(index))
         count -= 1
+    }
+
+    /// Removes and returns the live task `id` when `condition` holds for it (read in place); nil,
+    /// and nothing removed, for a stale `id` or a task that fails `condition`.
+    mutating func remove(_ id: UInt64, if condition: (Element) -> Bool) -> Element? {
+        guard let index = index(of: id), let value = slots[index].value.take() else { return nil }
+        guard condition(value) else {
+            slots[index].value = value  // moved out and back: no copy
+            return nil
+        }
+        retire(index)
         return value
     }
 

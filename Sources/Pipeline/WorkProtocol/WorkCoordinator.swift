@@ -34,7 +34,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         var request: Int
         var stage: Int
         var attempt: UInt16
-        var payload: Data
+        /// The stage's input, in storage of its own (see `TaskInput`).
+        var payload: TaskInput
         /// The slot in `workers` of the worker holding the lease; nil while pending.
         var worker: Int?
         var deadline: UInt64 = 0
@@ -54,13 +55,24 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// One accepted request, from SUBMIT until the consumer's ACK. Requests live in a slot array
     /// indexed by an integer that tasks and the delivery queue carry, so the hot path hashes the
-    /// request ID twice per request (SUBMIT, ACK) instead of at every step.
+    /// request ID twice per request (SUBMIT, ACK), from the frame's bytes, instead of at every step.
     struct RequestState {
         var requestID: String
         /// The outcome, once the request ended: waiting in `deliveries` or sent and awaiting its ACK.
-        var result: WireResult?
+        /// Kept as fields and encoded from here at each (re)delivery: no `WireResult` is built or copied.
+        var outcome: Outcome?
         /// Sent to the consumer and not yet acknowledged.
         var awaitingAck = false
+    }
+
+    /// The fields of a request's RESULT other than its ID.
+    struct Outcome {
+        var status: WireResult.Status
+        /// Index in `configuration.stages`; nil when no stage ran (no stages configured).
+        var stage: Int?
+        var attempts: UInt16
+        var reason: String
+        var payload: Data
     }
 
     public let configuration: WorkCoordinatorConfiguration
@@ -85,7 +97,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// Free slots hold an empty `RequestState` (listed in `freeRequestSlots`).
     private var requests: [RequestState] = []
     private var freeRequestSlots: [Int] = []
-    private var requestSlots: [String: Int] = [:]
+    private var requestSlots = RequestIndex()
     private var completed: CompletedIDs
     private var producer: Peer?
     private var producerOutstanding = 0
@@ -150,6 +162,30 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         for message in messages { handle(message, from: peer, now: now) }
     }
 
+    /// Handles every message of `frame` as decoded by `WireCodec.decodeInbound` (`messages`), in
+    /// order: the same as `receive(contentsOf:)`, with SUBMIT and ACK read straight from the frame's
+    /// bytes (request IDs hashed and compared in place, a `String` built only for a new request; a
+    /// SUBMIT payload copied once, into the task's own storage) and DONE payloads passed on as slices of `frame`.
+    public mutating func receive(frame: Data, messages: [WireInboundMessage], from peer: Peer, now: UInt64) {
+        touch(peer, now: now)
+        frame.withUnsafeBytes { raw in
+            for message in messages {
+                switch message {
+                case .submit(let requestID, let payload):
+                    submit(peer, requestID: UnsafeRawBufferPointer(rebasing: raw[requestID]),
+                           payload: UnsafeRawBufferPointer(rebasing: raw[payload]), now: now)
+                case .done(let taskID, let payload):
+                    workerDone(peer, taskID: taskID,
+                               payload: frame[(frame.startIndex + payload.lowerBound)..<(frame.startIndex + payload.upperBound)], now: now)
+                case .ack(let requestID):
+                    acknowledge(peer, requestID: UnsafeRawBufferPointer(rebasing: raw[requestID]))
+                case .other(let message):
+                    handle(message, from: peer, now: now)
+                }
+            }
+        }
+    }
+
     private mutating func touch(_ peer: Peer, now: UInt64) {
         if let slot = workerSlots[peer] {
             workers[slot]?.lastSeen = now
@@ -180,12 +216,18 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .bye: removeWorker(peer, reason: nil, now: now)
         case .hello(.producer, _): producerHello(peer)
         case .hello(.consumer, let credit): consumerHello(peer, credit: Int(credit))
-        case .submit(let requestID, let payload): submit(peer, requestID: requestID, payload: payload, now: now)
+        case .submit(let requestID, let payload):
+            var id = requestID
+            id.withUTF8 { utf8 in
+                payload.withUnsafeBytes { submit(peer, requestID: UnsafeRawBufferPointer(utf8), payload: $0, now: now) }
+            }
         case .endOfInput:
             guard peer == producer else { return send(peer, .reset) }
             inputEnded = true
             checkFinished()
-        case .ack(let requestID): acknowledge(peer, requestID: requestID)
+        case .ack(let requestID):
+            var id = requestID
+            id.withUTF8 { acknowledge(peer, requestID: UnsafeRawBufferPointer($0)) }
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
             effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
@@ -272,8 +314,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             send(peer, .reset)
             return nil
         }
-        // `modify` reads the task in place (a plain lookup would copy and release its payload).
-        guard tasks.modify(taskID, { $0.worker == slot }) == true, let task = tasks.remove(taskID) else {
+        guard let task = tasks.remove(taskID, if: { $0.worker == slot }) else {
             stats.staleIgnored += 1
             return nil
         }
@@ -285,7 +326,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         let next = task.stage + 1
         if next < configuration.stages.count {
-            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: Self.owned(payload)), front: false)
+            let input = payload.withUnsafeBytes { TaskInput.copying($0) }
+            enqueue(TaskState(request: task.request, stage: next, attempt: 1, payload: input), front: false)
             pump(next, now: now)
         } else {
             deliver(task.request, status: .completed, stage: task.stage, attempts: task.attempt, reason: "", payload: payload)
@@ -297,7 +339,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         guard let task = takeLease(peer, taskID: taskID) else { return }
         if permanent {
             stats.failed += 1
-            deliver(task.request, status: .failed, stage: task.stage, attempts: task.attempt, reason: reason, payload: task.payload)
+            deliver(task.request, status: .failed, stage: task.stage, attempts: task.attempt, reason: reason, payload: Self.data(task.payload))
         } else {
             retry(task, reason: reason, now: now)
         }
@@ -338,7 +380,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         guard task.attempt < configuration.maxAttempts else {
             stats.exhausted += 1
             deliver(task.request, status: .exhausted, stage: task.stage, attempts: task.attempt,
-                    reason: "gave up after \(task.attempt) attempts: \(reason)", payload: task.payload)
+                    reason: "gave up after \(task.attempt) attempts: \(reason)", payload: Self.data(task.payload))
             return
         }
         stats.requeued += 1
@@ -349,12 +391,9 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         pump(task.stage, now: now)
     }
 
-    /// `payload` in storage of its own when it is a slice of a received frame (`WireCodec.decodeAll(sharing:)`):
-    /// a task input can wait and run for long, and must not keep a whole batch frame alive meanwhile.
-    /// Results are not copied: they are passed on to the consumer as they came and released at its
-    /// ACK, within its credit, so the frames they share go soon after.
-    private static func owned(_ payload: Data) -> Data {
-        payload.startIndex == 0 ? payload : payload.withUnsafeBytes { Data($0) }
+    /// A failed task's input as the error result's payload (rare: not on the hot path).
+    private static func data(_ input: TaskInput) -> Data {
+        input.withUnsafeBytes { Data($0) }
     }
 
     private mutating func enqueue(_ task: TaskState, front: Bool) {
@@ -384,8 +423,10 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
                 return (task.request, task.attempt, task.payload)
             }) else { continue }
             workers[slot]?.leased += 1
-            effects.sendTask(to: worker.peer, taskID: taskID, requestID: requests[request].requestID, stage: configuration.stages[stage],
-                             attempt: attempt, leaseMillis: configuration.leaseMillis, payload: payload)
+            payload.withUnsafeBytes { bytes in
+                effects.sendTask(to: worker.peer, taskID: taskID, requestID: requests[request].requestID, stage: configuration.stages[stage],
+                                 attempt: attempt, leaseMillis: configuration.leaseMillis, payload: bytes)
+            }
         }
     }
 
@@ -401,19 +442,20 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         grant()
     }
 
-    private mutating func submit(_ peer: Peer, requestID: String, payload: Data, now: UInt64) {
+    /// `requestID`, `payload`: borrowed bytes (from the received frame on the server's path).
+    private mutating func submit(_ peer: Peer, requestID: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, now: UInt64) {
         guard peer == producer else { return send(peer, .reset) }
         producerOutstanding = max(0, producerOutstanding - 1)
-        if completed.contains(requestID) {
+        if completed.contains(utf8: requestID.assumingMemoryBound(to: UInt8.self)) {
             stats.alreadyDone += 1
-            send(peer, .alreadyDone(requestID: requestID))
+            send(peer, .alreadyDone(requestID: String(decoding: requestID, as: UTF8.self)))
         } else if let request = claimRequestSlot(requestID) {
             stats.accepted += 1
-            effects.journalAccepted(requestID)
+            effects.journalAccepted(requests[request].requestID)
             if configuration.stages.isEmpty {
-                deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: payload)
+                deliver(request, status: .completed, stage: nil, attempts: 0, reason: "", payload: Data(payload))
             } else {
-                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: Self.owned(payload)), front: false)
+                enqueue(TaskState(request: request, stage: 0, attempt: 1, payload: TaskInput.copying(payload)), front: false)
                 pump(0, now: now)
             }
         } else {
@@ -422,24 +464,33 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         grant()
     }
 
-    /// The new slot of `requestID`, or nil when it is already in flight (one hashed lookup either way).
-    private mutating func claimRequestSlot(_ requestID: String) -> Int? {
-        let candidate = freeRequestSlots.last ?? requests.count
-        var claimed = false
-        Self.claim(&requestSlots[requestID, default: -1], candidate: candidate, claimed: &claimed)
-        guard claimed else { return nil }
-        if freeRequestSlots.popLast() != nil {
-            requests[candidate] = RequestState(requestID: requestID)
-        } else {
-            requests.append(RequestState(requestID: requestID))
+    /// The new slot of `requestID`, or nil when it is already in flight (one hash of its bytes either way).
+    private mutating func claimRequestSlot(_ requestID: UnsafeRawBufferPointer) -> Int? {
+        let hash = requestSlots.hash(requestID)
+        guard requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) == nil else {
+            return nil
         }
-        return candidate
+        let state = RequestState(requestID: String(decoding: requestID, as: UTF8.self))
+        let slot: Int
+        if let free = freeRequestSlots.popLast() {
+            slot = free
+            requests[slot] = state
+        } else {
+            slot = requests.count
+            requests.append(state)
+        }
+        requestSlots.insert(hash: hash, slot: slot)
+        return slot
     }
 
-    private static func claim(_ slot: inout Int, candidate: Int, claimed: inout Bool) {
-        guard slot < 0 else { return }
-        slot = candidate
-        claimed = true
+    /// Whether `id`'s UTF-8 bytes are `bytes` (a small `id` is compared from the stack, a large one in place).
+    private static func equal(_ id: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard id.utf8.count == bytes.count else { return false }
+        var id = id
+        return id.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress, let other = bytes.baseAddress else { return true }
+            return memcmp(base, other, bytes.count) == 0
+        }
     }
 
     /// Grants the producer what the window allows, in batches of at least a tenth of the window
@@ -474,10 +525,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// Ends request `request` with a result for the consumer. `stage` nil: no stage ran (no stages configured).
     private mutating func deliver(_ request: Int, status: WireResult.Status, stage: Int?, attempts: UInt16,
                                   reason: String, payload: Data) {
-        let requestID = requests[request].requestID
-        let stageName = stage.map { configuration.stages[$0] } ?? ""
-        let result = WireResult(requestID: requestID, status: status, stage: stageName, attempts: attempts, reason: reason, payload: payload)
-        requests[request].result = result
+        requests[request].outcome = Outcome(status: status, stage: stage, attempts: attempts, reason: reason, payload: payload)
         deliveries.append(request)
         pumpDeliveries()
     }
@@ -485,27 +533,37 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private mutating func pumpDeliveries() {
         guard let consumer else { return }
         while awaitingAckCount < consumerCapacity, let slot = deliveries.popFirst() {
-            guard let result = requests[slot].result else { continue }
+            guard requests[slot].outcome != nil else { continue }
             requests[slot].awaitingAck = true
             awaitingAckCount += 1
-            effects.sendResult(result, to: consumer)
+            sendResult(slot, to: consumer)
         }
     }
 
-    private mutating func acknowledge(_ peer: Peer, requestID: String) {
+    /// Encodes request `slot`'s RESULT from its fields in the table (no `WireResult` is built).
+    private mutating func sendResult(_ slot: Int, to consumer: Peer) {
+        guard let outcome = requests[slot].outcome else { return }
+        effects.sendResult(to: consumer, requestID: requests[slot].requestID, status: outcome.status,
+                           stage: outcome.stage.map { configuration.stages[$0] } ?? "", attempts: outcome.attempts,
+                           reason: outcome.reason, payload: outcome.payload)
+    }
+
+    /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
+    private mutating func acknowledge(_ peer: Peer, requestID: UnsafeRawBufferPointer) {
         guard peer == consumer else { return send(peer, .reset) }
-        guard let index = requestSlots.index(forKey: requestID), requests[requestSlots.values[index]].awaitingAck else {
+        let hash = requestSlots.hash(requestID)
+        guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }),
+              requests[slot].awaitingAck else {
             stats.staleIgnored += 1
             return
         }
-        let slot = requestSlots.values[index]
-        requestSlots.remove(at: index)
+        requestSlots.remove(hash: hash, matches: { $0 == slot })
+        awaitingAckCount -= 1
+        completed.insert(utf8: requestID.assumingMemoryBound(to: UInt8.self))
+        stats.completed += 1
+        effects.journalCompleted(requests[slot].requestID)
         requests[slot] = RequestState(requestID: "")
         freeRequestSlots.append(slot)
-        awaitingAckCount -= 1
-        completed.insert(requestID)
-        stats.completed += 1
-        effects.journalCompleted(requestID)
         pumpDeliveries()
         grant()
         checkFinished()

@@ -24,11 +24,12 @@ public protocol WorkCoordinatorEffects<Peer> {
     associatedtype Peer: Hashable & Sendable
     /// Send `message` to `peer`.
     mutating func send(_ message: WireMessage, to peer: Peer)
-    /// Send a TASK (the fields of `WireTask`) to `peer`.
+    /// Send a TASK (the fields of `WireTask`) to `peer`. `payload` is valid only during the call.
     mutating func sendTask(to peer: Peer, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
-                           leaseMillis: UInt32, payload: Data)
-    /// Send a RESULT to `peer`.
-    mutating func sendResult(_ result: WireResult, to peer: Peer)
+                           leaseMillis: UInt32, payload: UnsafeRawBufferPointer)
+    /// Send a RESULT (the fields of `WireResult`) to `peer`.
+    mutating func sendResult(to peer: Peer, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                             reason: String, payload: Data)
     /// Append "accepted `requestID`" to the journal.
     mutating func journalAccepted(_ requestID: String)
     /// Append "completed `requestID`" to the journal.
@@ -60,12 +61,17 @@ public struct WorkCoordinatorEffectList<Peer: Hashable & Sendable>: CollectingWo
     public mutating func send(_ message: WireMessage, to peer: Peer) { effects.append(.send(peer, message)) }
 
     public mutating func sendTask(to peer: Peer, taskID: UInt64, requestID: String, stage: String, attempt: UInt16,
-                                  leaseMillis: UInt32, payload: Data) {
-        let task = WireTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis, payload: payload)
+                                  leaseMillis: UInt32, payload: UnsafeRawBufferPointer) {
+        let task = WireTask(taskID: taskID, requestID: requestID, stage: stage, attempt: attempt, leaseMillis: leaseMillis,
+                            payload: Data(payload))
         effects.append(.send(peer, .task(task)))
     }
 
-    public mutating func sendResult(_ result: WireResult, to peer: Peer) { effects.append(.send(peer, .result(result))) }
+    public mutating func sendResult(to peer: Peer, requestID: String, status: WireResult.Status, stage: String, attempts: UInt16,
+                                    reason: String, payload: Data) {
+        let result = WireResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason, payload: payload)
+        effects.append(.send(peer, .result(result)))
+    }
     public mutating func journalAccepted(_ requestID: String) { effects.append(.journalAccepted(requestID)) }
     public mutating func journalCompleted(_ requestID: String) { effects.append(.journalCompleted(requestID)) }
     public mutating func warning(_ text: String) { effects.append(.warning(text)) }

@@ -60,14 +60,17 @@ public final class WorkJournal {
     public func appendCompleted(_ requestID: String) { append(.completed, requestID) }
 
     private func append(_ kind: Kind, _ requestID: String) {
-        let id = Array(requestID.utf8.prefix(Int(UInt16.max)))
-        let start = buffer.count
-        buffer.append(kind.rawValue)
-        buffer.append(UInt8(truncatingIfNeeded: id.count))
-        buffer.append(UInt8(truncatingIfNeeded: id.count >> 8))
-        buffer.append(contentsOf: id)
-        let crc = CRC32.checksum(buffer[start...])
-        for shift in stride(from: 0, to: 32, by: 8) { buffer.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
+        var requestID = requestID
+        requestID.withUTF8 { utf8 in  // the ID's bytes in place: no array per record
+            let id = UnsafeBufferPointer(rebasing: utf8.prefix(Int(UInt16.max)))
+            let start = buffer.count
+            buffer.append(kind.rawValue)
+            buffer.append(UInt8(truncatingIfNeeded: id.count))
+            buffer.append(UInt8(truncatingIfNeeded: id.count >> 8))
+            buffer.append(contentsOf: id)
+            let crc = CRC32.checksum(buffer[start...])
+            for shift in stride(from: 0, to: 32, by: 8) { buffer.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
+        }
     }
 
     /// Writes buffered records and fsyncs; call once per batch of messages.
