@@ -176,6 +176,19 @@ struct WorkProtocolCoordinatorTests {
         #expect(effects.contains(.send("a", .drain)) && effects.contains(.send("b", .drain)))
     }
 
+    @Test("while closing, a worker the coordinator does not know (presumed dead, or late) is told DRAIN, not RESET or work")
+    func closingDrainsStrangers() {
+        var h = started()
+        h.send(.ready(stage: "profile", credit: 1), from: "a")
+        h.coordinator.drainAll()
+        _ = h.coordinator.takeEffects()
+        #expect(h.coordinator.isClosing)
+        let heartbeat = h.send(.heartbeat, from: "presumed-dead")
+        #expect(heartbeat.contains(.drain, to: "presumed-dead") && !heartbeat.contains(.reset, to: "presumed-dead"))
+        #expect(h.send(.ready(stage: "score", credit: 4), from: "late").contains(.drain, to: "late"))
+        #expect(h.coordinator.workerCount == 1)
+    }
+
     @Test("a worker joining mid-run gets pending work")
     func joinMidRun() {
         var h = started()

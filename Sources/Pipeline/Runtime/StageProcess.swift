@@ -45,7 +45,9 @@ public enum StageProcess {
         try prepareJournalDirectory(configuration)
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint ?? configuration.coordinator.endpoint,
-                                 work: workConfiguration(configuration), journalPath: configuration.coordinator.journal),
+                                 work: workConfiguration(configuration), journalPath: configuration.coordinator.journal,
+                                 // Worker processes a heartbeat or two from noticing: tell every one to leave.
+                                 closingGraceMillis: 3 * workConfiguration(configuration).heartbeatIntervalMillis),
             context: context, logger: logger)
         let drain = SignalDrain { server.stop() }
         defer { withExtendedLifetime(drain) {} }

@@ -24,14 +24,21 @@ public final class CoordinatorServer: Sendable {
         public var stopWhenFinished: Bool
         /// Most messages handled before the journal is synced and timers are checked. Default 512.
         public var batchSize: Int
+        /// After the run finished and DRAIN went out, keep answering for this long: a worker the
+        /// coordinator had presumed dead (or that joined late) only shows itself by a heartbeat or READY,
+        /// and is told DRAIN instead of being left waiting for a coordinator that is gone. Worker processes
+        /// on other machines need it (stage mode: a few heartbeat intervals); in-process workers do not.
+        /// Default 0.
+        public var closingGraceMillis: UInt64
 
         public init(endpoint: String, work: WorkCoordinatorConfiguration, journalPath: String? = nil,
-                    stopWhenFinished: Bool = true, batchSize: Int = 512) {
+                    stopWhenFinished: Bool = true, batchSize: Int = 512, closingGraceMillis: UInt64 = 0) {
             self.endpoint = endpoint
             self.work = work
             self.journalPath = journalPath
             self.stopWhenFinished = stopWhenFinished
             self.batchSize = batchSize
+            self.closingGraceMillis = closingGraceMillis
         }
     }
 
@@ -125,6 +132,7 @@ public final class CoordinatorServer: Sendable {
         var nextTick = monotonicMillis()
         let gauges = CoordinatorMetrics(stages: configuration.work.stages)
         var draining = false
+        var closingSince: UInt64? = nil
 
         while true {
             if stopRequested.load(ordering: .acquiring) && !draining {
@@ -181,12 +189,14 @@ public final class CoordinatorServer: Sendable {
             } catch {
                 throw .journal(error)
             }
-            if configuration.stopWhenFinished && machine.isFinished {
+            if configuration.stopWhenFinished && machine.isFinished && closingSince == nil {
                 logger.info("run finished", metadata: ["completed": "\(machine.stats.completed)"])
                 machine.drainAll()
                 try machine.effects.flushAll()
-                break
+                guard configuration.closingGraceMillis > 0 else { break }
+                closingSince = monotonicMillis()
             }
+            if let closingSince, monotonicMillis() >= closingSince + configuration.closingGraceMillis { break }
         }
         do {
             try journal?.sync()

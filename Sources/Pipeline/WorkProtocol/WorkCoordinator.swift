@@ -108,6 +108,9 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private var awaitingAckCount = 0
     private var inputEnded = false
     private var finishedSent = false
+    /// Set by `drainAll()`: workers that show themselves from now on are sent DRAIN (heartbeat from an
+    /// unknown worker, READY), so none is left waiting for a coordinator that is leaving.
+    public private(set) var isClosing = false
     private var lastHeartbeat: UInt64 = 0
     /// Where effects go, in order, as they happen; the owner applies or flushes them after each
     /// `receive`/`tick` (see `WorkCoordinatorEffects`).
@@ -203,12 +206,15 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     private mutating func handle(_ message: WireMessage, from peer: Peer, now: UInt64) {
         switch message {
-        case .ready(let stage, let credit): workerReady(peer, stage: stage, credit: Int(credit), now: now)
+        case .ready(let stage, let credit):
+            // Closing: a worker that (re)announces itself is told to leave, not given work.
+            if isClosing { return send(peer, .drain) }
+            workerReady(peer, stage: stage, credit: Int(credit), now: now)
         case .done(let taskID, let payload): workerDone(peer, taskID: taskID, payload: payload, now: now)
         case .fail(let taskID, let permanent, let reason):
             workerFailed(peer, taskID: taskID, permanent: permanent, reason: reason, now: now)
         case .heartbeat:
-            if workerSlot(peer) == nil && peer != producer && peer != consumer { send(peer, .reset) }
+            if workerSlot(peer) == nil && peer != producer && peer != consumer { send(peer, isClosing ? .drain : .reset) }
         case .extend(let taskID): extend(peer, taskID: taskID, now: now)
         case .drain:
             guard let slot = workerSlot(peer) else { return send(peer, .reset) }
@@ -260,6 +266,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// Asks every worker to finish its leases and leave (coordinator shutdown).
     public mutating func drainAll() {
+        isClosing = true
         for case let worker? in workers { send(worker.peer, .drain) }
     }
 
