@@ -68,6 +68,17 @@ public enum WireCodec {
     }
 
     private static func decodeAll(_ reader: ByteReader, into messages: inout [WireMessage]) -> WireError? {
+        decodeFrame(reader, into: &messages) { (tag: UInt8, reader: inout ByteReader) throws(WireError) in try decodeFields(tag: tag, &reader) }
+    }
+
+    /// The frame walk both decoders share: version, then one message or a batch of them, each decoded
+    /// by `decode` from its type byte; all or nothing (on an error nothing stays appended and the error
+    /// is returned).
+    @inline(__always)
+    private static func decodeFrame<Message>(
+        _ reader: ByteReader, into messages: inout [Message],
+        decode: (UInt8, inout ByteReader) throws(WireError) -> Message
+    ) -> WireError? {
         var reader = reader
         let start = messages.count
         do throws(WireError) {
@@ -79,15 +90,16 @@ public enum WireCodec {
                 // Every message is at least its one type byte: a count beyond that is a lie.
                 guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
                 guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
+                messages.reserveCapacity(start + count)
                 for _ in 0..<count {
                     let innerTag = try reader.u8()
                     guard innerTag != Tag.batch.rawValue else {
                         throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
                     }
-                    messages.append(try decodeFields(tag: innerTag, &reader))
+                    messages.append(try decode(innerTag, &reader))
                 }
             } else {
-                messages.append(try decodeFields(tag: rawTag, &reader))
+                messages.append(try decode(rawTag, &reader))
             }
             guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
             return nil
@@ -103,32 +115,8 @@ public enum WireCodec {
     /// ID that is not UTF-8) nothing is appended and `WireError` is thrown.
     public static func decodeInbound(_ frame: Data, into messages: inout [WireInboundMessage]) throws(WireError) {
         let failure: WireError? = frame.withUnsafeBytes { raw in
-            var reader = ByteReader(raw, sharing: frame)
-            let start = messages.count
-            do throws(WireError) {
-                let version = try reader.u8()
-                guard version == WireFormat.version else { throw .unsupportedVersion(version) }
-                let rawTag = try reader.u8()
-                if rawTag == Tag.batch.rawValue {
-                    let count = Int(try reader.u32())
-                    guard count >= 2 else { throw .invalidValue(field: "batch count", value: UInt64(count)) }
-                    guard count <= reader.remaining else { throw .truncated(needed: count, available: reader.remaining) }
-                    messages.reserveCapacity(start + count)
-                    for _ in 0..<count {
-                        let innerTag = try reader.u8()
-                        guard innerTag != Tag.batch.rawValue else {
-                            throw .invalidValue(field: "type inside a batch", value: UInt64(innerTag))
-                        }
-                        messages.append(try decodeInboundFields(tag: innerTag, &reader))
-                    }
-                } else {
-                    messages.append(try decodeInboundFields(tag: rawTag, &reader))
-                }
-                guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
-                return nil
-            } catch {
-                messages.removeSubrange(start...)
-                return error
+            decodeFrame(ByteReader(raw, sharing: frame), into: &messages) { (tag: UInt8, reader: inout ByteReader) throws(WireError) in
+                try decodeInboundFields(tag: tag, &reader)
             }
         }
         if let failure { throw failure }
