@@ -118,10 +118,11 @@ public struct ProfileBuilder: Sendable {
                     logger.error("strategy failed to train; left out of the artifact", metadata: ["strategy": "\(type.strategyName)", "error": "\(error)"])
                     continue
                 }
-                var aiq = Self.selectionAIQ(strategy, context: context)
+                // One prediction pass on dev serves both the strategy's own score and the blend's choice.
+                let local = strategy.predictQuality(batch: context.selection.features).flatMap { $0 }
+                var aiq = Self.selectionAIQ(strategy, predicted: local, context: context)
                 var weight: Double? = nil
                 if !Self.referenceStrategies.contains(type.strategyName), let prior = TaskPrior.fit(context)?.prior(models: models, pooled: false) {
-                    let local = strategy.predictQuality(batch: context.selection.features).flatMap { $0 }
                     let choice = TaskPriorBlendStrategy.choose(local: local, models: strategy.models, prior: prior, context: context)
                     if choice.weight < 1, choice.aiq > aiq {
                         weight = choice.weight
@@ -235,9 +236,9 @@ public struct ProfileBuilder: Sendable {
     }
 
     /// Dev AIQ of a trained strategy (a cost-only baseline is swept at λ = ∞ alone, as it routes).
-    static func selectionAIQ(_ strategy: any RoutingStrategy, context: TrainingContext) -> Double {
+    /// `predicted`: the strategy's predictions on the selection split (queries × models, flattened).
+    static func selectionAIQ(_ strategy: any RoutingStrategy, predicted: [Double], context: TrainingContext) -> Double {
         let split = context.selection
-        let predicted = strategy.predictQuality(batch: split.features).flatMap { $0 }
         guard strategy.routesOnCostOnly else {
             let aiq = context.selectionAIQ(predicted: predicted)
             return aiq.isFinite ? aiq : 0
