@@ -284,15 +284,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             workers[slot]?.draining = false
         } else {
             if workerSlots[peer] != nil { removeWorker(peer, reason: nil, now: now) }
-            let worker = WorkerState(peer: peer, stage: stage, capacity: credit, lastSeen: now)
-            let slot: Int
-            if let free = freeWorkerSlots.popLast() {
-                slot = free
-                workers[slot] = worker
-            } else {
-                slot = workers.count
-                workers.append(worker)
-            }
+            let slot = Self.place(WorkerState(peer: peer, stage: stage, capacity: credit, lastSeen: now), in: &workers, reusing: &freeWorkerSlots)
             workerSlots[peer] = slot
             stageWorkers[stage].append(slot)
         }
@@ -472,20 +464,22 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     }
 
     /// The new slot of `requestID`, or nil when it is already in flight (one hash of its bytes either way).
+    /// Puts `value` in a freed slot of `table` when there is one, else at its end; returns the slot.
+    private static func place<Element>(_ value: Element, in table: inout [Element], reusing free: inout [Int]) -> Int {
+        if let slot = free.popLast() {
+            table[slot] = value
+            return slot
+        }
+        table.append(value)
+        return table.count - 1
+    }
+
     private mutating func claimRequestSlot(_ requestID: UnsafeRawBufferPointer) -> Int? {
         let hash = requestSlots.hash(requestID)
         guard requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) == nil else {
             return nil
         }
-        let state = RequestState(requestID: String(decoding: requestID, as: UTF8.self))
-        let slot: Int
-        if let free = freeRequestSlots.popLast() {
-            slot = free
-            requests[slot] = state
-        } else {
-            slot = requests.count
-            requests.append(state)
-        }
+        let slot = Self.place(RequestState(requestID: String(decoding: requestID, as: UTF8.self)), in: &requests, reusing: &freeRequestSlots)
         requestSlots.insert(hash: hash, slot: slot)
         return slot
     }
