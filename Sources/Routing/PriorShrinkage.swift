@@ -65,6 +65,18 @@ public struct PriorShrinkage: Sendable, Codable, Hashable {
         local: [Double], evidence: [Double], prior: [Double], queryPriors: [Double]? = nil, context: TrainingContext,
         candidates: [Double] = candidates
     ) -> (shrinkage: PriorShrinkage, aiq: Double) {
+        choose(local: local, evidence: evidence, prior: prior, queryPriors: queryPriors, candidates: candidates) {
+            context.selectionAIQ(predicted: $0)
+        }
+    }
+
+    /// The same, scored by `score` (AIQ of predictions on whichever prompts `local` holds, e.g.
+    /// leave-one-out over train + dev) instead of the selection split; a larger κ must beat the
+    /// best so far by more than `minimumGain`.
+    static func choose(
+        local: [Double], evidence: [Double], prior: [Double], queryPriors: [Double]? = nil,
+        candidates: [Double] = candidates, minimumGain: Double = 1e-12, score: ([Double]) -> Double
+    ) -> (shrinkage: PriorShrinkage, aiq: Double) {
         let m = prior.count
         var best = (shrinkage: PriorShrinkage(prior: prior, kappa: 0), aiq: -Double.infinity)
         for kappa in candidates {
@@ -79,8 +91,8 @@ public struct PriorShrinkage: Sendable, Codable, Hashable {
                     predicted += shrinkage.apply(row, evidence: evidence[i])
                 }
             }
-            let aiq = context.selectionAIQ(predicted: predicted)
-            if aiq > best.aiq + 1e-12 { best = (shrinkage, aiq) }
+            let aiq = score(predicted)
+            if aiq > best.aiq + minimumGain { best = (shrinkage, aiq) }
         }
         return best
     }

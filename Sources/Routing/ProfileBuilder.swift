@@ -81,7 +81,10 @@ public struct ProfileBuilder: Sendable {
         let trainPrompts = train.records.map { (prompt: $0.prompt, task: $0.task) }
 
         var trials: [RouterManifest.FeaturizerTrial] = []
-        var best: (score: Double, featurizer: Featurizer, context: TrainingContext, entries: [RouterManifest.StrategyEntry])? = nil
+        var best: (
+            score: Double, featurizer: Featurizer, context: TrainingContext, entries: [RouterManifest.StrategyEntry],
+            selectionFits: [String: any RoutingStrategy]
+        )? = nil
         for featurizerConfiguration in configuration.featurizers {
             let embedder = featurizerConfiguration.embedder.flatMap { embedders[$0] }
             let featurizer = try Featurizer.learn(from: trainPrompts, configuration: featurizerConfiguration, embedder: embedder)
@@ -108,6 +111,7 @@ public struct ProfileBuilder: Sendable {
                 context.costGroups = groups
             }
             var entries: [RouterManifest.StrategyEntry] = []
+            var selectionFits: [String: any RoutingStrategy] = [:]
             for type in strategyTypes {
                 let t0 = Date()
                 let strategy: any TrainableStrategy
@@ -130,6 +134,7 @@ public struct ProfileBuilder: Sendable {
                     }
                 }
                 entries.append(.init(name: type.strategyName, devAIQ: aiq, trainSeconds: Date().timeIntervalSince(t0), taskPriorWeight: weight))
+                selectionFits[type.strategyName] = strategy
                 logger.info("dev score", metadata: [
                     "featurizer": "\(featurizerConfiguration.label)", "strategy": "\(type.strategyName)", "dev_aiq": "\(aiq)",
                     "task_prior_weight": "\(weight.map { String(format: "%.2f", 1 - $0) } ?? "0")",
@@ -139,7 +144,7 @@ public struct ProfileBuilder: Sendable {
             let learned = entries.filter { !Self.referenceStrategies.contains($0.name) }
             let score = (learned.isEmpty ? entries : learned).map(\.devAIQ).max() ?? -.infinity
             if best == nil || score > best!.score {
-                best = (score, featurizer, context, entries)
+                best = (score, featurizer, context, entries, selectionFits)
             }
         }
         guard var chosen = best, !chosen.entries.isEmpty else {
@@ -162,7 +167,8 @@ public struct ProfileBuilder: Sendable {
             if entry.name == auto {
                 var devFit = chosen.context
                 devFit.includeDevInFit = false
-                var strategy: any RoutingStrategy = try type.train(devFit)
+                // The fit that was scored on dev (train alone) sets the default λ.
+                var strategy: any RoutingStrategy = try chosen.selectionFits[entry.name] ?? type.train(devFit)
                 if let weight = entry.taskPriorWeight, let prior = TaskPrior.fit(devFit)?.prior(models: models, pooled: false) {
                     strategy = TaskPriorBlendStrategy(base: strategy, prior: prior, weight: weight)
                 }

@@ -91,7 +91,21 @@ struct AptitudeTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try a.save(to: dir)
         let loaded = try AptitudeStrategy.load(from: dir)
+        #expect(loaded == a)
         #expect(loaded.predictQuality(AptitudeSyntheticData.query(kind: 1)) == a.predictQuality(AptitudeSyntheticData.query(kind: 1)))
+        // The matrices live in Float32 files, not in the JSON.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("aptitude.json"))) as? [String: Any]
+        let set = json?["set"] as? [String: Any]
+        #expect((set?["vectors"] as? [Any])?.isEmpty == true && (set?["centroids"] as? [Any])?.isEmpty == true)
+        #expect(!a.set.vectors.isEmpty)
+        // An artifact that kept them inline (before the Float32 files) still loads.
+        let inline = try AptitudeSyntheticData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: inline) }
+        try JSONEncoder().encode(a).write(to: inline.appendingPathComponent("aptitude.json"))
+        #expect(try AptitudeStrategy.load(from: inline) == a)
+        // A truncated matrix is a clear error.
+        try Data([0, 0, 0, 0]).write(to: dir.appendingPathComponent("aptitude_vectors.f32"))
+        #expect(throws: SwitchyardError.self) { try AptitudeStrategy.load(from: dir) }
         try Data("{\"models\": 3}".utf8).write(to: dir.appendingPathComponent("aptitude.json"))
         #expect(throws: SwitchyardError.self) { try AptitudeStrategy.load(from: dir) }
     }

@@ -80,7 +80,7 @@ struct AptitudeFeatures {
     func summary(outcomes: [Float]) -> ModelSummary {
         var sums = [Double](repeating: 0, count: set.categoryCount)
         var counts = [Double](repeating: 0, count: set.categoryCount)
-        for (j, o) in outcomes.enumerated() where j < set.categories.count {
+        for (j, o) in outcomes.enumerated() where j < set.categories.count && set.categories[j] < sums.count {
             sums[set.categories[j]] += Double(o)
             counts[set.categories[j]] += 1
         }
