@@ -99,6 +99,8 @@ public struct KNNStrategy: TrainableStrategy {
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        // A sparse pool: one query at a time over its postings beats a dense product of the stack.
+        if postings != nil { return queries.map(predictQuality) }
         let stacked = LinearAlgebra.stack(queries, dimension: vectors.cols)
         let similarities = LinearAlgebra.multiplyTransposed(stacked, vectors)
         let clusters = clusterPrior.map { KMeans.assign(stacked, centroids: $0.centroids).assignments }

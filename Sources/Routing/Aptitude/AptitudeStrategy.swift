@@ -17,6 +17,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         didSet {
             summaries = Self.summaries(aptitude, features)
             itemPostings = SparsePostings(set.vectorMatrix)
+            centroidIndex = CentroidIndex(set.centroidMatrix)
         }
     }
     /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
@@ -26,6 +27,8 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     private var summaries: [AptitudeFeatures.ModelSummary] = []
     /// The aptitude prompts by column, for one query's similarities over its non-zeros.
     private var itemPostings: SparsePostings? = nil
+    /// The category centroids transposed, for one query's products over its non-zeros.
+    private var centroidIndex: CentroidIndex
     public var scorer: LogisticModel
 
     public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
@@ -38,6 +41,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.aptitude = aptitude
         self.summaries = Self.summaries(aptitude, AptitudeFeatures(configuration: configuration, set: set))
         self.itemPostings = SparsePostings(set.vectorMatrix)
+        self.centroidIndex = CentroidIndex(set.centroidMatrix)
         self.scorer = scorer
     }
 
@@ -61,7 +65,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
                 } else {
                     _ = CentroidIndex.dots(set.vectorMatrix, unit, into: items)
                 }
-                _ = CentroidIndex.dots(set.centroidMatrix, unit, into: cents)
+                _ = centroidIndex.dots(unit, nonZeros: query.nonZeros, into: cents)
                 let context = f.context(
                     itemSims: UnsafeBufferPointer(rebasing: items[0..<set.count]),
                     centroidSims: UnsafeBufferPointer(rebasing: cents[0..<set.categoryCount]), excluded: nil)
@@ -83,6 +87,8 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
         guard set.dimension > 0 else { return queries.map { _ in [Double](repeating: 0.5, count: models.count) } }
+        // Sparse aptitude prompts: one query at a time over its non-zeros beats a dense product of the stack.
+        if itemPostings != nil { return queries.map(predictQuality) }
         let q = LinearAlgebra.stack(queries.map { RoutingQueryNormaliser.unit($0, dimension: set.dimension) }, dimension: set.dimension)
         return scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
     }
