@@ -91,12 +91,10 @@ struct ClusterTable: Sendable {
         let train = context.train
         var best: ClusterTable? = nil
         let usable = candidates.filter { $0 * 10 <= max(train.count, 10) }
-        let estimated = context.estimatedCosts(train) + context.estimatedCosts(context.dev)
-        let outcomes = (try? FloatMatrix(
-            rows: train.count + context.dev.count, cols: train.outcomes.cols, values: train.outcomes.values + context.dev.outcomes.values))
-            ?? train.outcomes
-        let costs = (try? FloatMatrix(rows: outcomes.rows, cols: train.costs.cols, values: train.costs.values + context.dev.costs.values))
-            ?? train.costs
+        let labelled = (try? context.labelled()) ?? train
+        let estimated = context.estimatedCosts(labelled)
+        let outcomes = labelled.outcomes
+        let costs = labelled.costs
         for k in usable.isEmpty ? [1] : usable {
             let kmeans = KMeans.fit(train.vectors, configuration: KMeans.Configuration(k: k, restarts: 2, seed: context.seed))
             let stats = Stats(assignments: [(kmeans.assignments, train.outcomes)], k: kmeans.centroids.rows)

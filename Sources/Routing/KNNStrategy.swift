@@ -80,16 +80,7 @@ public struct KNNStrategy: TrainableStrategy {
         guard query.vector.count == vectors.cols else { return predictQuality(batch: [query])[0] }
         let n = vectors.rows
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sims in
-            if let postings {
-                postings.similarities(query.vector, nonZeros: query.nonZeros, into: sims)
-            } else {
-                vectors.values.withUnsafeBufferPointer { pool in
-                    query.vector.withUnsafeBufferPointer { v in
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(vectors.cols), 1, pool.baseAddress, Int32(vectors.cols),
-                                    v.baseAddress, 1, 0, sims.baseAddress, 1)
-                    }
-                }
-            }
+            Self.similarities(query, pool: vectors, postings: postings, into: sims)
             let local = Self.neighbourMeans(UnsafeBufferPointer(sims), k: k, outcomes: outcomes, weighted: weighted)
             if let clusterPrior, let cluster = priorIndex?.nearest(query.vector, nonZeros: query.nonZeros) {
                 return shrinkage.apply(local.means, evidence: local.evidence, toward: clusterPrior.quality.row(cluster).map(Double.init))
@@ -214,7 +205,7 @@ public struct KNNStrategy: TrainableStrategy {
     }
 
     static func choose(_ context: TrainingContext, table: ClusterTable) throws -> Choice {
-        let labelled = try LabelledPool(context)
+        let labelled = try context.labelled()
         let kMax = min(candidates.max() ?? 1, labelled.count - 1)
         guard kMax >= 1 else { return Choice(k: 1, weighted: false, kappa: 0, clusterPrior: false, aiq: 0) }
         let neighbours = leaveOneOutNeighbours(labelled, k: kMax)
@@ -222,8 +213,9 @@ public struct KNNStrategy: TrainableStrategy {
         let clusterPriors = ClusterTable.Stats(assignments: [(assigned, labelled.outcomes)], k: table.centroids.rows)
             .leaveOneOut(assigned: assigned, outcomes: labelled.outcomes, kappa: table.kappa)
         let prior = PriorShrinkage.means(labelled.outcomes)
+        let estimated = context.estimatedCosts(labelled)
         let score = { (predicted: [Double]) in
-            CostQualitySweep.aiq(predicted: predicted, estimated: labelled.estimatedCosts, outcomes: labelled.outcomes, costs: labelled.costs)
+            CostQualitySweep.aiq(predicted: predicted, estimated: estimated, outcomes: labelled.outcomes, costs: labelled.costs)
         }
         var best = Choice(k: candidates[0], weighted: false, kappa: 0, clusterPrior: false, aiq: -.infinity)
         for k in candidates where k <= kMax {
@@ -257,44 +249,15 @@ public struct KNNStrategy: TrainableStrategy {
         return best
     }
 
-    /// Train and dev stacked: every labelled prompt with its outcomes, realised and estimated costs.
-    struct LabelledPool {
-        var features: [QueryFeatures]
-        var vectors: FloatMatrix
-        var outcomes: FloatMatrix
-        var costs: FloatMatrix
-        var estimatedCosts: [Double]
-        var count: Int { vectors.rows }
-
-        init(_ context: TrainingContext) throws {
-            let train = context.train, dev = context.dev
-            let n = train.count + dev.count
-            features = train.features + dev.features
-            vectors = try FloatMatrix(rows: n, cols: train.vectors.cols, values: train.vectors.values + dev.vectors.values)
-            outcomes = try FloatMatrix(rows: n, cols: train.outcomes.cols, values: train.outcomes.values + dev.outcomes.values)
-            costs = try FloatMatrix(rows: n, cols: train.costs.cols, values: train.costs.values + dev.costs.values)
-            estimatedCosts = context.estimatedCosts(train) + context.estimatedCosts(dev)
-        }
-    }
-
     /// The `k` nearest other prompts of every pool prompt, best first, with their cosines.
-    static func leaveOneOutNeighbours(_ pool: LabelledPool, k: Int) -> [(index: [Int], similarity: [Float])] {
+    static func leaveOneOutNeighbours(_ pool: TrainingContext.Split, k: Int) -> [(index: [Int], similarity: [Float])] {
         let n = pool.count
         let postings = SparsePostings(pool.vectors)
         var out: [(index: [Int], similarity: [Float])] = []
         out.reserveCapacity(n)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sims in
             for i in 0..<n {
-                if let postings {
-                    postings.similarities(pool.features[i].vector, nonZeros: pool.features[i].nonZeros, into: sims)
-                } else {
-                    pool.vectors.values.withUnsafeBufferPointer { values in
-                        pool.features[i].vector.withUnsafeBufferPointer { v in
-                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(pool.vectors.cols), 1, values.baseAddress,
-                                        Int32(pool.vectors.cols), v.baseAddress, 1, 0, sims.baseAddress, 1)
-                        }
-                    }
-                }
+                similarities(pool.features[i], pool: pool.vectors, postings: postings, into: sims)
                 sims[i] = -.infinity
                 let top = topIndices(UnsafeBufferPointer(sims), k: k)
                 out.append((top, top.map { sims[$0] }))
@@ -303,19 +266,28 @@ public struct KNNStrategy: TrainableStrategy {
         return out
     }
 
+    /// Cosine of `query` with every pool row into `out`: over the pool's postings when it is sparse,
+    /// else one BLAS matrix-vector product.
+    static func similarities(_ query: QueryFeatures, pool: FloatMatrix, postings: SparsePostings?, into out: UnsafeMutableBufferPointer<Float>) {
+        if let postings {
+            postings.similarities(query.vector, nonZeros: query.nonZeros, into: out)
+            return
+        }
+        pool.values.withUnsafeBufferPointer { values in
+            query.vector.withUnsafeBufferPointer { v in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(pool.rows), Int32(pool.cols), 1, values.baseAddress, Int32(pool.cols),
+                            v.baseAddress, 1, 0, out.baseAddress, 1)
+            }
+        }
+    }
+
     /// The strategy with the chosen knobs over train, or train + dev when the context pools them.
     static func fit(
         _ context: TrainingContext, k: Int, weighted: Bool, kappa: Double, clusterPrior: Bool, table: ClusterTable
     ) throws -> KNNStrategy {
-        var vectors = context.train.vectors
-        var outcomes = context.train.outcomes
         let pooled = context.includeDevInFit && context.dev.count > 0
-        if pooled {
-            vectors.values += context.dev.vectors.values
-            outcomes.values += context.dev.outcomes.values
-            vectors = try FloatMatrix(rows: context.train.count + context.dev.count, cols: vectors.cols, values: vectors.values)
-            outcomes = try FloatMatrix(rows: context.train.count + context.dev.count, cols: outcomes.cols, values: outcomes.values)
-        }
+        let pool = pooled ? try context.labelled() : context.train
+        let vectors = pool.vectors, outcomes = pool.outcomes
         return try KNNStrategy(
             models: context.models, k: min(k, vectors.rows), vectors: vectors, outcomes: outcomes, weighted: weighted,
             shrinkage: PriorShrinkage(prior: PriorShrinkage.means(outcomes), kappa: kappa),

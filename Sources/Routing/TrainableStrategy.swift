@@ -84,6 +84,16 @@ public struct TrainingContext: Sendable {
             self.outcomes = outcomes
             self.costs = costs
         }
+
+        /// `first`'s rows followed by `second`'s.
+        init(stacking first: Split, _ second: Split) throws(SwitchyardError) {
+            let rows = first.count + second.count
+            records = first.records + second.records
+            features = first.features + second.features
+            vectors = try FloatMatrix(rows: rows, cols: first.vectors.cols, values: first.vectors.values + second.vectors.values)
+            outcomes = try FloatMatrix(rows: rows, cols: first.outcomes.cols, values: first.outcomes.values + second.outcomes.values)
+            costs = try FloatMatrix(rows: rows, cols: first.costs.cols, values: first.costs.values + second.costs.values)
+        }
     }
 
     public init(
@@ -98,6 +108,12 @@ public struct TrainingContext: Sendable {
         self.seed = seed
         self.logger = logger
         self.cache = TrainingCache()
+    }
+
+    /// Train and dev stacked, row for row: every labelled prompt, which leave-one-out selection scores
+    /// and a fit that pools dev is made of.
+    public func labelled() throws(SwitchyardError) -> Split {
+        dev.count > 0 ? try Split(stacking: train, dev) : train
     }
 
     /// The split used for selection and validation: dev when it has records, else train.

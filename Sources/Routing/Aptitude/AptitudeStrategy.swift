@@ -158,7 +158,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     /// The aptitude set has one category per UniRoute cluster (K chosen by leave-one-out over train + dev,
     /// `ClusterTable`): the clusters that tell models apart are the categories an aptitude test should
     /// cover. A fixed 12 left ZeroEval's 26 models with 240 prompts (test AIQ 0.8075, below the TF-IDF
-    /// kNN reference's 0.8146); its K = 30 gives 600 (0.8306).
+    /// kNN reference's 0.8146); its K = 30 gives 580 (0.8306).
     /// Trained once per build: the set is drawn from train and the scorer early-stopped on dev whether
     /// or not the saved fit pools dev, so the selection fit and the saved one are the same.
     public static func train(_ context: TrainingContext) throws -> AptitudeStrategy {
