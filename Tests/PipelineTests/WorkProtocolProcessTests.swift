@@ -137,12 +137,14 @@ struct WorkProtocolProcessTests {
     func stopWorker() async throws {
         try requireBinary()
         let run = try Run()
-        let count = 2_000
+        let count = 4_000
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
         let stopped = try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
         try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
         let outlasted = await onTimedThread { () -> Bool in
-            usleep(400_000)
+            // Long enough for the worker to have joined and hold tasks even when the other suites load
+            // both cores (400 ms was not: it was stopped before it joined, so it had nothing to lose).
+            usleep(1_500_000)
             kill(stopped.processIdentifier, SIGSTOP)
             usleep(1_500_000)  // well past the 600 ms worker timeout
             let running = coordinator.isRunning
