@@ -140,11 +140,13 @@ struct WorkProtocolProcessTests {
         let count = 4_000
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
         let stopped = try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
-        try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
-        let outlasted = await onTimedThread { () -> Bool in
-            // Long enough for the worker to have joined and hold tasks even when the other suites load
-            // both cores (400 ms was not: it was stopped before it joined, so it had nothing to lose).
-            usleep(1_500_000)
+        let outlasted = try await onTimedThread { () throws -> Bool in
+            // The worker to be stopped runs alone until results appear: then it has joined and, with the
+            // queue full, always holds tasks (a fixed delay was not enough under the other suites' load:
+            // it was stopped before it joined, so it had nothing to lose).
+            let deadline = Date().addingTimeInterval(30)
+            while run.lineCount() == 0 && coordinator.isRunning && Date() < deadline { usleep(10_000) }
+            try run.worker(stage: "a", ["--work-ms", "5", "--credit", "2"])
             kill(stopped.processIdentifier, SIGSTOP)
             usleep(1_500_000)  // well past the 600 ms worker timeout
             let running = coordinator.isRunning
