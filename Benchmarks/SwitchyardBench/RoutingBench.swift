@@ -42,6 +42,9 @@ struct RoutingBench: AsyncParsableCommand {
     @Option(help: "Log level of the build (info shows what dev chose: K, k, κ, ...).")
     var logLevel: String = "warning"
 
+    @Option(help: "Keep each data set's artifact under DIR/<data set> and, when one is already there, load it instead of building (speed work without a rebuild; build time is then not measured).")
+    var artifacts: String?
+
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
@@ -104,20 +107,28 @@ struct RoutingBench: AsyncParsableCommand {
             embedders["minilm"] = try MiniLMEmbedder(modelDirectory: minilmDir, logger: logger)
         }
         if presets.contains(where: { $0.embedder == "hashed-4096" }) { embedders["hashed-4096"] = try HashedEmbedder(dimension: 4096) }
-        let artifactDir = FileManager.default.temporaryDirectory.appendingPathComponent("routing-bench-\(name)-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: artifactDir) }
+        let kept = artifacts.map { URL(fileURLWithPath: $0).appendingPathComponent(name) }
+        let artifactDir = kept ?? FileManager.default.temporaryDirectory.appendingPathComponent("routing-bench-\(name)-\(getpid())")
+        defer { if kept == nil { try? FileManager.default.removeItem(at: artifactDir) } }
 
         let t0 = Date()
-        let manifest = try ProfileBuilder(
-            configuration: .init(
-                featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) },
-                costGroupCandidates: costGroups.split(separator: ",").compactMap { Int($0) }),
-            logger: logger
-        ).build(
-            train: train, dev: dev, prices: prices, sources: .init(trainFile: "train.jsonl", devFile: "dev.jsonl"),
-            embedders: embedders, to: artifactDir
-        )
-        let buildSeconds = Date().timeIntervalSince(t0)
+        let manifest: RouterManifest
+        var buildSeconds = 0.0
+        if kept != nil, let existing = try? RouterManifest.load(from: artifactDir) {
+            manifest = existing
+            logger.warning("loaded the kept artifact: build time not measured", metadata: ["artifact": "\(artifactDir.path)"])
+        } else {
+            manifest = try ProfileBuilder(
+                configuration: .init(
+                    featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) },
+                    costGroupCandidates: costGroups.split(separator: ",").compactMap { Int($0) }),
+                logger: logger
+            ).build(
+                train: train, dev: dev, prices: prices, sources: .init(trainFile: "train.jsonl", devFile: "dev.jsonl"),
+                embedders: embedders, to: artifactDir
+            )
+            buildSeconds = Date().timeIntervalSince(t0)
+        }
         let t1 = Date()
         let artifact = try RouterArtifact.load(from: artifactDir, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] })
         let loadMilliseconds = Date().timeIntervalSince(t1) * 1000
@@ -132,7 +143,8 @@ struct RoutingBench: AsyncParsableCommand {
         let envelope = singles.quality.indices.map { CostQualityPoint(lambda: 0, cost: singles.cost[$0], quality: singles.quality[$0]) }
 
         var strategies: [StrategyResult] = []
-        for entry in manifest.strategies {
+        let chosen = self.strategies.map { Set($0.split(separator: ",").map(String.init)) }
+        for entry in manifest.strategies where chosen?.contains(entry.name) ?? true {
             let router = try artifact.router(strategy: entry.name, lambda: 0)
             let estimated = features.flatMap { router.estimatedCosts($0) }
             let predicted = router.strategy.predictQuality(batch: features).flatMap { $0 }

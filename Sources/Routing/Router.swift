@@ -77,9 +77,15 @@ public struct Router: Sendable {
         queries.map { estimatedCosts($0) }
     }
 
+    /// The query as the router's tables read it: its non-zeros indexed once when a table multiplies its
+    /// vector (strategy, cost groups), instead of once per table.
+    public func prepared(_ query: QueryFeatures) -> QueryFeatures {
+        strategy.readsQueryVector || costGroups != nil ? query.indexingNonZeros() : query
+    }
+
     /// The decision for one query.
     public func decide(id: String, query: QueryFeatures, constraints: RoutingConstraints = .none) throws(RoutingError) -> RoutingDecision {
-        let query = strategy.readsQueryVector || costGroups != nil ? query.indexingNonZeros() : query
+        let query = prepared(query)
         return try decide(id: id, quality: strategy.predictQuality(query), cost: estimatedCosts(query), constraints: constraints)
     }
 
@@ -88,6 +94,7 @@ public struct Router: Sendable {
     public func decide(
         ids: [String], queries: [QueryFeatures], constraints: [RoutingConstraints]? = nil
     ) -> [Result<RoutingDecision, RoutingError>] {
+        let queries = queries.map(prepared)
         let qualities = strategy.predictQuality(batch: queries)
         let costs = estimatedCosts(batch: queries)
         return queries.indices.map { i in

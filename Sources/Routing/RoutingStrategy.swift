@@ -38,6 +38,10 @@ public struct QueryFeatures: Sendable, Codable, Hashable {
         hasher.combine(inputTokens)
     }
 
+    /// Whether the non-zeros are known and few (at most a quarter of the dimension, as lexical vectors
+    /// are): products over them then beat a BLAS product of the stacked batch.
+    public var isSparse: Bool { nonZeros.map { $0.count * 4 <= vector.count } ?? false }
+
     /// The same query with `nonZeros` filled in (unchanged when already known).
     public func indexingNonZeros() -> QueryFeatures {
         guard nonZeros == nil else { return self }

@@ -271,6 +271,8 @@ public struct TaskPriorBlendStrategy: RoutingStrategy {
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
+        // Sparse queries: the prior over each one's non-zeros beats a dense product of the stack.
+        if !queries.isEmpty && queries.allSatisfy(\.isSparse) { return queries.map(predictQuality) }
         let local = base.predictQuality(batch: queries)
         let priors = prior.priors(queries)
         return local.indices.map { i in Self.blend(local[i], prior: priors, row: i, columns: priorColumns, weight: weight) }
