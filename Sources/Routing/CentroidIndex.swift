@@ -14,16 +14,21 @@ struct CentroidIndex: Sendable, Hashable {
     let rows: FloatMatrix
     /// |row|² / 2 per row (nearest centroid = argmax dot − halfNorm).
     let halfNorms: [Float]
-    /// The rows transposed (dimension × rows): a sparse query's products then read, per non-zero, one
-    /// contiguous run of `count` values (vectorised) instead of `count` scattered ones.
+    /// The rows transposed (dimension × `stride`): a sparse query's products then read, per non-zero, one
+    /// contiguous run of values (vectorised) instead of `count` scattered ones.
     let columns: [Float]
+    /// Rows rounded up to a multiple of eight (zero rows pad the end): every row is then in a vector
+    /// register (30 aptitude categories ran 6 of them scalar).
+    let stride: Int
 
     init(_ rows: FloatMatrix) {
         self.rows = rows
         self.halfNorms = (0..<rows.rows).map { r in rows.row(r).reduce(0) { $0 + $1 * $1 } / 2 }
-        var columns = [Float](repeating: 0, count: rows.rows * rows.cols)
-        for r in 0..<rows.rows { for c in 0..<rows.cols { columns[c * rows.rows + r] = rows[r, c] } }
+        let stride = (rows.rows + 7) / 8 * 8
+        var columns = [Float](repeating: 0, count: stride * rows.cols)
+        for r in 0..<rows.rows { for c in 0..<rows.cols { columns[c * stride + r] = rows[r, c] } }
         self.columns = columns
+        self.stride = stride
     }
 
     var count: Int { rows.rows }
@@ -42,29 +47,20 @@ struct CentroidIndex: Sendable, Hashable {
             vector.withUnsafeBufferPointer { v in
                 guard let columnBase = c.baseAddress else { return }
                 let raw = UnsafeRawPointer(columnBase)
-                let stride = MemoryLayout<Float>.stride
                 // Eight rows at a time in a vector register, over all non-zeros (the compiler does not
                 // vectorise the scattered form: it cannot prove `out` and the table apart). Per row the
                 // sum runs in the same order as one scalar loop would.
+                let stride = self.stride, bytes = MemoryLayout<Float>.stride
                 var r0 = 0
-                while r0 + 8 <= k {
+                while r0 < k {
                     var sum = SIMD8<Float>(repeating: 0)
                     for i32 in nonZeros {
                         let i = Int(i32)
                         guard i < d else { continue }
-                        sum += v[i] * raw.loadUnaligned(fromByteOffset: (i * k + r0) * stride, as: SIMD8<Float>.self)
+                        sum += v[i] * raw.loadUnaligned(fromByteOffset: (i * stride + r0) * bytes, as: SIMD8<Float>.self)
                     }
-                    for lane in 0..<8 { out[r0 + lane] = sum[lane] }
+                    for lane in 0..<min(8, k - r0) { out[r0 + lane] = sum[lane] }
                     r0 += 8
-                }
-                for r in r0..<k {
-                    var sum: Float = 0
-                    for i32 in nonZeros {
-                        let i = Int(i32)
-                        guard i < d else { continue }
-                        sum += v[i] * c[i * k + r]
-                    }
-                    out[r] = sum
                 }
             }
         }

@@ -122,4 +122,21 @@ struct AptitudeTests {
             for j in single.indices { #expect(abs(single[j] - batch[i][j]) < 1e-5) }
         }
     }
+
+    @Test("the folded scoring table gives the scorer's probability of every feature row")
+    func foldedTableMatchesRows() throws {
+        let strategy = try AptitudeStrategy.train(try AptitudeSyntheticData.context())
+        let f = strategy.features
+        for kind in 0..<3 {
+            let unit = RequirementVectorMath.normalized(AptitudeSyntheticData.query(kind: kind).vector)
+            let items = LinearAlgebra.multiplyTransposed(try FloatMatrix(stacking: [unit], cols: unit.count), strategy.set.vectorMatrix)
+            let centroids = LinearAlgebra.multiplyTransposed(try FloatMatrix(stacking: [unit], cols: unit.count), strategy.set.centroidMatrix)
+            let context = items.values.withUnsafeBufferPointer { i in
+                centroids.values.withUnsafeBufferPointer { c in f.context(itemSims: i, centroidSims: c, excluded: nil) }
+            }
+            let fromRows = strategy.rowProbabilities(context: context, features: f)
+            let folded = strategy.predictQuality(AptitudeSyntheticData.query(kind: kind))
+            for j in fromRows.indices { #expect(abs(fromRows[j] - folded[j]) < 1e-5, "model \(strategy.models[j]), kind \(kind)") }
+        }
+    }
 }

@@ -30,17 +30,19 @@ struct AptitudeFeatures {
     /// `itemSims`: cosine to every aptitude prompt; `centroidSims`: cosine to every category centroid.
     func context(itemSims: UnsafeBufferPointer<Float>, centroidSims: UnsafeBufferPointer<Float>, excluded: Int?) -> QueryContext {
         let k = max(configuration.neighbours, configuration.nearNeighbours)
-        // Partial selection of the k most similar prompts (k is small: insertion into a sorted list).
+        // Partial selection of the k most similar prompts (k is small: insertion into a sorted list);
+        // once k are held, most prompts fall below the k-th and cost one comparison with a scalar.
         var top: [(Int, Float)] = []
         top.reserveCapacity(k + 1)
-        for j in 0..<itemSims.count where j != excluded {
+        var threshold = -Float.infinity
+        for j in 0..<itemSims.count {
             let s = itemSims[j]
-            if top.count < k || s > top[top.count - 1].1 {
-                var pos = top.count
-                while pos > 0 && top[pos - 1].1 < s { pos -= 1 }
-                top.insert((j, s), at: pos)
-                if top.count > k { top.removeLast() }
-            }
+            guard top.count < k || s > threshold, j != excluded else { continue }
+            var pos = top.count
+            while pos > 0 && top[pos - 1].1 < s { pos -= 1 }
+            top.insert((j, s), at: pos)
+            if top.count > k { top.removeLast() }
+            if top.count == k { threshold = top[k - 1].1 }
         }
         let tau = configuration.temperature
         let best = Double(top.first?.1 ?? 0)
@@ -123,5 +125,90 @@ struct AptitudeFeatures {
         row[6] = Float(RequirementVectorMath.logit(neighbours, epsilon: 0.02))
         row[7] = Float(RequirementVectorMath.logit(overall, epsilon: 0.02))
         for c in q.affinity.indices { row[8 + c] = Float(q.affinity[c] * (accuracy(c) - overall)) }
+    }
+}
+
+extension AptitudeFeatures {
+    /// The scorer folded with every model's aptitude outcomes: what a decision reads per model.
+    ///
+    /// σ(w·row + b) of `fill` (no prompt left out, as at decision time) regrouped: the parts that do not
+    /// depend on the query are summed once per model, and the C category features become one dot product
+    /// of the query's affinity with `categoryTerm`. Why: filling a row of 8 + C features per model and
+    /// query cost more than everything else a decision does.
+    struct ScoringTable: Sendable, Hashable {
+        var models: Int
+        var categories: Int
+        /// models × categories: accuracy per category, smoothed toward the model's overall aptitude.
+        var accuracy: [Double]
+        /// models × categories: w₈₊꜀ · (accuracy − overall).
+        var categoryTerm: [Double]
+        /// models × aptitude prompts: the outcomes the neighbour features average.
+        var outcomes: [Double]
+        /// Per model: overall aptitude.
+        var overall: [Double]
+        /// Per model: b + w₄·overall + w₇·logit(overall).
+        var constant: [Double]
+        /// w₀ … w₃, w₅, w₆: the weights of the query-dependent features.
+        var affinityWeight, nearestWeight, neighbourWeight, nearWeight, affinityLogitWeight, neighbourLogitWeight: Double
+    }
+
+    func scoringTable(aptitude: [[Float]], summaries: [ModelSummary], scorer: LogisticModel) -> ScoringTable {
+        let w = { (i: Int) in i < scorer.weights.count ? scorer.weights[i] : 0 }
+        let categories = set.categoryCount, smoothing = configuration.smoothing
+        var table = ScoringTable(
+            models: aptitude.count, categories: categories, accuracy: [], categoryTerm: [], outcomes: [], overall: [], constant: [],
+            affinityWeight: w(0), nearestWeight: w(1), neighbourWeight: w(2), nearWeight: w(3), affinityLogitWeight: w(5),
+            neighbourLogitWeight: w(6))
+        for (outcomes, s) in zip(aptitude, summaries) {
+            let overall = s.count > 0 ? s.total / s.count : 0.5
+            for c in 0..<categories {
+                let accuracy = c < s.sums.count ? (s.sums[c] + smoothing * overall) / (s.counts[c] + smoothing) : overall
+                table.accuracy.append(accuracy)
+                table.categoryTerm.append(w(8 + c) * (accuracy - overall))
+            }
+            table.outcomes += (0..<set.count).map { $0 < outcomes.count ? Double(outcomes[$0]) : overall }
+            table.overall.append(overall)
+            table.constant.append(scorer.bias + w(4) * overall + w(7) * RequirementVectorMath.logit(overall, epsilon: 0.02))
+        }
+        return table
+    }
+
+    /// P(correct) of every model of `table` for one query's context (which must leave nothing out):
+    /// the same value as `scorer.probability` of the row `fill` writes, up to rounding.
+    func probabilities(_ table: ScoringTable, context q: QueryContext) -> [Double] {
+        let categories = min(table.categories, q.affinity.count), items = set.count
+        return [Double](unsafeUninitializedCapacity: table.models) { out, initialized in
+            table.accuracy.withUnsafeBufferPointer { accuracy in
+                table.categoryTerm.withUnsafeBufferPointer { term in
+                    table.outcomes.withUnsafeBufferPointer { outcomes in
+                        q.affinity.withUnsafeBufferPointer { affinity in
+                            for m in 0..<table.models {
+                                let row = m * table.categories
+                                var affinityAccuracy = 0.0, categoryPart = 0.0
+                                for c in 0..<categories {
+                                    affinityAccuracy += affinity[c] * accuracy[row + c]
+                                    categoryPart += affinity[c] * term[row + c]
+                                }
+                                let overall = table.overall[m]
+                                func weighted(_ index: [Int], _ weight: [Double]) -> Double {
+                                    var num = 0.0, den = 0.0
+                                    for (j, w) in zip(index, weight) { num += w * outcomes[m * items + j]; den += w }
+                                    return den > 0 ? (num + 0.5 * overall) / (den + 0.5) : overall
+                                }
+                                let neighbours = weighted(q.neighbourIndex, q.neighbourWeight)
+                                let nearest = q.nearestCategory < categories ? accuracy[row + q.nearestCategory] : overall
+                                var logit = table.constant[m] + categoryPart
+                                logit += table.affinityWeight * affinityAccuracy + table.nearestWeight * nearest
+                                logit += table.neighbourWeight * neighbours + table.nearWeight * weighted(q.nearIndex, q.nearWeight)
+                                logit += table.affinityLogitWeight * RequirementVectorMath.logit(affinityAccuracy, epsilon: 0.02)
+                                logit += table.neighbourLogitWeight * RequirementVectorMath.logit(neighbours, epsilon: 0.02)
+                                out[m] = RequirementVectorMath.sigmoid(logit)
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = table.models
+        }
     }
 }

@@ -12,24 +12,24 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "aptitude"
     public var name: String { Self.strategyName }
     public private(set) var models: [String]
-    public var configuration: AptitudeConfiguration
+    public var configuration: AptitudeConfiguration { didSet { table = Self.table(self) } }
     public var set: AptitudeSet {
         didSet {
-            summaries = Self.summaries(aptitude, features)
+            table = Self.table(self)
             itemPostings = SparsePostings(set.vectorMatrix)
             centroidIndex = CentroidIndex(set.centroidMatrix)
         }
     }
     /// Outcome of every model on every aptitude prompt: `models.count` rows of `set.count` values.
-    public private(set) var aptitude: [[Float]] { didSet { summaries = Self.summaries(aptitude, features) } }
-    /// Per-category sums of every model's aptitude outcomes, kept with them (a decision reads them for
-    /// every model; recomputing them per query cost more than the scoring).
-    private var summaries: [AptitudeFeatures.ModelSummary] = []
+    public private(set) var aptitude: [[Float]] { didSet { table = Self.table(self) } }
+    public var scorer: LogisticModel { didSet { table = Self.table(self) } }
+    /// The scorer folded with every model's aptitude outcomes, kept with them (filling a feature row per
+    /// model and query cost more than the rest of a decision).
+    private var table: AptitudeFeatures.ScoringTable
     /// The aptitude prompts by column, for one query's similarities over its non-zeros.
     private var itemPostings: SparsePostings? = nil
     /// The category centroids transposed, for one query's products over its non-zeros.
     private var centroidIndex: CentroidIndex
-    public var scorer: LogisticModel
 
     public init(models: [String], configuration: AptitudeConfiguration, set: AptitudeSet, aptitude: [[Float]], scorer: LogisticModel) throws(AptitudeError) {
         guard models.count == aptitude.count, aptitude.allSatisfy({ $0.count == set.count }) else {
@@ -39,17 +39,19 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.configuration = configuration
         self.set = set
         self.aptitude = aptitude
-        self.summaries = Self.summaries(aptitude, AptitudeFeatures(configuration: configuration, set: set))
+        self.scorer = scorer
+        let features = AptitudeFeatures(configuration: configuration, set: set)
+        self.table = features.scoringTable(aptitude: aptitude, summaries: aptitude.map(features.summary), scorer: scorer)
         self.itemPostings = SparsePostings(set.vectorMatrix)
         self.centroidIndex = CentroidIndex(set.centroidMatrix)
-        self.scorer = scorer
+    }
+
+    static func table(_ strategy: AptitudeStrategy) -> AptitudeFeatures.ScoringTable {
+        let f = strategy.features
+        return f.scoringTable(aptitude: strategy.aptitude, summaries: strategy.aptitude.map(f.summary), scorer: strategy.scorer)
     }
 
     var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
-
-    static func summaries(_ aptitude: [[Float]], _ features: AptitudeFeatures) -> [AptitudeFeatures.ModelSummary] {
-        aptitude.map(features.summary)
-    }
 
     /// One query: similarities to the aptitude prompts and categories over its non-zeros, in stack
     /// buffers (no matrix per query), then the same scorer as the batch path.
@@ -69,20 +71,9 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
                 let context = f.context(
                     itemSims: UnsafeBufferPointer(rebasing: items[0..<set.count]),
                     centroidSims: UnsafeBufferPointer(rebasing: cents[0..<set.categoryCount]), excluded: nil)
-                var row = [Float](repeating: 0, count: f.width)
-                return predictions(context: context, features: f, summaries: summaries, row: &row)
+                return f.probabilities(table, context: context)
             }
         }
-    }
-
-    /// P(correct) of every model for one query's context.
-    private func predictions(context: AptitudeFeatures.QueryContext, features f: AptitudeFeatures, summaries: [AptitudeFeatures.ModelSummary], row: inout [Float]) -> [Double] {
-        var predictions = [Double](repeating: 0, count: models.count)
-        for j in models.indices {
-            f.fill(&row, context: context, outcomes: aptitude[j], summary: summaries[j])
-            predictions[j] = scorer.probability(row)
-        }
-        return predictions
     }
 
     public func predictQuality(batch queries: [QueryFeatures]) -> [[Double]] {
@@ -98,7 +89,6 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         let f = features
         let itemSims = LinearAlgebra.multiplyTransposed(q, set.vectorMatrix)
         let centroidSims = LinearAlgebra.multiplyTransposed(q, set.centroidMatrix)
-        var row = [Float](repeating: 0, count: f.width)
         var out: [[Double]] = []
         out.reserveCapacity(q.rows)
         itemSims.values.withUnsafeBufferPointer { items in
@@ -109,11 +99,21 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
                         centroidSims: UnsafeBufferPointer(rebasing: cents[(i * set.categoryCount)..<((i + 1) * set.categoryCount)]),
                         excluded: excluded[i]
                     )
-                    out.append(predictions(context: context, features: f, summaries: summaries, row: &row))
+                    out.append(excluded[i] == nil ? f.probabilities(table, context: context) : rowProbabilities(context: context, features: f))
                 }
             }
         }
         return out
+    }
+
+    /// P(correct) of every model from the scorer's feature rows (`fill`): needed when the context leaves
+    /// a prompt out, which the folded table cannot.
+    func rowProbabilities(context: AptitudeFeatures.QueryContext, features f: AptitudeFeatures) -> [Double] {
+        var row = [Float](repeating: 0, count: f.width)
+        return models.indices.map { j in
+            f.fill(&row, context: context, outcomes: aptitude[j], summary: f.summary(outcomes: aptitude[j]))
+            return scorer.probability(row)
+        }
     }
 
     // MARK: onboarding
