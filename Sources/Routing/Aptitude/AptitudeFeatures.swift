@@ -29,29 +29,39 @@ struct AptitudeFeatures {
 
     /// `itemSims`: cosine to every aptitude prompt; `centroidSims`: cosine to every category centroid.
     func context(itemSims: UnsafeBufferPointer<Float>, centroidSims: UnsafeBufferPointer<Float>, excluded: Int?) -> QueryContext {
-        let k = max(configuration.neighbours, configuration.nearNeighbours)
-        // Partial selection of the k most similar prompts (k is small: insertion into a sorted list);
-        // once k are held, most prompts fall below the k-th and cost one comparison with a scalar.
-        var top: [(Int, Float)] = []
-        top.reserveCapacity(k + 1)
-        var threshold = -Float.infinity
-        for j in 0..<itemSims.count {
-            let s = itemSims[j]
-            guard top.count < k || s > threshold, j != excluded else { continue }
-            var pos = top.count
-            while pos > 0 && top[pos - 1].1 < s { pos -= 1 }
-            top.insert((j, s), at: pos)
-            if top.count > k { top.removeLast() }
-            if top.count == k { threshold = top[k - 1].1 }
+        let k = max(1, configuration.neighbours, configuration.nearNeighbours)
+        // Partial selection of the k most similar prompts, best first (k is small: insertion into a
+        // sorted stack buffer); once k are held, most prompts cost one comparison with the k-th.
+        let (ni, nw, ci, cw) = withUnsafeTemporaryAllocation(of: Int.self, capacity: k + 1) { index in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: k + 1) { value in
+                var held = 0
+                var threshold = -Float.infinity
+                for j in 0..<itemSims.count {
+                    let s = itemSims[j]
+                    guard held < k || s > threshold, j != excluded else { continue }
+                    var pos = min(held, k - 1)
+                    while pos > 0 && value[pos - 1] < s {
+                        value[pos] = value[pos - 1]
+                        index[pos] = index[pos - 1]
+                        pos -= 1
+                    }
+                    value[pos] = s
+                    index[pos] = j
+                    held = min(held + 1, k)
+                    if held == k { threshold = value[k - 1] }
+                }
+                let tau = configuration.temperature
+                let best = Double(held > 0 ? value[0] : 0)
+                func weights(_ n: Int) -> ([Int], [Double]) {
+                    let chosen = 0..<min(n, held)
+                    return (chosen.map { index[$0] }, chosen.map { Foundation.exp(tau * (Double(value[$0]) - best)) })
+                }
+                let (ni, nw) = weights(configuration.neighbours)
+                let (ci, cw) = weights(configuration.nearNeighbours)
+                return (ni, nw, ci, cw)
+            }
         }
         let tau = configuration.temperature
-        let best = Double(top.first?.1 ?? 0)
-        func weights(_ n: Int) -> ([Int], [Double]) {
-            let chosen = top.prefix(n)
-            return (chosen.map(\.0), chosen.map { Foundation.exp(tau * (Double($0.1) - best)) })
-        }
-        let (ni, nw) = weights(configuration.neighbours)
-        let (ci, cw) = weights(configuration.nearNeighbours)
         var affinity = [Double](repeating: 0, count: centroidSims.count)
         var maxSim = -Double.infinity
         var nearest = 0
