@@ -134,7 +134,12 @@ struct AptitudeTests {
             let context = items.values.withUnsafeBufferPointer { i in
                 centroids.values.withUnsafeBufferPointer { c in f.context(itemSims: i, centroidSims: c, excluded: nil) }
             }
-            let fromRows = strategy.rowProbabilities(context: context, features: f)
+            // What training fits: the scorer on every model's feature row.
+            var row = [Float](repeating: 0, count: f.width)
+            let fromRows = strategy.aptitude.map { outcomes in
+                f.fill(&row, context: context, outcomes: outcomes, summary: f.summary(outcomes: outcomes))
+                return strategy.scorer.probability(row)
+            }
             let folded = strategy.predictQuality(AptitudeSyntheticData.query(kind: kind))
             for j in fromRows.indices { #expect(abs(fromRows[j] - folded[j]) < 1e-5, "model \(strategy.models[j]), kind \(kind)") }
         }

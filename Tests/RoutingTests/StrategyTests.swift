@@ -6,6 +6,22 @@ import Testing
 
 /// Each strategy on synthetic data where the right model is known: math-pro for math, code-pro for code.
 @Suite struct StrategyTests {
+    @Test("kNN's top k: the k largest, best first, ties to the lower index")
+    func topIndicesMatchSorting() {
+        // Few distinct values, so ties are everywhere; a fixed sequence keeps the test deterministic.
+        var state: UInt64 = 7
+        let values: [Float] = (0..<500).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float((state >> 33) % 6) / 10
+        }
+        let expected = values.indices.sorted { a, b in values[a] != values[b] ? values[a] > values[b] : a < b }
+        values.withUnsafeBufferPointer { buffer in
+            for k in [1, 2, 5, 10, 80, 499, 500, 900] {
+                #expect(KNNStrategy.topIndices(buffer, k: k) == Array(expected.prefix(k)), "k = \(k)")
+            }
+        }
+    }
+
     func expectSpecialists(_ strategy: any RoutingStrategy, _ featurizer: Featurizer) throws {
         let math = try strategy.predictQuality(RoutingTestData.features(RoutingTestData.prompt(math: true), featurizer))
         let code = try strategy.predictQuality(RoutingTestData.features(RoutingTestData.prompt(math: false), featurizer))

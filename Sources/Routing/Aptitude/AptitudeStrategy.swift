@@ -81,11 +81,11 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         // Sparse aptitude prompts: one query at a time over its non-zeros beats a dense product of the stack.
         if itemPostings != nil { return queries.map(predictQuality) }
         let q = LinearAlgebra.stack(queries.map { RoutingQueryNormaliser.unit($0, dimension: set.dimension) }, dimension: set.dimension)
-        return scores(queryMatrix: q, excluded: [Int?](repeating: nil, count: queries.count))
+        return scores(queryMatrix: q)
     }
 
-    /// Scores for stacked unit query vectors; `excluded[i]` leaves one aptitude prompt out of query i.
-    func scores(queryMatrix q: FloatMatrix, excluded: [Int?]) -> [[Double]] {
+    /// Scores for stacked unit query vectors (one BLAS product each with the prompts and the centroids).
+    func scores(queryMatrix q: FloatMatrix) -> [[Double]] {
         let f = features
         let itemSims = LinearAlgebra.multiplyTransposed(q, set.vectorMatrix)
         let centroidSims = LinearAlgebra.multiplyTransposed(q, set.centroidMatrix)
@@ -97,23 +97,13 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
                     let context = f.context(
                         itemSims: UnsafeBufferPointer(rebasing: items[(i * set.count)..<((i + 1) * set.count)]),
                         centroidSims: UnsafeBufferPointer(rebasing: cents[(i * set.categoryCount)..<((i + 1) * set.categoryCount)]),
-                        excluded: excluded[i]
+                        excluded: nil
                     )
-                    out.append(excluded[i] == nil ? f.probabilities(table, context: context) : rowProbabilities(context: context, features: f))
+                    out.append(f.probabilities(table, context: context))
                 }
             }
         }
         return out
-    }
-
-    /// P(correct) of every model from the scorer's feature rows (`fill`): needed when the context leaves
-    /// a prompt out, which the folded table cannot.
-    func rowProbabilities(context: AptitudeFeatures.QueryContext, features f: AptitudeFeatures) -> [Double] {
-        var row = [Float](repeating: 0, count: f.width)
-        return models.indices.map { j in
-            f.fill(&row, context: context, outcomes: aptitude[j], summary: f.summary(outcomes: aptitude[j]))
-            return scorer.probability(row)
-        }
     }
 
     // MARK: onboarding
