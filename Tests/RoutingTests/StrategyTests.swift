@@ -14,10 +14,13 @@ import Testing
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float((state >> 33) % 6) / 10
         }
-        let expected = values.indices.sorted { a, b in values[a] != values[b] ? values[a] > values[b] : a < b }
-        values.withUnsafeBufferPointer { buffer in
-            for k in [1, 2, 5, 10, 80, 499, 500, 900] {
-                #expect(KNNStrategy.topIndices(buffer, k: k) == Array(expected.prefix(k)), "k = \(k)")
+        // Ascending, periodic and constant rows too: the k-th best then changes at every step, or never.
+        for values in [values, values.sorted(), (0..<2000).map { Float($0 % 7) }, [Float](repeating: 0, count: 3000)] {
+            let expected = values.indices.sorted { a, b in values[a] != values[b] ? values[a] > values[b] : a < b }
+            values.withUnsafeBufferPointer { buffer in
+                for k in [1, 2, 5, 10, 80, 499, 500, 900] {
+                    #expect(KNNStrategy.topIndices(buffer, k: k) == Array(expected.prefix(k)), "k = \(k), n = \(values.count)")
+                }
             }
         }
     }
