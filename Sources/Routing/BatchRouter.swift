@@ -32,7 +32,7 @@ public struct BatchRouter: Sendable {
         var start = 0
         while start < requests.count {
             let end = min(requests.count, start + chunkSize)
-            features += try profiler.profile(requests[start..<end].map(\.prompt)).map { self.router.prepared(QueryFeatures($0)) }
+            features += try profiler.profile(requests[start..<end].map(\.prompt)).map(QueryFeatures.init)
             start = end
         }
         let qualities = strategy.predictQuality(batch: features)

@@ -162,14 +162,15 @@ extension AptitudeFeatures {
         var affinityWeight, nearestWeight, neighbourWeight, nearWeight, affinityLogitWeight, neighbourLogitWeight: Double
     }
 
-    func scoringTable(aptitude: [[Float]], summaries: [ModelSummary], scorer: LogisticModel) -> ScoringTable {
+    func scoringTable(aptitude: [[Float]], scorer: LogisticModel) -> ScoringTable {
         let w = { (i: Int) in i < scorer.weights.count ? scorer.weights[i] : 0 }
         let categories = set.categoryCount, smoothing = configuration.smoothing
         var table = ScoringTable(
             models: aptitude.count, categories: categories, accuracy: [], categoryTerm: [], outcomes: [], overall: [], constant: [],
             affinityWeight: w(0), nearestWeight: w(1), neighbourWeight: w(2), nearWeight: w(3), affinityLogitWeight: w(5),
             neighbourLogitWeight: w(6))
-        for (outcomes, s) in zip(aptitude, summaries) {
+        for outcomes in aptitude {
+            let s = summary(outcomes: outcomes)
             let overall = s.count > 0 ? s.total / s.count : 0.5
             for c in 0..<categories {
                 let accuracy = c < s.sums.count ? (s.sums[c] + smoothing * overall) / (s.counts[c] + smoothing) : overall

@@ -40,15 +40,13 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
         self.set = set
         self.aptitude = aptitude
         self.scorer = scorer
-        let features = AptitudeFeatures(configuration: configuration, set: set)
-        self.table = features.scoringTable(aptitude: aptitude, summaries: aptitude.map(features.summary), scorer: scorer)
+        self.table = AptitudeFeatures(configuration: configuration, set: set).scoringTable(aptitude: aptitude, scorer: scorer)
         self.itemPostings = SparsePostings(set.vectorMatrix)
         self.centroidIndex = CentroidIndex(set.centroidMatrix)
     }
 
     static func table(_ strategy: AptitudeStrategy) -> AptitudeFeatures.ScoringTable {
-        let f = strategy.features
-        return f.scoringTable(aptitude: strategy.aptitude, summaries: strategy.aptitude.map(f.summary), scorer: strategy.scorer)
+        strategy.features.scoringTable(aptitude: strategy.aptitude, scorer: strategy.scorer)
     }
 
     var features: AptitudeFeatures { AptitudeFeatures(configuration: configuration, set: set) }
