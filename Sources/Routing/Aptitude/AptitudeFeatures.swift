@@ -144,15 +144,16 @@ extension AptitudeFeatures {
     /// σ(w·row + b) of `fill` (no prompt left out, as at decision time) regrouped: the parts that do not
     /// depend on the query are summed once per model, and the C category features become one dot product
     /// of the query's affinity with `categoryTerm`. Why: filling a row of 8 + C features per model and
-    /// query cost more than everything else a decision does.
+    /// query cost more than everything else a decision does. Tables are model-minor (one row per category
+    /// or aptitude prompt, one column per model) so a decision sweeps all models at once per term.
     struct ScoringTable: Sendable, Hashable {
         var models: Int
         var categories: Int
-        /// models × categories: accuracy per category, smoothed toward the model's overall aptitude.
+        /// categories × models: accuracy per category, smoothed toward the model's overall aptitude.
         var accuracy: [Double]
-        /// models × categories: w₈₊꜀ · (accuracy − overall).
+        /// categories × models: w₈₊꜀ · (accuracy − overall).
         var categoryTerm: [Double]
-        /// models × aptitude prompts: the outcomes the neighbour features average.
+        /// aptitude prompts × models: the outcomes the neighbour features average.
         var outcomes: [Double]
         /// Per model: overall aptitude.
         var overall: [Double]
@@ -164,20 +165,22 @@ extension AptitudeFeatures {
 
     func scoringTable(aptitude: [[Float]], scorer: LogisticModel) -> ScoringTable {
         let w = { (i: Int) in i < scorer.weights.count ? scorer.weights[i] : 0 }
-        let categories = set.categoryCount, smoothing = configuration.smoothing
+        let categories = set.categoryCount, smoothing = configuration.smoothing, models = aptitude.count
         var table = ScoringTable(
-            models: aptitude.count, categories: categories, accuracy: [], categoryTerm: [], outcomes: [], overall: [], constant: [],
+            models: models, categories: categories,
+            accuracy: [Double](repeating: 0, count: categories * models), categoryTerm: [Double](repeating: 0, count: categories * models),
+            outcomes: [Double](repeating: 0, count: set.count * models), overall: [], constant: [],
             affinityWeight: w(0), nearestWeight: w(1), neighbourWeight: w(2), nearWeight: w(3), affinityLogitWeight: w(5),
             neighbourLogitWeight: w(6))
-        for outcomes in aptitude {
+        for (m, outcomes) in aptitude.enumerated() {
             let s = summary(outcomes: outcomes)
             let overall = s.count > 0 ? s.total / s.count : 0.5
             for c in 0..<categories {
                 let accuracy = c < s.sums.count ? (s.sums[c] + smoothing * overall) / (s.counts[c] + smoothing) : overall
-                table.accuracy.append(accuracy)
-                table.categoryTerm.append(w(8 + c) * (accuracy - overall))
+                table.accuracy[c * models + m] = accuracy
+                table.categoryTerm[c * models + m] = w(8 + c) * (accuracy - overall)
             }
-            table.outcomes += (0..<set.count).map { $0 < outcomes.count ? Double(outcomes[$0]) : overall }
+            for j in 0..<set.count { table.outcomes[j * models + m] = j < outcomes.count ? Double(outcomes[j]) : overall }
             table.overall.append(overall)
             table.constant.append(scorer.bias + w(4) * overall + w(7) * RequirementVectorMath.logit(overall, epsilon: 0.02))
         }
@@ -187,39 +190,57 @@ extension AptitudeFeatures {
     /// P(correct) of every model of `table` for one query's context (which must leave nothing out):
     /// the same value as `scorer.probability` of the row `fill` writes, up to rounding.
     func probabilities(_ table: ScoringTable, context q: QueryContext) -> [Double] {
-        let categories = min(table.categories, q.affinity.count), items = set.count
-        return [Double](unsafeUninitializedCapacity: table.models) { out, initialized in
+        let categories = min(table.categories, q.affinity.count), models = table.models
+        // Four per-model accumulators, each summed in the same order as `fill` sums its terms.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, 4 * models)) { scratch in
+            scratch.initialize(repeating: 0)
+            guard let affinityAccuracy = scratch.baseAddress else { return [] }
+            let categoryPart = affinityAccuracy + models
+            let neighbourSum = categoryPart + models, nearSum = neighbourSum + models
             table.accuracy.withUnsafeBufferPointer { accuracy in
                 table.categoryTerm.withUnsafeBufferPointer { term in
-                    table.outcomes.withUnsafeBufferPointer { outcomes in
-                        q.affinity.withUnsafeBufferPointer { affinity in
-                            for m in 0..<table.models {
-                                let row = m * table.categories
-                                var affinityAccuracy = 0.0, categoryPart = 0.0
-                                for c in 0..<categories {
-                                    affinityAccuracy += affinity[c] * accuracy[row + c]
-                                    categoryPart += affinity[c] * term[row + c]
-                                }
-                                let overall = table.overall[m]
-                                func weighted(_ index: [Int], _ weight: [Double]) -> Double {
-                                    var num = 0.0, den = 0.0
-                                    for (j, w) in zip(index, weight) { num += w * outcomes[m * items + j]; den += w }
-                                    return den > 0 ? (num + 0.5 * overall) / (den + 0.5) : overall
-                                }
-                                let neighbours = weighted(q.neighbourIndex, q.neighbourWeight)
-                                let nearest = q.nearestCategory < categories ? accuracy[row + q.nearestCategory] : overall
-                                var logit = table.constant[m] + categoryPart
-                                logit += table.affinityWeight * affinityAccuracy + table.nearestWeight * nearest
-                                logit += table.neighbourWeight * neighbours + table.nearWeight * weighted(q.nearIndex, q.nearWeight)
-                                logit += table.affinityLogitWeight * RequirementVectorMath.logit(affinityAccuracy, epsilon: 0.02)
-                                logit += table.neighbourLogitWeight * RequirementVectorMath.logit(neighbours, epsilon: 0.02)
-                                out[m] = RequirementVectorMath.sigmoid(logit)
-                            }
+                    for c in 0..<categories {
+                        let a = q.affinity[c], row = c * models
+                        for m in 0..<models {
+                            affinityAccuracy[m] += a * accuracy[row + m]
+                            categoryPart[m] += a * term[row + m]
                         }
                     }
                 }
             }
-            initialized = table.models
+            table.outcomes.withUnsafeBufferPointer { outcomes in
+                func sweep(_ index: [Int], _ weight: [Double], into sum: UnsafeMutablePointer<Double>) -> Double {
+                    var den = 0.0
+                    for (j, w) in zip(index, weight) {
+                        let row = j * models
+                        for m in 0..<models { sum[m] += w * outcomes[row + m] }
+                        den += w
+                    }
+                    return den
+                }
+                let neighbourWeight = sweep(q.neighbourIndex, q.neighbourWeight, into: neighbourSum)
+                let nearWeight = sweep(q.nearIndex, q.nearWeight, into: nearSum)
+                for m in 0..<models {
+                    let overall = table.overall[m]
+                    neighbourSum[m] = neighbourWeight > 0 ? (neighbourSum[m] + 0.5 * overall) / (neighbourWeight + 0.5) : overall
+                    nearSum[m] = nearWeight > 0 ? (nearSum[m] + 0.5 * overall) / (nearWeight + 0.5) : overall
+                }
+            }
+            return [Double](unsafeUninitializedCapacity: models) { out, initialized in
+                table.accuracy.withUnsafeBufferPointer { accuracy in
+                    for m in 0..<models {
+                        let nearest = q.nearestCategory < categories ? accuracy[q.nearestCategory * models + m] : table.overall[m]
+                        let neighbours = neighbourSum[m]
+                        var logit = table.constant[m] + categoryPart[m]
+                        logit += table.affinityWeight * affinityAccuracy[m] + table.nearestWeight * nearest
+                        logit += table.neighbourWeight * neighbours + table.nearWeight * nearSum[m]
+                        logit += table.affinityLogitWeight * RequirementVectorMath.logit(affinityAccuracy[m], epsilon: 0.02)
+                        logit += table.neighbourLogitWeight * RequirementVectorMath.logit(neighbours, epsilon: 0.02)
+                        out[m] = RequirementVectorMath.sigmoid(logit)
+                    }
+                }
+                initialized = models
+            }
         }
     }
 }
