@@ -4,10 +4,14 @@ public struct QueryProfile: Sendable, Codable, Hashable {
     public var vector: [Float]
     public var requirements: QueryRequirements
     public var inputTokens: Int
+    /// p(task | prompt) over the training data's tasks (`TaskClassifier`), nil when the artifact has no
+    /// task classifier of its own.
+    public var taskMix: [Float]?
 
-    public init(vector: [Float], requirements: QueryRequirements = QueryRequirements(), inputTokens: Int) {
+    public init(vector: [Float], requirements: QueryRequirements = QueryRequirements(), inputTokens: Int, taskMix: [Float]? = nil) {
         self.vector = vector
         self.requirements = requirements
         self.inputTokens = inputTokens
+        self.taskMix = taskMix
     }
 }

@@ -117,36 +117,49 @@ struct CentroidIndex: Sendable, Hashable {
         }
     }
 
+    /// softmax(rows·x + bias) of one query into `p` (`count` values); a vector of another length gets
+    /// the uniform distribution.
+    func softmax(_ vector: [Float], nonZeros: [Int32]? = nil, bias: [Float], into p: UnsafeMutableBufferPointer<Float>) {
+        let k = count
+        guard k > 0 else { return }
+        if dots(vector, nonZeros: nonZeros, into: p) {
+            var maximum = -Float.infinity
+            for c in 0..<k {
+                p[c] += c < bias.count ? bias[c] : 0
+                maximum = max(maximum, p[c])
+            }
+            var sum: Float = 0
+            for c in 0..<k {
+                p[c] = expf(p[c] - maximum)
+                sum += p[c]
+            }
+            for c in 0..<k { p[c] /= sum }
+        } else {
+            for c in 0..<k { p[c] = 1 / Float(k) }
+        }
+    }
+
+    /// Σₖ pₖ · quality[k, ·]: a distribution over the rows mixed into per-model values.
+    static func mix(_ p: UnsafeBufferPointer<Float>, quality: FloatMatrix) -> [Double] {
+        let k = min(p.count, quality.rows), m = quality.cols
+        return quality.values.withUnsafeBufferPointer { q in
+            [Double](unsafeUninitializedCapacity: m) { out, initialized in
+                for j in 0..<m {
+                    var total: Float = 0
+                    for c in 0..<k { total += p[c] * q[c * m + j] }
+                    out[j] = Double(total)
+                }
+                initialized = m
+            }
+        }
+    }
+
     /// Σₖ softmax(rows·x + bias)ₖ · quality[k, ·] for one query, in stack buffers (the soft maps of
     /// `uniroute-learned-map` and `TaskPrior`); a vector of another length gets the uniform mix.
     func softMix(_ vector: [Float], nonZeros: [Int32]? = nil, bias: [Float], quality: FloatMatrix) -> [Double] {
-        let k = count, m = quality.cols
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, k)) { p in
-            if k > 0, dots(vector, nonZeros: nonZeros, into: p) {
-                var maximum = -Float.infinity
-                for c in 0..<k {
-                    p[c] += c < bias.count ? bias[c] : 0
-                    maximum = max(maximum, p[c])
-                }
-                var sum: Float = 0
-                for c in 0..<k {
-                    p[c] = expf(p[c] - maximum)
-                    sum += p[c]
-                }
-                for c in 0..<k { p[c] /= sum }
-            } else {
-                for c in 0..<k { p[c] = 1 / Float(k) }
-            }
-            return quality.values.withUnsafeBufferPointer { q in
-                [Double](unsafeUninitializedCapacity: m) { out, initialized in
-                    for j in 0..<m {
-                        var total: Float = 0
-                        for c in 0..<min(k, quality.rows) { total += p[c] * q[c * m + j] }
-                        out[j] = Double(total)
-                    }
-                    initialized = m
-                }
-            }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, count)) { p in
+            softmax(vector, nonZeros: nonZeros, bias: bias, into: p)
+            return Self.mix(UnsafeBufferPointer(rebasing: p[0..<count]), quality: quality)
         }
     }
 

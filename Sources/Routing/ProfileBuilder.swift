@@ -24,15 +24,20 @@ public struct ProfileBuilder: Sendable {
         /// Numbers of query groups for cost estimates compared on dev (`CostGroups.select`; default
         /// `CostGroups.candidates`; [] or [0]: one mean output length per model).
         public var costGroupCandidates: [Int]
+        /// Features of the task classifier behind the task prior (default: hashed TF-IDF of the whole
+        /// prompt, template kept, since the template is what tells tasks apart; nil: the routing features).
+        public var taskFeaturizer: Featurizer.Configuration?
 
         public init(
             featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil,
-            seed: UInt64 = 0, costGroupCandidates: [Int] = CostGroups.candidates
+            seed: UInt64 = 0, costGroupCandidates: [Int] = CostGroups.candidates,
+            taskFeaturizer: Featurizer.Configuration? = Featurizer.Configuration(stripTemplate: false)
         ) {
             self.featurizers = featurizers
             self.strategies = strategies
             self.seed = seed
             self.costGroupCandidates = costGroupCandidates
+            self.taskFeaturizer = taskFeaturizer
         }
     }
 
@@ -79,6 +84,9 @@ public struct ProfileBuilder: Sendable {
         let tokenCounter = TokenCounter.calibrate(on: train.records)
         let costModel = try CostModel.fit(records: train.records + (dev?.records ?? []), prices: prices, models: models)
         let trainPrompts = train.records.map { (prompt: $0.prompt, task: $0.task) }
+        // Only records that carry task labels can teach a task classifier.
+        let taskFeaturizer = try train.records.contains(where: { $0.task != nil })
+            ? configuration.taskFeaturizer.map { try Featurizer.learn(from: trainPrompts, configuration: $0) } : nil
 
         var trials: [RouterManifest.FeaturizerTrial] = []
         var best: (
@@ -90,7 +98,7 @@ public struct ProfileBuilder: Sendable {
             let featurizer = try Featurizer.learn(from: trainPrompts, configuration: featurizerConfiguration, embedder: embedder)
             var context = try makeContext(
                 featurizer: featurizer, tokenCounter: tokenCounter, costModel: costModel, models: models,
-                prices: prices, train: train, dev: dev
+                prices: prices, train: train, dev: dev, taskFeaturizer: taskFeaturizer
             )
             context.includeDevInFit = false
             let selection = try CostGroups.select(
@@ -112,6 +120,9 @@ public struct ProfileBuilder: Sendable {
             }
             var entries: [RouterManifest.StrategyEntry] = []
             var selectionFits: [String: any RoutingStrategy] = [:]
+            // Each candidate task prior (routing vector; whole prompt) with every strategy's blend on dev.
+            let priors = TaskPrior.fits(context).compactMap { fit in fit.prior(models: models, pooled: false).map { (fit.readsTaskVector, $0) } }
+            var blends: [Bool: [String: (weight: Double?, aiq: Double)]] = [:]
             for type in strategyTypes {
                 let t0 = Date()
                 let strategy: any TrainableStrategy
@@ -124,22 +135,40 @@ public struct ProfileBuilder: Sendable {
                 }
                 // One prediction pass on dev serves both the strategy's own score and the blend's choice.
                 let local = strategy.predictQuality(batch: context.selection.features).flatMap { $0 }
-                var aiq = Self.selectionAIQ(strategy, predicted: local, context: context)
-                var weight: Double? = nil
-                if !Self.referenceStrategies.contains(type.strategyName), let prior = TaskPrior.fit(context)?.prior(models: models, pooled: false) {
-                    let choice = TaskPriorBlendStrategy.choose(local: local, models: strategy.models, prior: prior, context: context)
-                    if choice.weight < 1, choice.aiq > aiq {
-                        weight = choice.weight
-                        aiq = choice.aiq
+                let own = Self.selectionAIQ(strategy, predicted: local, context: context)
+                if !Self.referenceStrategies.contains(type.strategyName) {
+                    for (readsTaskVector, prior) in priors {
+                        let choice = TaskPriorBlendStrategy.choose(local: local, models: strategy.models, prior: prior, context: context)
+                        blends[readsTaskVector, default: [:]][type.strategyName] = choice.weight < 1 && choice.aiq > own ? (choice.weight, choice.aiq) : (nil, own)
                     }
                 }
-                entries.append(.init(name: type.strategyName, devAIQ: aiq, trainSeconds: Date().timeIntervalSince(t0), taskPriorWeight: weight))
+                entries.append(.init(name: type.strategyName, devAIQ: own, trainSeconds: Date().timeIntervalSince(t0)))
                 selectionFits[type.strategyName] = strategy
+            }
+            // The task prior whose blends score best on dev (summed over the learned strategies) is kept;
+            // a tie keeps the routing vector (no second featurizer to run).
+            var taskSpace: Bool? = nil
+            var bestSum = -Double.infinity
+            for space in [false, true] {
+                guard let scores = blends[space] else { continue }
+                let sum = scores.sorted { $0.key < $1.key }.map(\.value.aiq).reduce(0, +)
+                if sum > bestSum {
+                    bestSum = sum
+                    taskSpace = space
+                }
+            }
+            for index in entries.indices {
+                if let taskSpace, let blend = blends[taskSpace]?[entries[index].name] {
+                    entries[index].taskPriorWeight = blend.weight
+                    entries[index].devAIQ = blend.aiq
+                }
                 logger.info("dev score", metadata: [
-                    "featurizer": "\(featurizerConfiguration.label)", "strategy": "\(type.strategyName)", "dev_aiq": "\(aiq)",
-                    "task_prior_weight": "\(weight.map { String(format: "%.2f", 1 - $0) } ?? "0")",
+                    "featurizer": "\(featurizerConfiguration.label)", "strategy": "\(entries[index].name)", "dev_aiq": "\(entries[index].devAIQ)",
+                    "task_prior_weight": "\(entries[index].taskPriorWeight.map { String(format: "%.2f", 1 - $0) } ?? "0")",
+                    "task_prior_features": "\(taskSpace.map { $0 ? "whole prompt" : "routing vector" } ?? "none")",
                 ])
             }
+            context.taskPriorReadsTaskVector = taskSpace ?? false
             trials.append(.init(featurizer: featurizerConfiguration.label, devAIQ: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.devAIQ) })))
             let learned = entries.filter { !Self.referenceStrategies.contains($0.name) }
             let score = (learned.isEmpty ? entries : learned).map(\.devAIQ).max() ?? -.infinity
@@ -157,9 +186,12 @@ public struct ProfileBuilder: Sendable {
         try ArtifactFiles.makeDirectory(directory)
         chosen.context.includeDevInFit = true
         var defaultLambda = 0.0
-        let pooledPrior = TaskPrior.fit(chosen.context)?.prior(models: models, pooled: true)
+        let pooledPrior = TaskPrior.fit(chosen.context, readsTaskVector: chosen.context.taskPriorReadsTaskVector)?.prior(models: models, pooled: true)
         if let pooledPrior, chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) {
             try pooledPrior.save(to: directory.appendingPathComponent(RouterArtifact.taskPriorDirectory))
+            if pooledPrior.readsTaskVector, let taskFeaturizer {
+                try taskFeaturizer.save(to: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory))
+            }
         }
         for entry in chosen.entries {
             guard let type = registry.type(named: entry.name) else { continue }
@@ -169,7 +201,7 @@ public struct ProfileBuilder: Sendable {
                 devFit.includeDevInFit = false
                 // The fit that was scored on dev (train alone) sets the default λ.
                 var strategy: any RoutingStrategy = try chosen.selectionFits[entry.name] ?? type.train(devFit)
-                if let weight = entry.taskPriorWeight, let prior = TaskPrior.fit(devFit)?.prior(models: models, pooled: false) {
+                if let weight = entry.taskPriorWeight, let prior = TaskPrior.fit(devFit, readsTaskVector: devFit.taskPriorReadsTaskVector)?.prior(models: models, pooled: false) {
                     strategy = TaskPriorBlendStrategy(base: strategy, prior: prior, weight: weight)
                 }
                 defaultLambda = Self.defaultLambda(strategy, context: devFit)
@@ -225,12 +257,14 @@ public struct ProfileBuilder: Sendable {
     /// Featurises both splits and assembles the training context.
     public func makeContext(
         featurizer: Featurizer, tokenCounter: TokenCounter, costModel: CostModel, models: [String],
-        prices: [String: ModelPrice], train: RoutingDataset, dev: RoutingDataset?
+        prices: [String: ModelPrice], train: RoutingDataset, dev: RoutingDataset?, taskFeaturizer: Featurizer? = nil
     ) throws -> TrainingContext {
         func split(_ records: [RoutingRecord]) throws -> TrainingContext.Split {
-            let vectors = try featurizer.vectors(records.map(\.prompt))
-            let features = zip(records, vectors).map { record, vector in
-                QueryFeatures(vector: vector, inputTokens: tokenCounter.count(record.prompt)).indexingNonZeros()
+            let prompts = records.map(\.prompt)
+            let vectors = try featurizer.vectors(prompts)
+            let taskVectors = try taskFeaturizer?.vectors(prompts)
+            let features = zip(records, vectors).enumerated().map { i, pair in
+                QueryFeatures(vector: pair.1, inputTokens: tokenCounter.count(pair.0.prompt), taskVector: taskVectors?[i]).indexingNonZeros()
             }
             return try TrainingContext.Split(records: records, features: features, models: models)
         }

@@ -9,6 +9,8 @@ public struct RouterArtifact: Sendable {
     public let directory: URL
     public let manifest: RouterManifest
     public let featurizer: Featurizer
+    /// The task prior's classifier for the profile stage, when it reads the whole prompt.
+    public let taskClassifier: TaskPriorClassifier?
     public let costModel: CostModel
     /// Query groups of the cost model (nil for artifacts built without them).
     public let costGroups: CostGroups?
@@ -35,8 +37,13 @@ public struct RouterArtifact: Sendable {
         var strategies: [String: any RoutingStrategy] = [:]
         let blended = manifest.strategies.contains { ($0.taskPriorWeight ?? 1) < 1 && (only?.contains($0.name) ?? true) }
         let taskPrior = blended ? try TaskPrior.load(from: directory.appendingPathComponent(taskPriorDirectory)) : nil
-        if let taskPrior, taskPrior.dimension != manifest.featureDimension {
-            throw SwitchyardError.badFile(file: directory.path, reason: "the task prior has dimension \(taskPrior.dimension), features \(manifest.featureDimension): rebuild")
+        let taskFeaturizer = try taskPrior.flatMap { prior in
+            try prior.readsTaskVector ? Featurizer.load(from: directory.appendingPathComponent(taskFeaturizerDirectory)) : nil
+        }
+        if let taskPrior, taskPrior.dimension != (taskFeaturizer?.dimension ?? manifest.featureDimension) {
+            throw SwitchyardError.badFile(
+                file: directory.path,
+                reason: "the task prior has dimension \(taskPrior.dimension), its features \(taskFeaturizer?.dimension ?? manifest.featureDimension): rebuild")
         }
         for entry in manifest.strategies where only?.contains(entry.name) ?? true {
             guard let type = registry.type(named: entry.name) else {
@@ -52,11 +59,17 @@ public struct RouterArtifact: Sendable {
                 strategies[entry.name] = strategy
             }
         }
-        return RouterArtifact(directory: directory, manifest: manifest, featurizer: featurizer, costModel: costModel, costGroups: costGroups, strategies: strategies)
+        return RouterArtifact(
+            directory: directory, manifest: manifest, featurizer: featurizer,
+            taskClassifier: taskFeaturizer.flatMap { featurizer in taskPrior.flatMap { TaskPriorClassifier(featurizer: featurizer, prior: $0) } },
+            costModel: costModel,
+            costGroups: costGroups, strategies: strategies)
     }
 
     /// Subdirectory of the shared `TaskPrior` (present when some strategy is blended toward it).
     static let taskPriorDirectory = "task_prior"
+    /// Subdirectory of the task prior's featurizer (present when its classifier reads the whole prompt).
+    static let taskFeaturizerDirectory = "task_featurizer"
 
     static func strategyDirectory(_ directory: URL, _ name: String) -> URL {
         directory.appendingPathComponent("strategies").appendingPathComponent(name)
@@ -78,6 +91,6 @@ public struct RouterArtifact: Sendable {
 
     /// The profiler that produces features this artifact's strategies understand.
     public func profiler(extractor: (any RequirementExtractor)? = nil) -> QueryProfiler {
-        QueryProfiler(featurizer: featurizer, tokenCounter: manifest.tokenCounter, extractor: extractor)
+        QueryProfiler(featurizer: featurizer, tokenCounter: manifest.tokenCounter, extractor: extractor, taskClassifier: taskClassifier)
     }
 }

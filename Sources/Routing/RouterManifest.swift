@@ -4,7 +4,7 @@ import SwitchyardCore
 
 /// `manifest.json` of an artifact directory: what was built, from what, and how to load it.
 ///
-/// Layout of the directory (format version 1):
+/// Layout of the directory (format version 2):
 /// ```
 /// manifest.json              this file
 /// featurizer/                featurizer.json (template lines, options) + idf.f32
@@ -12,11 +12,17 @@ import SwitchyardCore
 /// strategies/<name>/         one directory per strategy (its own JSON + raw little-endian Float32 *.f32)
 /// task_prior/                optional `TaskPrior` (task_prior.json, theta.f32, quality.f32) that strategies
 ///                            with a `taskPriorWeight` below 1 are blended toward
+/// task_featurizer/           optional featurizer of the task prior's classifier (whole prompt, template kept),
+///                            present when `task_prior.json` says `readsTaskVector` (new in version 2)
 /// ```
 /// Matrices are raw little-endian Float32 without header; their shapes are in the JSON beside them.
 public struct RouterManifest: Codable, Sendable, Hashable {
-    /// Bumped whenever the layout or a file's meaning changes; `route` refuses any other version.
-    public static let currentFormatVersion = 1
+    /// Bumped whenever the layout or a file's meaning changes; `route` refuses versions it cannot read.
+    public static let currentFormatVersion = 2
+    /// Versions this switchyard reads: version 1 is version 2 without `task_featurizer/` (its task
+    /// prior reads the routing vector). A version-1 switchyard refuses version 2, whose task prior it
+    /// would misread.
+    public static let readableFormatVersions = 1...currentFormatVersion
 
     public var formatVersion: Int
     public var featurizer: Featurizer.Configuration
@@ -66,10 +72,10 @@ public struct RouterManifest: Codable, Sendable, Hashable {
         let url = directory.appendingPathComponent("manifest.json")
         struct Version: Decodable { var formatVersion: Int }
         let version = try ArtifactFiles.readJSON(Version.self, from: url)
-        guard version.formatVersion == currentFormatVersion else {
+        guard readableFormatVersions.contains(version.formatVersion) else {
             throw .badFile(
                 file: url.path,
-                reason: "artifact format version \(version.formatVersion), this switchyard reads version \(currentFormatVersion): rebuild it with `switchyard profile build`"
+                reason: "artifact format version \(version.formatVersion), this switchyard reads versions \(readableFormatVersions.lowerBound)–\(readableFormatVersions.upperBound): rebuild it with `switchyard profile build`"
             )
         }
         let manifest = try ArtifactFiles.readJSON(RouterManifest.self, from: url)

@@ -17,18 +17,32 @@ public struct QueryFeatures: Sendable, Codable, Hashable {
     /// zero, and a decision multiplies one vector with several tables (cost groups, clusters, task
     /// prior), so the scan is done once per decision. Derived data: not encoded, not compared.
     public var nonZeros: [Int32]? = nil
+    /// p(task | prompt) from the profile stage's task classifier (`QueryProfile.taskMix`), nil when the
+    /// artifact has none: the task prior then reads `taskVector` or `vector` itself.
+    public var taskMix: [Float]? = nil
+    /// The task classifier's own features (whole prompt, template kept) while training it, where no
+    /// mix exists yet; never sent between stages (the mix is).
+    public var taskVector: [Float]? = nil
+    /// Positions of `taskVector`'s non-zeros (derived, like `nonZeros`).
+    public var taskNonZeros: [Int32]? = nil
 
-    public init(vector: [Float], capabilities: [Capability] = [], domains: [String] = [], inputTokens: Int) {
+    public init(
+        vector: [Float], capabilities: [Capability] = [], domains: [String] = [], inputTokens: Int, taskMix: [Float]? = nil,
+        taskVector: [Float]? = nil
+    ) {
         self.vector = vector
         self.capabilities = capabilities
         self.domains = domains
         self.inputTokens = inputTokens
+        self.taskMix = taskMix
+        self.taskVector = taskVector
     }
 
-    enum CodingKeys: String, CodingKey { case vector, capabilities, domains, inputTokens }
+    enum CodingKeys: String, CodingKey { case vector, capabilities, domains, inputTokens, taskMix }
 
     public static func == (a: QueryFeatures, b: QueryFeatures) -> Bool {
         a.vector == b.vector && a.capabilities == b.capabilities && a.domains == b.domains && a.inputTokens == b.inputTokens
+            && a.taskMix == b.taskMix
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -36,6 +50,7 @@ public struct QueryFeatures: Sendable, Codable, Hashable {
         hasher.combine(capabilities)
         hasher.combine(domains)
         hasher.combine(inputTokens)
+        hasher.combine(taskMix)
     }
 
     /// Whether the non-zeros are known and few (at most a quarter of the dimension, as lexical vectors
@@ -44,15 +59,20 @@ public struct QueryFeatures: Sendable, Codable, Hashable {
 
     /// The same query with `nonZeros` filled in (unchanged when already known).
     public func indexingNonZeros() -> QueryFeatures {
-        guard nonZeros == nil else { return self }
+        guard nonZeros == nil || (taskVector != nil && taskNonZeros == nil) else { return self }
         var out = self
-        // Found in a stack buffer, kept in an array of the exact size (a few hundred bytes, not 4 per dimension).
-        out.nonZeros = vector.withUnsafeBufferPointer { v in
+        if nonZeros == nil { out.nonZeros = Self.nonZeroIndices(vector) }
+        if let taskVector, taskNonZeros == nil { out.taskNonZeros = Self.nonZeroIndices(taskVector) }
+        return out
+    }
+
+    /// Found in a stack buffer, kept in an array of the exact size (a few hundred bytes, not 4 per dimension).
+    static func nonZeroIndices(_ vector: [Float]) -> [Int32] {
+        vector.withUnsafeBufferPointer { v in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, v.count)) { buffer in
                 Array(buffer[0..<CentroidIndex.nonZeroIndices(v, into: buffer)])
             }
         }
-        return out
     }
 }
 
@@ -100,8 +120,8 @@ extension QueryFeatures {
     public init(_ profile: QueryProfile) {
         self.init(
             vector: profile.vector, capabilities: profile.requirements.capabilities,
-            domains: profile.requirements.domains, inputTokens: profile.inputTokens
+            domains: profile.requirements.domains, inputTokens: profile.inputTokens, taskMix: profile.taskMix
         )
-        self.nonZeros = indexingNonZeros().nonZeros
+        self = indexingNonZeros()
     }
 }

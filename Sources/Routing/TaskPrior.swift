@@ -1,4 +1,5 @@
 import Foundation
+import Profiling
 import SwitchyardCore
 
 /// A learned soft map from a query to the *tasks* of the training data, and each model's mean outcome
@@ -22,10 +23,15 @@ public struct TaskPrior: Sendable, Hashable {
     public let bias: [Float]
     /// T × models: shrunk mean outcome per task.
     public let quality: FloatMatrix
+    /// Whether θ reads the query's `taskVector` (the task featurizer's, template kept) rather than its
+    /// routing `vector`.
+    public let readsTaskVector: Bool
     /// θ for per-query sparse products.
     private let map: CentroidIndex
 
-    public init(tasks: [String], models: [String], theta: FloatMatrix, bias: [Float], quality: FloatMatrix) throws(SwitchyardError) {
+    public init(
+        tasks: [String], models: [String], theta: FloatMatrix, bias: [Float], quality: FloatMatrix, readsTaskVector: Bool = false
+    ) throws(SwitchyardError) {
         guard tasks.count >= 2, theta.rows == tasks.count, bias.count == tasks.count,
               quality.rows == tasks.count, quality.cols == models.count, theta.cols > 0 else {
             throw .invalidArgument("task prior: need T ≥ 2 tasks, a T × dimension θ, T biases and a T × models quality table; rebuild the artifact")
@@ -35,11 +41,13 @@ public struct TaskPrior: Sendable, Hashable {
         self.theta = theta
         self.bias = bias
         self.quality = quality
+        self.readsTaskVector = readsTaskVector
         self.map = CentroidIndex(theta)
     }
 
     public static func == (a: TaskPrior, b: TaskPrior) -> Bool {
         a.tasks == b.tasks && a.models == b.models && a.theta == b.theta && a.bias == b.bias && a.quality == b.quality
+            && a.readsTaskVector == b.readsTaskVector
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -55,16 +63,45 @@ public struct TaskPrior: Sendable, Hashable {
         UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
     }
 
+    /// p(t | query) into `p` (`tasks.count` values): the profile stage's mix when the query carries one,
+    /// else softmax(θ·x + b) of the vector θ reads (its task vector, or its routing vector for a prior
+    /// trained on those). A query with neither gets the uniform mix.
+    func taskMix(_ query: QueryFeatures, into p: UnsafeMutableBufferPointer<Float>) {
+        guard readsTaskVector else { return map.softmax(query.vector, nonZeros: query.nonZeros, bias: bias, into: p) }
+        if let given = query.taskMix, given.count == tasks.count {
+            for c in 0..<tasks.count { p[c] = given[c] }
+            return
+        }
+        map.softmax(query.taskVector ?? [], nonZeros: query.taskNonZeros, bias: bias, into: p)
+    }
+
+    /// p(t | query) of one query.
+    public func taskMix(_ query: QueryFeatures) -> [Float] {
+        [Float](unsafeUninitializedCapacity: tasks.count) { p, initialized in
+            taskMix(query, into: p)
+            initialized = tasks.count
+        }
+    }
+
     /// The prior of every query (queries × models, in `models` order); a query whose vector has another
     /// length gets the uniform mix over tasks.
     public func priors(_ queries: [QueryFeatures]) -> FloatMatrix {
-        let x = LinearAlgebra.stack(queries, dimension: dimension)
-        return LinearAlgebra.multiply(probabilities(x), quality)
+        guard readsTaskVector else {
+            return LinearAlgebra.multiply(probabilities(LinearAlgebra.stack(queries, dimension: dimension)), quality)
+        }
+        var out = FloatMatrix(rows: queries.count, cols: models.count)
+        for (i, query) in queries.enumerated() {
+            for (j, value) in prior(query).enumerated() { out[i, j] = Float(value) }
+        }
+        return out
     }
 
     /// The prior of one query without building matrices (sparse products over its non-zeros).
     public func prior(_ query: QueryFeatures) -> [Double] {
-        map.softMix(query.vector, nonZeros: query.nonZeros, bias: bias, quality: quality)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, tasks.count)) { p in
+            taskMix(query, into: p)
+            return CentroidIndex.mix(UnsafeBufferPointer(rebasing: p[0..<tasks.count]), quality: quality)
+        }
     }
 
     /// The same table with `model`'s column added (or replaced): per task, its aptitude outcomes weighted
@@ -72,7 +109,8 @@ public struct TaskPrior: Sendable, Hashable {
     public func adding(model: String, vectors: [[Float]], outcomes: [Float], shrinkage: Float) throws -> TaskPrior {
         let membership = probabilities(try FloatMatrix(stacking: vectors, cols: dimension))
         let table = ModelOnboarding.appendingColumn(quality, models: models, model: model, membership: membership, outcomes: outcomes, shrinkage: shrinkage)
-        return try TaskPrior(tasks: tasks, models: ModelOnboarding.columnNames(models, model), theta: theta, bias: bias, quality: table)
+        return try TaskPrior(
+            tasks: tasks, models: ModelOnboarding.columnNames(models, model), theta: theta, bias: bias, quality: table, readsTaskVector: readsTaskVector)
     }
 
     // MARK: Training
@@ -98,21 +136,28 @@ public struct TaskPrior: Sendable, Hashable {
         var bias: [Float]
         var trainQuality: FloatMatrix
         var pooledQuality: FloatMatrix
+        var readsTaskVector: Bool
 
         func prior(models: [String], pooled: Bool) -> TaskPrior? {
-            try? TaskPrior(tasks: tasks, models: models, theta: theta, bias: bias, quality: pooled ? pooledQuality : trainQuality)
+            try? TaskPrior(
+                tasks: tasks, models: models, theta: theta, bias: bias, quality: pooled ? pooledQuality : trainQuality, readsTaskVector: readsTaskVector)
         }
     }
 
-    /// The build's fit (cached), or nil when the training records carry fewer than two usable task labels.
-    static func fit(_ context: TrainingContext) -> Fit? {
-        // Boxed: the cache casts to the value's type, and a nil Optional would pass for any cached Optional.
-        context.cache.value("task-prior") { FitBox(fit: compute(context, configuration: Configuration())) }.fit
+    /// The build's fit (cached) over the given features (nil: the whole prompt's when the splits carry
+    /// them), or nil when the training records carry fewer than two usable task labels.
+    static func fit(_ context: TrainingContext, readsTaskVector: Bool? = nil) -> Fit? {
+        let fits = fits(context)
+        return fits.first { $0.readsTaskVector == (readsTaskVector ?? true) } ?? fits.first { !$0.readsTaskVector }
     }
 
-    struct FitBox: Sendable { var fit: Fit? }
+    /// Every candidate fit (cached): over the routing vector, and over the whole prompt's task vector
+    /// when the splits carry one. The build keeps the one its blended strategies score best with on dev.
+    static func fits(_ context: TrainingContext) -> [Fit] {
+        context.cache.value("task-prior") { compute(context, configuration: Configuration()) }
+    }
 
-    static func compute(_ context: TrainingContext, configuration: Configuration) -> Fit? {
+    static func compute(_ context: TrainingContext, configuration: Configuration) -> [Fit] {
         let train = context.train
         var sizes: [String: Int] = [:]
         for record in train.records { if let task = record.task { sizes[task, default: 0] += 1 } }
@@ -121,7 +166,7 @@ public struct TaskPrior: Sendable, Hashable {
             context.logger.info("task prior: not used (the training records carry fewer than two task labels with enough prompts)", metadata: [
                 "labelled_tasks": "\(sizes.count)", "minimum_task_size": "\(configuration.minimumTaskSize)",
             ])
-            return nil
+            return []
         }
         let index = Dictionary(uniqueKeysWithValues: tasks.enumerated().map { ($1, $0) })
         // Rows with a usable label only.
@@ -137,9 +182,47 @@ public struct TaskPrior: Sendable, Hashable {
         }
         let (trainRows, trainLabels) = labelled(train)
         let (devRows, devLabels) = labelled(context.dev)
-        let x = subset(train.vectors, rows: trainRows)
-        let devX = subset(context.dev.vectors, rows: devRows)
-        let t = tasks.count, d = x.cols, n = Float(max(1, x.rows))
+        // Both feature spaces when the splits carry task vectors (every train prompt does).
+        let hasTaskVectors = !train.features.isEmpty && train.features.allSatisfy { $0.taskVector != nil }
+        let trainStats = ClusterTable.Stats(assignments: [(trainLabels, subset(train.outcomes, rows: trainRows))], k: tasks.count)
+        let pooledStats = ClusterTable.Stats(
+            assignments: [(trainLabels, subset(train.outcomes, rows: trainRows)), (devLabels, subset(context.dev.outcomes, rows: devRows))],
+            k: tasks.count)
+        return (hasTaskVectors ? [false, true] : [false]).map { readsTaskVector in
+            func inputs(_ split: TrainingContext.Split, rows: [Int]) -> FloatMatrix {
+                guard readsTaskVector else { return subset(split.vectors, rows: rows) }
+                let dimension = train.features.first?.taskVector?.count ?? 0
+                return LinearAlgebra.stack(rows.map { QueryFeatures(vector: split.features[$0].taskVector ?? [], inputTokens: 0) }, dimension: dimension)
+            }
+            let fit = fitClassifier(x: inputs(train, rows: trainRows), labels: trainLabels, devX: inputs(context.dev, rows: devRows), devLabels: devLabels,
+                            tasks: tasks.count, readsTaskVector: readsTaskVector, configuration: configuration)
+            context.logger.info("task prior: trained", metadata: [
+                "tasks": "\(tasks.count)", "best_epoch": "\(fit.epoch)", "dev_log_loss": "\(fit.loss)", "dev_task_accuracy": "\(fit.accuracy)",
+                "features": "\(readsTaskVector ? "task featurizer (whole prompt)" : "routing vector")",
+            ])
+            return Fit(
+                tasks: tasks, theta: fit.theta, bias: fit.bias,
+                trainQuality: trainStats.quality(kappa: configuration.kappa), pooledQuality: pooledStats.quality(kappa: configuration.kappa),
+                readsTaskVector: readsTaskVector)
+        }
+    }
+
+    /// One trained classifier and how it did on dev.
+    struct Classifier {
+        var theta: FloatMatrix
+        var bias: [Float]
+        var readsTaskVector: Bool
+        var loss: Float
+        var epoch: Int
+        var accuracy: Double
+    }
+
+    /// Softmax regression on `x` (Adam), early-stopped on dev log loss (train loss when dev has no labels).
+    static func fitClassifier(
+        x: FloatMatrix, labels trainLabels: [Int], devX: FloatMatrix, devLabels: [Int], tasks t: Int, readsTaskVector: Bool,
+        configuration: Configuration
+    ) -> Classifier {
+        let d = x.cols, n = Float(max(1, x.rows))
         var theta = FloatMatrix(rows: t, cols: d)
         var bias = [Float](repeating: 0, count: t)
         var bestTheta = theta, bestBias = bias, bestLoss = Float.infinity, bestEpoch = 0
@@ -159,8 +242,7 @@ public struct TaskPrior: Sendable, Hashable {
             for i in 0..<gradient.rows { for c in 0..<t { gradBias[c] += gradient[i, c] } }
             adam.update(theta: &theta, bias: &bias, gradTheta: gradTheta, gradBias: gradBias)
             if epoch % 5 == 0 || epoch == configuration.epochs {
-                // Early stopping on dev log loss (train loss when there is no labelled dev).
-                let loss = devRows.isEmpty ? logLoss(x, trainLabels, theta, bias) : logLoss(devX, devLabels, theta, bias)
+                let loss = devLabels.isEmpty ? logLoss(x, trainLabels, theta, bias) : logLoss(devX, devLabels, theta, bias)
                 if loss < bestLoss {
                     bestLoss = loss
                     bestTheta = theta
@@ -169,25 +251,17 @@ public struct TaskPrior: Sendable, Hashable {
                 }
             }
         }
-        let trainStats = ClusterTable.Stats(assignments: [(trainLabels, subset(train.outcomes, rows: trainRows))], k: t)
-        let pooledStats = ClusterTable.Stats(
-            assignments: [(trainLabels, subset(train.outcomes, rows: trainRows)), (devLabels, subset(context.dev.outcomes, rows: devRows))], k: t)
         var accuracy = 0.0
-        if !devRows.isEmpty {
+        if !devLabels.isEmpty {
             let p = UniRouteLearnedMapStrategy.probabilities(devX, theta: bestTheta, bias: bestBias)
             for (i, label) in devLabels.enumerated() {
                 var best = 0
                 for c in 1..<t where p[i, c] > p[i, best] { best = c }
                 if best == label { accuracy += 1 }
             }
-            accuracy /= Double(devRows.count)
+            accuracy /= Double(devLabels.count)
         }
-        context.logger.info("task prior: trained", metadata: [
-            "tasks": "\(t)", "best_epoch": "\(bestEpoch)", "dev_log_loss": "\(bestLoss)", "dev_task_accuracy": "\(accuracy)",
-        ])
-        return Fit(
-            tasks: tasks, theta: bestTheta, bias: bestBias,
-            trainQuality: trainStats.quality(kappa: configuration.kappa), pooledQuality: pooledStats.quality(kappa: configuration.kappa))
+        return Classifier(theta: bestTheta, bias: bestBias, readsTaskVector: readsTaskVector, loss: bestLoss, epoch: bestEpoch, accuracy: accuracy)
     }
 
     static func subset(_ matrix: FloatMatrix, rows: [Int]) -> FloatMatrix {
@@ -205,13 +279,15 @@ public struct TaskPrior: Sendable, Hashable {
         var models: [String]
         var dimension: Int
         var bias: [Float]
+        /// Absent in artifacts built before the task featurizer: θ reads the routing vector.
+        var readsTaskVector: Bool?
     }
 
     /// Writes `task_prior.json`, `theta.f32` and `quality.f32` into `directory`.
     public func save(to directory: URL) throws {
         try ArtifactFiles.makeDirectory(directory)
         try ArtifactFiles.writeJSON(
-            Stored(tasks: tasks, models: models, dimension: dimension, bias: bias), to: directory.appendingPathComponent("task_prior.json"))
+            Stored(tasks: tasks, models: models, dimension: dimension, bias: bias, readsTaskVector: readsTaskVector), to: directory.appendingPathComponent("task_prior.json"))
         try theta.write(to: directory.appendingPathComponent("theta.f32"))
         try quality.write(to: directory.appendingPathComponent("quality.f32"))
     }
@@ -222,7 +298,8 @@ public struct TaskPrior: Sendable, Hashable {
             tasks: stored.tasks, models: stored.models,
             theta: try FloatMatrix.read(from: directory.appendingPathComponent("theta.f32"), rows: stored.tasks.count, cols: stored.dimension),
             bias: stored.bias,
-            quality: try FloatMatrix.read(from: directory.appendingPathComponent("quality.f32"), rows: stored.tasks.count, cols: stored.models.count))
+            quality: try FloatMatrix.read(from: directory.appendingPathComponent("quality.f32"), rows: stored.tasks.count, cols: stored.models.count),
+            readsTaskVector: stored.readsTaskVector ?? false)
     }
 }
 
@@ -255,9 +332,9 @@ public struct TaskPriorBlendStrategy: RoutingStrategy {
     public static let candidates: [Double] = [1, 0.75, 0.5, 0.35, 0.25, 0.15, 0.1]
 
     public func explain(_ query: QueryFeatures) -> String? {
-        let p = prior.probabilities(LinearAlgebra.stack([query], dimension: prior.dimension))
-        let top = (0..<prior.tasks.count).sorted { p[0, $0] > p[0, $1] }.prefix(2)
-        let tasks = top.map { "\(prior.tasks[$0]) p=\(String(format: "%.2f", p[0, $0]))" }.joined(separator: ", ")
+        let p = prior.taskMix(query)
+        let top = p.indices.sorted { p[$0] > p[$1] }.prefix(2)
+        let tasks = top.map { "\(prior.tasks[$0]) p=\(String(format: "%.2f", p[$0]))" }.joined(separator: ", ")
         return (base.explain(query).map { $0 + "; " } ?? "") + "task prior (weight \(String(format: "%.2f", 1 - weight))): \(tasks)"
     }
 
@@ -303,5 +380,27 @@ public struct TaskPriorBlendStrategy: RoutingStrategy {
             if aiq > best.aiq + 1e-12 { best = (weight, aiq) }
         }
         return best
+    }
+}
+
+/// The task prior's classifier as the profile stage runs it: its featurizer (whole prompt, template
+/// kept) and θ, so a profiled query carries p(task | prompt) and the score stage only mixes the table.
+public struct TaskPriorClassifier: TaskClassifier {
+    public let featurizer: Featurizer
+    public let prior: TaskPrior
+
+    /// Nil when the prior reads the routing vector (artifacts built before the task featurizer).
+    public init?(featurizer: Featurizer, prior: TaskPrior) {
+        guard prior.readsTaskVector, featurizer.dimension == prior.dimension else { return nil }
+        self.featurizer = featurizer
+        self.prior = prior
+    }
+
+    public var tasks: [String] { prior.tasks }
+
+    public func taskMixes(_ prompts: [String]) throws -> [[Float]] {
+        try featurizer.vectors(prompts).map { vector in
+            prior.taskMix(QueryFeatures(vector: [], inputTokens: 0, taskVector: vector).indexingNonZeros())
+        }
     }
 }

@@ -43,6 +43,9 @@ public struct TrainingContext: Sendable {
     public var includeDevInFit: Bool = true
     /// Query groups `costModel` was fitted on (nil: per-model means); the router uses the same.
     public var costGroups: CostGroups? = nil
+    /// Whether the task prior kept by the build reads the whole prompt's task vector (chosen on dev by
+    /// `profile build`) rather than the routing vector.
+    public var taskPriorReadsTaskVector: Bool = false
 
     /// One split of routing data with its features and outcome/cost tables.
     public struct Split: Sendable {

@@ -101,7 +101,7 @@ import Testing
         let manifestURL = directory.appendingPathComponent("manifest.json")
         let manifestData = try #require(FileManager.default.contents(atPath: manifestURL.path))
         let manifest = try #require(String(data: manifestData, encoding: .utf8))
-        try manifest.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 99").write(to: manifestURL, atomically: true, encoding: .utf8)
+        try manifest.replacingOccurrences(of: "\"formatVersion\" : 2", with: "\"formatVersion\" : 99").write(to: manifestURL, atomically: true, encoding: .utf8)
         do {
             _ = try RouterArtifact.load(from: directory)
             Issue.record("a version-99 artifact loaded")

@@ -93,9 +93,11 @@ public enum ModelOnboarding {
         // The task prior blended strategies lean on gets the model's column from the same outcomes.
         let priorDirectory = directory.appendingPathComponent(RouterArtifact.taskPriorDirectory)
         if FileManager.default.fileExists(atPath: priorDirectory.appendingPathComponent("task_prior.json").path) {
-            try TaskPrior.load(from: priorDirectory)
-                .adding(model: model, vectors: itemVectors, outcomes: row, shrinkage: clusterShrinkage)
-                .save(to: priorDirectory)
+            let prior = try TaskPrior.load(from: priorDirectory)
+            // A classifier over the whole prompt reads the aptitude prompts through its own featurizer.
+            let vectors = try prior.readsTaskVector
+                ? Featurizer.load(from: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory)).vectors(set.prompts) : itemVectors
+            try prior.adding(model: model, vectors: vectors, outcomes: row, shrinkage: clusterShrinkage).save(to: priorDirectory)
         }
         let costModelURL = directory.appendingPathComponent("cost_model.json")
         let costModel = try ArtifactFiles.readJSON(CostModel.self, from: costModelURL)
