@@ -145,7 +145,7 @@ struct TaskPriorTests {
         defer { try? FileManager.default.removeItem(at: out) }
         let manifest = try ProfileBuilder(
             configuration: .init(
-                featurizers: [Featurizer.Configuration(lexical: .init(dimension: 256))], strategies: ["best-single", "uniroute-cluster"],
+                featurizers: [Featurizer.Configuration(lexical: .init(dimension: 256))], strategies: ["best-single", "uniroute-cluster", "aptitude"],
                 costGroupCandidates: [0], taskFeaturizer: Featurizer.Configuration(stripTemplate: false, lexical: .init(dimension: 256))),
             logger: RoutingTestData.logger
         ).build(train: train, dev: dev, prices: RoutingTestData.prices, sources: .init(trainFile: "train", devFile: "dev"), to: out)
@@ -162,5 +162,19 @@ struct TaskPriorTests {
             let decision = try router.decide(id: record.id, query: QueryFeatures(profile))
             #expect(decision.model == (record.task == "math" ? "math-pro" : "code-pro"))
         }
+
+        // Onboarding reads the aptitude prompts through the classifier's own featurizer: a model right on
+        // every math prompt and wrong on every code prompt gets a high math row and a low code row.
+        let aptitude = try AptitudeStrategy.load(from: RouterArtifact.strategyDirectory(out, "aptitude"))
+        let isMath = Dictionary(uniqueKeysWithValues: train.records.map { ($0.id, $0.task == "math") })
+        let outcomes = Dictionary(uniqueKeysWithValues: aptitude.set.ids.map { ($0, isMath[$0] == true ? 1.0 : 0.0) })
+        _ = try ModelOnboarding.onboard(
+            directory: out, model: "math-too", price: ModelPrice(inputUSDPerMTok: 0.5, outputUSDPerMTok: 0.5),
+            outcomes: AptitudeOutcomes(model: "math-too", outcomes: outcomes), logger: RoutingTestData.logger)
+        let prior = try TaskPrior.load(from: out.appendingPathComponent(RouterArtifact.taskPriorDirectory))
+        let column = try #require(prior.models.firstIndex(of: "math-too"))
+        let math = try #require(prior.tasks.firstIndex(of: "math")), code = try #require(prior.tasks.firstIndex(of: "code"))
+        #expect(prior.readsTaskVector)
+        #expect(prior.quality[math, column] > 0.7 && prior.quality[code, column] < 0.3)
     }
 }
