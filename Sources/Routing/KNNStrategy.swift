@@ -12,6 +12,7 @@ import SwitchyardCore
 /// final neighbour pool and priors are train + dev.
 public struct KNNStrategy: TrainableStrategy {
     public static let strategyName = "knn"
+    public static let decisionCostRank = 4
     public var name: String { Self.strategyName }
     public let models: [String]
     public let k: Int

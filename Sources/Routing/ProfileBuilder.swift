@@ -180,7 +180,7 @@ public struct ProfileBuilder: Sendable {
             throw SwitchyardError.invalidArgument("no strategy could be trained: see the errors above")
         }
         let candidates = chosen.entries.filter { !Self.referenceStrategies.contains($0.name) }
-        let auto = (candidates.isEmpty ? chosen.entries : candidates).max { $0.devAIQ < $1.devAIQ }!.name
+        let auto = autoStrategy(candidates.isEmpty ? chosen.entries : candidates)
 
         // Final fit, dev pooled where the strategy wants it; saved.
         try ArtifactFiles.makeDirectory(directory)
@@ -242,6 +242,23 @@ public struct ProfileBuilder: Sendable {
             "default_lambda": "\(defaultLambda)", "seconds": "\(manifest.build.seconds)",
         ])
         return manifest
+    }
+
+    /// Dev AIQ below the best within which `auto` takes the cheapest strategy to run rather than the
+    /// top score: a fifth of the ~0.01 AIQ that separates strategies on a few hundred dev prompts by
+    /// chance. (LLMRouter dev: knn 0.6404, inference-dynamics 0.6393, cluster 0.6390, learned map 0.6390:
+    /// `auto` is the cluster table at ~10 × kNN's decisions/s.)
+    public static let autoTolerance = 0.002
+
+    /// The strategy `auto` resolves to: among `entries` within `autoTolerance` of the best dev AIQ, the
+    /// one with the lowest `decisionCostRank` (then the higher AIQ, then the name).
+    func autoStrategy(_ entries: [RouterManifest.StrategyEntry]) -> String {
+        let best = entries.map(\.devAIQ).max() ?? -.infinity
+        let rank = { (name: String) in registry.type(named: name)?.decisionCostRank ?? Int.max }
+        let contenders = entries.filter { $0.devAIQ >= best - Self.autoTolerance }
+        return contenders.min { a, b in
+            (rank(a.name), -a.devAIQ, a.name) < (rank(b.name), -b.devAIQ, b.name)
+        }?.name ?? entries.first?.name ?? ""
     }
 
     func selectedTypes() throws -> [any TrainableStrategy.Type] {

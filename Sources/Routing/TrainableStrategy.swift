@@ -17,6 +17,14 @@ public protocol TrainableStrategy: RoutingStrategy {
     static func train(_ context: TrainingContext) throws -> Self
     func save(to directory: URL) throws
     static func load(from directory: URL) throws -> Self
+    /// Where the strategy stands in per-decision work, lowest first (the order `Benchmarks/routing.sh`
+    /// measures: a cluster table, a soft map, requirement profiles, the aptitude set, the whole training
+    /// pool). `auto` prefers the cheaper of strategies dev cannot tell apart. Default: after the five.
+    static var decisionCostRank: Int { get }
+}
+
+extension TrainableStrategy {
+    public static var decisionCostRank: Int { 5 }
 }
 
 /// Everything a strategy may learn from, computed once by the profile builder.

@@ -8,6 +8,7 @@ import SwitchyardCore
 /// curve.
 public struct UniRouteClusterStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-cluster"
+    public static let decisionCostRank = 0
     public var name: String { Self.strategyName }
     public let models: [String]
     /// K × dimension.

@@ -13,6 +13,7 @@ import SwitchyardCore
 /// averages clusters. Routing then uses ψ from train + dev at that κ, like `uniroute-cluster`.
 public struct UniRouteLearnedMapStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-learned-map"
+    public static let decisionCostRank = 1
     public var name: String { Self.strategyName }
     public let models: [String]
     /// K × dimension.

@@ -109,4 +109,16 @@ import Testing
             #expect("\(error)".contains("version 99"), "\(error)")
         }
     }
+
+    @Test("auto takes the cheapest strategy to run among those dev cannot tell apart, and a clear winner otherwise")
+    func autoPrefersCheapNearTies() {
+        let builder = ProfileBuilder(logger: RoutingTestData.logger)
+        func entry(_ name: String, _ aiq: Double) -> RouterManifest.StrategyEntry { .init(name: name, devAIQ: aiq, trainSeconds: 0) }
+        // LLMRouter dev, 2026-12-03: kNN leads by 0.0014, within the tolerance.
+        let nearTie = [entry("knn", 0.6404), entry("inference-dynamics", 0.6393), entry("uniroute-learned-map", 0.6390),
+                       entry("uniroute-cluster", 0.6390), entry("aptitude", 0.6371)]
+        #expect(builder.autoStrategy(nearTie) == "uniroute-cluster")
+        #expect(builder.autoStrategy([entry("knn", 0.65), entry("uniroute-cluster", 0.64), entry("aptitude", 0.6495)]) == "aptitude")
+        #expect(builder.autoStrategy([entry("knn", 0.65)]) == "knn")
+    }
 }

@@ -10,6 +10,7 @@ import SwitchyardCore
 /// no retraining, no inference of the other candidates.
 public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "aptitude"
+    public static let decisionCostRank = 3
     public var name: String { Self.strategyName }
     public private(set) var models: [String]
     public var configuration: AptitudeConfiguration { didSet { table = Self.table(self) } }

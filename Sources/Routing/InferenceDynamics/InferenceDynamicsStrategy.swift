@@ -20,6 +20,7 @@ import SwitchyardCore
 /// dev too. The saved fit then recomputes the proficiencies (and priors) on train + dev.
 public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "inference-dynamics"
+    public static let decisionCostRank = 2
     public var name: String { Self.strategyName }
     public var models: [String]
     public var configuration: InferenceDynamicsConfiguration

@@ -20,8 +20,11 @@ struct ProfileBuildCommand: AsyncParsableCommand {
         abstract: "Learn model profiles, clusters and scorers from routing data (train, and dev for selection).",
         discussion: """
             Writes a versioned artifact directory (manifest.json, featurizer/, cost_model.json,
-            strategies/<name>/) that `switchyard route` and the score stage load. Every strategy is
-            scored on dev (area under the cost-quality curve); `auto` is the best learned one.
+            strategies/<name>/, and with task-labelled data task_prior/ and task_featurizer/) that
+            `switchyard route` and the score stage load. Every strategy is scored on dev (area under the
+            cost-quality curve); `auto` is the best learned one. When the records carry a `task`, a task
+            classifier is trained twice (on the routing features, and on the whole prompt with its
+            template) and strategies are blended toward the one that scores best on dev.
             Featurizers: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", ")).
             """
     )
