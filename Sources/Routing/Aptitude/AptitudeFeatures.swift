@@ -145,42 +145,53 @@ extension AptitudeFeatures {
     /// depend on the query are summed once per model, and the C category features become one dot product
     /// of the query's affinity with `categoryTerm`. Why: filling a row of 8 + C features per model and
     /// query cost more than everything else a decision does. Tables are model-minor (one row per category
-    /// or aptitude prompt, one column per model) so a decision sweeps all models at once per term.
+    /// or aptitude prompt, models across in pairs) so a decision sweeps two models per instruction; the
+    /// arithmetic per model is the same multiply-then-add as `fill`'s, so the sums are the same.
     struct ScoringTable: Sendable, Hashable {
         var models: Int
         var categories: Int
-        /// categories × models: accuracy per category, smoothed toward the model's overall aptitude.
-        var accuracy: [Double]
-        /// categories × models: w₈₊꜀ · (accuracy − overall).
-        var categoryTerm: [Double]
-        /// aptitude prompts × models: the outcomes the neighbour features average.
-        var outcomes: [Double]
+        /// Pairs of models per row: ⌈models / 2⌉ (the last pair padded with zeros).
+        var lanes: Int
+        /// categories × lanes: accuracy per category, smoothed toward the model's overall aptitude.
+        var accuracy: [SIMD2<Double>]
+        /// categories × lanes: w₈₊꜀ · (accuracy − overall).
+        var categoryTerm: [SIMD2<Double>]
+        /// aptitude prompts × lanes: the outcomes the neighbour features average.
+        var outcomes: [SIMD2<Double>]
         /// Per model: overall aptitude.
         var overall: [Double]
         /// Per model: b + w₄·overall + w₇·logit(overall).
         var constant: [Double]
         /// w₀ … w₃, w₅, w₆: the weights of the query-dependent features.
         var affinityWeight, nearestWeight, neighbourWeight, nearWeight, affinityLogitWeight, neighbourLogitWeight: Double
+
+        /// Model `m`'s value in row `row` of a lane table.
+        static func value(_ table: UnsafeBufferPointer<SIMD2<Double>>, row: Int, lanes: Int, model m: Int) -> Double {
+            table[row * lanes + m / 2][m % 2]
+        }
     }
 
     func scoringTable(aptitude: [[Float]], scorer: LogisticModel) -> ScoringTable {
         let w = { (i: Int) in i < scorer.weights.count ? scorer.weights[i] : 0 }
         let categories = set.categoryCount, smoothing = configuration.smoothing, models = aptitude.count
+        let lanes = (models + 1) / 2
         var table = ScoringTable(
-            models: models, categories: categories,
-            accuracy: [Double](repeating: 0, count: categories * models), categoryTerm: [Double](repeating: 0, count: categories * models),
-            outcomes: [Double](repeating: 0, count: set.count * models), overall: [], constant: [],
+            models: models, categories: categories, lanes: lanes,
+            accuracy: [SIMD2<Double>](repeating: .zero, count: categories * lanes),
+            categoryTerm: [SIMD2<Double>](repeating: .zero, count: categories * lanes),
+            outcomes: [SIMD2<Double>](repeating: .zero, count: set.count * lanes), overall: [], constant: [],
             affinityWeight: w(0), nearestWeight: w(1), neighbourWeight: w(2), nearWeight: w(3), affinityLogitWeight: w(5),
             neighbourLogitWeight: w(6))
         for (m, outcomes) in aptitude.enumerated() {
             let s = summary(outcomes: outcomes)
             let overall = s.count > 0 ? s.total / s.count : 0.5
+            let lane = m / 2, half = m % 2
             for c in 0..<categories {
                 let accuracy = c < s.sums.count ? (s.sums[c] + smoothing * overall) / (s.counts[c] + smoothing) : overall
-                table.accuracy[c * models + m] = accuracy
-                table.categoryTerm[c * models + m] = w(8 + c) * (accuracy - overall)
+                table.accuracy[c * lanes + lane][half] = accuracy
+                table.categoryTerm[c * lanes + lane][half] = w(8 + c) * (accuracy - overall)
             }
-            for j in 0..<set.count { table.outcomes[j * models + m] = j < outcomes.count ? Double(outcomes[j]) : overall }
+            for j in 0..<set.count { table.outcomes[j * lanes + lane][half] = j < outcomes.count ? Double(outcomes[j]) : overall }
             table.overall.append(overall)
             table.constant.append(scorer.bias + w(4) * overall + w(7) * RequirementVectorMath.logit(overall, epsilon: 0.02))
         }
@@ -190,51 +201,49 @@ extension AptitudeFeatures {
     /// P(correct) of every model of `table` for one query's context (which must leave nothing out):
     /// the same value as `scorer.probability` of the row `fill` writes, up to rounding.
     func probabilities(_ table: ScoringTable, context q: QueryContext) -> [Double] {
-        let categories = min(table.categories, q.affinity.count), models = table.models
-        // Four per-model accumulators, each summed in the same order as `fill` sums its terms.
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, 4 * models)) { scratch in
-            scratch.initialize(repeating: 0)
+        let categories = min(table.categories, q.affinity.count), models = table.models, lanes = table.lanes
+        // Four per-model accumulators (in model pairs), each summed in the same order as `fill` sums its terms.
+        return withUnsafeTemporaryAllocation(of: SIMD2<Double>.self, capacity: max(1, 4 * lanes)) { scratch in
+            scratch.initialize(repeating: .zero)
             guard let affinityAccuracy = scratch.baseAddress else { return [] }
-            let categoryPart = affinityAccuracy + models
-            let neighbourSum = categoryPart + models, nearSum = neighbourSum + models
+            let categoryPart = affinityAccuracy + lanes, neighbourSum = categoryPart + lanes, nearSum = neighbourSum + lanes
             table.accuracy.withUnsafeBufferPointer { accuracy in
                 table.categoryTerm.withUnsafeBufferPointer { term in
                     for c in 0..<categories {
-                        let a = q.affinity[c], row = c * models
-                        for m in 0..<models {
-                            affinityAccuracy[m] += a * accuracy[row + m]
-                            categoryPart[m] += a * term[row + m]
+                        let a = SIMD2<Double>(repeating: q.affinity[c]), row = c * lanes
+                        for l in 0..<lanes {
+                            affinityAccuracy[l] += a * accuracy[row + l]
+                            categoryPart[l] += a * term[row + l]
                         }
                     }
                 }
             }
-            table.outcomes.withUnsafeBufferPointer { outcomes in
-                func sweep(_ index: [Int], _ weight: [Double], into sum: UnsafeMutablePointer<Double>) -> Double {
+            let (neighbourWeight, nearWeight) = table.outcomes.withUnsafeBufferPointer { outcomes in
+                func sweep(_ index: [Int], _ weight: [Double], into sum: UnsafeMutablePointer<SIMD2<Double>>) -> Double {
                     var den = 0.0
                     for (j, w) in zip(index, weight) {
-                        let row = j * models
-                        for m in 0..<models { sum[m] += w * outcomes[row + m] }
+                        let row = j * lanes, wide = SIMD2<Double>(repeating: w)
+                        for l in 0..<lanes { sum[l] += wide * outcomes[row + l] }
                         den += w
                     }
                     return den
                 }
-                let neighbourWeight = sweep(q.neighbourIndex, q.neighbourWeight, into: neighbourSum)
-                let nearWeight = sweep(q.nearIndex, q.nearWeight, into: nearSum)
-                for m in 0..<models {
-                    let overall = table.overall[m]
-                    neighbourSum[m] = neighbourWeight > 0 ? (neighbourSum[m] + 0.5 * overall) / (neighbourWeight + 0.5) : overall
-                    nearSum[m] = nearWeight > 0 ? (nearSum[m] + 0.5 * overall) / (nearWeight + 0.5) : overall
-                }
+                return (sweep(q.neighbourIndex, q.neighbourWeight, into: neighbourSum), sweep(q.nearIndex, q.nearWeight, into: nearSum))
             }
             return [Double](unsafeUninitializedCapacity: models) { out, initialized in
                 table.accuracy.withUnsafeBufferPointer { accuracy in
                     for m in 0..<models {
-                        let nearest = q.nearestCategory < categories ? accuracy[q.nearestCategory * models + m] : table.overall[m]
-                        let neighbours = neighbourSum[m]
-                        var logit = table.constant[m] + categoryPart[m]
-                        logit += table.affinityWeight * affinityAccuracy[m] + table.nearestWeight * nearest
-                        logit += table.neighbourWeight * neighbours + table.nearWeight * nearSum[m]
-                        logit += table.affinityLogitWeight * RequirementVectorMath.logit(affinityAccuracy[m], epsilon: 0.02)
+                        let lane = m / 2, half = m % 2
+                        let overall = table.overall[m]
+                        let neighbours = neighbourWeight > 0 ? (neighbourSum[lane][half] + 0.5 * overall) / (neighbourWeight + 0.5) : overall
+                        let near = nearWeight > 0 ? (nearSum[lane][half] + 0.5 * overall) / (nearWeight + 0.5) : overall
+                        let nearest = q.nearestCategory < categories
+                            ? ScoringTable.value(accuracy, row: q.nearestCategory, lanes: lanes, model: m) : overall
+                        let affinityAccuracy = affinityAccuracy[lane][half]
+                        var logit = table.constant[m] + categoryPart[lane][half]
+                        logit += table.affinityWeight * affinityAccuracy + table.nearestWeight * nearest
+                        logit += table.neighbourWeight * neighbours + table.nearWeight * near
+                        logit += table.affinityLogitWeight * RequirementVectorMath.logit(affinityAccuracy, epsilon: 0.02)
                         logit += table.neighbourLogitWeight * RequirementVectorMath.logit(neighbours, epsilon: 0.02)
                         out[m] = RequirementVectorMath.sigmoid(logit)
                     }

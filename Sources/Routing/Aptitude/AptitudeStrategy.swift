@@ -235,11 +235,18 @@ enum RoutingQueryNormaliser {
             q.nonZeros = []
             return q
         }
-        var squared: Float = 0
-        if let nonZeros = query.nonZeros {
-            for i in nonZeros { squared += query.vector[Int(i)] * query.vector[Int(i)] }
-        } else {
-            for x in query.vector { squared += x * x }
+        let squared: Float = query.vector.withUnsafeBufferPointer { v in
+            var total: Float = 0
+            if let nonZeros = query.nonZeros {
+                for i32 in nonZeros {
+                    let i = Int(i32)
+                    guard UInt(bitPattern: i) < UInt(v.count) else { continue }
+                    total += v[i] * v[i]
+                }
+            } else {
+                for x in v { total += x * x }
+            }
+            return total
         }
         if abs(squared - 1) < 1e-4 { return query }
         var q = query
