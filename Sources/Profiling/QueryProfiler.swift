@@ -38,8 +38,6 @@ public struct QueryProfiler: Sendable {
 /// stage gets a few probabilities instead of a second feature vector. Implemented by `Routing`, which
 /// trains it; safe to call from several workers at once.
 public protocol TaskClassifier: Sendable {
-    /// Task names, in the order of every mix.
-    var tasks: [String] { get }
     /// One distribution over `tasks` per prompt, same order.
     func taskMixes(_ prompts: [String]) throws -> [[Float]]
 }

@@ -186,7 +186,7 @@ public struct ProfileBuilder: Sendable {
         try ArtifactFiles.makeDirectory(directory)
         chosen.context.includeDevInFit = true
         var defaultLambda = 0.0
-        let pooledPrior = TaskPrior.fit(chosen.context, readsTaskVector: chosen.context.taskPriorReadsTaskVector)?.prior(models: models, pooled: true)
+        let pooledPrior = TaskPrior.fit(chosen.context)?.prior(models: models, pooled: true)
         if let pooledPrior, chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) {
             try pooledPrior.save(to: directory.appendingPathComponent(RouterArtifact.taskPriorDirectory))
             if pooledPrior.readsTaskVector, let taskFeaturizer {
@@ -201,7 +201,7 @@ public struct ProfileBuilder: Sendable {
                 devFit.includeDevInFit = false
                 // The fit that was scored on dev (train alone) sets the default λ.
                 var strategy: any RoutingStrategy = try chosen.selectionFits[entry.name] ?? type.train(devFit)
-                if let weight = entry.taskPriorWeight, let prior = TaskPrior.fit(devFit, readsTaskVector: devFit.taskPriorReadsTaskVector)?.prior(models: models, pooled: false) {
+                if let weight = entry.taskPriorWeight, let prior = TaskPrior.fit(devFit)?.prior(models: models, pooled: false) {
                     strategy = TaskPriorBlendStrategy(base: strategy, prior: prior, weight: weight)
                 }
                 defaultLambda = Self.defaultLambda(strategy, context: devFit)

@@ -144,11 +144,13 @@ public struct TaskPrior: Sendable, Hashable {
         }
     }
 
-    /// The build's fit (cached) over the given features (nil: the whole prompt's when the splits carry
-    /// them), or nil when the training records carry fewer than two usable task labels.
+    /// The build's fit (cached) over the given features (nil: those the build chose,
+    /// `context.taskPriorReadsTaskVector`), or nil when the training records carry fewer than two usable
+    /// task labels. A context without task vectors has only the routing-vector fit.
     static func fit(_ context: TrainingContext, readsTaskVector: Bool? = nil) -> Fit? {
         let fits = fits(context)
-        return fits.first { $0.readsTaskVector == (readsTaskVector ?? true) } ?? fits.first { !$0.readsTaskVector }
+        let wanted = readsTaskVector ?? context.taskPriorReadsTaskVector
+        return fits.first { $0.readsTaskVector == wanted } ?? fits.first { !$0.readsTaskVector }
     }
 
     /// Every candidate fit (cached): over the routing vector, and over the whole prompt's task vector
@@ -395,8 +397,6 @@ public struct TaskPriorClassifier: TaskClassifier {
         self.featurizer = featurizer
         self.prior = prior
     }
-
-    public var tasks: [String] { prior.tasks }
 
     public func taskMixes(_ prompts: [String]) throws -> [[Float]] {
         try featurizer.vectors(prompts).map { vector in

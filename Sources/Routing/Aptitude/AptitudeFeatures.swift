@@ -52,13 +52,11 @@ struct AptitudeFeatures {
                 }
                 let tau = configuration.temperature
                 let best = Double(held > 0 ? value[0] : 0)
-                func weights(_ n: Int) -> ([Int], [Double]) {
-                    let chosen = 0..<min(n, held)
-                    return (chosen.map { index[$0] }, chosen.map { Foundation.exp(tau * (Double(value[$0]) - best)) })
-                }
-                let (ni, nw) = weights(configuration.neighbours)
-                let (ci, cw) = weights(configuration.nearNeighbours)
-                return (ni, nw, ci, cw)
+                // One weight per held prompt; both neighbour features read a prefix of them.
+                let indices = Array(index[0..<held])
+                let weights = (0..<held).map { Foundation.exp(tau * (Double(value[$0]) - best)) }
+                let n = min(configuration.neighbours, held), near = min(configuration.nearNeighbours, held)
+                return (Array(indices.prefix(n)), Array(weights.prefix(n)), Array(indices.prefix(near)), Array(weights.prefix(near)))
             }
         }
         let tau = configuration.temperature
