@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Work protocol benchmark: `SwitchyardBench protocol` measures, in one run and on tcp loopback,
 # binary frames vs length-prefixed JSON, tasks/s through coordinator + N workers for credit
-# 1/10/100/1000 beside raw PUSH/PULL (ratio), end-to-end latency at one request in flight,
+# 1/10/100/1000 beside raw PUSH/PULL (ratio), the protocol with CURVE on every link vs plain text
+# (ratio, credits 10 and 100: --curve-credits), end-to-end latency at one request in flight,
 # and RSS over a 1M-task run. Writes bench-results/protocol.json and prints the table.
 # Needs the release build (`make bench`, or `swift build -c release --product SwitchyardBench`); BIN=path picks
 # another binary (e.g. BIN=.build-rel/release/SwitchyardBench for a build with --scratch-path .build-rel).

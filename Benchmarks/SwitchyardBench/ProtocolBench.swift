@@ -8,8 +8,8 @@ import ZeroMQ
 
 /// `SwitchyardBench protocol`: the work protocol against its peers, measured in the same run:
 /// binary frames vs length-prefixed JSON; tasks/s through coordinator + N workers vs raw
-/// PUSH/PULL on tcp loopback for several credits (alternating pairs, medians); end-to-end latency at one request in flight;
-/// RSS over a long run.
+/// PUSH/PULL on tcp loopback for several credits (alternating pairs, medians); the protocol with CURVE
+/// vs plain text (alternating pairs); end-to-end latency at one request in flight; RSS over a long run.
 struct ProtocolBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "protocol", abstract: "Work protocol throughput, latency and memory.")
 
@@ -33,6 +33,8 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
     @Option(help: "Run raw PUSH/PULL beside the protocol (false: protocol only, e.g. under `perf stat` to count its CPU alone).")
     var raw: Bool = true
+    @Option(name: .customLong("curve-credits"), help: "Credits of the CURVE vs plain comparison (comma-separated; empty skips it).")
+    var curveCredits: String = "10,100"
 
     func run() async throws {
         var logger = Logger(label: "bench.protocol")
@@ -84,6 +86,45 @@ struct ProtocolBench: AsyncParsableCommand {
                          ratios.min() ?? 0, ratios.max() ?? 0, median(cpuPerTask)))
         }
         report["throughput"] = rows
+
+        // 2b. The same protocol with CURVE on every link vs plain text, alternating pairs in one run.
+        var curveRows: [[String: Any]] = []
+        let curveList = curveCredits.split(separator: ",").compactMap { Int($0) }
+        if !curveList.isEmpty {
+            print("CURVE vs plain, tcp loopback, \(workers) workers: medians of \(rounds) alternating plain/CURVE pairs")
+            print("credit   plain tasks/s   CURVE tasks/s   ratio   ratio min-max   plain CPU-µs/task   CURVE CPU-µs/task")
+        }
+        for credit in curveList {
+            var plains: [Double] = []
+            var curves: [Double] = []
+            var ratios: [Double] = []
+            var plainCPU: [Double] = []
+            var curveCPU: [Double] = []
+            for _ in 0..<max(1, rounds) {
+                var rates: [Bool: Double] = [:]
+                for curve in [false, true] {
+                    let cpuBefore = processCPUMicros()
+                    rates[curve] = try await ProtocolRun.run(
+                        count: tasks, workers: workers, credit: credit, window: window > 0 ? window : max(1_000, 2 * credit * workers),
+                        consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers,
+                        synchronousHandler: synchronousHandler, curve: curve, logger: logger) { _ in }
+                    let cpu = (processCPUMicros() - cpuBefore) / Double(tasks)
+                    if curve { curveCPU.append(cpu) } else { plainCPU.append(cpu) }
+                }
+                let plain = rates[false] ?? 0
+                let secured = rates[true] ?? 0
+                plains.append(plain)
+                curves.append(secured)
+                ratios.append(plain > 0 ? secured / plain : 0)
+            }
+            curveRows.append(["credit": Double(credit), "tasks": Double(tasks), "plainPerSecond": median(plains), "curvePerSecond": median(curves),
+                              "ratio": median(ratios), "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0, "ratioRounds": ratios,
+                              "plainCPUMicrosPerTask": median(plainCPU), "curveCPUMicrosPerTask": median(curveCPU),
+                              "cpuRatio": median(plainCPU) > 0 ? median(curveCPU) / median(plainCPU) : 0])
+            print(String(format: "%6d   %13.0f   %13.0f   %5.2f   %4.2f-%4.2f   %17.1f   %17.1f", credit, median(plains), median(curves),
+                         median(ratios), ratios.min() ?? 0, ratios.max() ?? 0, median(plainCPU), median(curveCPU)))
+        }
+        if !curveRows.isEmpty { report["curve"] = curveRows }
         report["inlineHandlers"] = inlineHandlers
         report["synchronousHandler"] = synchronousHandler
         report["warmupMillis"] = warmupMillis
@@ -346,26 +387,45 @@ enum ProtocolRun {
     /// `timestamped`: each payload carries its send time (for latency); otherwise all share one
     /// 256-byte payload, as raw PUSH/PULL sends one buffer, so the producer's clock reads and
     /// allocations are not counted against the protocol.
+    /// `curve`: every link authenticated and encrypted (a ZAP handler admits the one client key all the
+    /// clients share), as `security.curve` runs stage processes; otherwise plain text.
     static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
-                    inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, logger: Logger,
-                    observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
+                    inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, curve: Bool = false,
+                    logger: Logger, observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
         let context = try Context()
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
-        let server = try CoordinatorServer(configuration: .init(endpoint: "tcp://127.0.0.1:*", work: work), context: context, logger: logger)
+        var serverSecurity = LinkSecurity.plain
+        var clientSecurity = LinkSecurity.plain
+        var zap: ZAPHandler?
+        if curve {
+            let serverPair = try CurveKeyPair.generate()
+            let clientPair = try CurveKeyPair.generate()
+            let handler = try ZAPHandler(context: context) { request in
+                request.clientKey == clientPair.publicKey ? .allow(userID: "bench") : .deny(reason: "unknown")
+            }
+            zap = handler
+            serverSecurity = LinkSecurity(role: .curveServer(keyPair: serverPair, authenticator: handler))
+            clientSecurity = LinkSecurity(role: .curveClient(keyPair: clientPair, serverKey: serverPair.publicKey))
+        }
+        defer { zap?.stop() }
+        let server = try CoordinatorServer(configuration: .init(endpoint: "tcp://127.0.0.1:*", work: work, security: serverSecurity),
+                                           context: context, logger: logger)
         async let served = server.run()
         guard let endpoint = await Task.detached(operation: { server.waitUntilBound() }).value else {
             _ = try await served
             throw ValidationError("coordinator did not bind")
         }
         let stageWorkers = try (0..<workers).map { _ in
-            let configuration = StageWorker.Configuration(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers)
+            let configuration = StageWorker.Configuration(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers,
+                                                          security: clientSecurity)
             if synchronousHandler {
                 return try StageWorker(configuration: configuration, context: context, logger: logger, synchronousHandler: { _, payload in payload })
             }
             return try StageWorker(configuration: configuration, context: context, logger: logger) { _, payload in payload }
         }
-        let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
-        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit)), context: context, logger: logger)
+        let producer = WorkProducer(configuration: .init(endpoint: endpoint, security: clientSecurity), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit), security: clientSecurity),
+                                    context: context, logger: logger)
         let running = stageWorkers.map { worker in Task { try await worker.run() } }
         do {
             async let consumed = consumer.run(write: observe, flush: {})

@@ -22,6 +22,7 @@ public struct SwitchyardCommand: AsyncParsableCommand {
 
             Every stage can also run as its own process, on any number of hosts,
             connected over ZeroMQ: switchyard stage NAME --config pipeline.yaml
+            (across machines with CURVE keys: switchyard keys generate --out DIR)
             """,
         subcommands: [
             RunCommand.self,
@@ -32,6 +33,7 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             EvalCommand.self,
             ReplayBackendCommand.self,
             EmbedCommand.self,
+            KeysCommand.self,
             WorkCommand.self,
         ]
     )

@@ -107,18 +107,19 @@ struct SwitchyardHarness {
     /// Starts profile workers, score, dispatch, sink, coordinator and ingest with `common` arguments;
     /// `score` and `sink` are extra arguments for those two stages.
     func startStages(
-        common: [String], input: URL, output: URL, profileWorkers: Int = 1, score: [String] = [], sink: [String] = []
+        common: [String], input: URL, output: URL, profileWorkers: Int = 1, score: [String] = [], dispatch: [String] = [],
+        sink: [String] = [], environment: [String: String] = [:]
     ) throws -> StageProcesses {
         var all: [Child] = []
-        for index in 1...profileWorkers { all.append(try start("profile-\(index)", ["stage", "profile"] + common)) }
-        let scoreChild = try start("score", ["stage", "score"] + score + common)
+        for index in 1...profileWorkers { all.append(try start("profile-\(index)", ["stage", "profile"] + common, environment: environment)) }
+        let scoreChild = try start("score", ["stage", "score"] + score + common, environment: environment)
         all.append(scoreChild)
-        all.append(try start("dispatch", ["stage", "dispatch"] + common))
-        let sinkChild = try start("sink", ["stage", "sink", "--output", output.path, "--input", input.path] + sink + common)
+        all.append(try start("dispatch", ["stage", "dispatch"] + dispatch + common, environment: environment))
+        let sinkChild = try start("sink", ["stage", "sink", "--output", output.path, "--input", input.path] + sink + common, environment: environment)
         all.append(sinkChild)
-        let coordinator = try start("coordinator", ["stage", "coordinator"] + common)
+        let coordinator = try start("coordinator", ["stage", "coordinator"] + common, environment: environment)
         all.append(coordinator)
-        let ingest = try start("ingest", ["stage", "ingest", "--input", input.path] + common)
+        let ingest = try start("ingest", ["stage", "ingest", "--input", input.path] + common, environment: environment)
         all.append(ingest)
         return StageProcesses(all: all, score: scoreChild, sink: sinkChild, coordinator: coordinator, ingest: ingest)
     }

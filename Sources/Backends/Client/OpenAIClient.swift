@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Posts chat completions to OpenAI-compatible servers over one shared, pooled HTTP/1.1 client.
 ///
@@ -28,6 +29,9 @@ public final class OpenAIClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled
+        // A redirect would carry the Authorization header (the API key) to wherever the backend points,
+        // possibly another host or plain http: backends answer directly or not at all.
+        configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.maxResponseBytes = maxResponseBytes
     }
@@ -39,11 +43,13 @@ public final class OpenAIClient: Sendable {
 
     /// Sends one attempt. `headDeadline` bounds the wait for the response head (first byte and
     /// total timeout); the body is then bounded by the client's idle read timeout.
+    /// `tls`: this backend's TLS settings (nil: the client's defaults, i.e. the system trust store).
     func post(
-        url: String, body: Data, headers: [(String, String)], headDeadline: NIODeadline, logger: Logger
+        url: String, body: Data, headers: [(String, String)], headDeadline: NIODeadline, tls: TLSConfiguration? = nil, logger: Logger
     ) async -> AttemptResult {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
+        request.tlsConfiguration = tls
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
@@ -59,6 +65,12 @@ public final class OpenAIClient: Sendable {
             default:
                 return .connectionError("\(error)")
             }
+        } catch let error as NIOSSLError {
+            return .tlsFailure("\(error)")
+        } catch let error as NIOSSLExtraError {
+            return .tlsFailure("\(error)")
+        } catch let error as BoringSSLError {
+            return .tlsFailure("\(error)")
         } catch is CancellationError {
             return .connectionError("cancelled")
         } catch {
@@ -83,7 +95,7 @@ extension OpenAIClient {
     ) async -> (status: Int?, body: Data?) {
         switch await post(url: url, body: body, headers: headers, headDeadline: .now() + TimeAmount(timeout), logger: logger) {
         case .response(let status, let data, _): return (status, data)
-        case .timeout, .connectionError: return (nil, nil)
+        case .timeout, .connectionError, .tlsFailure: return (nil, nil)
         }
     }
 }

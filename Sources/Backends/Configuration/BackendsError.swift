@@ -5,6 +5,10 @@ public enum BackendsError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(model: String, url: String)
     case missingAPIKey(model: String, variable: String)
     case invalidLimit(model: String, reason: String)
+    /// The key file cannot be used (missing, readable by others, empty).
+    case apiKeyFile(model: String, reason: String)
+    /// The TLS files of an https backend cannot be loaded.
+    case tls(model: String, reason: String)
 
     public var description: String {
         switch self {
@@ -18,6 +22,10 @@ public enum BackendsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "model \(model): environment variable \(variable) is not set: export it, or remove api_key_env for a server without authentication"
         case .invalidLimit(let model, let reason):
             return "model \(model): \(reason)"
+        case .apiKeyFile(let model, let reason):
+            return "model \(model): API key file: \(reason)"
+        case .tls(let model, let reason):
+            return "model \(model): TLS: \(reason)"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import SwitchyardCore
 
 /// Sends each request to the model the router chose, within per-backend limits, retrying
@@ -17,18 +18,24 @@ public final class Dispatcher: Sendable {
     private let backoff: Backoff
     private let metrics: DispatchMetrics
     private let logger: Logger
+    /// Holds every API key read here: whatever leaves the dispatcher (response bodies, error messages,
+    /// fallback reasons, log lines) passes through it, so a backend that echoes a key cannot leak it.
+    private let redactor: Redactor
 
     /// Builds the dispatcher and its shared HTTP client. API keys are read here from `environment`
-    /// (the process environment by default) and never logged.
+    /// (the process environment by default) or from owner-only files, registered with `redactor` (pass
+    /// the one the process's log handler uses) and never logged.
     public init(
         endpoints: [ModelEndpoint],
         configuration: DispatcherConfiguration = DispatcherConfiguration(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
+        redactor: Redactor = Redactor(),
         logger: Logger
     ) throws(BackendsError) {
         guard !endpoints.isEmpty else { throw .noEndpoints }
         self.configuration = configuration
         self.logger = logger
+        self.redactor = redactor
         let metrics = DispatchMetrics(models: endpoints.map(\.name))
         self.metrics = metrics
         let globalLimit = max(1, configuration.maxInFlight)
@@ -51,10 +58,27 @@ public final class Dispatcher: Sendable {
                     throw .missingAPIKey(model: endpoint.name, variable: variable)
                 }
                 apiKey = APIKey(value)
+            } else if let file = endpoint.apiKeyFile {
+                do {
+                    apiKey = APIKey(try SecretFile.readLine(file))
+                } catch {
+                    throw .apiKeyFile(model: endpoint.name, reason: "\(error)")
+                }
+            }
+            if let apiKey { redactor.register(apiKey.value) }
+            var tls: TLSConfiguration?
+            if let settings = endpoint.tls {
+                guard scheme == "https" else { throw .tls(model: endpoint.name, reason: "ca_file and client certificates need an https:// URL") }
+                do {
+                    tls = try settings.configuration()
+                } catch {
+                    throw .tls(model: endpoint.name, reason: "\(error)")
+                }
             }
             let concurrency = min(endpoint.limits.maxConcurrency, shareLimit)
+            let origin = "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
             backends[endpoint.name] = Backend(
-                endpoint: endpoint, apiKey: apiKey, concurrency: concurrency,
+                endpoint: endpoint, apiKey: apiKey, tls: tls, origin: origin, concurrency: concurrency,
                 breaker: configuration.breaker, metrics: metrics.perModel[endpoint.name] ?? .init(model: endpoint.name)
             )
             perHost["\(scheme)://\(host):\(url.port ?? -1)", default: 0] += concurrency
@@ -88,8 +112,18 @@ public final class Dispatcher: Sendable {
     }
 
     /// Sends one request: the first candidate, then the next ones after retries run out or when a
-    /// breaker is open. Never throws; every failure is an outcome with an `error`.
+    /// breaker is open. Never throws; every failure is an outcome with an `error`. No API key survives
+    /// in the outcome, even when a backend echoed one back.
     public func dispatch(_ request: DispatchRequest) async -> DispatchOutcome {
+        var outcome = await dispatchUnredacted(request)
+        if !redactor.isEmpty {
+            if let message = outcome.error?.message { outcome.error?.message = redactor.redact(message) }
+            for index in outcome.fallbacks.indices { outcome.fallbacks[index].reason = redactor.redact(outcome.fallbacks[index].reason) }
+        }
+        return outcome
+    }
+
+    private func dispatchUnredacted(_ request: DispatchRequest) async -> DispatchOutcome {
         var logger = self.logger
         logger[metadataKey: "request_id"] = "\(request.requestID)"
         var outcome = DispatchOutcome(requestID: request.requestID)
@@ -195,7 +229,7 @@ public final class Dispatcher: Sendable {
             let started = ContinuousClock.now
             let result = await client.post(
                 url: backend.url, body: payload, headers: backend.headers,
-                headDeadline: .now() + TimeAmount(headTimeout), logger: logger
+                headDeadline: .now() + TimeAmount(headTimeout), tls: backend.tls, logger: logger
             )
             let latency = (ContinuousClock.now - started)
             inFlight.release()
@@ -211,7 +245,7 @@ public final class Dispatcher: Sendable {
                 backend.breaker.recordSuccess()
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
                 outcome.statusCode = status
-                outcome.responseBody = data
+                outcome.responseBody = redactor.redact(data)
                 if let tokens = CompletionUsage.parse(data) {
                     outcome.usage = tokens
                     outcome.actualCostUSD = backend.endpoint.price.cost(
@@ -229,7 +263,7 @@ public final class Dispatcher: Sendable {
             case .response(let status, let data, let after):
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "http_\(status)"))
                 outcome.statusCode = status
-                let message = BackendErrorMessage.extract(from: data)
+                let message = redactor.redact(BackendErrorMessage.extract(from: data))
                 lastDescription = "HTTP \(status): \(message)"
                 switch status {
                 case 429:
@@ -250,7 +284,7 @@ public final class Dispatcher: Sendable {
                     )
                 default:
                     if isProbe { backend.breaker.releaseProbe() }
-                    outcome.responseBody = data
+                    outcome.responseBody = redactor.redact(data)
                     return .failed(DispatchError(code: .backendError, message: "\(model) rejected the request with HTTP \(status): \(message)"))
                 }
 
@@ -259,6 +293,18 @@ public final class Dispatcher: Sendable {
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "timeout"))
                 lastDescription = "timeout after \(String(format: "%.3f", latency.seconds)) s (\(detail))"
                 lastCode = .timeout
+
+            case .tlsFailure(let detail):
+                // The certificate will not become trusted on a retry: on to the next model at once.
+                if isProbe { backend.breaker.releaseProbe() }
+                backend.settleTokens(reserved: reserved, actual: 0)
+                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "tls_error"))
+                let reason = "TLS handshake with \(backend.origin) failed (\(detail)): "
+                    + (backend.endpoint.tls?.caFile == nil
+                        ? "its certificate is not trusted by the system trust store: set backend.ca_file to the CA that signed it, or check the URL's host name"
+                        : "its certificate is not signed by the CA in backend.ca_file, its name does not match the URL's host, or it wants a client certificate (backend.client_cert)")
+                logger.warning("TLS handshake failed", metadata: ["model": "\(model)", "origin": "\(backend.origin)", "detail": "\(detail)"])
+                return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: "\(model): \(reason)"))
 
             case .connectionError(let detail):
                 if Task.isCancelled {

@@ -1,21 +1,25 @@
 import Foundation
 import Logging
 import Synchronization
+import SwitchyardCore
 
 /// A swift-log handler writing one logfmt line per event to stderr:
 /// `ts=2026-11-23T13:00:00.000Z level=info stage=score request_id=ab12:7 msg="..."`.
 ///
 /// Greppable by people and parseable by log shippers; metadata (request ID, stage, worker) becomes
-/// key=value pairs so one request can be followed across processes. Never give it secrets.
+/// key=value pairs so one request can be followed across processes. Never give it secrets; as a last
+/// guard, every secret registered with its `redactor` is replaced in the finished line.
 public struct LogfmtLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let label: String
+    private let redactor: Redactor?
     private static let lock = Mutex(())
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level, redactor: Redactor? = nil) {
         self.label = label
         self.logLevel = level
+        self.redactor = redactor
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -31,6 +35,7 @@ public struct LogfmtLogHandler: LogHandler {
             line += " \(Self.key(key))=\(Self.quote("\(value)"))"
         }
         line += " msg=\(Self.quote("\(event.message)"))\n"
+        if let redactor { line = redactor.redact(line) }
         Self.lock.withLock { _ in
             FileHandle.standardError.write(Data(line.utf8))
         }

@@ -1,9 +1,13 @@
 import Logging
 import Synchronization
+import SwitchyardCore
 
 /// Bootstraps swift-log once per process with `LogfmtLogHandler` on stderr (the CLI's `--log-level`).
 public enum ProcessLogging {
     private static let bootstrapped = Mutex(false)
+    /// The secrets this process has read (API keys): the log handler replaces them in every line, and
+    /// the dispatcher in everything it returns. Register a secret here the moment it is read.
+    public static let redactor = Redactor()
 
     /// Returns a logger named `label` at `level` (`info` when the name is unknown).
     public static func bootstrap(label: String, level: String) -> Logger {
@@ -13,7 +17,7 @@ public enum ProcessLogging {
             return !done
         }
         if first {
-            LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level) }
+            LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, redactor: redactor) }
         }
         var logger = Logger(label: label)
         logger.logLevel = level

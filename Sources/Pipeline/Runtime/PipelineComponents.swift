@@ -37,7 +37,7 @@ public struct PipelineComponents: Sendable {
         var dispatcher: Dispatcher?
         if !dryRun {
             try configuration.checkBackends()
-            dispatcher = try Dispatcher(endpoints: endpoints(configuration), logger: logger)
+            dispatcher = try Dispatcher(endpoints: endpoints(configuration), redactor: ProcessLogging.redactor, logger: logger)
         }
         return PipelineComponents(
             profile: ProfileStage(extractor: extractor), score: score,
@@ -49,9 +49,11 @@ public struct PipelineComponents: Sendable {
         configuration.models.compactMap { model in
             guard let backend = model.backend else { return nil }
             let timeout = Duration.milliseconds(Int64(backend.timeoutSeconds * 1000))
+            let tls = backend.caFile == nil && backend.clientCertificate == nil ? nil
+                : BackendTLS(caFile: backend.caFile, certificateFile: backend.clientCertificate, privateKeyFile: backend.clientKey)
             return ModelEndpoint(
                 name: model.name, baseURL: backend.url, servedModel: backend.model,
-                apiKeyEnv: backend.apiKeyEnvironmentVariable, price: model.price,
+                apiKeyEnv: backend.apiKeyEnvironmentVariable, apiKeyFile: backend.apiKeyFile, tls: tls, price: model.price,
                 limits: BackendLimits(
                     maxConcurrency: model.limits.concurrency,
                     requestsPerMinute: model.limits.rpm.map(Double.init),

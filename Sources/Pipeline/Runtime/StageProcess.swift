@@ -28,7 +28,7 @@ public enum StageProcess {
             stages: StageHandlers.chain,
             maxAttempts: UInt16(clamping: configuration.coordinator.maxAttempts),
             leaseMillis: UInt32(clamping: Int(configuration.coordinator.leaseSeconds * 1000)),
-            window: window)
+            window: window, maxWorkerCredit: configuration.coordinator.maxWorkerCredit)
     }
 
     /// Creates the folder of `coordinator.journal`, so a first run can write it.
@@ -39,15 +39,18 @@ public enum StageProcess {
     }
 
     /// Runs the coordinator until the run is finished (every accepted request acknowledged by the sink).
+    /// `security`: the server role (CURVE with the process's ZAP handler) or plain (see `TransportSecurity`).
     public static func runCoordinator(
-        configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger
+        configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger,
+        security: LinkSecurity = .plain
     ) async throws -> WorkCoordinatorStats {
         try prepareJournalDirectory(configuration)
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint ?? configuration.coordinator.endpoint,
                                  work: workConfiguration(configuration), journalPath: configuration.coordinator.journal,
                                  // Worker processes a heartbeat or two from noticing: tell every one to leave.
-                                 closingGraceMillis: 3 * workConfiguration(configuration).heartbeatIntervalMillis),
+                                 closingGraceMillis: 3 * workConfiguration(configuration).heartbeatIntervalMillis,
+                                 security: security),
             context: context, logger: logger)
         let drain = SignalDrain { server.stop() }
         defer { withExtendedLifetime(drain) {} }
@@ -58,14 +61,15 @@ public enum StageProcess {
 
     /// Streams the input into the coordinator (malformed lines go as finished error records).
     public static func runIngest(
-        configuration: PipelineConfiguration, input: String, scanned: Ingest? = nil, endpoint: String, context: Context, logger: Logger
+        configuration: PipelineConfiguration, input: String, scanned: Ingest? = nil, endpoint: String, context: Context, logger: Logger,
+        security: LinkSecurity = .plain
     ) async throws -> WorkProducer.Stats {
         let parser = LineParser(poolModels: Set(configuration.models.map(\.name)),
                                 maxPromptCharacters: configuration.ingest.maxPromptCharacters,
                                 defaultMaxTokens: configuration.ingest.defaultMaxTokens)
         let ingest = try scanned.flatMap { $0.path == input ? $0.reparsed(with: parser) : nil } ?? Ingest(path: input, parser: parser)
         logger.info("ingest starting", metadata: ["input": "\(input)", "lines": "\(ingest.lineCount)", "digest": "\(ingest.fileDigest)"])
-        let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
+        let producer = WorkProducer(configuration: .init(endpoint: endpoint, security: security), context: context, logger: logger)
         let drain = SignalDrain { producer.stop() }
         defer { withExtendedLifetime(drain) {} }
         let stats = try await producer.run { IngestWorkItems(inner: ingest.makeIterator()) }
@@ -113,7 +117,7 @@ public enum StageProcess {
     /// process binds the spend feed and settles its reservations from it, and dispatch publishes there.
     public static func makeWorker(
         role: StageRole, configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, expectedLines: Int? = nil,
-        context: Context, logger: Logger
+        context: Context, logger: Logger, security: TransportSecurity = .plain
     ) throws -> WorkerParts {
         switch role {
         case .profile:
@@ -131,7 +135,8 @@ public enum StageProcess {
             }
             var subscriber: SpendFeedSubscriber?
             if let budget, let feed = configuration.router.spendFeed {
-                subscriber = try SpendFeedSubscriber(endpoint: feed, budget: budget, context: context, logger: logger)
+                subscriber = try SpendFeedSubscriber(endpoint: feed, budget: budget, context: context, logger: logger,
+                                                     security: security.spendFeed ?? .plain)
                 subscriber?.start()
             } else if budget != nil {
                 logger.warning("no router.spend_feed: actual costs never come back, so the budget counts estimates only (set spend_feed to settle real spend)")
@@ -143,10 +148,11 @@ public enum StageProcess {
             var dispatcher: Dispatcher?
             if !dryRun {
                 try configuration.checkBackends()
-                dispatcher = try Dispatcher(endpoints: PipelineComponents.endpoints(configuration), logger: logger)
+                dispatcher = try Dispatcher(endpoints: PipelineComponents.endpoints(configuration), redactor: ProcessLogging.redactor, logger: logger)
             }
             let publisher = try configuration.router.spendFeed.map { feed in
-                try SpendFeedPublisher(endpoint: connectEndpoint(for: feed), context: context, logger: logger)
+                try SpendFeedPublisher(endpoint: connectEndpoint(for: feed), context: context, logger: logger,
+                                       security: security.spendFeed ?? .plain)
             }
             return WorkerParts(handler: StageHandlers.dispatch(DispatchStage(sender: dispatcher, settler: publisher)),
                                credit: configuration.stages.dispatch.concurrency, dispatcher: dispatcher, spendPublisher: publisher)
@@ -161,10 +167,11 @@ public enum StageProcess {
 
     /// Serves one middle stage until drained (SIGTERM/SIGINT, or the coordinator at the end of the run).
     public static func runWorker(
-        role: StageRole, handler: @escaping StageHandler, credit: Int, endpoint: String, context: Context, logger: Logger
+        role: StageRole, handler: @escaping StageHandler, credit: Int, endpoint: String, context: Context, logger: Logger,
+        security: LinkSecurity = .plain
     ) async throws {
         let worker = try StageWorker(
-            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, credit))),
+            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, credit)), security: security),
             context: context, logger: logger, handler: handler)
         let drain = SignalDrain { worker.drain() }
         defer { withExtendedLifetime(drain) {} }
@@ -175,7 +182,7 @@ public enum StageProcess {
     /// Receives every request's record, writes it once, and writes `summary.json` when the run ends.
     public static func runSink(
         configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, inputLines: Int? = nil, dryRun: Bool,
-        budgetUSD: Double?, endpoint: String, context: Context, logger: Logger,
+        budgetUSD: Double?, endpoint: String, context: Context, logger: Logger, security: LinkSecurity = .plain,
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
         budgetReport: @escaping @Sendable () -> BudgetReport? = { nil }
     ) async throws -> RunSummary {
@@ -183,7 +190,7 @@ public enum StageProcess {
         let total = try inputLines ?? input.map { try Ingest(path: $0, parser: LineParser(poolModels: [])).lineCount }
         let sink = Mutex(try ResultSink(directory: outputDirectory, ordered: false))
         let resumed = sink.withLock { $0.resumedRecords }
-        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, security: security), context: context, logger: logger)
         let drain = SignalDrain { consumer.stop() }
         defer { withExtendedLifetime(drain) {} }
         let metricsLastReport = Mutex(ContinuousClock.now)

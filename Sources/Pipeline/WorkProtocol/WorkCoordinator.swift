@@ -209,7 +209,12 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .ready(let stage, let credit):
             // Closing: a worker that (re)announces itself is told to leave, not given work.
             if isClosing { return send(peer, .drain) }
-            workerReady(peer, stage: stage, credit: Int(credit), now: now)
+            var granted = Int(credit)
+            if granted > configuration.maxWorkerCredit {
+                effects.warning("worker announced credit \(credit), more than the \(configuration.maxWorkerCredit) one worker may hold; capped")
+                granted = configuration.maxWorkerCredit
+            }
+            workerReady(peer, stage: stage, credit: granted, now: now)
         case .done(let taskID, let payload): workerDone(peer, taskID: taskID, payload: payload, now: now)
         case .fail(let taskID, let permanent, let reason):
             workerFailed(peer, taskID: taskID, permanent: permanent, reason: reason, now: now)
@@ -228,13 +233,14 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
                 payload.withUnsafeBytes { submit(peer, requestID: UnsafeRawBufferPointer(utf8), payload: $0, now: now) }
             }
         case .endOfInput:
-            guard peer == producer else { return send(peer, .reset) }
+            guard peer == producer else { return refuse(peer, "END_OF_INPUT from a peer that is not the producer") }
             inputEnded = true
             checkFinished()
         case .ack(let requestID):
             var id = requestID
             id.withUTF8 { acknowledge(peer, requestID: UnsafeRawBufferPointer($0)) }
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
+            stats.refused += 1
             effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
     }
@@ -275,6 +281,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private mutating func workerReady(_ peer: Peer, stage name: String, credit: Int, now: UInt64) {
         frameWorker = nil  // the table may change below
         guard let stage = stageIndex[name] else {
+            stats.refused += 1
             effects.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))")
             return
         }
@@ -443,7 +450,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// `requestID`, `payload`: borrowed bytes (from the received frame on the server's path).
     private mutating func submit(_ peer: Peer, requestID: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, now: UInt64) {
-        guard peer == producer else { return send(peer, .reset) }
+        guard peer == producer else { return refuse(peer, "SUBMIT from a peer that is not the producer") }
         producerOutstanding = max(0, producerOutstanding - 1)
         if completed.contains(utf8: requestID.assumingMemoryBound(to: UInt8.self)) {
             stats.alreadyDone += 1
@@ -551,7 +558,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
     private mutating func acknowledge(_ peer: Peer, requestID: UnsafeRawBufferPointer) {
-        guard peer == consumer else { return send(peer, .reset) }
+        guard peer == consumer else { return refuse(peer, "ACK from a peer that is not the consumer") }
         let hash = requestSlots.hash(requestID)
         guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }),
               requests[slot].awaitingAck else {
@@ -579,5 +586,13 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     private mutating func send(_ peer: Peer, _ message: WireMessage) {
         effects.send(message, to: peer)
+    }
+
+    /// An out-of-order message: not acted on, logged with why, and the peer told RESET (a producer or
+    /// consumer that outlived a coordinator restart announces itself again; anyone else learns nothing).
+    private mutating func refuse(_ peer: Peer, _ why: String) {
+        stats.refused += 1
+        effects.warning("refused: \(why) (told RESET)")
+        send(peer, .reset)
     }
 }

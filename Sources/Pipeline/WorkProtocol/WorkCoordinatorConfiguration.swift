@@ -14,10 +14,14 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
     /// Most requests accepted but not yet acknowledged by the consumer; bounds memory and slows the
     /// producer when a stage is slow. Default 1000.
     public var window: Int
+    /// Most tasks leased to one worker at once, whatever credit its READY claims: a worker (or a peer
+    /// posing as one) cannot hoard the queue. Default 1024.
+    public var maxWorkerCredit: Int
 
     public init(
         stages: [String], maxAttempts: UInt16 = 3, leaseMillis: UInt32 = 60_000,
-        workerTimeoutMillis: UInt64 = 3_000, heartbeatIntervalMillis: UInt64 = 500, window: Int = 1_000
+        workerTimeoutMillis: UInt64 = 3_000, heartbeatIntervalMillis: UInt64 = 500, window: Int = 1_000,
+        maxWorkerCredit: Int = 1_024
     ) {
         self.stages = stages
         self.maxAttempts = maxAttempts
@@ -25,5 +29,6 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
         self.workerTimeoutMillis = workerTimeoutMillis
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.window = window
+        self.maxWorkerCredit = maxWorkerCredit
     }
 }

@@ -18,6 +18,12 @@ public struct WorkCoordinatorStats: Sendable, Equatable {
     public var failed = 0
     /// Workers presumed dead (silent past the timeout).
     public var workersLost = 0
+    /// Well-formed messages refused as out of order (a SUBMIT not from the producer, an ACK not from
+    /// the consumer, a message only the coordinator sends, a READY for an unknown stage).
+    public var refused = 0
+    /// Frames refused before decoding (malformed, truncated, unknown version, multipart): counted by
+    /// `CoordinatorServer`, 0 in the state machine.
+    public var refusedFrames = 0
 
     public init() {}
 }

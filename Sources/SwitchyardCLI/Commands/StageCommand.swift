@@ -23,6 +23,10 @@ struct StageCommand: AsyncParsableCommand {
             In stage mode each score process spends at most budget_usd / stages.score.workers. Give score
             --expected-lines N (the batch's line count) to stream λ over the batch, and set router.spend_feed
             so dispatch sends actual costs back to score (without it the budget counts estimates only).
+            Across machines, set security.curve in pipeline.yaml: every tcp link is then authenticated and
+            encrypted with CURVE keys (`switchyard keys generate --out DIR` makes each process's pair; give
+            each process its own with --key-dir). Plain text to a non-loopback address is refused unless
+            security.insecure is true.
             """
     )
 
@@ -56,6 +60,9 @@ struct StageCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Dispatch: call no backend, pass decisions through.")
     var dryRun = false
 
+    @Option(name: .customLong("key-dir"), help: "This process's CURVE key pair directory (public.key, secret.key; default security.curve.key_dir).")
+    var keyDir: String?
+
     @OptionGroup var process: ProcessOptions
 
 
@@ -84,19 +91,34 @@ struct StageCommand: AsyncParsableCommand {
         let endpoint = connect ?? StageProcess.connectEndpoint(for: configuration.coordinator.endpoint)
         let context = try Context()
         defer { context.shutdown() }
+        let security: TransportSecurity
+        do {
+            let feed = configuration.router.spendFeed.map { role == .dispatch ? StageProcess.connectEndpoint(for: $0) : $0 }
+            security = try TransportSecurity.prepare(
+                configuration, role: role, coordinatorEndpoint: role == .coordinator ? (bind ?? configuration.coordinator.endpoint) : endpoint,
+                spendFeedEndpoint: feed, keyDirectory: keyDir, context: context, logger: logger)
+        } catch {
+            var error = error
+            error.file = config
+            FileHandle.standardError.write(Data("switchyard stage \(role.rawValue): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        defer { security.stop() }
         do {
             switch role {
             case .coordinator:
-                _ = try await StageProcess.runCoordinator(configuration: configuration, endpoint: bind, context: context, logger: logger)
+                _ = try await StageProcess.runCoordinator(configuration: configuration, endpoint: bind, context: context, logger: logger,
+                                                          security: security.coordinator)
             case .ingest:
                 _ = try await StageProcess.runIngest(
-                    configuration: configuration, input: input ?? "", endpoint: endpoint, context: context, logger: logger)
+                    configuration: configuration, input: input ?? "", endpoint: endpoint, context: context, logger: logger,
+                    security: security.coordinator)
             case .profile, .score, .dispatch:
                 let worker: StageProcess.WorkerParts
                 do {
                     worker = try StageProcess.makeWorker(
                         role: role, configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD,
-                        expectedLines: expectedLines, context: context, logger: logger)
+                        expectedLines: expectedLines, context: context, logger: logger, security: security)
                 } catch var error as ConfigurationError {
                     error.file = config
                     FileHandle.standardError.write(Data("switchyard stage \(role.rawValue): \(error)\n".utf8))
@@ -105,7 +127,7 @@ struct StageCommand: AsyncParsableCommand {
                 do {
                     try await StageProcess.runWorker(
                         role: role, handler: worker.handler, credit: worker.credit, endpoint: endpoint,
-                        context: context, logger: logger)
+                        context: context, logger: logger, security: security.coordinator)
                 } catch {
                     await worker.shutdown(logger: logger)
                     throw error
@@ -116,7 +138,8 @@ struct StageCommand: AsyncParsableCommand {
                 let summary = try await StageProcess.runSink(
                     configuration: configuration, outputDirectory: output ?? configuration.output.directory,
                     ordered: ordered || configuration.output.ordered, input: input, dryRun: dryRun,
-                    budgetUSD: budgetUSD, endpoint: endpoint, context: context, logger: logger) { reporter.update($0) }
+                    budgetUSD: budgetUSD, endpoint: endpoint, context: context, logger: logger,
+                    security: security.coordinator) { reporter.update($0) }
                 reporter.finish()
                 print("\(summary.results) results, \(summary.errors) errors in \(String(format: "%.1f", summary.wallSeconds)) s")
             }
