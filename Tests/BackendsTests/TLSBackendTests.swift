@@ -149,6 +149,7 @@ struct TLSBackendTests {
             let (refused, elapsed) = await dispatch(anonymous, candidates: ["alpha"])
             try await anonymous.shutdown()
             #expect(refused.error != nil, "a server that requires a client certificate refuses one without")
+            #expect(refused.error?.message.contains("TLS") == true, "\(String(describing: refused.error))")
             #expect(elapsed < .seconds(9))
             let identified = try Dispatcher(
                 endpoints: [endpoint("alpha", port: port, tls: BackendTLS(caFile: pki.caFile, certificateFile: pki.clientCertificate,

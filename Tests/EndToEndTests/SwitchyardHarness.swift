@@ -129,9 +129,10 @@ struct SwitchyardHarness {
         let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "0", "--log-level", "warning"] + extra)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            if let range = child.output.range(of: #"http://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
+            if let range = child.output.range(of: #"https?://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
                 let url = child.output[range]
-                if let port = Int(url.dropFirst("http://127.0.0.1:".count).dropLast("/v1".count)) { return (child, port) }
+                let prefix = url.hasPrefix("https") ? "https://127.0.0.1:" : "http://127.0.0.1:"
+                if let port = Int(url.dropFirst(prefix.count).dropLast("/v1".count)) { return (child, port) }
             }
             guard child.process.isRunning else { throw HarnessError("replay backend exited:\n\(child.output)") }
             try await Task.sleep(for: .milliseconds(50))

@@ -61,6 +61,13 @@ struct CoordinatorEffectSink: WorkCoordinatorEffects {
         }
     }
 
+    /// Reports the warnings the last window held back (call on the loop's timer).
+    mutating func tick(now: UInt64) {
+        if let count = warnings.flush(now: now) {
+            logger.warning("more protocol warnings than were logged", metadata: ["suppressed_since_last": "\(count)"])
+        }
+    }
+
     /// Sends every peer's frame of this pass; throws the pass's fatal send error, if any.
     mutating func flushAll() throws(WorkRuntimeError) {
         for peer in outgoing.waitingPeers { flush(peer) }

@@ -197,6 +197,8 @@ public final class CoordinatorServer: Sendable {
             try machine.effects.flushAll()
             let after = monotonicMillis()
             if after >= nextTick {
+                refusals.tick(now: after)
+                machine.effects.tick(now: after)
                 machine.tick(now: after)
                 try machine.effects.flushAll()
                 nextTick = after + tickInterval

@@ -31,6 +31,13 @@ struct FrameRefusals {
         self.counters = counters
     }
 
+    /// Reports the refusals the last window held back (call on the loop's timer).
+    mutating func tick(now: UInt64) {
+        if let count = limiter.flush(now: now) {
+            logger.warning("refused more frames than were logged", metadata: ["suppressed_since_last": "\(count)"])
+        }
+    }
+
     /// A frame `WireCodec` could not decode.
     mutating func refuse(_ error: WireError, bytes: Int, connection: Message, now: UInt64) {
         let reason: Reason

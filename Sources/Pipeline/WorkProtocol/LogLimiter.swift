@@ -30,4 +30,16 @@ struct LogLimiter {
         logged += 1
         return (true, heldBack)
     }
+
+    /// Once the window has ended: how many lines it held back (then starts afresh), so a flood that stops
+    /// is still reported. Nil while the window runs or when nothing was held back.
+    mutating func flush(now: UInt64) -> Int? {
+        guard suppressed > 0, now >= windowStart + intervalMillis else { return nil }
+        defer {
+            suppressed = 0
+            logged = 0
+            windowStart = now
+        }
+        return suppressed
+    }
 }
