@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import ZeroMQ
 @testable import Pipeline
@@ -218,9 +219,31 @@ struct SecurityConfigurationTests {
         } catch {
             #expect(error.keyPath == "router.spend_feed")
         }
-        let insecure = try prepare("security: {insecure: true}", role: .profile, coordinator: "tcp://10.0.0.2:5555", context: context)
+        let lines = CapturedLog()
+        let configuration = try PipelineConfiguration.parse(yaml: "security: {insecure: true, max_message_bytes: 2097152}\n" + Self.models)
+        let insecure = try TransportSecurity.prepare(configuration, role: .profile, coordinatorEndpoint: "tcp://10.0.0.2:5555",
+                                                     spendFeedEndpoint: nil, context: context, logger: lines.logger)
         #expect(!insecure.coordinator.isCurve)
-        #expect(insecure.coordinator.maxMessageBytes == LinkSecurity.defaultMaxMessageBytes)
+        #expect(insecure.coordinator.maxMessageBytes == 2_097_152)
+        #expect(lines.messages.contains { $0.hasPrefix("INSECURE: plain text over tcp to a non-loopback address") }, "warns at every start")
+    }
+
+    /// Keeps the messages a logger was given.
+    final class CapturedLog: Sendable {
+        private let lines = Mutex<[String]>([])
+        var messages: [String] { lines.withLock { $0 } }
+        var logger: Logger { Logger(label: "captured") { _ in Handler(sink: self) } }
+
+        struct Handler: LogHandler {
+            let sink: CapturedLog
+            var logLevel: Logger.Level = .trace
+            var metadata: Logger.Metadata = [:]
+            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+                get { metadata[key] }
+                set { metadata[key] = newValue }
+            }
+            func log(event: LogEvent) { sink.lines.withLock { $0.append("\(event.message)") } }
+        }
     }
 
     @Test func curveRolesNeedTheirKeys() throws {

@@ -16,6 +16,7 @@ public final class SpendFeedPublisher: SpendSettler {
     private let queue = DispatchQueue(label: "switchyard.spend-feed.publish")
     private let logger: Logger
     private let dropped = Atomic<Int>(0)
+    private let endpoint: String
     /// Handshake events of the link (touched on `queue` only).
     nonisolated(unsafe) private var watch: LinkWatch?
     nonisolated(unsafe) private var refusal: WorkRuntimeError?
@@ -33,6 +34,7 @@ public final class SpendFeedPublisher: SpendSettler {
         self.socket = socket
         self.watch = watch
         self.logger = logger
+        self.endpoint = endpoint
     }
 
     public func settle(_ hold: BudgetHold, actualUSD: Double) {
@@ -56,6 +58,7 @@ public final class SpendFeedPublisher: SpendSettler {
                 refusal = error
                 watch?.close()
                 watch = nil
+                try? socket.disconnect(endpoint)  // stop knocking on a door that will not open
             }
             guard refusal == nil else {
                 dropped.add(1, ordering: .relaxed)
