@@ -35,6 +35,11 @@ struct ProtocolBench: AsyncParsableCommand {
     var raw: Bool = true
     @Option(name: .customLong("curve-credits"), help: "Credits of the CURVE vs plain comparison (comma-separated; empty skips it).")
     var curveCredits: String = "10,100"
+    @Option(name: .customLong("io-threads"), help: "libzmq I/O threads of the CURVE vs plain runs (both; CURVE encrypts on them).")
+    var ioThreads: Int32 = 1
+    @Option(name: .customLong("process-tasks"), help: "Tasks of the CURVE vs plain runs as real processes (`switchyard work`; 0 skips them).")
+    var processTasks: Int = 100_000
+    @Option(help: "The switchyard binary for the process runs.") var switchyard: String = ".build/release/switchyard"
 
     func run() async throws {
         var logger = Logger(label: "bench.protocol")
@@ -92,7 +97,7 @@ struct ProtocolBench: AsyncParsableCommand {
         let curveList = curveCredits.split(separator: ",").compactMap { Int($0) }
         if !curveList.isEmpty {
             print("CURVE vs plain, tcp loopback, \(workers) workers: medians of \(rounds) alternating plain/CURVE pairs")
-            print("credit   plain tasks/s   CURVE tasks/s   ratio   ratio min-max   plain CPU-µs/task   CURVE CPU-µs/task")
+            print("credit   plain tasks/s   CURVE tasks/s   ratio   ratio min-max   plain CPU-µs/task   CURVE CPU-µs/task   CPU ratio (plain/CURVE)")
         }
         for credit in curveList {
             var plains: [Double] = []
@@ -107,7 +112,7 @@ struct ProtocolBench: AsyncParsableCommand {
                     rates[curve] = try await ProtocolRun.run(
                         count: tasks, workers: workers, credit: credit, window: window > 0 ? window : max(1_000, 2 * credit * workers),
                         consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers,
-                        synchronousHandler: synchronousHandler, curve: curve, logger: logger) { _ in }
+                        synchronousHandler: synchronousHandler, curve: curve, ioThreads: ioThreads, logger: logger) { _ in }
                     let cpu = (processCPUMicros() - cpuBefore) / Double(tasks)
                     if curve { curveCPU.append(cpu) } else { plainCPU.append(cpu) }
                 }
@@ -117,14 +122,46 @@ struct ProtocolBench: AsyncParsableCommand {
                 curves.append(secured)
                 ratios.append(plain > 0 ? secured / plain : 0)
             }
+            // On shared cores wall time swings with the neighbours' load; CPU per task is steadier: plain/CURVE
+            // CPU per task is the throughput ratio a CPU-bound machine would see.
+            let cpuRatio = median(curveCPU) > 0 ? median(plainCPU) / median(curveCPU) : 0
             curveRows.append(["credit": Double(credit), "tasks": Double(tasks), "plainPerSecond": median(plains), "curvePerSecond": median(curves),
                               "ratio": median(ratios), "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0, "ratioRounds": ratios,
                               "plainCPUMicrosPerTask": median(plainCPU), "curveCPUMicrosPerTask": median(curveCPU),
-                              "cpuRatio": median(plainCPU) > 0 ? median(curveCPU) / median(plainCPU) : 0])
-            print(String(format: "%6d   %13.0f   %13.0f   %5.2f   %4.2f-%4.2f   %17.1f   %17.1f", credit, median(plains), median(curves),
-                         median(ratios), ratios.min() ?? 0, ratios.max() ?? 0, median(plainCPU), median(curveCPU)))
+                              "plainCPURounds": plainCPU, "curveCPURounds": curveCPU, "cpuRatio": cpuRatio])
+            print(String(format: "%6d   %13.0f   %13.0f   %5.2f   %4.2f-%4.2f   %17.1f   %17.1f   %23.2f", credit, median(plains), median(curves),
+                         median(ratios), ratios.min() ?? 0, ratios.max() ?? 0, median(plainCPU), median(curveCPU), cpuRatio))
         }
         if !curveRows.isEmpty { report["curve"] = curveRows }
+
+        // 2c. The same comparison as real processes: `switchyard work coordinator` (with its producer and
+        // consumer) and one worker per stage of two, each process with its own context, as stage mode runs.
+        if processTasks > 0 {
+            guard FileManager.default.isExecutableFile(atPath: switchyard) else {
+                throw ValidationError("\(switchyard) not found: swift build -c release --product switchyard (or --process-tasks 0)")
+            }
+            print("CURVE vs plain, real processes on tcp loopback (coordinator + 2 workers, stages a,b, credit 100): \(rounds) alternating pairs")
+            print("round   plain s   CURVE s   ratio (plain s / CURVE s)   plain CPU-µs/task   CURVE CPU-µs/task")
+            var pairs: [[String: Double]] = []
+            for round in 1...max(1, rounds) {
+                let plain = try ProcessRun.run(binary: switchyard, tasks: processTasks, curve: false)
+                let secured = try ProcessRun.run(binary: switchyard, tasks: processTasks, curve: true)
+                pairs.append(["plainSeconds": plain.seconds, "curveSeconds": secured.seconds, "ratio": plain.seconds / secured.seconds,
+                              "plainCPUMicrosPerTask": plain.cpuMicros / Double(processTasks),
+                              "curveCPUMicrosPerTask": secured.cpuMicros / Double(processTasks)])
+                print(String(format: "%5d   %7.2f   %7.2f   %25.2f   %17.1f   %17.1f", round, plain.seconds, secured.seconds,
+                             plain.seconds / secured.seconds, plain.cpuMicros / Double(processTasks), secured.cpuMicros / Double(processTasks)))
+            }
+            let ratios = pairs.compactMap { $0["ratio"] }
+            let plainCPU = median(pairs.compactMap { $0["plainCPUMicrosPerTask"] })
+            let curveCPU = median(pairs.compactMap { $0["curveCPUMicrosPerTask"] })
+            let cpuRatio = curveCPU > 0 ? plainCPU / curveCPU : 0
+            print(String(format: "median wall ratio %.2f (min %.2f, max %.2f); CPU ratio (plain/CURVE, medians of all processes' CPU per task) %.2f",
+                         median(ratios), ratios.min() ?? 0, ratios.max() ?? 0, cpuRatio))
+            report["curveProcesses"] = ["tasks": Double(processTasks), "rounds": pairs, "ratio": median(ratios),
+                                        "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
+                                        "plainCPUMicrosPerTask": plainCPU, "curveCPUMicrosPerTask": curveCPU, "cpuRatio": cpuRatio]
+        }
         report["inlineHandlers"] = inlineHandlers
         report["synchronousHandler"] = synchronousHandler
         report["warmupMillis"] = warmupMillis
@@ -391,8 +428,8 @@ enum ProtocolRun {
     /// clients share), as `security.curve` runs stage processes; otherwise plain text.
     static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
                     inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, curve: Bool = false,
-                    logger: Logger, observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
-        let context = try Context()
+                    ioThreads: Int32 = 1, logger: Logger, observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
+        let context = try Context(configuration: .init(ioThreads: ioThreads))
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
         var serverSecurity = LinkSecurity.plain
         var clientSecurity = LinkSecurity.plain
@@ -476,5 +513,76 @@ enum ProtocolRun {
         return ["tasks": Double(count), "seconds": Double(seconds),
                 "rssAt10PercentMiB": rss[10] ?? 0, "rssAt50PercentMiB": rss[50] ?? 0,
                 "rssAtEndMiB": rss[100] ?? residentMiB(), "rssMaxMiB": rss.values.max() ?? 0]
+    }
+}
+
+/// The work protocol as real processes: `switchyard work coordinator` (producer and consumer inside) and one
+/// `switchyard work worker` per stage, plain or with CURVE keys made for the run.
+enum ProcessRun {
+    /// Wall seconds the coordinator reports for the run and the CPU (user + sys, µs) of every process.
+    static func run(binary: String, tasks: Int, curve: Bool) throws -> (seconds: Double, cpuMicros: Double) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protocol-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        let endpoint = "tcp://127.0.0.1:\(try freePort())"
+        var coordinatorSecurity: [String] = []
+        var workerSecurity: [String] = []
+        if curve {
+            _ = try CurveKeyFiles.generate(into: path("coordinator"))
+            _ = try CurveKeyFiles.generate(into: path("worker"))
+            try FileManager.default.createDirectory(atPath: path("authorized"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: path("worker/public.key"), toPath: path("authorized/worker.key"))
+            coordinatorSecurity = ["--key-dir", path("coordinator"), "--authorized", path("authorized")]
+            workerSecurity = ["--key-dir", path("worker"), "--server-key", path("coordinator/public.key")]
+        }
+        let before = childrenCPUMicros()
+        let workers = try ["a", "b"].map { stage in
+            try spawn(binary, ["work", "worker", "--endpoint", endpoint, "--stage", stage, "--credit", "100"] + workerSecurity, stdout: nil)
+        }
+        let output = Pipe()
+        let coordinator = try spawn(binary, ["work", "coordinator", "--endpoint", endpoint, "--count", "\(tasks)", "--stages", "a,b",
+                                             "--payload-bytes", "256", "--output", path("results.tsv")] + coordinatorSecurity, stdout: output)
+        let summary = output.fileHandleForReading.readDataToEndOfFile()
+        coordinator.waitUntilExit()
+        for worker in workers { worker.waitUntilExit() }
+        let cpu = childrenCPUMicros() - before
+        let fields = (try JSONSerialization.jsonObject(with: summary)) as? [String: Double] ?? [:]
+        guard fields["completed"] == Double(tasks), let seconds = fields["elapsedSeconds"] else {
+            throw ValidationError("process run (curve \(curve)) did not complete: \(String(decoding: summary, as: UTF8.self))")
+        }
+        return (seconds, cpu)
+    }
+
+    static func spawn(_ binary: String, _ arguments: [String], stdout: Pipe?) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = stdout ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// User + system CPU of the children waited for so far, in µs.
+    static func childrenCPUMicros() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
+        func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
+        return micros(usage.ru_utime) + micros(usage.ru_stime)
+    }
+
+    /// A TCP port free on 127.0.0.1 right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ValidationError("no free TCP port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -87,8 +87,14 @@ public final class SocketMonitor {
         return SocketEvent(kind: SocketEvent.kind(event), value: value, address: frames[1].string)
     }
 
+    /// Whether an event is waiting (`ZMQ_EVENTS`): no allocation, so a loop may ask on every turn.
+    public var hasEvents: Bool {
+        ((try? socket.getInt32(ZMQ_EVENTS, "ZMQ_EVENTS")) ?? 0) & ZMQ_POLLIN != 0
+    }
+
     /// Every event already queued.
     public func drain() throws(ZeroMQError) -> [SocketEvent] {
+        guard hasEvents else { return [] }
         var events: [SocketEvent] = []
         while let event = try next(timeout: .zero) { events.append(event) }
         return events
