@@ -47,7 +47,7 @@ struct MetricsEndToEndTests {
         let profile = #"switchyard_stage_queue_depth{stage="profile"}"#
         let score = #"switchyard_stage_queue_depth{stage="score"}"#
         let waiting = try await Self.scrape(metricsPort) { (Self.sample($0, profile) ?? 0) > 0 }
-        #expect((Self.sample(waiting, profile) ?? 0) > 0, "no profile queue depth in /metrics:\n\(waiting.prefix(2000))")
+        #expect((Self.sample(waiting, profile) ?? 0) > 0, "no profile queue depth in /metrics:\n\(waiting.prefix(2000))\ncoordinator:\n\(children[0].output.suffix(2000))\ningest:\n\(children[1].output.suffix(2000))")
         #expect(Self.sample(waiting, "switchyard_coordinator_workers") == 0)
         #expect((Self.sample(waiting, "switchyard_coordinator_requests_in_flight") ?? 0) > 0)
 
