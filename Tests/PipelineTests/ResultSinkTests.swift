@@ -72,6 +72,52 @@ struct ResultSinkTests {
         #expect(try Self.lines(sink.resultsPath).map(\.line) == [1, 3, 4])
     }
 
+    /// A dry run's decision for `line`: routing, no response, no error.
+    static func decision(line: Int) -> OutputRecord {
+        var record = record(line: line)
+        record.response = nil
+        return record
+    }
+
+    @Test("a directory holds one kind: a real run refuses dry-run decisions, a dry run refuses answers")
+    func dryRunAndRealRunNeverShareADirectory() throws {
+        let dry = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: dry.url.path, ordered: false, dryRun: true)
+            try sink.write(Self.decision(line: 1))
+            try sink.finish(input: nil, inputLines: 1, budgetUSD: nil, wallSeconds: 1, dryRun: true)
+        }
+        // A dry run may resume its own directory; a real run must not take its decisions as answers.
+        #expect(try ResultSink(directory: dry.url.path, ordered: false, dryRun: true).resumedRecords == 1)
+        let refusal = #expect(throws: SwitchyardError.self) { try ResultSink(directory: dry.url.path, ordered: false) }
+        #expect(refusal?.description.contains("dry run") == true)
+        #expect(refusal?.description.contains(dry.url.path) == true)
+
+        let real = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: real.url.path, ordered: false)
+            try sink.write(Self.record(line: 1))
+            try sink.write(Self.record(line: 2, error: true))
+            try sink.finish(input: nil, inputLines: 2, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        }
+        #expect(throws: SwitchyardError.self) { try ResultSink(directory: real.url.path, ordered: false, dryRun: true) }
+        #expect(try ResultSink(directory: real.url.path, ordered: false).resumedRecords == 2)
+    }
+
+    @Test("an output path under a file is refused with the path and what to do, never a raw Foundation error")
+    func outputUnderAFileSaysWhy() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("plain-file")
+        try Data("x".utf8).write(to: file)
+        let error = #expect(throws: SwitchyardError.self) {
+            try ResultSink(directory: file.appendingPathComponent("out").path, ordered: false)
+        }
+        let text = error?.description ?? ""
+        #expect(text.contains("\(file.path) is a file, not a folder"), "\(text)")
+        #expect(text.contains("--output"))
+        #expect(!text.contains("NSCocoaErrorDomain") && !text.contains("(null)"))
+    }
+
     @Test func recordsFollowTheContractShape() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -40,7 +40,7 @@ public enum StageHandlers {
             guard case .routed(let item) = envelope else { return try passThrough(envelope, stage: "dispatch") }
             context.extendLease()
             let start = ContinuousClock.now
-            let record = await stage.process(item, logger: context.logger)
+            let record = await stage.process(item, logger: context.logger, keepAlive: { context.extendLease() })
             metrics.observe("dispatch", since: start)
             metrics.count(record)
             return try StageEnvelope.finished(record).encoded()

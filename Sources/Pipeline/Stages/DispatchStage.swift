@@ -40,7 +40,8 @@ public struct DispatchStage: Sendable {
         return .object(body)
     }
 
-    public func process(_ item: RoutedRequest, logger: Logger) async -> OutputRecord {
+    /// `keepAlive` is called about every second while the request waits for an unavailable backend.
+    public func process(_ item: RoutedRequest, logger: Logger, keepAlive: @escaping @Sendable () -> Void = {}) async -> OutputRecord {
         let request = item.request
         let decision = item.decision
         var routing = OutputRecord.Routing(
@@ -65,7 +66,8 @@ public struct DispatchStage: Sendable {
         }
         let candidates = [decision.model] + decision.alternatives.map(\.model)
         let start = ContinuousClock.now
-        let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates))
+        let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates,
+                                                        keepAlive: keepAlive))
         let elapsed = ContinuousClock.now - start
         if let hold { settler?.settle(hold, actualUSD: outcome.actualCostUSD) }
         routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
