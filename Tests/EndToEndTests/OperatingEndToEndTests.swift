@@ -174,6 +174,45 @@ struct OperatingEndToEndTests {
         #expect(budget["ledger_reserved_usd"] as? Double == 0, "the rerun routed lines again: \(budget)")
     }
 
+    @Test("stage mode over a run's output: stage sink --retry-errors replaces the failed lines, and a rerun sends nothing")
+    func stageModeRetriesAndResumesARunDirectory() async throws {
+        let harness = try SwitchyardHarness()
+        defer { harness.cleanUp() }
+        let models = ["gpt-4o-mini-2024-07-18", "Meta-Llama-3.1-8B-Instruct", "claude-3-5-sonnet-20240620", "gemini-1.5-flash"]
+        var (backend, port) = try await harness.startReplayBackend("replay-down", extra: ["--down"] + models)
+        defer { backend.stop() }
+        let configuration = try harness.writeConfiguration(healthyPort: port, failingPort: port, coordinatorPort: try SwitchyardHarness.freePort(),
+                                                           dispatch: ", unavailable_wait_seconds: 0")
+        let (input, malformed) = try harness.writeInput(count: 60)
+        let output = harness.directory.appendingPathComponent("out")
+        let (failedStatus, _) = try await harness.runToEnd("all-down", ["run", configuration.path, "--input", input.path, "--output", output.path,
+                                                                        "--log-level", "warning"])
+        #expect(failedStatus == 3)
+        backend.stop()
+        _ = try await backend.wait(timeout: 30)
+        (backend, _) = try await harness.startReplayBackend("replay-up", port: port)
+
+        /// One stage-mode run over `output`: what its dispatch process did.
+        func stageRun(_ name: String, sink: [String]) async throws -> Int {
+            let stages = try harness.startStages(common: ["--config", configuration.path, "--log-level", "info"], input: input, output: output,
+                                                 sink: sink)
+            defer { stages.stopAll() }
+            let status = try await stages.sink.wait(timeout: 240)
+            #expect(status == 0, "\(stages.sink.output.suffix(2000))")
+            _ = try await stages.dispatch.wait(timeout: 60)
+            let line = try #require(stages.dispatch.output.split(separator: "\n").last { $0.contains("msg=\"workers finished\"") })
+            return Int(line.split(separator: " ").first { $0.hasPrefix("tasks_done=") }?.dropFirst("tasks_done=".count) ?? "") ?? -1
+        }
+        #expect(try await stageRun("retry", sink: ["--retry-errors"]) == 60 - malformed)
+        let after = try SwitchyardHarness.checkInvariant(output: output, inputLines: 60)
+        #expect(after.errors.count == malformed, "\(Self.errorCodes(output))")
+        #expect(try Self.summary(output)["retried_records"] as? Int == 60 - malformed)
+        // Every line has its record now: another stage-mode run over the directory sends nothing.
+        #expect(try await stageRun("again", sink: []) == 0)
+        #expect(try Self.summary(output)["resumed_records"] as? Int == 60)
+        _ = try SwitchyardHarness.checkInvariant(output: output, inputLines: 60)
+    }
+
     // MARK: 6. process lifecycle
 
     @Test("SIGTERM drains a stage worker, with and without --metrics-port", arguments: [false, true])

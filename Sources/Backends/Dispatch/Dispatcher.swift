@@ -69,7 +69,11 @@ public final class Dispatcher: Sendable {
             connectTimeout: connect, readTimeout: read, maxResponseBytes: configuration.maxResponseBytes
         )
         for endpoint in endpoints.sorted(by: { $0.name < $1.name }) {
-            logger.debug("backend configured", metadata: ["endpoint": "\(endpoint)"])
+            // Never the headers or the key: only the variable that names it.
+            logger.debug("backend configured", metadata: [
+                "model": "\(endpoint.name)", "url": "\(endpoint.baseURL)", "served_model": "\(endpoint.servedModel)",
+                "api_key_env": "\(endpoint.apiKeyEnv ?? "none")",
+            ])
         }
     }
 
