@@ -307,6 +307,54 @@ struct OperatingEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: never.path), "a missing input created the output directory")
     }
 
+    // MARK: 13. metadata
+
+    @Test("an input line's metadata is copied into its result or error record, whichever stage wrote it")
+    func metadataTravelsIntoRecords() async throws {
+        let harness = try SwitchyardHarness()
+        defer { harness.cleanUp() }
+        let (backend, port) = try await harness.startReplayBackend("replay")
+        defer { backend.stop() }
+        let configuration = try harness.writeConfiguration(healthyPort: port, failingPort: port, coordinatorPort: try SwitchyardHarness.freePort())
+        let input = harness.directory.appendingPathComponent("metadata.jsonl")
+        try """
+            {"id": "p1", "prompt": "What is 2+2?", "metadata": {"batch": "a", "n": 1}}
+            {"custom_id": "b2", "method": "POST", "url": "/v1/chat/completions", "metadata": {"n": 2}, "body": {"model": "auto", "messages": [{"role": "user", "content": "Name a prime."}]}}
+            {"id": "p3", "prompt": "Say hi."}
+            {"id": "p4", "prompt": "", "metadata": {"n": 4}}
+            {"custom_id": "b5", "method": "POST", "url": "/v1/chat/completions", "metadata": "five", "body": {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}}
+
+            """.write(to: input, atomically: true, encoding: .utf8)
+        func metadata(_ records: [[String: Any]]) -> [String: String] {
+            var out: [String: String] = [:]
+            for record in records {
+                let id = record["custom_id"] as? String ?? "?"
+                guard let value = record["metadata"] else { out[id] = "absent"; continue }
+                let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])) ?? Data()
+                out[id] = String(decoding: data, as: UTF8.self)
+            }
+            return out
+        }
+        let expected = ["p1": #"{"batch":"a","n":1}"#, "b2": #"{"n":2}"#, "p3": "absent", "p4": #"{"n":4}"#, "b5": #""five""#]
+
+        let output = harness.directory.appendingPathComponent("out")
+        let (status, run) = try await harness.runToEnd("run", ["run", configuration.path, "--input", input.path, "--output", output.path, "--log-level", "warning"])
+        #expect(status == 0, "\(run.output.suffix(2000))")
+        let answered = try SwitchyardHarness.checkInvariant(output: output, inputLines: 5)
+        #expect(answered.results.count == 3 && answered.errors.count == 2)
+        #expect(metadata(answered.results + answered.errors) == expected)
+
+        // The score stage's errors (a zero budget) carry it too.
+        let broke = harness.directory.appendingPathComponent("broke")
+        let (brokeStatus, _) = try await harness.runToEnd("broke", ["run", configuration.path, "--input", input.path, "--output", broke.path,
+                                                                   "--budget-usd", "0", "--max-error-rate", "1", "--log-level", "warning"])
+        #expect(brokeStatus == 0)
+        let exhausted = try SwitchyardHarness.checkInvariant(output: broke, inputLines: 5)
+        #expect(exhausted.results.isEmpty)
+        #expect(metadata(exhausted.errors) == expected)
+        #expect(Self.errorCodes(broke)["budget_exhausted"] == 3)
+    }
+
     // MARK: 9. logs
 
     @Test("one log format: logfmt or JSON lines, snake_case keys, one run finished line, fallbacks at debug", arguments: ["logfmt", "json"])

@@ -52,7 +52,8 @@ public struct DispatchStage: Sendable {
         let hold = item.budgetHold
         guard let sender else {
             if let hold { settler?.settle(hold, actualUSD: hold.reservation.estimateUSD) }
-            return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing)
+            return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing,
+                                metadata: request.metadata)
         }
         let bodyData: Data
         do {
@@ -62,7 +63,7 @@ public struct DispatchStage: Sendable {
         } catch {
             if let hold { settler?.release(hold) }
             return .failure(requestID: request.requestID, customID: request.customID, code: .internalError,
-                            message: "cannot encode the request body: \(error)", routing: routing)
+                            message: "cannot encode the request body: \(error)", routing: routing, metadata: request.metadata)
         }
         let candidates = [decision.model] + decision.alternatives.map(\.model)
         let start = ContinuousClock.now
@@ -85,7 +86,7 @@ public struct DispatchStage: Sendable {
         if let error = outcome.error {
             logger.debug("dispatch failed", metadata: ["request_id": "\(request.requestID)", "code": "\(error.code.rawValue)"])
             return .failure(requestID: request.requestID, customID: request.customID, code: error.code,
-                            message: error.message, routing: routing)
+                            message: error.message, routing: routing, metadata: request.metadata)
         }
         let body: JSONValue
         if let data = outcome.responseBody {
@@ -95,6 +96,6 @@ public struct DispatchStage: Sendable {
         }
         return OutputRecord(
             id: request.requestID.description, customID: request.customID,
-            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing)
+            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing, metadata: request.metadata)
     }
 }
