@@ -24,6 +24,23 @@ struct OperatingEndToEndTests {
         return codes
     }
 
+    /// A replay backend on which every model of the pool answers 503, and a configuration that fails at
+    /// once on it (no wait for a probe): every line ends as an error.
+    static func allModelsDown(_ harness: SwitchyardHarness) async throws -> (backend: SwitchyardHarness.Child, port: Int, configuration: URL) {
+        let models = ["gpt-4o-mini-2024-07-18", "Meta-Llama-3.1-8B-Instruct", "claude-3-5-sonnet-20240620", "gemini-1.5-flash"]
+        let (backend, port) = try await harness.startReplayBackend("replay-down", extra: ["--down"] + models)
+        let configuration = try harness.writeConfiguration(healthyPort: port, failingPort: port, coordinatorPort: try SwitchyardHarness.freePort(),
+                                                           dispatch: ", unavailable_wait_seconds: 0")
+        return (backend, port, configuration)
+    }
+
+    /// Stops `backend` and starts a healthy one on the same port (the backend came back).
+    static func bringBack(_ backend: SwitchyardHarness.Child, port: Int, _ harness: SwitchyardHarness) async throws -> SwitchyardHarness.Child {
+        backend.stop()
+        _ = try await backend.wait(timeout: 30)
+        return try await harness.startReplayBackend("replay-up", port: port).0
+    }
+
     // MARK: 1. dry runs
 
     @Test("a dry run never poisons its output directory for a real run")
@@ -87,11 +104,8 @@ struct OperatingEndToEndTests {
         let harness = try SwitchyardHarness()
         defer { harness.cleanUp() }
         // Every model of the pool answers 503 at first.
-        let models = ["gpt-4o-mini-2024-07-18", "Meta-Llama-3.1-8B-Instruct", "claude-3-5-sonnet-20240620", "gemini-1.5-flash"]
-        var (backend, port) = try await harness.startReplayBackend("replay-down", extra: ["--down"] + models)
+        var (backend, port, configuration) = try await Self.allModelsDown(harness)
         defer { backend.stop() }
-        let configuration = try harness.writeConfiguration(healthyPort: port, failingPort: port, coordinatorPort: try SwitchyardHarness.freePort(),
-                                                           dispatch: ", unavailable_wait_seconds: 0")
         let (input, malformed) = try harness.writeInput(count: Self.lines)
         let output = harness.directory.appendingPathComponent("out")
         let common = ["run", configuration.path, "--input", input.path, "--output", output.path, "--log-level", "warning", "--no-progress"]
@@ -109,9 +123,7 @@ struct OperatingEndToEndTests {
         #expect(tolerantStatus == 0)
 
         // The backend comes back; a plain rerun keeps the errors (they are records), --retry-errors redoes them.
-        backend.stop()
-        _ = try await backend.wait(timeout: 30)
-        (backend, _) = try await harness.startReplayBackend("replay-up", port: port)
+        backend = try await Self.bringBack(backend, port: port, harness)
         let (rerunStatus, _) = try await harness.runToEnd("rerun", common)
         #expect(rerunStatus == 3)
         #expect(try SwitchyardHarness.checkInvariant(output: output, inputLines: Self.lines).results.isEmpty)
@@ -178,19 +190,14 @@ struct OperatingEndToEndTests {
     func stageModeRetriesAndResumesARunDirectory() async throws {
         let harness = try SwitchyardHarness()
         defer { harness.cleanUp() }
-        let models = ["gpt-4o-mini-2024-07-18", "Meta-Llama-3.1-8B-Instruct", "claude-3-5-sonnet-20240620", "gemini-1.5-flash"]
-        var (backend, port) = try await harness.startReplayBackend("replay-down", extra: ["--down"] + models)
+        var (backend, port, configuration) = try await Self.allModelsDown(harness)
         defer { backend.stop() }
-        let configuration = try harness.writeConfiguration(healthyPort: port, failingPort: port, coordinatorPort: try SwitchyardHarness.freePort(),
-                                                           dispatch: ", unavailable_wait_seconds: 0")
         let (input, malformed) = try harness.writeInput(count: 60)
         let output = harness.directory.appendingPathComponent("out")
         let (failedStatus, _) = try await harness.runToEnd("all-down", ["run", configuration.path, "--input", input.path, "--output", output.path,
                                                                         "--log-level", "warning"])
         #expect(failedStatus == 3)
-        backend.stop()
-        _ = try await backend.wait(timeout: 30)
-        (backend, _) = try await harness.startReplayBackend("replay-up", port: port)
+        backend = try await Self.bringBack(backend, port: port, harness)
 
         /// One stage-mode run over `output`: what its dispatch process did.
         func stageRun(_ name: String, sink: [String]) async throws -> Int {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SwitchyardCore
 
 /// How log lines are written: logfmt (people and `grep`) or one JSON object a line (log shippers).
 public enum LogFormat: String, CaseIterable, Sendable {
@@ -98,21 +99,7 @@ public struct LogfmtLogHandler: LogHandler {
         return "\"\(escaped)\""
     }
 
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ text: String) -> String { JSONText.quote(text) }
 
     static func timestamp() -> String {
         Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
