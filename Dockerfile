@@ -32,6 +32,9 @@ COPY deploy/docker/runtime-setup.sh /tmp/runtime-setup.sh
 RUN sh /tmp/runtime-setup.sh && rm /tmp/runtime-setup.sh
 COPY --from=build /opt/switchyard/models /opt/switchyard/models
 COPY deploy/pipeline.yaml /etc/switchyard/pipeline.yaml
+# The demo routing data: the artifact service learns from it, the replay backends answer from it.
+COPY data/routing/zeroeval/train.jsonl data/routing/zeroeval/dev.jsonl data/routing/zeroeval/test.jsonl \
+     data/routing/zeroeval/models.json /opt/switchyard/data/zeroeval/
 COPY --from=build /usr/local/bin/switchyard /usr/local/bin/switchyard
 ENV LANG=C.UTF-8
 USER 10001:10001

@@ -5,29 +5,28 @@
 # CPU per request, and a queueing model from those service demands predicting 1-64 workers across hosts
 # (Benchmarks/scaling/scaling.py says how), checked against the two measurements.
 # Writes bench-results/scaling.json and prints the tables. Needs the release build (make bench does it),
-# the MiniLM files (scripts/setup) and the routing data ($SHARED/data/zeroeval or data/routing/zeroeval).
-# The MiniLM router artifact is built once into ${SWITCHYARD_CACHE:-~/.cache/switchyard}/bench/.
+# the MiniLM files (scripts/setup) and the routing data (data/routing/zeroeval).
+# The MiniLM router artifact (uniroute-cluster on MiniLM features; the score stage's cost is not what is
+# measured) is built once into ${SWITCHYARD_CACHE:-~/.cache/switchyard}/bench/.
 # Environment: SCALING_LINES (1200), SCALING_ROUNDS (2). Say the machine's load with the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${SWITCHYARD_BIN:-.build/release/switchyard}"
 MODEL_DIR="$(cd "${SWITCHYARD_MODEL_DIR:-.models/all-MiniLM-L6-v2}" && pwd)"
 [ -x "$BIN" ] || { echo "scaling.sh: $BIN not found: run 'swift build -c release' (make bench does)" >&2; exit 1; }
-DATA=""
-for candidate in data/routing/zeroeval "${SHARED:-../shared}/data/zeroeval"; do
-  [ -f "$candidate/train.jsonl" ] && { DATA="$(cd "$candidate" && pwd)"; break; }
-done
-[ -n "$DATA" ] || { echo "scaling.sh: routing data not found (data/routing/zeroeval or \$SHARED/data/zeroeval)" >&2; exit 1; }
+DATA="${SHARED:+$SHARED/data}"; DATA="${DATA:-data/routing}/zeroeval"   # SHARED=DIR reads DIR/data instead
+[ -f "$DATA/train.jsonl" ] || { echo "scaling.sh: routing data not found at $DATA (it ships in the repository under data/routing)" >&2; exit 1; }
+DATA="$(cd "$DATA" && pwd)"
 
 CACHE="${SWITCHYARD_CACHE:-$HOME/.cache/switchyard}/bench"
-KEY="$(cat "$DATA/train.jsonl" "$DATA/dev.jsonl" "$BIN" | sha256sum | cut -c1-12)"
+KEY="$( (cat "$DATA/train.jsonl" "$DATA/dev.jsonl" "$BIN"; echo best-single,uniroute-cluster) | sha256sum | cut -c1-12)"
 PROFILES="$CACHE/profiles-minilm-$KEY"
 if [ ! -f "$PROFILES/manifest.json" ]; then
   echo "scaling.sh: building the MiniLM router artifact into $PROFILES (once)"
   mkdir -p "$CACHE"
   rm -rf "$PROFILES.partial"
   "$BIN" profile build --train "$DATA/train.jsonl" --dev "$DATA/dev.jsonl" --models "$DATA/models.json" \
-    --featurizer minilm --minilm-dir "$MODEL_DIR" --out "$PROFILES.partial" --log-level warning
+    --featurizer minilm --strategies best-single,uniroute-cluster --minilm-dir "$MODEL_DIR" --out "$PROFILES.partial" --log-level warning
   mv "$PROFILES.partial" "$PROFILES"
 fi
 
