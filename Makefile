@@ -1,6 +1,6 @@
 # Switchyard. `make demo` shows it working; `make test` is what CI runs.
 SWIFT ?= swift
-.PHONY: setup build release test demo bench clean real-backend test-real
+.PHONY: setup build release test demo bench clean real-backend test-real validate-deploy image test-deploy
 
 setup:
 	@bash scripts/setup
@@ -19,7 +19,7 @@ release: setup
 HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests
 TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ScoreBudgetTests|SpendFeedTests
 
-test: setup
+test: setup validate-deploy
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter "$(HEAVY_SUITES)"
 	$(SWIFT) test --skip-build --skip "$(HEAVY_SUITES)|$(TIMING_SUITES)"
@@ -34,6 +34,21 @@ real-backend:
 test-real: setup real-backend
 	$(SWIFT) build --build-tests
 	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter RealBackendTests
+
+# Offline checks of the deployment files (compose, Kubernetes manifests with kubernetes-validate --strict);
+# part of `make test`.
+validate-deploy:
+	@bash scripts/validate-deploy
+
+# The container image without a registry: dockerd started if needed, debootstrapped base, host binary.
+image: setup
+	@bash scripts/dockerd start
+	@bash scripts/image
+
+# The compose deployment for real (5,000 lines, workers killed, scaled and drained mid-run); CI runs it
+# after `make test`. Skips with the reason where Docker cannot run.
+test-deploy: setup
+	@bash scripts/test-deploy
 
 demo: release
 	@bash scripts/demo
