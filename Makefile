@@ -8,8 +8,12 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# Release builds link the Swift runtime statically, so the one binary runs in the slim container image as it is
+# (scripts/image uses the same build folder and flags: the demo's build and the image's are one build).
+RELEASE_BUILD = $(SWIFT) build -c release --static-swift-stdlib
+
 release: setup
-	$(SWIFT) build -c release --product switchyard
+	$(RELEASE_BUILD) --product switchyard
 
 # `make test` runs in three phases. Swift Testing runs every test on Swift's cooperative pool, which has one
 # thread per core (2 here): a synchronous CPU-heavy test (MiniLM parity in a debug build, routers trained on
@@ -54,7 +58,7 @@ demo: release
 	@bash scripts/demo
 
 bench: setup
-	$(SWIFT) build -c release
+	$(RELEASE_BUILD)
 	@bash scripts/bench
 
 clean:
