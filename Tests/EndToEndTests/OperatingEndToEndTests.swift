@@ -99,6 +99,43 @@ struct OperatingEndToEndTests {
         #expect(result.errors.count == malformed, "lines lost to backends still starting: \(Self.errorCodes(output))")
     }
 
+    @Test("at start every backend is checked in either /v1/models shape; a model it does not serve stops the run before anything is written",
+          arguments: ["openai", "llama-cpp"])
+    func readinessChecksWhatTheBackendServes(shape: String) async throws {
+        let harness = try SwitchyardHarness()
+        defer { harness.cleanUp() }
+        let (backend, port) = try await harness.startReplayBackend("replay", extra: ["--models-list", shape])
+        defer { backend.stop() }
+        let (input, malformed) = try harness.writeInput(count: 20)
+        func configuration(servedAs served: String, name: String) throws -> URL {
+            let url = harness.directory.appendingPathComponent(name)
+            try """
+                profiler: {embedder: hashed, dimension: 64}
+                router: {strategy: cheapest}
+                models:
+                  - name: gpt-4o-mini-2024-07-18
+                    backend: {url: "http://127.0.0.1:\(port)/v1", model: \(served)}
+                    price: {input_usd_per_mtok: 0.15, output_usd_per_mtok: 0.60}
+                  - name: gemini-1.5-flash
+                    backend: {url: "http://127.0.0.1:\(port)/v1"}
+                    price: {input_usd_per_mtok: 0.05, output_usd_per_mtok: 0.10}
+                """.write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+        let good = harness.directory.appendingPathComponent("good")
+        let (status, run) = try await harness.runToEnd("good", ["run", try configuration(servedAs: "gpt-4o-mini-2024-07-18", name: "good.yaml").path,
+                                                                "--input", input.path, "--output", good.path, "--log-level", "warning"])
+        #expect(status == 0, "\(run.output.suffix(2000))")
+        #expect(try SwitchyardHarness.checkInvariant(output: good, inputLines: 20).errors.count == malformed)
+
+        let never = harness.directory.appendingPathComponent("never")
+        let (badStatus, bad) = try await harness.runToEnd("bad", ["run", try configuration(servedAs: "no-such-model", name: "bad.yaml").path,
+                                                                  "--input", input.path, "--output", never.path, "--log-level", "warning"])
+        #expect(badStatus == 2, "\(bad.output.suffix(2000))")
+        #expect(bad.output.contains("does not serve 'no-such-model'") && bad.output.contains("gemini-1.5-flash"), "\(bad.output)")
+        #expect(!FileManager.default.fileExists(atPath: never.path))
+    }
+
     @Test("run --retry-errors sends failed lines again and replaces their records; exit statuses say what happened")
     func retryErrorsReplacesFailedLines() async throws {
         let harness = try SwitchyardHarness()
