@@ -124,6 +124,30 @@ struct TLSBackendTests {
         }
     }
 
+    @Test("the start-up check uses each backend's TLS settings: the CA of ca_file passes, an untrusted certificate stops at once")
+    func readinessUsesTheBackendsTLS() async throws {
+        let pki = try TestPKI.make()
+        defer { pki.remove() }
+        try await withTLSReplayServer(pki) { port in
+            // The same URL twice: one model trusts the test CA, the other the system store.
+            let trusted = try Dispatcher(endpoints: [endpoint("alpha", port: port, tls: BackendTLS(caFile: pki.caFile))],
+                                         configuration: TestData.configuration(), logger: quietLogger)
+            try await trusted.waitUntilReady()
+            try await trusted.shutdown()
+            var configuration = TestData.configuration()
+            configuration.readiness.timeout = .seconds(30)
+            let both = try Dispatcher(endpoints: [endpoint("alpha", port: port, tls: BackendTLS(caFile: pki.caFile)), endpoint("beta", port: port)],
+                                      configuration: configuration, logger: quietLogger)
+            let started = ContinuousClock.now
+            let error = await #expect(throws: BackendsError.self) { try await both.waitUntilReady() }
+            try await both.shutdown()
+            #expect(ContinuousClock.now - started < .seconds(10), "not retried until the timeout")
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains("TLS handshake failed") && message.contains("beta") && !message.contains("alpha"), "\(message)")
+            #expect(message.contains("backend.ca_file"))
+        }
+    }
+
     @Test("a backend.ca_file of another CA is refused with a clear error")
     func wrongCAIsRefused() async throws {
         let pki = try TestPKI.make()

@@ -52,12 +52,21 @@ public final class OpenAIClient: Sendable {
         request.tlsConfiguration = tls
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
+        return await execute(request, deadline: headDeadline, logger: logger) { response in
+            RetryAfter.parse(response.headers.first(name: "retry-after"))
+        }
+    }
+
+    /// Runs `request` and collects its body, sorting every failure into timeout, TLS or connection error.
+    private func execute(
+        _ request: HTTPClientRequest, deadline: NIODeadline, logger: Logger,
+        retryAfter: (HTTPClientResponse) -> Duration? = { _ in nil }
+    ) async -> AttemptResult {
         do {
-            let response = try await http.execute(request, deadline: headDeadline, logger: logger)
+            let response = try await http.execute(request, deadline: deadline, logger: logger)
             let buffer = try await response.body.collect(upTo: maxResponseBytes)
             let data = buffer.withUnsafeReadableBytes { Data($0) }
-            let retryAfter = RetryAfter.parse(response.headers.first(name: "retry-after"))
-            return .response(status: Int(response.status.code), body: data, retryAfter: retryAfter)
+            return .response(status: Int(response.status.code), body: data, retryAfter: retryAfter(response))
         } catch let error as HTTPClientError {
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
@@ -76,6 +85,18 @@ public final class OpenAIClient: Sendable {
         } catch {
             return .connectionError("\(error)")
         }
+    }
+}
+
+extension OpenAIClient {
+    /// One GET (the readiness check's `/models`): status and body, or why nothing came back.
+    /// `tls`: the backend's TLS settings, as for `post`.
+    func get(url: String, headers: [(String, String)], deadline: NIODeadline, tls: TLSConfiguration? = nil, logger: Logger) async -> AttemptResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.tlsConfiguration = tls
+        for (name, value) in headers where name != "Content-Type" { request.headers.add(name: name, value: value) }
+        return await execute(request, deadline: deadline, logger: logger)
     }
 }
 

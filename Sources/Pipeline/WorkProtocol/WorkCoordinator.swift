@@ -77,6 +77,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     public let configuration: WorkCoordinatorConfiguration
     public private(set) var stats = WorkCoordinatorStats()
+    /// Per stage, in `configuration.stages` order.
+    public private(set) var stageCounters: [StageCounters]
 
     /// Live tasks by task ID (a slot array with generations: no hashing per message).
     private var tasks = TaskSlab<TaskState>()
@@ -103,6 +105,11 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private var producerOutstanding = 0
     private var consumer: Peer?
     private var consumerCapacity = 0
+    /// ACK/REOPEN from peers that have not yet said HELLO as consumer (see `hold`), oldest peer first.
+    private var heldAnnouncements: [(peer: Peer, items: [HeldAnnouncement])] = []
+    private enum HeldAnnouncement { case written(String), reopened(String) }
+    private static var heldPeersLimit: Int { 4 }
+    private static var heldAnnouncementsLimit: Int { 16_000_000 }
     /// Request slots whose result waits for consumer credit, in order.
     private var deliveries = RingBuffer<Int>()
     private var awaitingAckCount = 0
@@ -124,6 +131,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         self.configuration = configuration
         self.completed = CompletedIDs(completed)
         pending = Array(repeating: RingBuffer<UInt64>(), count: configuration.stages.count)
+        stageCounters = Array(repeating: StageCounters(), count: configuration.stages.count)
         stageWorkers = Array(repeating: [], count: configuration.stages.count)
         roundRobin = Array(repeating: 0, count: configuration.stages.count)
         for (index, stage) in configuration.stages.enumerated() { stageIndex[stage] = index }
@@ -137,6 +145,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     public var workerCount: Int { workerSlots.count }
     /// Tasks waiting for a worker, per stage (in `configuration.stages` order).
     public var pendingCounts: [Int] { pending.map(\.count) }
+    /// Workers serving each stage (in `configuration.stages` order).
+    public var workerCounts: [Int] { stageWorkers.map(\.count) }
     /// True once input ended, every accepted request is acknowledged and a consumer has been sent FINISHED.
     /// (A rerun whose lines were all done earlier ends before any result flows: it must still wait for the
     /// consumer to join, or the sink would wait forever for a coordinator that has gone.)
@@ -239,6 +249,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .ack(let requestID):
             var id = requestID
             id.withUTF8 { acknowledge(peer, requestID: UnsafeRawBufferPointer($0)) }
+        case .reopen(let requestID): reopen(peer, requestID)
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
             stats.refused += 1
             effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
@@ -261,6 +272,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         for taskID in tasks.ids(where: { $0.worker != nil && $0.deadline <= now }) {
             guard let task = tasks.remove(taskID) else { continue }
             if let slot = task.worker { workers[slot]?.leased -= 1 }
+            stageCounters[task.stage].leasesExpired += 1
             retry(task, reason: "lease of \(configuration.leaseMillis) ms expired at stage \(configuration.stages[task.stage])", now: now)
         }
         if now >= lastHeartbeat + configuration.heartbeatIntervalMillis {
@@ -330,6 +342,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     private mutating func workerDone(_ peer: Peer, taskID: UInt64, payload: Data, now: UInt64) {
         guard let task = takeLease(peer, taskID: taskID) else { return }
+        stageCounters[task.stage].completed += 1
         let next = task.stage + 1
         if next < configuration.stages.count {
             let input = payload.withUnsafeBytes { TaskInput.copying($0) }
@@ -373,6 +386,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             } else {
                 task.worker = nil
                 stats.requeued += 1
+                stageCounters[task.stage].requeued += 1
                 enqueue(task, front: true)
             }
         }
@@ -390,6 +404,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             return
         }
         stats.requeued += 1
+        stageCounters[task.stage].requeued += 1
         var again = task
         again.attempt += 1
         again.worker = nil
@@ -504,7 +519,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// Grants the producer what the window allows, in batches of at least a tenth of the window
     /// (fewer messages) unless the producer has nothing left to spend.
     private mutating func grant() {
-        guard let producer else { return }
+        guard let producer, consumer != nil || !configuration.inputWaitsForConsumer else { return }
         let available = configuration.window - requestSlots.count - producerOutstanding
         guard available > 0 else { return }
         let batch = max(1, configuration.window / 10)
@@ -516,6 +531,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     // MARK: Consumer
 
     private mutating func consumerHello(_ peer: Peer, credit: Int) {
+        applyHeldAnnouncements(of: peer)
         consumer = peer
         consumerCapacity = max(1, credit)
         // Results sent to an earlier consumer and not acknowledged go first, in request ID order.
@@ -527,6 +543,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         for (_, slot) in unacknowledged.sorted(by: { $0.0 > $1.0 }) { deliveries.prepend(slot) }
         awaitingAckCount = 0
         pumpDeliveries()
+        grant()
         if finishedSent && allDone { send(peer, .finished) } else { checkFinished() }
     }
 
@@ -558,10 +575,15 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
     private mutating func acknowledge(_ peer: Peer, requestID: UnsafeRawBufferPointer) {
-        guard peer == consumer else { return refuse(peer, "ACK from a peer that is not the consumer") }
         let hash = requestSlots.hash(requestID)
-        guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }),
-              requests[slot].awaitingAck else {
+        let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) })
+        guard peer == consumer else {
+            // In flight: only the consumer it was delivered to settles it (an old consumer is told to reset).
+            guard isStranger(peer), slot == nil else { return refuse(peer, "ACK from a peer that is not the consumer") }
+            return hold(.written(String(decoding: requestID, as: UTF8.self)), from: peer)
+        }
+        guard let slot else { return announceWritten(requestID) }
+        guard requests[slot].awaitingAck else {
             stats.staleIgnored += 1
             return
         }
@@ -575,6 +597,76 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         pumpDeliveries()
         grant()
         checkFinished()
+    }
+
+    /// A request the consumer holds durably and that is not in flight (a sink saying what an earlier run
+    /// wrote): it is completed, and a submit of it is answered `alreadyDone`. In flight: it is
+    /// delivered again and the consumer's ACK settles it.
+    private mutating func announceWritten(_ requestID: UnsafeRawBufferPointer) {
+        let hash = requestSlots.hash(requestID)
+        let utf8 = requestID.assumingMemoryBound(to: UInt8.self)
+        guard requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) == nil,
+              !completed.contains(utf8: utf8) else {
+            stats.staleIgnored += 1
+            return
+        }
+        completed.insert(utf8: utf8)
+        stats.announcedCompleted += 1
+        effects.journalCompleted(String(decoding: requestID, as: UTF8.self))
+    }
+
+    /// The consumer will replace its record of `requestID` (a failed line retried): a later submit of it is
+    /// accepted again. Not journaled: the consumer says it again whenever it joins, until replaced.
+    private mutating func reopen(_ peer: Peer, _ requestID: String) {
+        guard peer == consumer else {
+            guard isStranger(peer) else { return refuse(peer, "REOPEN from a peer that is not the consumer") }
+            return hold(.reopened(requestID), from: peer)
+        }
+        reopenNow(requestID)
+    }
+
+    private mutating func reopenNow(_ requestID: String) {
+        guard completed.contains(requestID) else { return }
+        completed.remove(requestID)
+        stats.reopened += 1
+    }
+
+    /// Neither a worker nor the producer nor the consumer: a sink about to join, or an admitted peer that
+    /// has not said what it is.
+    private func isStranger(_ peer: Peer) -> Bool {
+        workerSlot(peer) == nil && peer != producer && peer != consumer
+    }
+
+    /// Keeps what a peer that has not joined says it holds until its HELLO as consumer (a sink sends them
+    /// just before it): nothing a peer says counts before it is the consumer, so an admitted peer that
+    /// never joins cannot mark lines done. Bounded: the oldest peer's are dropped past `heldPeersLimit`
+    /// peers, and a peer past `heldAnnouncementsLimit` is refused.
+    private mutating func hold(_ announcement: HeldAnnouncement, from peer: Peer) {
+        if let index = heldAnnouncements.firstIndex(where: { $0.peer == peer }) {
+            guard heldAnnouncements[index].items.count < Self.heldAnnouncementsLimit else {
+                return refuse(peer, "more than \(Self.heldAnnouncementsLimit) ACK/REOPEN before a HELLO")
+            }
+            heldAnnouncements[index].items.append(announcement)
+        } else {
+            if heldAnnouncements.count >= Self.heldPeersLimit {
+                let dropped = heldAnnouncements.removeFirst()
+                effects.warning("dropped \(dropped.items.count) ACK/REOPEN of a peer that never joined as consumer")
+            }
+            heldAnnouncements.append((peer, [announcement]))
+        }
+        stats.announcementsHeld += 1
+    }
+
+    /// Applies what `peer` said before its HELLO as consumer, in order.
+    private mutating func applyHeldAnnouncements(of peer: Peer) {
+        guard let index = heldAnnouncements.firstIndex(where: { $0.peer == peer }) else { return }
+        for announcement in heldAnnouncements.remove(at: index).items {
+            stats.announcementsHeld -= 1
+            switch announcement {
+            case .written(var requestID): requestID.withUTF8 { announceWritten(UnsafeRawBufferPointer($0)) }
+            case .reopened(let requestID): reopenNow(requestID)
+            }
+        }
     }
 
     private mutating func checkFinished() {

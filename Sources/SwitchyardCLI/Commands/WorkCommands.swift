@@ -44,7 +44,7 @@ struct WorkCoordinatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-worker-credit")) var maxWorkerCredit: Int = 1_024
 
     func run() async throws {
-        let logger = ProcessLogging.bootstrap(label: "switchyard.work.coordinator", level: logLevel)
+        let logger = ProcessLogging.bootstrap(label: "switchyard.work.coordinator", level: logLevel, console: Console())
         let work = WorkCoordinatorConfiguration(
             stages: stages.split(separator: ",").map(String.init), maxAttempts: maxAttempts, leaseMillis: leaseMillis,
             workerTimeoutMillis: workerTimeoutMillis, heartbeatIntervalMillis: heartbeatMillis, window: window,
@@ -101,6 +101,7 @@ struct WorkCoordinatorCommand: AsyncParsableCommand {
             "staleIgnored": Double(stats.staleIgnored), "exhausted": Double(stats.exhausted),
             "workersLost": Double(stats.workersLost), "duplicateSubmits": Double(stats.duplicateSubmits),
             "refused": Double(stats.refused), "refusedFrames": Double(stats.refusedFrames),
+            "announcementsHeld": Double(stats.announcementsHeld),
             "producerRestarts": Double(producerStats.restarts), "resultsInFile": Double(results.count),
             "duplicatesSkipped": Double(results.duplicatesSkipped),
             "journalRecords": Double(recovery.records), "journalTruncatedBytes": Double(recovery.truncatedBytes),
@@ -130,7 +131,7 @@ struct WorkWorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("server-key"), help: "CURVE: the coordinator's public key (file or 40 Z85 characters).") var serverKey: String?
 
     func run() async throws {
-        let logger = ProcessLogging.bootstrap(label: "switchyard.work.worker", level: logLevel)
+        let logger = ProcessLogging.bootstrap(label: "switchyard.work.worker", level: logLevel, console: Console())
         let context = try Context()
         var security = LinkSecurity.plain
         if let keyDir, let serverKey {
@@ -150,9 +151,8 @@ struct WorkWorkerCommand: AsyncParsableCommand {
             }
             return payload + suffix
         }
-        let signals = SignalDrain { worker.drain() }
-        try await worker.run()
-        withExtendedLifetime(signals) {}
+        // One ServiceGroup: SIGTERM/SIGINT drain the worker (leased tasks finish, then it leaves).
+        try await StageProcess.run(StageWorkerService(workers: [worker], context: context, logger: logger), metrics: nil, logger: logger)
         let stats = worker.stats
         FileHandle.standardOutput.write(Data("{\"done\":\(stats.done),\"failed\":\(stats.failed),\"resets\":\(stats.resets)}\n".utf8))
     }
