@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import Pipeline
+import SwitchyardCore
 import Wire
 import ZeroMQ
 
@@ -525,7 +526,7 @@ enum ProcessRun {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
-        let endpoint = "tcp://127.0.0.1:\(try freePort())"
+        let endpoint = "tcp://127.0.0.1:\(try LoopbackPort.free())"
         var coordinatorSecurity: [String] = []
         var workerSecurity: [String] = []
         if curve {
@@ -569,20 +570,5 @@ enum ProcessRun {
         guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
         func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
         return micros(usage.ru_utime) + micros(usage.ru_stime)
-    }
-
-    /// A TCP port free on 127.0.0.1 right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw ValidationError("no free TCP port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
