@@ -18,9 +18,10 @@ struct MetricsEndToEndTests {
         return String(decoding: body, as: UTF8.self)
     }
 
-    /// Polls `/metrics` until `condition` holds (60 s at most); returns the last scrape.
+    /// Polls `/metrics` until `condition` holds (180 s at most: three debug processes starting while
+    /// `make test` runs hundreds of tests on two shared cores have taken over 60 s); returns the last scrape.
     static func scrape(_ port: Int, until condition: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(180)
         var text = ""
         while Date() < deadline {
             text = await scrape(port)
