@@ -1,6 +1,6 @@
 # Switchyard. `make demo` shows it working; `make test` is what CI runs.
 SWIFT ?= swift
-.PHONY: setup build release test demo bench clean real-backend test-real
+.PHONY: setup build release test demo bench clean real-backend test-real demo-real
 
 setup:
 	@bash scripts/setup
@@ -38,9 +38,15 @@ test-real: setup real-backend
 demo: release
 	@bash scripts/demo
 
+# Opt-in: two real llama.cpp servers (SmolLM2-135M, Gemma 3 270M) onboarded into the ZeroEval router and
+# routed to beside replayed API models. First run builds llama-server (15-25 min, cached as for test-real).
+demo-real: release real-backend
+	@bash scripts/real-backend install-gemma
+	@bash scripts/demo-real
+
 bench: setup
 	$(SWIFT) build -c release
 	@bash scripts/bench
 
 clean:
-	rm -rf .build demo-out bench-results
+	rm -rf .build demo-out demo-real-out bench-results

@@ -14,7 +14,8 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             per input line.
 
             A typical session:
-              switchyard profile build --train train.jsonl --dev dev.jsonl --out profiles/
+              switchyard collect --config pipeline.yaml --prompts labelled.jsonl --out data/
+              switchyard profile build --train data/routing.jsonl --out profiles/
               switchyard route --profiles profiles/ --input batch.jsonl \\
                   --output decisions.jsonl --budget-usd 5
               switchyard eval --profiles profiles/ --data test.jsonl --out report/
@@ -27,6 +28,7 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             RunCommand.self,
             StageCommand.self,
             ProfileCommand.self,
+            CollectCommand.self,
             ModelsCommand.self,
             RouteCommand.self,
             EvalCommand.self,

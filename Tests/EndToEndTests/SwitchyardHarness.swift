@@ -123,9 +123,10 @@ struct SwitchyardHarness {
         return StageProcesses(all: all, score: scoreChild, sink: sinkChild, coordinator: coordinator, ingest: ingest)
     }
 
-    /// Starts a replay backend on a free port and returns it with its port.
-    func startReplayBackend(_ name: String, extra: [String] = []) async throws -> (Child, Int) {
-        let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "0", "--log-level", "warning"] + extra)
+    /// Starts a replay backend on a free port (over the test split unless `data` says otherwise) and
+    /// returns it with its port.
+    func startReplayBackend(_ name: String, data: URL = Self.testData, extra: [String] = []) async throws -> (Child, Int) {
+        let child = try start(name, ["replay-backend", "--data", data.path, "--port", "0", "--log-level", "warning"] + extra)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let range = child.output.range(of: #"http://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
