@@ -87,10 +87,14 @@ final class CollectStore: Sendable {
     }
 
     /// Opens `replies.jsonl` for appending and starts a fresh `errors.jsonl`.
-    func open() throws(SwitchyardError) {
-        let replies = try JSONLinesWriter(path: url(Self.repliesFile).path, append: true)
-        let errors = try JSONLinesWriter(path: url(Self.errorsFile).path, append: false)
-        writers.withLock { $0 = Writers(replies: replies, errors: errors) }
+    func open() throws {
+        let repliesPath = url(Self.repliesFile).path
+        let errorsPath = url(Self.errorsFile).path
+        try writers.withLock { writers in
+            writers = Writers(
+                replies: try JSONLinesWriter(path: repliesPath, append: true),
+                errors: try JSONLinesWriter(path: errorsPath, append: false))
+        }
     }
 
     func close() {

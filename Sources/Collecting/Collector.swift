@@ -79,7 +79,7 @@ public final class Collector: Sendable {
             lanes.append((model, todo))
         }
         let total = prompts.count * models.count
-        let state = Mutex(RunState(resumed: resumed))
+        let state = RunTracker(RunState(resumed: resumed))
         try store.open()
         logger.info("collect starting", metadata: [
             "prompts": "\(prompts.count)", "models": "\(models.count)", "pairs": "\(total)", "already_done": "\(resumed)",
@@ -93,15 +93,12 @@ public final class Collector: Sendable {
         var writeError: (any Error)?
         await withTaskGroup(of: (any Error)?.self) { group in
             for lane in lanes where !lane.prompts.isEmpty {
-                let queue = Mutex(0)
+                let queue = LaneQueue()
                 let workers = max(1, min(lane.model.concurrency, lane.prompts.count, 256))
                 for _ in 0..<workers {
                     group.addTask {
                         while true {
-                            let index = queue.withLock { next -> Int in
-                                defer { next += 1 }
-                                return next
-                            }
+                            let index = queue.take()
                             guard index < lane.prompts.count, !Task.isCancelled else { return nil }
                             do {
                                 try await context.collect(lane.prompts[index], model: lane.model)
@@ -138,6 +135,27 @@ public final class Collector: Sendable {
     }
 }
 
+/// The next prompt of one model's lane, shared by its workers.
+final class LaneQueue: Sendable {
+    private let next = Mutex(0)
+
+    func take() -> Int {
+        next.withLock { value in
+            defer { value += 1 }
+            return value
+        }
+    }
+}
+
+/// The run's tallies behind a lock, shared by every lane worker.
+final class RunTracker: Sendable {
+    private let state: Mutex<RunState>
+
+    init(_ initial: RunState) { state = Mutex(initial) }
+
+    func withLock<T: Sendable>(_ body: (inout RunState) -> T) -> T { state.withLock { body(&$0) } }
+}
+
 /// What one run did so far (this run only; resumed pairs are counted apart).
 struct RunState: Sendable {
     var resumed: Int
@@ -161,7 +179,7 @@ private struct PairContext: Sendable {
     let graders: [String: any Grader]
     let ledger: SpendLedger
     let store: CollectStore
-    let state: Mutex<RunState>
+    let state: RunTracker
     let configuration: Collector.Configuration
     let judge: LedgerJudge
     let started: ContinuousClock.Instant

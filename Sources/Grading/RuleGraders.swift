@@ -57,8 +57,16 @@ public struct RegexGrader: LocalGrader {
         return Grade(score: found == answer.trimmingCharacters(in: .whitespacesAndNewlines) ? 1 : 0, extracted: found)
     }
 
-    /// The answer alone (a pattern's surrounding text cannot be guessed; `ScriptedReply` checks).
-    public func reply(carrying answer: String) -> String { answer }
+    /// The first of a few common answer lines that the pattern reads back as `answer` (a pattern cannot
+    /// be inverted in general); the answer alone when none does. `ScriptedReply` checks the result.
+    public func reply(carrying answer: String) -> String {
+        let templates = ["%@", "Answer: %@", "answer: %@", "Final answer: %@", "The answer is %@.", "#### %@", "\\boxed{%@}", "**%@**"]
+        for template in templates {
+            let reply = template.replacingOccurrences(of: "%@", with: answer)
+            if grade(reply: reply, answer: answer).isCorrect { return reply }
+        }
+        return answer
+    }
 
     public func wrongAnswers(for gold: String) -> [String] { ["none"] }
 }

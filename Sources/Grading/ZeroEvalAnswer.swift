@@ -193,13 +193,21 @@ enum PythonArithmetic {
             skipSpace()
             let start = index
             var sawDigit = false
-            while index < scalars.count, ("0"..."9").contains(scalars[index]) { index += 1; sawDigit = true }
+            // Python allows one `_` between digits (`1_000`).
+            func isDigit(_ i: Int) -> Bool { i < scalars.count && ("0"..."9").contains(scalars[i]) }
+            func digits() {
+                while isDigit(index) || (scalars.indices.contains(index) && scalars[index] == "_" && index > start && isDigit(index - 1) && isDigit(index + 1)) {
+                    index += 1
+                    sawDigit = true
+                }
+            }
+            digits()
             let integerEnd = index
             var isFloat = false
             if index < scalars.count, scalars[index] == "." {
                 index += 1
                 isFloat = true
-                while index < scalars.count, ("0"..."9").contains(scalars[index]) { index += 1; sawDigit = true }
+                digits()
             }
             guard sawDigit else { return nil }
             if index < scalars.count, scalars[index] == "e" || scalars[index] == "E" {
@@ -209,7 +217,7 @@ enum PythonArithmetic {
                 while j < scalars.count, ("0"..."9").contains(scalars[j]) { j += 1 }
                 if j > digitsStart { index = j; isFloat = true }
             }
-            let literal = String(String.UnicodeScalarView(scalars[start..<index]))
+            let literal = String(String.UnicodeScalarView(scalars[start..<index].filter { $0 != "_" }))
             // Python 3 rejects `08` (a decimal integer with a leading zero).
             if !isFloat, integerEnd - start > 1, scalars[start] == "0",
                 scalars[start..<integerEnd].contains(where: { $0 != "0" }) {

@@ -39,6 +39,43 @@ struct CollectEndToEndTests {
         return url
     }
 
+    /// A ZeroEval router learned from the first `train` and `dev` records (aptitude, both UniRoute
+    /// strategies and kNN; answers kept), optionally without one model. Returns the artifact and the records used.
+    static func buildSmallArtifact(
+        _ harness: SwitchyardHarness, train trainCount: Int, dev devCount: Int, leaving leftOut: String? = nil
+    ) async throws -> (URL, [[String: Any]], [[String: Any]]) {
+        let dir = harness.directory
+        let train = Array(try lines(zeroeval.appendingPathComponent("train.jsonl")).prefix(trainCount))
+        let dev = Array(try lines(zeroeval.appendingPathComponent("dev.jsonl")).prefix(devCount))
+        func without(_ records: [[String: Any]]) -> [[String: Any]] {
+            guard let leftOut else { return records }
+            return records.map { record in
+                var r = record
+                for key in ["outcomes", "costs", "output_tokens"] {
+                    var table = r[key] as? [String: Any] ?? [:]
+                    table[leftOut] = nil
+                    r[key] = table
+                }
+                return r
+            }
+        }
+        let trainFile = dir.appendingPathComponent("train.jsonl")
+        let devFile = dir.appendingPathComponent("dev.jsonl")
+        try write(without(train), to: trainFile)
+        try write(without(dev), to: devFile)
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("models.json").path) {
+            try FileManager.default.copyItem(at: zeroeval.appendingPathComponent("models.json"), to: dir.appendingPathComponent("models.json"))
+        }
+        let built = dir.appendingPathComponent("built")
+        let build = try harness.start("build", [
+            "profile", "build", "--train", trainFile.path, "--dev", devFile.path, "--out", built.path,
+            "--strategies", "aptitude,uniroute-cluster,uniroute-learned-map,knn", "--answers", answers.path, "--log-level", "warning",
+        ])
+        #expect(try await build.wait(timeout: 900) == 0, "\(build.output.suffix(3000))")
+        #expect(build.output.contains("aptitude set: answers and graders kept for"), "\(build.output.suffix(3000))")
+        return (built, train, dev)
+    }
+
     @Test func collectReproducesTheRecordedOutcomesOfTheDevSplitForAll26Models() async throws {
         try SwitchyardHarness.requirePrerequisites()
         let harness = try SwitchyardHarness()
@@ -88,8 +125,8 @@ struct CollectEndToEndTests {
             "collect", "--config", configuration.path, "--prompts", dev.path, "--answers", Self.answers.path,
             "--out", out.path, "--log-level", "warning",
         ])
-        #expect(try await again.wait(timeout: 300) == 0, again.output)
-        #expect(again.output.contains("\(recorded.count * 26) done before, 0 answered now"), again.output)
+        #expect(try await again.wait(timeout: 300) == 0, "\(again.output)")
+        #expect(again.output.contains("\(recorded.count * 26) done before, 0 answered now"), "\(again.output)")
     }
 
     /// Train without one model, then onboard it twice: `models add` from its recorded aptitude
@@ -100,36 +137,12 @@ struct CollectEndToEndTests {
         defer { harness.cleanUp() }
         let leftOut = "gemma-2-9b-it"
         let dir = harness.directory
-        let train = Array(try Self.lines(Self.zeroeval.appendingPathComponent("train.jsonl")).prefix(600))
-        let dev = Array(try Self.lines(Self.zeroeval.appendingPathComponent("dev.jsonl")).prefix(120))
-        func without(_ records: [[String: Any]]) -> [[String: Any]] {
-            records.map { record in
-                var r = record
-                for key in ["outcomes", "costs", "output_tokens"] {
-                    var table = r[key] as? [String: Any] ?? [:]
-                    table[leftOut] = nil
-                    r[key] = table
-                }
-                return r
-            }
-        }
-        let trainFile = dir.appendingPathComponent("train.jsonl")
-        let devFile = dir.appendingPathComponent("dev.jsonl")
-        try Self.write(without(train), to: trainFile)
-        try Self.write(without(dev), to: devFile)
-        try FileManager.default.copyItem(at: Self.zeroeval.appendingPathComponent("models.json"), to: dir.appendingPathComponent("models.json"))
-        let built = dir.appendingPathComponent("built")
-        let build = try harness.start("build", [
-            "profile", "build", "--train", trainFile.path, "--dev", devFile.path, "--out", built.path,
-            "--strategies", "aptitude,uniroute-cluster,uniroute-learned-map,knn", "--answers", Self.answers.path, "--log-level", "warning",
-        ])
-        #expect(try await build.wait(timeout: 900) == 0, build.output)
-        #expect(build.output.contains("aptitude set: answers and graders kept for"), build.output)
+        let (built, train, dev) = try await Self.buildSmallArtifact(harness, train: 600, dev: 120, leaving: leftOut)
 
         // The aptitude set, with answers: a labelled prompts file.
         let setFile = dir.appendingPathComponent("aptitude-set.jsonl")
         let listing = try harness.start("aptitude-set", ["models", "aptitude-set", "--profiles", built.path, "--output", setFile.path])
-        #expect(try await listing.wait(timeout: 120) == 0, listing.output)
+        #expect(try await listing.wait(timeout: 120) == 0, "\(listing.output)")
         let set = try Self.lines(setFile)
         #expect(set.allSatisfy { $0["answer"] is String && $0["grader"] is String })
 
@@ -147,7 +160,7 @@ struct CollectEndToEndTests {
             "models", "add", "--profiles", added.path, "--name", leftOut, "--aptitude", aptitudeFile.path,
             "--input-usd-per-mtok", "\(price["input_usd_per_mtok"] ?? 0)", "--output-usd-per-mtok", "\(price["output_usd_per_mtok"] ?? 0)",
         ])
-        #expect(try await add.wait(timeout: 120) == 0, add.output)
+        #expect(try await add.wait(timeout: 120) == 0, "\(add.output)")
 
         // models onboard: the same model, live (a replay backend answering as it did, train + dev).
         let served = dir.appendingPathComponent("served.jsonl")
@@ -160,9 +173,9 @@ struct CollectEndToEndTests {
             "models", "onboard", "--profiles", onboarded.path, "--config", configuration.path, "--name", leftOut,
             "--out", dir.appendingPathComponent("onboard-replies").path, "--log-level", "warning",
         ])
-        #expect(try await onboard.wait(timeout: 300) == 0, onboard.output)
-        #expect(onboard.output.contains("| category | task | asked | mean outcome |"), onboard.output)
-        #expect(onboard.output.contains("decisions \(leftOut) would take at the default lambda"), onboard.output)
+        #expect(try await onboard.wait(timeout: 300) == 0, "\(onboard.output)")
+        #expect(onboard.output.contains("| category | task | asked | mean outcome |"), "\(onboard.output)")
+        #expect(onboard.output.contains("decisions \(leftOut) would take at the default lambda"), "\(onboard.output)")
 
         let files = try FileManager.default.subpathsOfDirectory(atPath: added.path).sorted()
         #expect(try FileManager.default.subpathsOfDirectory(atPath: onboarded.path).sorted() == files)
@@ -185,9 +198,9 @@ struct CollectEndToEndTests {
             "--validation", validationFile.path, "--answers", Self.answers.path, "--per-category", "1",
             "--out", dir.appendingPathComponent("validation-replies").path, "--log-level", "warning",
         ])
-        #expect(try await withValidation.wait(timeout: 300) == 0, withValidation.output)
-        #expect(withValidation.output.contains("uniroute per-cluster quality from \(dev.count) validation prompts"), withValidation.output)
-        #expect(withValidation.output.contains("on \(dev.count) prompts (the validation prompts)"), withValidation.output)
+        #expect(try await withValidation.wait(timeout: 300) == 0, "\(withValidation.output)")
+        #expect(withValidation.output.contains("uniroute per-cluster quality from \(dev.count) validation prompts"), "\(withValidation.output)")
+        #expect(withValidation.output.contains("on \(dev.count) prompts (the validation prompts)"), "\(withValidation.output)")
         let clusterFile = "strategies/uniroute-cluster"
         let names = try FileManager.default.contentsOfDirectory(atPath: validated.appendingPathComponent(clusterFile).path)
         let changed = try names.filter {

@@ -76,6 +76,8 @@ struct ZeroEvalGraderTests {
         #expect(ZeroEvalAnswer.sanitizeMath("2**3/4") == "2.0")
         #expect(ZeroEvalAnswer.sanitizeMath("-2**2/1") == "-4.0")
         #expect(ZeroEvalAnswer.sanitizeMath("x/2") == "x/2")
+        #expect(ZeroEvalAnswer.sanitizeMath("221_3/1") == "2213.0", "Python reads 221_3 as 2213")
+        #expect(ZeroEvalAnswer.sanitizeMath("1__0/1") == "1__0/1")
     }
 
     @Test func unicodeDigitsAndText() {
