@@ -40,7 +40,7 @@ struct CollectEndToEndTests {
     }
 
     /// A ZeroEval router learned from the first `train` and `dev` records (aptitude, both UniRoute
-    /// strategies and kNN; answers kept), optionally without one model. Returns the artifact and the records used.
+    /// strategies; answers kept), optionally without one model. Returns the artifact and the records used.
     static func buildSmallArtifact(
         _ harness: SwitchyardHarness, train trainCount: Int, dev devCount: Int, leaving leftOut: String? = nil
     ) async throws -> (URL, [[String: Any]], [[String: Any]]) {
@@ -69,7 +69,7 @@ struct CollectEndToEndTests {
         let built = dir.appendingPathComponent("built")
         let build = try harness.start("build", [
             "profile", "build", "--train", trainFile.path, "--dev", devFile.path, "--out", built.path,
-            "--strategies", "aptitude,uniroute-cluster,uniroute-learned-map,knn", "--answers", answers.path, "--log-level", "warning",
+            "--strategies", "aptitude,uniroute-cluster,uniroute-learned-map", "--answers", answers.path, "--log-level", "warning",
         ])
         #expect(try await build.wait(timeout: 900) == 0, "\(build.output.suffix(3000))")
         #expect(build.output.contains("aptitude set: answers and graders kept for"), "\(build.output.suffix(3000))")
@@ -137,7 +137,7 @@ struct CollectEndToEndTests {
         defer { harness.cleanUp() }
         let leftOut = "gemma-2-9b-it"
         let dir = harness.directory
-        let (built, train, dev) = try await Self.buildSmallArtifact(harness, train: 600, dev: 120, leaving: leftOut)
+        let (built, train, dev) = try await Self.buildSmallArtifact(harness, train: 400, dev: 80, leaving: leftOut)
 
         // The aptitude set, with answers: a labelled prompts file.
         let setFile = dir.appendingPathComponent("aptitude-set.jsonl")
