@@ -12,16 +12,20 @@ struct CollectCommand: AsyncParsableCommand {
         commandName: "collect",
         abstract: "Measure your own pool: send labelled prompts to every model, grade the replies, write routing data.",
         discussion: """
-            Sends every labelled prompt ({"id", "prompt", "task"?, "answer", "grader"} lines) to every
-            chosen model of pipeline.yaml through the same dispatcher `run` uses (limits, retries,
-            breakers; no fallback: each outcome is that model's), grades each reply, and writes into OUT:
-              routing.jsonl + models.json   routing data (outcomes, costs from real usage x price,
-                                            output_tokens) for `switchyard profile build --train`
-              replies.jsonl                 every raw reply with its grade, tokens and cost
-              errors.jsonl                  pairs that got no outcome in this run, with why
-              summary.json                  per-model accuracy and spend
-            A rerun into the same OUT continues: pairs with a reply are never sent again, failed ones are
-            retried. Graders: \(GraderSpec.known).
+            Sends every labelled prompt ({"id", "prompt", "task"?, "answer", "grader"} lines) to every \
+            chosen model of pipeline.yaml through the same dispatcher `run` uses (limits, retries, \
+            breakers; no fallback: each outcome must be that model's), grades each reply, and writes \
+            into OUT:
+              routing.jsonl, models.json  routing data for `profile build --train`
+              replies.jsonl               raw replies with grades, tokens and costs
+              errors.jsonl                pairs this run left without an outcome
+              summary.json                accuracy and spend per model
+            Costs are the responses' real usage x the configured price.
+
+            A rerun into the same OUT continues: pairs with a reply are never sent again, failed \
+            ones are retried.
+
+            Graders: \(GraderSpec.known).
             """
     )
 
@@ -67,6 +71,8 @@ struct CollectCommand: AsyncParsableCommand {
         let logger = ProcessLogging.bootstrap(label: "switchyard.collect", level: process.logLevel)
         do {
             let pool = try CollectPool.load(config: config, models: models)
+            let metricsTask = process.startMetrics(pool.configuration, logger: logger)
+            defer { metricsTask?.cancel() }
             let gold = try answers.map { path throws(SwitchyardError) in try LabelledPrompts.loadAnswers(path: path) } ?? [:]
             let labelled = try LabelledPrompts.load(path: prompts, answers: gold, defaultGrader: grader)
             let judges = try pool.judges(for: Set(labelled.map(\.grader)))

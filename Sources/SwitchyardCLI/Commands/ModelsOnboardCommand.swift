@@ -14,14 +14,19 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         commandName: "onboard",
         abstract: "Onboard a running model: give it the artifact's aptitude test, grade it, and add it (models add, measured).",
         discussion: """
-            Sends the artifact's aptitude prompts (all, or the first --per-category k of each category) to
-            the model NAME of pipeline.yaml through the dispatcher, grades each reply with the answer and
-            grader the artifact keeps (`profile build --answers`; or pass --answers), and adds the model
-            exactly as `models add` would with those outcomes and the configured price. With --validation
-            (labelled prompts the router was not trained on) the model is also run on them and UniRoute's
-            per-cluster quality comes from them, UniRoute's own recipe. Replies and grades go to OUT
-            (default PROFILES/onboarding/NAME; a rerun resumes). Prints the model's aptitude per
-            category and the share of decisions it now takes at the artifact's default lambda.
+            Sends the artifact's aptitude prompts (all, or the first --per-category k of each \
+            category) to the model NAME of pipeline.yaml through the dispatcher, grades each reply \
+            with the answer and grader the artifact keeps (`profile build --answers`, or pass \
+            --answers), and adds the model exactly as `models add` would with those outcomes and \
+            the configured price: no retraining.
+
+            With --validation (labelled prompts the router was not trained on) the model also \
+            answers them, and UniRoute's per-cluster quality comes from those outcomes (UniRoute's \
+            own recipe) instead of the aptitude prompts.
+
+            Replies and grades go to OUT (default PROFILES/onboarding/NAME); a rerun resumes. \
+            Prints the model's aptitude per category and the share of decisions each updated \
+            strategy would now give it at the artifact's default lambda.
             """
     )
 
@@ -108,6 +113,8 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         }
         let validationPrompts = try validation.map { path throws(SwitchyardError) in try LabelledPrompts.load(path: path, answers: gold) }
         let pool = try CollectPool.load(config: config, models: name)
+        let metricsTask = process.startMetrics(pool.configuration, logger: logger)
+        defer { metricsTask?.cancel() }
         guard let model = pool.chosen.first else { throw CollectPool.Failure(description: "model \(name) is not in \(config)") }
         let judges = try pool.judges(for: Set((aptitudePrompts + (validationPrompts ?? [])).map(\.grader)))
         let outDirectory = out ?? directory.appendingPathComponent("onboarding").appendingPathComponent(name).path
