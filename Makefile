@@ -16,7 +16,7 @@ release: setup
 # real data) holds a thread for a minute or more, and two of them stall every other test, whose deadlines
 # then expire. So the heavy suites run on their own first, then everything else, then the suites that
 # assert on wall-clock timing (retry backoff, Retry-After, rate limits, settle deadlines).
-HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|CollectEndToEndTests
+HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|CollectEndToEndTests|RealBackendOnboardingTests
 TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ScoreBudgetTests|SpendFeedTests
 
 test: setup
@@ -33,7 +33,7 @@ real-backend:
 
 test-real: setup real-backend
 	$(SWIFT) build --build-tests
-	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter RealBackendTests
+	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter "RealBackendTests|RealBackendOnboardingTests"
 
 demo: release
 	@bash scripts/demo

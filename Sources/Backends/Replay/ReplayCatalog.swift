@@ -77,16 +77,19 @@ public final class ReplayCatalog: Sendable {
         let catalog = try ModelInfo.loadCatalog(path: pricesPath)
         var prices: [String: ModelPrice] = [:]
         for info in catalog { prices[info.name] = info.price }
-        let answers = try answersPath.map { path throws(SwitchyardError) in try LabelledPrompts.loadAnswers(path: path) } ?? [:]
-        for spec in Set(answers.values.map(\.grader)) {
-            do {
-                guard try GraderSpec.local(spec) != nil else {
-                    throw SwitchyardError.badFile(file: answersPath ?? "", reason: "grader '\(spec)' needs a judge model; the replay backend can only script replies for rule-based graders")
+        var answers: [String: GoldAnswer] = [:]
+        if let answersPath {
+            answers = try LabelledPrompts.loadAnswers(path: answersPath)
+            for spec in Set(answers.values.map(\.grader)).sorted() {
+                let grader: (any LocalGrader)?
+                do throws(GradingError) {
+                    grader = try GraderSpec.local(spec)
+                } catch {
+                    throw .badFile(file: answersPath, reason: "\(error)")
                 }
-            } catch let error as SwitchyardError {
-                throw error
-            } catch {
-                throw .badFile(file: answersPath ?? "", reason: "\(error)")
+                if grader == nil {
+                    throw .badFile(file: answersPath, reason: "grader '\(spec)' needs a judge model: the replay backend scripts replies for rule-based graders only")
+                }
             }
         }
         return ReplayCatalog(dataset: dataset, prices: prices, answers: answers)

@@ -127,6 +127,11 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
             budgetUSD: budgetUSD, judges: judges, reporter: reporter, logger: logger)
         let asked = Set(aptitudePrompts.map(\.id))
         let mine = aptitudeReplies.filter { $0.model == name && asked.contains($0.id) }
+        guard !mine.isEmpty else {
+            throw SwitchyardError.badFile(
+                file: outDirectory + "/aptitude/errors.jsonl",
+                reason: "\(name) answered none of the \(aptitudePrompts.count) aptitude prompts (this file says why); the artifact is unchanged")
+        }
         var outcomes: [String: Double] = [:]
         for reply in mine { outcomes[reply.id] = reply.outcome }
         let counted = mine.compactMap(\.completionTokens)
