@@ -21,7 +21,7 @@ release: setup
 # then expire. So the heavy suites run on their own first, then everything else, then the suites that
 # assert on wall-clock timing (retry backoff, Retry-After, rate limits, settle deadlines).
 HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|CollectEndToEndTests|RealBackendOnboardingTests
-TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ScoreBudgetTests|SpendFeedTests
+TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ReadinessTests|ScoreBudgetTests|SpendFeedTests
 
 test: setup validate-deploy
 	$(SWIFT) build --build-tests

@@ -29,6 +29,10 @@ public struct CollectSummary: Sendable, Codable, Hashable {
     public var answered: Int
     /// Pairs this run left without an outcome, by code (`errors.jsonl` has them).
     public var errors: [String: Int]
+    /// Pairs this run never sent because it was stopped (SIGTERM, SIGINT): a rerun sends them.
+    public var notSent: Int
+    /// The run was stopped before every pair was sent.
+    public var stopped: Bool
     /// What this run spent (models and judges), from real usage × price.
     public var spendUSD: Double
     public var budgetUSD: Double?
@@ -41,7 +45,8 @@ public struct CollectSummary: Sendable, Codable, Hashable {
     public var wallSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case prompts, models, pairs, resumed, answered, errors
+        case prompts, models, pairs, resumed, answered, errors, stopped
+        case notSent = "not_sent"
         case spendUSD = "spend_usd"
         case budgetUSD = "budget_usd"
         case perModel = "per_model"
@@ -53,7 +58,8 @@ public struct CollectSummary: Sendable, Codable, Hashable {
 
     static func make(
         prompts: [LabelledPrompt], models: [String], replies: [ReplyRecord], run: RunState, ledger: SpendLedger.Snapshot,
-        budgetUSD: Double?, routing: (written: Int, incomplete: Int), tableModels: [String], seconds: Double
+        budgetUSD: Double?, routing: (written: Int, incomplete: Int), tableModels: [String], seconds: Double,
+        stopped: Bool = false
     ) -> CollectSummary {
         let ids = Set(prompts.map(\.id))
         var perModel: [String: PerModel] = [:]
@@ -67,10 +73,15 @@ public struct CollectSummary: Sendable, Codable, Hashable {
         }
         return CollectSummary(
             prompts: prompts.count, models: models, pairs: prompts.count * models.count, resumed: run.resumed,
-            answered: run.answered, errors: run.errors, spendUSD: ledger.actualUSD, budgetUSD: budgetUSD,
+            answered: run.answered, errors: run.errors,
+            notSent: max(0, prompts.count * models.count - run.resumed - run.answered - run.errors.values.reduce(0, +)),
+            stopped: stopped, spendUSD: ledger.actualUSD, budgetUSD: budgetUSD,
             perModel: perModel, routingPrompts: routing.written, incompletePrompts: routing.incomplete,
             routingModels: tableModels, wallSeconds: seconds)
     }
+
+    /// Pairs this run tried that got no outcome (error records), all codes.
+    public var failed: Int { errors.values.reduce(0, +) }
 
     /// The lines the command prints: one per model, then the totals.
     public var table: String {
@@ -82,7 +93,8 @@ public struct CollectSummary: Sendable, Codable, Hashable {
         let errorText = errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         lines.append("")
         let budget = budgetUSD.map { String(format: " of $%.4f", $0) } ?? ""
-        lines.append("\(pairs) pairs: \(resumed) done before, \(answered) answered now, errors: \(errorText); spent "
+        let stoppedText = notSent > 0 ? ", \(notSent) not sent (stopped: rerun to continue)" : ""
+        lines.append("\(pairs) pairs: \(resumed) done before, \(answered) answered now, errors: \(errorText)\(stoppedText); spent "
             + String(format: "$%.6f", spendUSD) + budget + String(format: " in %.1f s", wallSeconds))
         lines.append("routing data: \(routingPrompts) prompts × \(routingModels.count) models" + (incompletePrompts > 0 ? " (\(incompletePrompts) prompts still lack an outcome: rerun to finish them)" : ""))
         return lines.joined(separator: "\n")

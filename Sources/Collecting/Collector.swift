@@ -13,7 +13,8 @@ import SwitchyardCore
 /// interrupted run continues and a failed pair is retried. Each model has its own lane of
 /// `concurrency` workers, so a slow local server never holds back a fast API. With a budget, each pair
 /// reserves its estimated cost in a `SpendLedger` before it is sent (and settles the real cost after);
-/// a pair that does not fit is a `budget_exhausted` error record, never sent.
+/// a pair that does not fit is a `budget_exhausted` error record, never sent. `stop()` (SIGTERM or
+/// SIGINT in the CLI) ends the run early: no new pair is sent, the ones in flight finish and are written.
 public final class Collector: Sendable {
     public struct Configuration: Sendable {
         public var models: [CollectModel]
@@ -39,6 +40,7 @@ public final class Collector: Sendable {
     public let sender: any ChatSender
     public let output: URL
     private let logger: Logger
+    private let stopRequested = Atomic<Bool>(false)
 
     public init(sender: any ChatSender, configuration: Configuration, output: URL, logger: Logger) {
         self.sender = sender
@@ -46,6 +48,15 @@ public final class Collector: Sendable {
         self.output = output
         self.logger = logger
     }
+
+    /// Sends no new pair from now on; the pairs in flight finish and are written, then `run` returns
+    /// (its summary counts the pairs left as `notSent`; a rerun sends them). Safe from any task.
+    public func stop() {
+        stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// `stop()` was called.
+    public var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
 
     /// Every graded pair in the output directory (this run's and earlier runs').
     public func replies() throws -> [ReplyRecord] {
@@ -99,7 +110,7 @@ public final class Collector: Sendable {
                     group.addTask {
                         while true {
                             let index = queue.take()
-                            guard index < lane.prompts.count, !Task.isCancelled else { return nil }
+                            guard index < lane.prompts.count, !Task.isCancelled, !self.isStopping else { return nil }
                             do {
                                 try await context.collect(lane.prompts[index], model: lane.model)
                             } catch {
@@ -126,10 +137,16 @@ public final class Collector: Sendable {
         for model in configuration.models { prices[model.name] = model.price }
         let routing = try store.writeRoutingData(prompts: prompts, replies: replies, models: tableModels, prices: prices)
         let final = state.withLock { $0 }
+        let stopped = isStopping
+        if stopped {
+            logger.notice("collect stopped before every pair was sent: rerun the same command to continue", metadata: [
+                "not_sent": "\(total - final.resumed - final.answered - final.errors.values.reduce(0, +))",
+            ])
+        }
         let summary = CollectSummary.make(
             prompts: prompts, models: models, replies: replies, run: final, ledger: ledger.snapshot(),
             budgetUSD: configuration.budgetUSD, routing: routing, tableModels: tableModels,
-            seconds: (ContinuousClock.now - started).seconds)
+            seconds: (ContinuousClock.now - started).seconds, stopped: stopped)
         try store.writeSummary(summary)
         return summary
     }

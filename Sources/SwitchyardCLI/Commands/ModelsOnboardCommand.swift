@@ -78,24 +78,31 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = ProcessLogging.bootstrap(label: "switchyard.onboard", level: process.logLevel)
+        let (logger, console) = process.logging.bootstrap(label: "switchyard.onboard")
+        let plan: OnboardingPlan
         do {
-            try await onboard(logger: logger)
-        } catch let error as CollectPool.Failure {
-            FileHandle.standardError.write(Data("switchyard models onboard: \(error)\n".utf8))
-            throw ExitCode(2)
-        } catch let error as SwitchyardError {
-            FileHandle.standardError.write(Data("switchyard models onboard: \(error)\n".utf8))
-            throw ExitCode(2)
-        } catch let error as AptitudeError {
-            FileHandle.standardError.write(Data("switchyard models onboard: \(error)\n".utf8))
-            throw ExitCode(1)
+            plan = try prepare()
+        } catch {
+            throw ExitStatus.exit("models onboard", "\(error)", status: ExitStatus.badSetup)
+        }
+        let reporter = ProgressReporter(logger: logger, console: console, showBar: !noProgress, budgetUSD: budgetUSD)
+        let command = self
+        try await CollectProcess.run(verb: "models onboard", pool: plan.pool, metrics: process.metrics(plan.pool.configuration, logger: logger), logger: logger) { stopper in
+            try await command.onboard(plan, stopper: stopper, reporter: reporter, logger: logger)
         }
     }
 
-    func onboard(logger: Logger) async throws {
-        let directory = URL(fileURLWithPath: profiles)
-        let manifest = try RouterManifest.load(from: directory)
+    /// What `run` checks before anything is sent: the artifact, its answers, the prompts and the pool.
+    struct OnboardingPlan: Sendable {
+        var set: AptitudeSet
+        var aptitudePrompts: [LabelledPrompt]
+        var validationPrompts: [LabelledPrompt]?
+        var pool: CollectPool
+        var model: CollectModel
+        var judges: Set<String>
+    }
+
+    func prepare() throws -> OnboardingPlan {
         let set = try OnboardingPrompts.aptitudeSet(profiles: profiles, answers: answers)
         let gold = try answers.map { path throws(SwitchyardError) in try LabelledPrompts.loadAnswers(path: path) } ?? [:]
         guard set.answers != nil else {
@@ -113,24 +120,32 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         }
         let validationPrompts = try validation.map { path throws(SwitchyardError) in try LabelledPrompts.load(path: path, answers: gold) }
         let pool = try CollectPool.load(config: config, models: name)
-        let metricsTask = process.startMetrics(pool.configuration, logger: logger)
-        defer { metricsTask?.cancel() }
         guard let model = pool.chosen.first else { throw CollectPool.Failure(description: "model \(name) is not in \(config)") }
         let judges = try pool.judges(for: Set((aptitudePrompts + (validationPrompts ?? [])).map(\.grader)))
+        return OnboardingPlan(set: set, aptitudePrompts: aptitudePrompts, validationPrompts: validationPrompts, pool: pool, model: model, judges: judges)
+    }
+
+    /// Collects the aptitude (and validation) replies, then changes the artifact; stopped by a signal
+    /// before that, it exits 4 with the artifact unchanged (a rerun resumes from the replies kept).
+    func onboard(_ plan: OnboardingPlan, stopper: CollectStopper, reporter: ProgressReporter, logger: Logger) async throws {
+        let (set, aptitudePrompts, pool, model, judges) = (plan.set, plan.aptitudePrompts, plan.pool, plan.model, plan.judges)
+        let directory = URL(fileURLWithPath: profiles)
+        let manifest = try RouterManifest.load(from: directory)
         let outDirectory = out ?? directory.appendingPathComponent("onboarding").appendingPathComponent(name).path
-        let reporter = ProgressReporter(logger: logger, isTerminal: !noProgress && isatty(STDERR_FILENO) == 1)
         let tokens = maxTokens ?? pool.configuration.ingest.defaultMaxTokens ?? 1024
         print("onboarding \(name): \(aptitudePrompts.count) aptitude prompts of \(set.count)"
               + (perCategory.map { " (at most \($0) per category)" } ?? "") + " -> \(outDirectory)/aptitude")
         let (aptitudeSummary, aptitudeReplies) = try await pool.collect(
             prompts: aptitudePrompts, out: outDirectory + "/aptitude", maxTokens: tokens, temperature: temperature,
-            budgetUSD: budgetUSD, judges: judges, reporter: reporter, logger: logger)
+            budgetUSD: budgetUSD, judges: judges, stopper: stopper, reporter: reporter, logger: logger)
+        try Self.checkStopped(aptitudeSummary)
         let asked = Set(aptitudePrompts.map(\.id))
         let mine = aptitudeReplies.filter { $0.model == name && asked.contains($0.id) }
         guard !mine.isEmpty else {
-            throw SwitchyardError.badFile(
-                file: outDirectory + "/aptitude/errors.jsonl",
-                reason: "\(name) answered none of the \(aptitudePrompts.count) aptitude prompts (this file says why); the artifact is unchanged")
+            throw ExitStatus.exit(
+                "models onboard",
+                "\(name) answered none of the \(aptitudePrompts.count) aptitude prompts (\(outDirectory)/aptitude/errors.jsonl says why); the artifact is unchanged",
+                status: ExitStatus.tooManyErrors)
         }
         var outcomes: [String: Double] = [:]
         for reply in mine { outcomes[reply.id] = reply.outcome }
@@ -149,16 +164,21 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         var samplePrompts = set.prompts
         let embedders = try CLIEmbedders.load(names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)
         let embedder = manifest.featurizer.embedder.flatMap { embedders[$0] }
-        if let validationPrompts {
+        if let validationPrompts = plan.validationPrompts {
             print("validation: \(validationPrompts.count) prompts -> \(outDirectory)/validation")
-            let (_, replies) = try await pool.collect(
+            let (validationSummary, replies) = try await pool.collect(
                 prompts: validationPrompts, out: outDirectory + "/validation", maxTokens: tokens, temperature: temperature,
-                budgetUSD: budgetUSD.map { max(0, $0 - aptitudeSummary.spendUSD) }, judges: judges, reporter: reporter, logger: logger)
+                budgetUSD: budgetUSD.map { max(0, $0 - aptitudeSummary.spendUSD) }, judges: judges, stopper: stopper,
+                reporter: reporter, logger: logger)
+            try Self.checkStopped(validationSummary)
             var byID: [String: Double] = [:]
             for reply in replies where reply.model == name { byID[reply.id] = reply.outcome }
             let graded = validationPrompts.filter { byID[$0.id] != nil }
             guard !graded.isEmpty else {
-                throw SwitchyardError.badFile(file: validation ?? "", reason: "no validation prompt got an outcome from \(name) (see \(outDirectory)/validation/errors.jsonl)")
+                throw ExitStatus.exit(
+                    "models onboard",
+                    "no validation prompt of \(validation ?? "") got an outcome from \(name) (see \(outDirectory)/validation/errors.jsonl); the artifact is unchanged",
+                    status: ExitStatus.tooManyErrors)
             }
             let featurizer = try RouterArtifact.load(from: directory, embedder: embedder, only: [AptitudeStrategy.strategyName]).featurizer
             validationSet = ModelOnboarding.Validation(
@@ -178,6 +198,14 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
               + " (price $\(model.price.inputUSDPerMTok)/$\(model.price.outputUSDPerMTok) per Mtok); updated: \(report.updated.joined(separator: ", "))")
         if report.validationPrompts > 0 { print("uniroute per-cluster quality from \(report.validationPrompts) validation prompts") }
         print(try Self.decisionShare(directory: directory, embedder: embedder, model: name, strategies: report.updated, prompts: samplePrompts, source: sampleSource))
+    }
+
+    /// Exit 4 (the artifact unchanged) when a signal stopped the collect before every prompt was sent.
+    static func checkStopped(_ summary: CollectSummary) throws {
+        guard summary.stopped else { return }
+        throw ExitStatus.exit(
+            "models onboard", "stopped by a signal with \(summary.notSent) prompts not sent; the artifact is unchanged: rerun the same command to continue",
+            status: ExitStatus.interrupted)
     }
 
     /// Mean outcome per aptitude category, named by its most common task.
