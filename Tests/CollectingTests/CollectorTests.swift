@@ -4,6 +4,7 @@ import Foundation
 import Grading
 import Hummingbird
 import Logging
+import Synchronization
 import SwitchyardCore
 import Testing
 
@@ -180,6 +181,92 @@ struct CollectorTests {
         #expect(second.resumed == 12 && second.answered == 6 && second.errors.isEmpty)
         #expect(second.routingPrompts == 6)
         #expect(try String(contentsOf: out.appendingPathComponent("errors.jsonl"), encoding: .utf8).isEmpty)
+    }
+
+    /// A judging model on its own HTTP server: it reads the rubric prompt's REFERENCE ANSWER and
+    /// RESPONSE and answers `{"correct": ...}` as ZeroEval's first-number rule decides, with fixed usage.
+    static func withJudge<T: Sendable>(_ body: (Int, JudgeCalls) async throws -> T) async throws -> T {
+        let calls = JudgeCalls()
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            let buffer = try await request.body.collect(upTo: 1 << 20)
+            let json = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]
+            let prompt = ((json?["messages"] as? [[String: Any]])?.last?["content"] as? String) ?? ""
+            func section(_ name: String, until next: String) -> String {
+                guard let start = prompt.range(of: name + ":\n"), let end = prompt.range(of: next, range: start.upperBound..<prompt.endIndex) else { return "" }
+                return String(prompt[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let reference = section("REFERENCE ANSWER", until: "RESPONSE:")
+            let response = section("RESPONSE", until: "Reply with one JSON object")
+            let correct = FirstNumberGrader().grade(reply: response, answer: reference).isCorrect
+            calls.add()
+            let reply: [String: Any] = [
+                "id": "judge", "object": "chat.completion", "model": "judge",
+                "choices": [["index": 0, "message": ["role": "assistant", "content": "{\"correct\": \(correct)}"], "finish_reason": "stop"]],
+                "usage": ["prompt_tokens": 1000, "completion_tokens": 10, "total_tokens": 1010],
+            ]
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: reply))))
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
+        let task = Task { try await app.run() }
+        defer { task.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        return try await body(port, calls)
+    }
+
+    final class JudgeCalls: Sendable {
+        private let count = Mutex(0)
+        func add() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    @Test func aJudgeGradesThroughTheDispatcherAndItsCostIsSpentButNotTheModels() async throws {
+        // The gsm8k and MATH prompts of a dev slice, graded by a judge instead of the rule.
+        var fixture = try Self.fixture(count: 284)
+        let judge = "judge-model"
+        fixture.prompts = fixture.prompts.filter { $0.grader == "first-number" }.prefix(16).map { prompt in
+            var judged = prompt
+            judged.grader = "judge:\(judge)"
+            return judged
+        }
+        let judged = fixture.prompts.count
+        #expect(judged == 16)
+        let out = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let judgePrice = ModelPrice(inputUSDPerMTok: 1, outputUSDPerMTok: 2)
+        let perJudgement = judgePrice.cost(inputTokens: 1000, outputTokens: 10)
+        let (summary, calls) = try await Self.withReplay(fixture.catalog) { port, _ in
+            try await Self.withJudge { judgePort, calls in
+                var endpoints = Self.models.map {
+                    ModelEndpoint(name: $0, baseURL: "http://127.0.0.1:\(port)/v1", price: fixture.prices[$0]!, limits: BackendLimits(maxConcurrency: 4))
+                }
+                endpoints.append(ModelEndpoint(name: judge, baseURL: "http://127.0.0.1:\(judgePort)/v1", price: judgePrice, limits: BackendLimits(maxConcurrency: 4)))
+                let dispatcher = try Dispatcher(endpoints: endpoints, configuration: DispatcherConfiguration(seed: 7), logger: Self.quiet)
+                defer { Task { try? await dispatcher.shutdown() } }
+                let collector = Collector(
+                    sender: DispatcherSender(dispatcher: dispatcher),
+                    configuration: .init(models: Self.models.map { CollectModel(name: $0, price: fixture.prices[$0]!, concurrency: 4) }),
+                    output: out, logger: Self.quiet)
+                return (try await collector.run(prompts: fixture.prompts), calls.value)
+            }
+        }
+        #expect(summary.answered == judged * 3 && summary.errors.isEmpty)
+        #expect(calls == judged * 3, "one judge call per pair")
+        let replies = try CollectStore(directory: out).loadReplies(logger: Self.quiet)
+        let byID = Dictionary(uniqueKeysWithValues: fixture.records.map { ($0.id, $0) })
+        for reply in replies {
+            #expect(abs(reply.gradingCostUSD - perJudgement) < 1e-15)
+            #expect(reply.outcome == byID[reply.id]?.outcomes[reply.model], "the judge reproduces the recorded outcome of \(reply.id) \(reply.model)")
+            #expect(abs(reply.costUSD - (byID[reply.id]?.costs[reply.model] ?? -1)) < 1e-12, "the model's cost leaves the judge's out")
+        }
+        let models = replies.map(\.costUSD).reduce(0, +)
+        #expect(abs(summary.spendUSD - (models + Double(calls) * perJudgement)) < 1e-9, "the spend counts the judge")
     }
 
     @Test func completionTextIsReadFromStringOrParts() {
