@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// `exact`: the whole reply, trimmed of surrounding whitespace, equals the answer (trimmed the same
 /// way). Strings compare by Unicode canonical equivalence, so a composed `é` equals `e` + accent.

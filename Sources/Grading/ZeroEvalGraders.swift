@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// `first-number` (ZeroEval's GSM8K and MATH rule): the reply's answer and the gold answer are
 /// sanitized (`$` and `,` dropped, fractions evaluated); correct when both have a first number and
@@ -68,28 +69,5 @@ public struct ExactStringGrader: LocalGrader {
 enum ZeroEvalReply {
     static func json(answer: String, reasoning: String = "Worked through the problem step by step.") -> String {
         "{\"reasoning\": \(JSONText.quote(reasoning)), \"answer\": \(JSONText.quote(answer))}"
-    }
-}
-
-/// JSON string quoting for replies built by hand.
-enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00" + String(format2: scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -60,22 +60,13 @@ struct CollectCommand: AsyncParsableCommand {
     @Option(help: "Grader for lines that name none.")
     var grader: String?
 
-    @Option(name: .customLong("max-tokens"), help: "max_tokens of every request (default: ingest.default_max_tokens of the configuration, else 1024).")
-    var maxTokens: Int?
-
-    @Option(help: "Sampling temperature sent with every request.")
-    var temperature: Double = 0
+    @OptionGroup var requests: CollectRequestOptions
 
     @OptionGroup var process: ProcessOptions
-
-    @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar, even on a terminal.")
-    var noProgress = false
 
     func validate() throws {
         if let budgetUSD, !(budgetUSD >= 0) || !budgetUSD.isFinite { throw ValidationError("--budget-usd must be 0 or more") }
         if let maxErrorRate, !(0...1).contains(maxErrorRate) { throw ValidationError("--max-error-rate must be between 0 and 1") }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if !(temperature >= 0) { throw ValidationError("--temperature must be 0 or more") }
     }
 
     func run() async throws {
@@ -91,9 +82,9 @@ struct CollectCommand: AsyncParsableCommand {
         } catch {
             throw ExitStatus.exit("collect", "\(error)", status: ExitStatus.badSetup)
         }
-        let reporter = ProgressReporter(logger: logger, console: console, showBar: !noProgress, budgetUSD: budgetUSD)
-        let tokens = maxTokens ?? pool.configuration.ingest.defaultMaxTokens ?? 1024
-        let (out, temperature, budgetUSD) = (self.out, self.temperature, self.budgetUSD)
+        let reporter = ProgressReporter(logger: logger, console: console, showBar: !requests.noProgress, budgetUSD: budgetUSD)
+        let tokens = requests.maxTokens(pool.configuration)
+        let (out, temperature, budgetUSD) = (self.out, requests.temperature, self.budgetUSD)
         let result = CollectResult()
         try await CollectProcess.run(verb: "collect", pool: pool, metrics: process.metrics(pool.configuration, logger: logger), logger: logger) { stopper in
             let (summary, _) = try await pool.collect(
@@ -105,6 +96,27 @@ struct CollectCommand: AsyncParsableCommand {
         print(summary.table)
         print("wrote \(out)/routing.jsonl, models.json, replies.jsonl, errors.jsonl, summary.json")
         try CollectExit.check(summary, verb: "collect", maxErrorRate: maxErrorRate, output: out)
+    }
+}
+
+/// What every request of `collect` and `models onboard` carries, and how progress shows.
+struct CollectRequestOptions: ParsableArguments {
+    @Option(name: .customLong("max-tokens"), help: "max_tokens of every request (default: ingest.default_max_tokens of the configuration, else 1024).")
+    var maxTokens: Int?
+
+    @Option(help: "Sampling temperature sent with every request.")
+    var temperature: Double = 0
+
+    @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar, even on a terminal.")
+    var noProgress = false
+
+    func validate() throws {
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if !(temperature >= 0) { throw ValidationError("--temperature must be 0 or more") }
+    }
+
+    func maxTokens(_ configuration: PipelineConfiguration) -> Int {
+        maxTokens ?? configuration.ingest.defaultMaxTokens ?? 1024
     }
 }
 

@@ -70,7 +70,7 @@ struct ModelsAptitudeSetCommand: AsyncParsableCommand {
         commandName: "aptitude-set",
         abstract: "Write the artifact's aptitude prompts ({\"id\", \"prompt\"} lines): run a new model on these for `models add`.",
         discussion: """
-            When the artifact keeps answers (`profile build --answers`), each line also has "answer",
+            When the artifact keeps answers (`profile build --answers`), each line also has "answer", \
             "grader" and "task": a labelled prompts file `switchyard collect` can run as it is.
             """
     )

@@ -27,6 +27,8 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
             Replies and grades go to OUT (default PROFILES/onboarding/NAME); a rerun resumes. \
             Prints the model's aptitude per category and the share of decisions each updated \
             strategy would now give it at the artifact's default lambda.
+
+            \(CollectExit.help) A model that answers no aptitude prompt exits 3 with the artifact unchanged.
             """
     )
 
@@ -57,24 +59,16 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
     @Option(name: .customLong("budget-usd"), help: "Most the test may spend; prompts past it are not sent.")
     var budgetUSD: Double?
 
-    @Option(name: .customLong("max-tokens"), help: "max_tokens of every request (default: ingest.default_max_tokens of the configuration, else 1024).")
-    var maxTokens: Int?
-
-    @Option(help: "Sampling temperature sent with every request.")
-    var temperature: Double = 0
-
     @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
-    @OptionGroup var process: ProcessOptions
+    @OptionGroup var requests: CollectRequestOptions
 
-    @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar, even on a terminal.")
-    var noProgress = false
+    @OptionGroup var process: ProcessOptions
 
     func validate() throws {
         if let perCategory, perCategory < 1 { throw ValidationError("--per-category must be at least 1") }
-        if let budgetUSD, !(budgetUSD >= 0) { throw ValidationError("--budget-usd must be 0 or more") }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if let budgetUSD, !(budgetUSD >= 0) || !budgetUSD.isFinite { throw ValidationError("--budget-usd must be 0 or more") }
     }
 
     func run() async throws {
@@ -85,7 +79,7 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         } catch {
             throw ExitStatus.exit("models onboard", "\(error)", status: ExitStatus.badSetup)
         }
-        let reporter = ProgressReporter(logger: logger, console: console, showBar: !noProgress, budgetUSD: budgetUSD)
+        let reporter = ProgressReporter(logger: logger, console: console, showBar: !requests.noProgress, budgetUSD: budgetUSD)
         let command = self
         try await CollectProcess.run(verb: "models onboard", pool: plan.pool, metrics: process.metrics(plan.pool.configuration, logger: logger), logger: logger) { stopper in
             try await command.onboard(plan, stopper: stopper, reporter: reporter, logger: logger)
@@ -132,7 +126,7 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: profiles)
         let manifest = try RouterManifest.load(from: directory)
         let outDirectory = out ?? directory.appendingPathComponent("onboarding").appendingPathComponent(name).path
-        let tokens = maxTokens ?? pool.configuration.ingest.defaultMaxTokens ?? 1024
+        let (tokens, temperature) = (requests.maxTokens(pool.configuration), requests.temperature)
         print("onboarding \(name): \(aptitudePrompts.count) aptitude prompts of \(set.count)"
               + (perCategory.map { " (at most \($0) per category)" } ?? "") + " -> \(outDirectory)/aptitude")
         let (aptitudeSummary, aptitudeReplies) = try await pool.collect(
