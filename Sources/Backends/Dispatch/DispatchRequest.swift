@@ -7,12 +7,16 @@ public struct DispatchRequest: Sendable {
     /// The chat completion body as JSON (an OpenAI Batch line's `body`); its `model` is replaced
     /// by each backend's served model name.
     public var body: Data
+    /// Where `model` sits in `body` when the caller validated it already (the pipeline's ingest): the
+    /// dispatcher then trusts the layout and scans nothing. Nil: the body is scanned and validated.
+    public var layout: ChatBody.Layout?
     /// Candidate pool models, best first: the first is the router's choice, the rest are fallbacks.
     public var candidates: [String]
 
-    public init(requestID: String, body: Data, candidates: [String]) {
+    public init(requestID: String, body: Data, layout: ChatBody.Layout? = nil, candidates: [String]) {
         self.requestID = requestID
         self.body = body
+        self.layout = layout
         self.candidates = candidates
     }
 }

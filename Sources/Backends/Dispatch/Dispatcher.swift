@@ -95,10 +95,14 @@ public final class Dispatcher: Sendable {
         var outcome = DispatchOutcome(requestID: request.requestID)
 
         let body: ChatBody
-        do {
-            body = try ChatBody(json: request.body, defaultCompletionTokens: configuration.defaultCompletionTokens)
-        } catch {
-            return fail(&outcome, DispatchError(code: .invalidField, message: "\(error)"))
+        if let layout = request.layout {
+            body = ChatBody(trusted: request.body, layout: layout, defaultCompletionTokens: configuration.defaultCompletionTokens)
+        } else {
+            do {
+                body = try ChatBody(json: request.body, defaultCompletionTokens: configuration.defaultCompletionTokens)
+            } catch {
+                return fail(&outcome, DispatchError(code: .invalidField, message: "\(error)"))
+            }
         }
         guard !request.candidates.isEmpty else {
             return fail(&outcome, DispatchError(code: .noEligibleModel, message: "no candidate model given for this request"))
@@ -212,7 +216,9 @@ public final class Dispatcher: Sendable {
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
                 outcome.statusCode = status
                 outcome.responseBody = data
-                if let tokens = CompletionUsage.parse(data) {
+                let (usage, isJSON) = CompletionUsage.parse(data)
+                outcome.responseIsJSON = isJSON
+                if let tokens = usage {
                     outcome.usage = tokens
                     outcome.actualCostUSD = backend.endpoint.price.cost(
                         inputTokens: Double(tokens.promptTokens), outputTokens: Double(tokens.completionTokens)
