@@ -11,6 +11,7 @@
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
 //   Routing                       model profiles and routing strategies
 //   Backends                      OpenAI-compatible client, limits, retries, replay server
+//   Payloads                      what travels between stages: versioned compact binary, bodies as bytes
 //   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
 //   Evaluation                    cost-quality curves, router metrics, SVG plots
 //   SwitchyardCLI / switchyard    the command line
@@ -87,9 +88,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Payloads",
+            dependencies: ["SwitchyardCore", "Wire", "Budget", "Routing"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Pipeline",
             dependencies: [
-                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends",
+                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends", "Payloads",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -110,7 +116,7 @@ let package = Package(
             name: "SwitchyardCLI",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Pipeline", "Evaluation",
+                "Backends", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -123,7 +129,7 @@ let package = Package(
             name: "SwitchyardBench",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Pipeline", "Evaluation",
+                "Backends", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -139,7 +145,8 @@ let package = Package(
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget"]),
+        .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore"]),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import Payloads
 import SwitchyardCore
 
 /// swift-metrics instruments of the stages (exported by whatever backend the process bootstrapped,

@@ -46,7 +46,8 @@ public struct LocalPipeline: Sendable {
             context: context, logger: logger)
         let pools: [(role: StageRole, handler: StageHandler, credit: Int, workers: Int)] = [
             (.profile, StageHandlers.profile(components.profile), max(2, configuration.stages.profile.batch), configuration.stages.profile.workers),
-            (.score, StageHandlers.score(components.score), max(2, configuration.stages.score.batch), configuration.stages.score.workers),
+            (.score, StageHandlers.score(components.score, domains: components.profile.extractor.domainCodes),
+             max(2, configuration.stages.score.batch), configuration.stages.score.workers),
             (.dispatch, StageHandlers.dispatch(components.dispatch), configuration.stages.dispatch.concurrency, configuration.stages.dispatch.workers),
         ]
         logger.info("run starting", metadata: [

@@ -1,6 +1,7 @@
 import Backends
 import Foundation
 import Logging
+import Payloads
 import Synchronization
 import SwitchyardCore
 import Wire
@@ -120,7 +121,7 @@ public enum StageProcess {
             let (extractor, _, _) = try makeRoutingParts(configuration, logger)
             return WorkerParts(handler: StageHandlers.profile(ProfileStage(extractor: extractor)), credit: max(2, configuration.stages.profile.batch))
         case .score:
-            let (_, router, lambda) = try makeRoutingParts(configuration, logger)
+            let (extractor, router, lambda) = try makeRoutingParts(configuration, logger)
             let workers = max(1, configuration.stages.score.workers)
             let budget = (budgetUSD ?? configuration.router.budgetUSD).map { total in
                 ScoreBudget(configuration: .init(
@@ -136,8 +137,8 @@ public enum StageProcess {
             } else if budget != nil {
                 logger.warning("no router.spend_feed: actual costs never come back, so the budget counts estimates only (set spend_feed to settle real spend)")
             }
-            let stage = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
-            return WorkerParts(handler: StageHandlers.score(stage), credit: max(2, configuration.stages.score.batch),
+            let stage = ScoreStage(router: router, budget: budget, poolModels: Set(configuration.models.map(\.name)))
+            return WorkerParts(handler: StageHandlers.score(stage, domains: extractor.domainCodes), credit: max(2, configuration.stages.score.batch),
                                budget: budget, spendSubscriber: subscriber)
         case .dispatch:
             var dispatcher: Dispatcher?
@@ -189,8 +190,8 @@ public enum StageProcess {
         let metricsLastReport = Mutex(ContinuousClock.now)
         _ = try await consumer.run(
             write: { result in
-                let record = StageHandlers.record(for: result)
-                let progress: RunProgress? = try sink.withLock { sink in
+                let progress: RunProgress? = try StageCPU.measure(.sink) { () throws -> RunProgress? in try sink.withLock { sink in
+                    let record = StageHandlers.record(for: result)
                     if try sink.write(record), record.error != nil, result.status != .completed {
                         StageMetrics().count(record)
                     }
@@ -201,7 +202,7 @@ public enum StageProcess {
                         return true
                     }
                     return due ? LocalPipeline.progress(sink, total: total ?? 0, since: started, resumed: resumed) : nil
-                }
+                } }
                 if let progress { onProgress(progress) }
             },
             flush: { sink.withLock { $0.sync() } })
@@ -224,6 +225,10 @@ struct IngestWorkItems: IteratorProtocol {
     var inner: Ingest.Iterator
 
     mutating func next() -> WorkItem? {
+        StageCPU.measure(.ingest) { nextItem() }
+    }
+
+    private mutating func nextItem() -> WorkItem? {
         guard let item = inner.next() else { return nil }
         let envelope: StageEnvelope
         let id: String
@@ -235,7 +240,6 @@ struct IngestWorkItems: IteratorProtocol {
             envelope = .finished(record)
             id = record.id
         }
-        // Encoding plain values cannot fail; if it ever did, the empty payload becomes an error record downstream.
-        return WorkItem(requestID: id, payload: (try? envelope.encoded()) ?? Data())
+        return WorkItem(requestID: id, payload: envelope.encoded())
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import SwitchyardCore
 
 /// Writes `results.jsonl` and `errors.jsonl`, each request exactly once, and `summary.json` at the end.
@@ -16,7 +17,8 @@ public final class ResultSink {
 
     private let results: JSONLinesWriter
     private let errors: JSONLinesWriter
-    private let encoder: JSONEncoder
+    /// The record being written, reused line after line.
+    private var lineBuffer = JSONWriter(capacity: 2_048)
     private var completed: Set<String> = []
     private var completedLines: Set<Int> = []
     private var pending: [Int: OutputRecord] = [:]
@@ -39,9 +41,6 @@ public final class ResultSink {
         resultsPath = (directory as NSString).appendingPathComponent("results.jsonl")
         errorsPath = (directory as NSString).appendingPathComponent("errors.jsonl")
         summaryPath = (directory as NSString).appendingPathComponent("summary.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        self.encoder = encoder
         for path in [resultsPath, errorsPath] { try Self.rebuild(from: path, into: &completed, lines: &completedLines, statistics: &statistics) }
         resumedRecords = completed.count
         results = try JSONLinesWriter(path: resultsPath, append: true)
@@ -125,9 +124,9 @@ public final class ResultSink {
     }
 
     private func emit(_ record: OutputRecord) throws {
-        var data = try encoder.encode(record)
-        data.append(0x0A)
-        try (record.isError ? errors : results).writeRaw(data)
+        lineBuffer.bytes.removeAll(keepingCapacity: true)
+        record.jsonLine(into: &lineBuffer)
+        try (record.isError ? errors : results).writeRaw(lineBuffer.bytes)
         completed.insert(record.id)
         completedLines.insert(record.line)
         statistics.add(record)
