@@ -47,6 +47,9 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Prompts of the MiniLM phase (0 skips it).")
     var minilmPrompts: Int = 2_000
 
+    @Option(help: "Rounds of the stage-work bound and the dry run, alternated (the median is reported): the machine is shared, so one round's CPU per request can be off by 10 %.")
+    var rounds: Int = 3
+
     @Option(help: "Phases to run (comma-separated): bound, dry, budget, replay, stages, scale, minilm.")
     var phases: String = "bound,dry,budget,replay,stages,scale,minilm"
 
@@ -71,12 +74,15 @@ struct PipelineBench: AsyncParsableCommand {
         /// code as `SWITCHYARD_STAGE_CPU=1` splits it (measured in a second run).
         var stageCPUMicrosPerRequest: [String: Double]?
         var boundRatio: Double?
+        /// CPU µs per request of every round, when the run was repeated (the row is the median).
+        var roundsCPUMicrosPerRequest: [Double]?
 
         enum CodingKeys: String, CodingKey {
             case name, binary, lines, processes
             case wallSeconds = "wall_seconds", requestsPerSecond = "requests_per_second"
             case cpuMicrosPerRequest = "cpu_us_per_request", peakRSSMB = "peak_rss_mb"
             case stageCPUMicrosPerRequest = "stage_cpu_us_per_request", boundRatio = "cpu_ratio_to_stage_work_bound"
+            case roundsCPUMicrosPerRequest = "rounds_cpu_us_per_request"
         }
     }
 
@@ -93,8 +99,10 @@ struct PipelineBench: AsyncParsableCommand {
         var httpClientMicrosPerRequest: Double?
         var replayServerMicrosPerRequest: Double?
         var strategy: String
+        /// Profiler + router µs per request of every round (the figures above are the median round's).
+        var rounds: [Double]?
         enum CodingKeys: String, CodingKey {
-            case strategy
+            case strategy, rounds
             case profilerMicrosPerRequest = "profiler_us_per_request", routerMicrosPerRequest = "router_us_per_request"
             case httpClientMicrosPerRequest = "http_client_us_per_request", replayServerMicrosPerRequest = "replay_server_us_per_request"
         }
@@ -161,9 +169,22 @@ struct PipelineBench: AsyncParsableCommand {
             }
         }
 
+        // The bound and the dry run alternate for `rounds` rounds (medians reported), so both see the same load.
+        var dryRounds: [Measured] = []
         if selected.contains("bound") {
-            bound = try await measureBound(prompts: prompts, repeats: repeats, profiles: profiles, strategy: strategy,
-                                           port: ports.first, models: Self.models.map(\.name))
+            var bounds: [Bound] = []
+            let dryConfig = try writeConfiguration(profiles: profiles, budget: nil, ports: nil, coordinatorPort: 0, name: "dry")
+            for round in 0..<max(1, rounds) {
+                bounds.append(try await measureBound(prompts: prompts, repeats: repeats, profiles: profiles, strategy: strategy,
+                                                     port: round == 0 ? ports.first : nil, models: Self.models.map(\.name)))
+                if selected.contains("dry") {
+                    dryRounds.append(try await runOneProcess("after: run --dry-run", binary: switchyard, config: dryConfig, input: batch, lines: lines, dry: true))
+                }
+            }
+            var median = bounds.sorted { $0.profilerMicrosPerRequest + $0.routerMicrosPerRequest < $1.profilerMicrosPerRequest + $1.routerMicrosPerRequest }[bounds.count / 2]
+            median.httpClientMicrosPerRequest = bounds[0].httpClientMicrosPerRequest
+            median.rounds = bounds.map { $0.profilerMicrosPerRequest + $0.routerMicrosPerRequest }
+            bound = median
             if let bound {
                 print("stage-work bound (\(bound.strategy)): " + String(format: "profiler %.1f µs/request, router %.1f µs/request, ",
                                                                             bound.profilerMicrosPerRequest, bound.routerMicrosPerRequest)
@@ -175,7 +196,13 @@ struct PipelineBench: AsyncParsableCommand {
         for (label, binary) in binaries {
             if selected.contains("dry") {
                 let config = try writeConfiguration(profiles: profiles, budget: nil, ports: nil, coordinatorPort: 0, name: "dry")
-                var row = try await runOneProcess("\(label): run --dry-run", binary: binary, config: config, input: batch, lines: lines, dry: true)
+                var row: Measured
+                if label == "after", !dryRounds.isEmpty {
+                    row = dryRounds.sorted { $0.cpuMicrosPerRequest < $1.cpuMicrosPerRequest }[dryRounds.count / 2]
+                    row.roundsCPUMicrosPerRequest = dryRounds.map(\.cpuMicrosPerRequest)
+                } else {
+                    row = try await runOneProcess("\(label): run --dry-run", binary: binary, config: config, input: batch, lines: lines, dry: true)
+                }
                 if label == "after" {
                     row.stageCPUMicrosPerRequest = try await stageSplit(binary: binary, config: config, input: batch, lines: lines, dry: true)
                 }

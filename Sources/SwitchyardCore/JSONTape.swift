@@ -200,12 +200,14 @@ public struct JSONTape: Sendable {
             }
         }
         while i < n {
-            let c = content[i]
-            guard c == UInt8(ascii: "\\") else {
-                out.append(c)
-                i += 1
-                continue
+            // The run up to the next backslash in one copy.
+            var j = n
+            if let base = content.baseAddress, let found = memchr(base + i, 0x5C, n - i) {
+                j = UnsafeRawPointer(found) - UnsafeRawPointer(base)
             }
+            if j > i { out.append(contentsOf: UnsafeBufferPointer(rebasing: content[i..<j])) }
+            i = j
+            guard i < n else { break }
             let e = content[i + 1]
             i += 2
             switch e {

@@ -44,7 +44,7 @@ public struct LocalPipeline: Sendable {
             configuration: .init(endpoint: endpoint, work: StageProcess.workConfiguration(configuration, window: options.window),
                                  journalPath: journal),
             context: context, logger: logger)
-        let pools: [(role: StageRole, handler: StageHandler, credit: Int, workers: Int)] = [
+        let pools: [(role: StageRole, handler: StageWork, credit: Int, workers: Int)] = [
             (.profile, StageHandlers.profile(components.profile), max(2, configuration.stages.profile.batch), configuration.stages.profile.workers),
             (.score, StageHandlers.score(components.score, domains: components.profile.extractor.domainCodes),
              max(2, configuration.stages.score.batch), configuration.stages.score.workers),

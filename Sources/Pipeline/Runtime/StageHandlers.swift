@@ -10,9 +10,10 @@ public enum StageHandlers {
     /// Stage names in chain order, as the coordinator and workers must agree on them.
     public static let chain = ["profile", "score", "dispatch"]
 
-    public static func profile(_ stage: ProfileStage, metrics: StageMetrics = StageMetrics()) -> StageHandler {
+    /// The profile stage: CPU work, run on the worker's loop thread.
+    public static func profile(_ stage: ProfileStage, metrics: StageMetrics = StageMetrics()) -> StageWork {
         let domains = stage.extractor.domainCodes
-        return { context, payload in
+        return .synchronous { context, payload in
             try StageCPU.measure(.profile) { () throws -> Data in
                 let envelope = try decode(payload)
                 guard case .request(let request) = envelope else { return try passThrough(payload, envelope, stage: "profile") }
@@ -26,39 +27,62 @@ public enum StageHandlers {
         }
     }
 
-    /// `domains`: the profiles' domain codes, as the profile stage wrote them (`FeatureExtractor.domainCodes`).
-    public static func score(_ stage: ScoreStage, domains: DomainCodes? = nil, metrics: StageMetrics = StageMetrics()) -> StageHandler {
-        { context, payload in
-            let envelope = try StageCPU.measure(.score) { () throws -> StageEnvelope in try decode(payload, domains: domains) }
-            guard case .profiled(let item) = envelope else { return try passThrough(payload, envelope, stage: "score") }
-            await stage.waitForBudget(keepAlive: { context.extendLease() })
-            return StageCPU.measure(.score) { () -> Data in
+    /// The score stage: on the worker's loop thread, unless the budget paces it (then it may wait for
+    /// settles, asynchronously). `domains`: the profiles' domain codes, as the profile stage wrote them.
+    public static func score(_ stage: ScoreStage, domains: DomainCodes? = nil, metrics: StageMetrics = StageMetrics()) -> StageWork {
+        @Sendable func score(_ item: ProfiledRequest, _ context: TaskContext) -> Data {
+            StageCPU.measure(.score) { () -> Data in
                 switch metrics.time("score", count: 1, { stage.process(item, logger: context.logger) }) {
                 case .next(let routed): return StageEnvelope.routed(routed).encoded()
                 case .finished(let record): metrics.count(record); return StageEnvelope.finished(record).encoded()
                 }
             }
         }
+        guard stage.budget?.configuration.inFlightShare != nil else {
+            return .synchronous { context, payload in
+                let envelope = try StageCPU.measure(.score) { () throws -> StageEnvelope in try decode(payload, domains: domains) }
+                guard case .profiled(let item) = envelope else { return try passThrough(payload, envelope, stage: "score") }
+                return score(item, context)
+            }
+        }
+        return .async { context, payload in
+            let envelope = try StageCPU.measure(.score) { () throws -> StageEnvelope in try decode(payload, domains: domains) }
+            guard case .profiled(let item) = envelope else { return try passThrough(payload, envelope, stage: "score") }
+            await stage.waitForBudget(keepAlive: { context.extendLease() })
+            return score(item, context)
+        }
     }
 
-    public static func dispatch(_ stage: DispatchStage, metrics: StageMetrics = StageMetrics()) -> StageHandler {
-        { context, payload in
-            let envelope = try StageCPU.measure(.dispatch) { () throws -> StageEnvelope in try decode(payload) }
-            guard case .routed(let item) = envelope else { return try passThrough(payload, envelope, stage: "dispatch") }
-            let start = ContinuousClock.now
-            let record: OutputRecord
-            if stage.sender == nil {
-                // A dry run never suspends: its CPU is this thread's.
-                record = StageCPU.measure(.dispatch) { stage.decide(item) }
-            } else {
-                context.extendLease()
-                record = await stage.process(item, logger: context.logger)
-            }
-            metrics.observe("dispatch", since: start)
-            return StageCPU.measure(.dispatch) { () -> Data in
+    /// The dispatch stage: a Swift task per request while it calls backends; a dry run on the worker's
+    /// loop thread.
+    public static func dispatch(_ stage: DispatchStage, metrics: StageMetrics = StageMetrics()) -> StageWork {
+        @Sendable func finish(_ record: OutputRecord) -> Data {
+            StageCPU.measure(.dispatch) { () -> Data in
                 metrics.count(record)
                 return StageEnvelope.finished(record).encoded()
             }
+        }
+        guard stage.sender != nil else {
+            return .synchronous { _, payload in
+                try StageCPU.measure(.dispatch) { () throws -> Data in
+                    let envelope = try decode(payload)
+                    guard case .routed(let item) = envelope else { return try passThrough(payload, envelope, stage: "dispatch") }
+                    let start = ContinuousClock.now
+                    let record = stage.decide(item)
+                    metrics.observe("dispatch", since: start)
+                    metrics.count(record)
+                    return StageEnvelope.finished(record).encoded()
+                }
+            }
+        }
+        return .async { context, payload in
+            let envelope = try StageCPU.measure(.dispatch) { () throws -> StageEnvelope in try decode(payload) }
+            guard case .routed(let item) = envelope else { return try passThrough(payload, envelope, stage: "dispatch") }
+            context.extendLease()
+            let start = ContinuousClock.now
+            let record = await stage.process(item, logger: context.logger)
+            metrics.observe("dispatch", since: start)
+            return finish(record)
         }
     }
 

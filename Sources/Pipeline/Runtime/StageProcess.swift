@@ -76,7 +76,7 @@ public enum StageProcess {
 
     /// What one middle-stage process runs, and what it must close when it leaves.
     public struct WorkerParts: Sendable {
-        public var handler: StageHandler
+        public var handler: StageWork
         public var credit: Int
         public var dispatcher: Dispatcher?
         /// Score: the process's share of the batch budget (logged when it leaves).
@@ -162,11 +162,11 @@ public enum StageProcess {
 
     /// Serves one middle stage until drained (SIGTERM/SIGINT, or the coordinator at the end of the run).
     public static func runWorker(
-        role: StageRole, handler: @escaping StageHandler, credit: Int, endpoint: String, context: Context, logger: Logger
+        role: StageRole, handler: StageWork, credit: Int, endpoint: String, context: Context, logger: Logger
     ) async throws {
         let worker = try StageWorker(
             configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, credit))),
-            context: context, logger: logger, handler: handler)
+            context: context, logger: logger, work: handler)
         let drain = SignalDrain { worker.drain() }
         defer { withExtendedLifetime(drain) {} }
         try await worker.run()

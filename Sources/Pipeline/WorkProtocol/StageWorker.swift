@@ -91,6 +91,14 @@ public final class StageWorker: LeaseRenewer {
         try self.init(configuration: configuration, context: context, logger: logger, running: .synchronous(synchronousHandler))
     }
 
+    /// A worker running `work` as it says (`StageWork`).
+    public convenience init(configuration: Configuration, context: Context, logger: Logger, work: StageWork) throws(WorkRuntimeError) {
+        switch work {
+        case .async(let handler): try self.init(configuration: configuration, context: context, logger: logger, running: .async(handler))
+        case .synchronous(let handler): try self.init(configuration: configuration, context: context, logger: logger, running: .synchronous(handler))
+        }
+    }
+
     private init(configuration: Configuration, context: Context, logger: Logger, running handler: Handler) throws(WorkRuntimeError) {
         self.configuration = configuration
         self.context = context

@@ -17,11 +17,16 @@ public final class WorkConsumer: Sendable {
         public var credit: UInt32
         /// Idle heartbeat period, by which a restarted coordinator is noticed. Default 500 ms.
         public var heartbeatIntervalMillis: UInt64
+        /// Results are held up to this long for more to share their flush (a group commit: one fsync and
+        /// one ACK frame for them all, instead of one per loop pass); a full batch (`credit`) or the end
+        /// of the run flushes at once. 0: flush every pass. Default 10 ms.
+        public var flushDelayMillis: UInt64
 
-        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500) {
+        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500, flushDelayMillis: UInt64 = 10) {
             self.endpoint = endpoint
             self.credit = credit
             self.heartbeatIntervalMillis = heartbeatIntervalMillis
+            self.flushDelayMillis = flushDelayMillis
         }
     }
 
@@ -82,17 +87,25 @@ public final class WorkConsumer: Sendable {
         var inbox = CoordinatorInbox()
         var batch: [String] = []
         var lastSent = monotonicMillis()
+        var batchStarted = lastSent
 
         while !stopRequested.load(ordering: .acquiring) {
             var waited = true  // messages of an already received batch frame wait: do not block on the socket
             do {
                 if !inbox.hasBuffered {
-                    waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+                    // Wait for the heartbeat, or only until a held batch is due for its flush.
+                    var wait = configuration.heartbeatIntervalMillis
+                    if !batch.isEmpty {
+                        let due = batchStarted + configuration.flushDelayMillis
+                        let now = monotonicMillis()
+                        wait = min(wait, due > now ? due - now : 0)
+                    }
+                    waited = try socket.waitReadable(timeout: .milliseconds(Int64(wait)))
                 }
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
-            if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
+            if (!waited && batch.isEmpty) || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try outbox.send(.heartbeat, on: socket)
                 try outbox.flush(on: socket)
                 lastSent = monotonicMillis()
@@ -104,6 +117,7 @@ public final class WorkConsumer: Sendable {
                 case .result(let result):
                     stats.received += 1
                     do { try write(result) } catch { throw .consumerWrite("\(error)") }
+                    if batch.isEmpty { batchStarted = monotonicMillis() }
                     batch.append(result.requestID)
                 case .finished: finished = true
                 case .reset:
@@ -114,7 +128,9 @@ public final class WorkConsumer: Sendable {
                 default: break
                 }
             }
-            if !batch.isEmpty {
+            let due = finished || batch.count >= Int(configuration.credit)
+                || monotonicMillis() >= batchStarted + configuration.flushDelayMillis
+            if !batch.isEmpty && due {
                 do { try flush() } catch { throw .consumerWrite("\(error)") }
                 for requestID in batch { try outbox.send(.ack(requestID: requestID), on: socket) }
                 try outbox.flush(on: socket)
