@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // MARK: C shims
@@ -101,6 +102,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -119,6 +122,8 @@ let package = Package(
                 "Backends", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -146,7 +151,12 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget"]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore"]),
     ]

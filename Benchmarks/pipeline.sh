@@ -21,9 +21,10 @@ for binary in "$BIN" "$SWITCHYARD"; do
     exit 1
   fi
 done
-DATA="${SHARED:-../shared}/data"
+# The routing data the repository carries (data/routing); SHARED=/path/to/shared reads SHARED/data instead.
+DATA="${SHARED:+$SHARED/data}"; DATA="${DATA:-data/routing}"
 if [ ! -f "$DATA/zeroeval/test.jsonl" ]; then
-  echo "pipeline.sh: routing data not found at $DATA: set SHARED to the shared folder" >&2
+  echo "pipeline.sh: routing data not found under $DATA (it ships in the repository; SHARED overrides it)" >&2
   exit 1
 fi
 mkdir -p bench-results

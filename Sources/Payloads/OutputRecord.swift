@@ -13,6 +13,8 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     public var response: Response?
     public var error: ErrorBody?
     public var routing: Routing?
+    /// The input line's `metadata`, copied through (as the OpenAI Batch API does); absent when it had none.
+    public var metadata: RawJSON?
 
     public struct Response: Codable, Sendable, Hashable {
         public var statusCode: Int
@@ -95,22 +97,31 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         }
     }
 
-    public init(id: String, customID: String?, response: Response?, error: ErrorBody?, routing: Routing?) {
+    public init(id: String, customID: String?, response: Response?, error: ErrorBody?, routing: Routing?, metadata: RawJSON? = nil) {
         self.id = id
         self.customID = customID
         self.response = response
         self.error = error
         self.routing = routing
+        self.metadata = metadata
+    }
+
+    /// This record with the input line's `metadata` (kept when the record already has one).
+    public func carrying(_ metadata: RawJSON?) -> OutputRecord {
+        guard self.metadata == nil, let metadata else { return self }
+        var record = self
+        record.metadata = metadata
+        return record
     }
 
     /// An error record for `request` (or for a line that never became a request).
     public static func failure(
         requestID: RequestID, customID: String?, code: ErrorCode, message: String,
-        field: String? = nil, routing: Routing? = nil
+        field: String? = nil, routing: Routing? = nil, metadata: RawJSON? = nil
     ) -> OutputRecord {
         OutputRecord(
             id: requestID.description, customID: customID, response: nil,
-            error: ErrorBody(code: code, message: message, line: requestID.line, field: field), routing: routing)
+            error: ErrorBody(code: code, message: message, line: requestID.line, field: field), routing: routing, metadata: metadata)
     }
 
     /// True for records that belong in `errors.jsonl`.
@@ -120,7 +131,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     public var line: Int { error?.line ?? routing?.line ?? RequestID(id)?.line ?? 0 }
 
     enum CodingKeys: String, CodingKey {
-        case id, customID = "custom_id", response, error, routing
+        case id, customID = "custom_id", response, error, routing, metadata
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -130,6 +141,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         try c.encode(response, forKey: .response)
         try c.encode(error, forKey: .error)
         try c.encode(routing, forKey: .routing)
+        try c.encodeIfPresent(metadata, forKey: .metadata)
     }
 }
 
@@ -155,6 +167,10 @@ extension OutputRecord {
         }
         writer.raw(",\"id\":")
         writer.string(id)
+        if let metadata {
+            writer.raw(",\"metadata\":")
+            writer.raw(metadata.bytes)
+        }
         writer.raw(",\"response\":")
         writer.optional(response) { w, response in
             w.raw("{\"body\":")

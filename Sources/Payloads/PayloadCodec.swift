@@ -23,7 +23,8 @@ import Wire
 //   finished  id str, custom_id opt str, response opt (status u16, body bytes), error opt (code u8
 //             index in ErrorCode.allCases, message str, line u32, field opt str), routing opt (model
 //             str, strategy str, predicted quality opt f64, estimated cost f64, actual cost opt f64,
-//             attempts u32, fallbacks (u16 n, n × str), line u32, latency ms opt f64, downgraded opt u8)
+//             attempts u32, fallbacks (u16 n, n × str), line u32, latency ms opt f64, downgraded opt u8),
+//             metadata opt bytes
 //
 // str and bytes are u32 length + bytes; opt is a u8 presence flag (0 or 1) then the value.
 
@@ -209,6 +210,7 @@ struct PayloadWriter {
             w.optional(routing.latencyMS) { $0.writer.f64($1) }
             w.optional(routing.budgetDowngraded) { $0.writer.u8($1 ? 1 : 0) }
         }
+        optional(record.metadata) { $0.bytes($1.bytes) }
     }
 }
 
@@ -278,17 +280,16 @@ struct PayloadReader {
         return envelope
     }
 
-    /// The custom ID at the head of any payload (the request comes first; a record starts with its IDs).
-    mutating func leadingCustomID() throws(PayloadError) -> String? {
+    /// The custom ID and metadata of any payload: the request comes first in a request, profiled or routed
+    /// payload, and a record is read whole; what follows is not read (it may need the domain codes).
+    mutating func leading() throws(PayloadError) -> (customID: String?, metadata: RawJSON?)? {
         guard try u8() == PayloadFormat.version, let kind = Kind(rawValue: try u8()) else { return nil }
         if kind == .finished {
-            _ = try string("record.id")
-            return try optional("record.custom_id") { r throws(PayloadError) in try r.string("record.custom_id") }
+            let record = try finished()
+            return (record.customID, record.metadata)
         }
-        _ = try string("request.digest")
-        _ = try u32()
-        _ = try u8()
-        return try string("request.custom_id")
+        let request = try request()
+        return (request.customID, request.metadata)
     }
 
     mutating func request() throws(PayloadError) -> PipelineRequest {
@@ -458,6 +459,7 @@ struct PayloadReader {
             routing.budgetDowngraded = try r.optional("routing.budget_downgraded") { r throws(PayloadError) in try r.flag("routing.budget_downgraded") }
             return routing
         }
-        return OutputRecord(id: id, customID: customID, response: response, error: error, routing: routing)
+        let metadata = try optional("record.metadata") { r throws(PayloadError) in RawJSON(trusted: try r.bytes("record.metadata")) }
+        return OutputRecord(id: id, customID: customID, response: response, error: error, routing: routing, metadata: metadata)
     }
 }

@@ -36,12 +36,22 @@ public enum StageEnvelope: Sendable, Hashable {
         return try result.get()
     }
 
-    /// The customer's ID of a payload, read without decoding the rest (for the error record of a task the
-    /// work protocol gave up on, whatever state its payload is in); nil when unreadable.
-    public static func customID(in data: Data) -> String? {
+    /// The customer's ID and the line's metadata of a payload, read from its head (for the error record of a
+    /// task the work protocol gave up on, whatever state the rest of its payload is in); nil when unreadable.
+    public static func leadingFields(in data: Data) -> (customID: String?, metadata: RawJSON?)? {
         data.withUnsafeBytes { raw in
             var reader = PayloadReader(raw, domains: nil)
-            return try? reader.leadingCustomID()
+            return (try? reader.leading()) ?? nil
+        }
+    }
+
+    /// The input line's `metadata`, when the envelope carries it.
+    public var metadata: RawJSON? {
+        switch self {
+        case .request(let request): return request.metadata
+        case .profiled(let item): return item.request.metadata
+        case .routed(let item): return item.request.metadata
+        case .finished(let record): return record.metadata
         }
     }
 
@@ -66,7 +76,8 @@ public enum StageEnvelope: Sendable, Hashable {
             let nonZeros = p.features.nonZeros?.count ?? p.features.vector.count
             return request(p.request) + 64 + 8 * min(nonZeros, p.features.vector.count) + 4 * (p.features.taskMix?.count ?? 0)
         case .routed(let r): return request(r.request) + 256 + 48 * r.decision.alternatives.count
-        case .finished(let record): return 256 + record.id.utf8.count + (record.response?.body.bytes.count ?? 0)
+        case .finished(let record):
+            return 256 + record.id.utf8.count + (record.response?.body.bytes.count ?? 0) + (record.metadata?.bytes.count ?? 0)
         }
     }
 }

@@ -109,7 +109,8 @@ public struct ProfileBuilder: Sendable {
                 prices: prices, models: models, seed: configuration.seed)
             logger.info("cost groups", metadata: [
                 "featurizer": "\(featurizerConfiguration.label)", "chosen_k": "\(selection.groups?.centroids.rows ?? 0)",
-                "dev_relative_cost_error": "\(selection.errors.map { "K=\($0.k): \(String(format: "%.4f", $0.error))" }.joined(separator: ", "))",
+                "dev_relative_cost_error": .dictionary(Dictionary(
+                    selection.errors.map { ("k\($0.k)", .string(String(format: "%.4f", $0.error))) }, uniquingKeysWith: { first, _ in first })),
             ])
             if let groups = selection.groups {
                 // Group of every train and dev prompt (same prompt, same vector, same group).

@@ -82,13 +82,3 @@ public struct JSONWriter: Sendable {
         write(&self, value)
     }
 }
-
-/// JSON string quoting for hand-built text.
-public enum JSONText {
-    /// `text` as a JSON string literal, quotes included.
-    public static func quote(_ text: String) -> String {
-        var writer = JSONWriter(capacity: text.utf8.count + 2)
-        writer.string(text)
-        return String(decoding: writer.bytes, as: UTF8.self)
-    }
-}

@@ -42,7 +42,7 @@ struct DecisionParityTests {
     func everyStrategyDecidesAlikeOnEveryPath(dataSet: DataSet) async throws {
         let harness = try SwitchyardHarness()
         defer { harness.cleanUp() }
-        let source = SwitchyardHarness.shared.appendingPathComponent("data/\(dataSet.name)")
+        let source = SwitchyardHarness.routingData.appendingPathComponent(dataSet.name)
         let profiles = try await Self.buildArtifact(harness, source: source, wholePromptPrior: dataSet.wholePromptPrior)
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: profiles.appendingPathComponent("manifest.json"))) as? [String: Any])
         let strategies = try #require(manifest["strategies"] as? [[String: Any]]).compactMap { $0["name"] as? String }

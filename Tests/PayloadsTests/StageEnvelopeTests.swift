@@ -50,10 +50,33 @@ struct StageEnvelopeTests {
                                   response: .init(statusCode: 200, body: RawJSON(trusted: Array(#"{"n":1e-7,"a":[1,2]}"#.utf8))), error: nil, routing: routing)
         #expect(try Self.roundTrip(.finished(record)) == .finished(record))
         let failure = OutputRecord.failure(requestID: RequestID(fileDigest: "d", line: 3), customID: nil, code: .budgetExhausted,
-                                           message: "no budget left", field: "max_cost_usd")
+                                           message: "no budget left", field: "max_cost_usd", metadata: Self.request.metadata)
         #expect(try Self.roundTrip(.finished(failure)) == .finished(failure))
         let plain = PipelineRequest(requestID: RequestID(fileDigest: "d", line: 1), format: .plain, customID: "p", prompt: "hi")
         #expect(try Self.roundTrip(.request(plain)) == .request(plain))
+    }
+
+    /// A task the work protocol gave up on gets an error record with the line's custom ID and metadata,
+    /// read from the head of whatever payload it held (a record's, or the request's at any later stage).
+    @Test func customIDAndMetadataAreReadFromAnyPayloadsHead() throws {
+        let routed = RoutedRequest(request: Self.request,
+                                   decision: RoutingDecision(id: "batch-42", model: "mini", strategy: "knn", predictedQuality: 0.5,
+                                                             estimatedCostUSD: 0.001, alternatives: []),
+                                   predictedQuality: 0.5, inputTokens: 3, budgetHold: nil)
+        let codes = DomainCodes(names: ["python", "other"])
+        for payload in [StageEnvelope.request(Self.request).encoded(),
+                        StageEnvelope.profiled(ProfiledRequest(request: Self.request, features: Self.sparseFeatures())).encoded(domains: codes),
+                        StageEnvelope.routed(routed).encoded()] {
+            let leading = try #require(StageEnvelope.leadingFields(in: payload))
+            #expect(leading.customID == "batch-42")
+            #expect(leading.metadata?.text == #"{"team":"a"}"#)
+        }
+        let record = OutputRecord.failure(requestID: Self.request.requestID, customID: nil, code: .timeout, message: "m",
+                                          metadata: RawJSON(trusted: Array("[1]".utf8)))
+        let leading = try #require(StageEnvelope.leadingFields(in: StageEnvelope.finished(record).encoded()))
+        #expect(leading.customID == nil)
+        #expect(leading.metadata?.text == "[1]")
+        #expect(StageEnvelope.leadingFields(in: Data("{}".utf8)) == nil)
     }
 
     /// The vector travels as indices and Float32 values: a 4,096-float lexical vector with 60 non-zeros is

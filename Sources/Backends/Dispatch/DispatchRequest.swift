@@ -12,11 +12,16 @@ public struct DispatchRequest: Sendable {
     public var layout: ChatBody.Layout?
     /// Candidate pool models, best first: the first is the router's choice, the rest are fallbacks.
     public var candidates: [String]
+    /// Called about every second while the request waits for an unavailable backend (extend the work
+    /// protocol lease of the task that holds it).
+    public var keepAlive: @Sendable () -> Void
 
-    public init(requestID: String, body: Data, layout: ChatBody.Layout? = nil, candidates: [String]) {
+    public init(requestID: String, body: Data, layout: ChatBody.Layout? = nil, candidates: [String],
+                keepAlive: @escaping @Sendable () -> Void = {}) {
         self.requestID = requestID
         self.body = body
         self.layout = layout
         self.candidates = candidates
+        self.keepAlive = keepAlive
     }
 }

@@ -20,7 +20,9 @@ public enum StageHandlers {
                 let output = metrics.time("profile", count: 1) { stage.process([request], logger: context.logger) }
                 switch output.first {
                 case .next(let profiled)?: return StageEnvelope.profiled(profiled).encoded(domains: domains)
-                case .finished(let record)?: metrics.count(record); return StageEnvelope.finished(record).encoded()
+                case .finished(let record)?:
+                    metrics.count(record)
+                    return StageEnvelope.finished(record.carrying(request.metadata)).encoded()
                 case nil: throw StageFailure.retryable("the profiler returned nothing")
                 }
             }
@@ -34,7 +36,9 @@ public enum StageHandlers {
             StageCPU.measure(.score) { () -> Data in
                 switch metrics.time("score", count: 1, { stage.process(item, logger: context.logger) }) {
                 case .next(let routed): return StageEnvelope.routed(routed).encoded()
-                case .finished(let record): metrics.count(record); return StageEnvelope.finished(record).encoded()
+                case .finished(let record):
+                    metrics.count(record)
+                    return StageEnvelope.finished(record.carrying(item.request.metadata)).encoded()
                 }
             }
         }
@@ -68,7 +72,7 @@ public enum StageHandlers {
                     let envelope = try decode(payload)
                     guard case .routed(let item) = envelope else { return try passThrough(payload, envelope, stage: "dispatch") }
                     let start = ContinuousClock.now
-                    let record = stage.decide(item)
+                    let record = stage.decide(item).carrying(item.request.metadata)
                     metrics.observe("dispatch", since: start)
                     metrics.count(record)
                     return StageEnvelope.finished(record).encoded()
@@ -80,9 +84,9 @@ public enum StageHandlers {
             guard case .routed(let item) = envelope else { return try passThrough(payload, envelope, stage: "dispatch") }
             context.extendLease()
             let start = ContinuousClock.now
-            let record = await stage.process(item, logger: context.logger)
+            let record = await stage.process(item, logger: context.logger, keepAlive: { context.extendLease() })
             metrics.observe("dispatch", since: start)
-            return finish(record)
+            return finish(record.carrying(item.request.metadata))
         }
     }
 
@@ -91,17 +95,19 @@ public enum StageHandlers {
     public static func record(for result: WireResult) -> OutputRecord {
         if result.status == .completed, case .finished(let record)? = try? StageEnvelope.decode(result.payload) { return record }
         let requestID = RequestID(result.requestID) ?? RequestID(fileDigest: result.requestID, line: 0)
-        let customID = StageEnvelope.customID(in: result.payload)
+        let leading = StageEnvelope.leadingFields(in: result.payload)
         switch result.status {
         case .completed:
-            return .failure(requestID: requestID, customID: customID, code: .internalError,
-                            message: "the stage chain ended without a record (stage \(result.stage)): check that every stage runs the same version")
+            return .failure(requestID: requestID, customID: leading?.customID, code: .internalError,
+                            message: "the stage chain ended without a record (stage \(result.stage)): check that every stage runs the same version",
+                            metadata: leading?.metadata)
         case .failed:
-            return .failure(requestID: requestID, customID: customID, code: .internalError,
-                            message: "stage \(result.stage) failed permanently: \(result.reason)")
+            return .failure(requestID: requestID, customID: leading?.customID, code: .internalError,
+                            message: "stage \(result.stage) failed permanently: \(result.reason)", metadata: leading?.metadata)
         case .exhausted:
-            return .failure(requestID: requestID, customID: customID, code: .maxAttemptsExceeded,
-                            message: "stage \(result.stage) gave up after \(result.attempts) attempts: \(result.reason)")
+            return .failure(requestID: requestID, customID: leading?.customID, code: .maxAttemptsExceeded,
+                            message: "stage \(result.stage) gave up after \(result.attempts) attempts: \(result.reason)",
+                            metadata: leading?.metadata)
         }
     }
 

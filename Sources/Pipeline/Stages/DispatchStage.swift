@@ -61,7 +61,7 @@ public struct DispatchStage: Sendable {
     public func decide(_ item: RoutedRequest) -> OutputRecord {
         if let hold = item.budgetHold { settler?.settle(hold, actualUSD: hold.reservation.estimateUSD) }
         return OutputRecord(id: item.request.requestID.description, customID: item.request.customID, response: nil, error: nil,
-                            routing: Self.routing(item))
+                            routing: Self.routing(item), metadata: item.request.metadata)
     }
 
     private static func routing(_ item: RoutedRequest) -> OutputRecord.Routing {
@@ -74,7 +74,9 @@ public struct DispatchStage: Sendable {
         return routing
     }
 
-    public func process(_ item: RoutedRequest, logger: @autoclosure () -> Logger) async -> OutputRecord {
+    /// `keepAlive` is called about every second while the request waits for an unavailable backend.
+    public func process(_ item: RoutedRequest, logger: @autoclosure () -> Logger,
+                        keepAlive: @escaping @Sendable () -> Void = {}) async -> OutputRecord {
         guard let sender else { return decide(item) }
         let request = item.request
         let decision = item.decision
@@ -84,7 +86,7 @@ public struct DispatchStage: Sendable {
         let candidates = [decision.model] + decision.alternatives.map(\.model)
         let start = ContinuousClock.now
         let outcome = await sender.send(DispatchRequest(
-            requestID: request.requestID.description, body: bodyData, layout: layout, candidates: candidates))
+            requestID: request.requestID.description, body: bodyData, layout: layout, candidates: candidates, keepAlive: keepAlive))
         let elapsed = ContinuousClock.now - start
         if let hold { settler?.settle(hold, actualUSD: outcome.actualCostUSD) }
         routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -102,7 +104,7 @@ public struct DispatchStage: Sendable {
         if let error = outcome.error {
             logger().debug("dispatch failed", metadata: ["request_id": "\(request.requestID)", "code": "\(error.code.rawValue)"])
             return .failure(requestID: request.requestID, customID: request.customID, code: error.code,
-                            message: error.message, routing: routing)
+                            message: error.message, routing: routing, metadata: request.metadata)
         }
         let body: RawJSON
         if let data = outcome.responseBody {
@@ -117,6 +119,6 @@ public struct DispatchStage: Sendable {
         }
         return OutputRecord(
             id: request.requestID.description, customID: request.customID,
-            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing)
+            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing, metadata: request.metadata)
     }
 }

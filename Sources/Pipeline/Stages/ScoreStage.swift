@@ -9,8 +9,9 @@ import SwitchyardCore
 /// `switchyard route` runs), restricted to the pool, the line's pin and its `max_cost_usd`. With a batch
 /// budget, `ScoreBudget` then chooses along that ranking (streamed λ, ledger reservation, cheaper model
 /// before `budget_exhausted`) and the reservation travels with the request. The runner-up models become
-/// the decision's alternatives, which dispatch falls back along; under a budget only those estimated at
-/// most the reserved model's cost, so a fallback never spends more than was set aside.
+/// the decision's alternatives, which dispatch falls back along; under a budget those estimated at most
+/// the reserved model's cost come first, and pricier ones (that still fit the budget left) only when fewer
+/// cheaper ones remain.
 public struct ScoreStage: Sendable {
     public let router: any RequestRouter
     /// The batch budget; nil for none.
@@ -80,9 +81,20 @@ public struct ScoreStage: Sendable {
             }
         }
         let chosen = candidates[index]
-        let alternatives = candidates.indices.filter { i in
+        var fallbacks = Array(candidates.indices.filter { i in
             i != index && (hold == nil || candidates[i].estimatedCostUSD <= chosen.estimatedCostUSD)
-        }.prefix(maxAlternatives).map { i in
+        }.prefix(maxAlternatives))
+        if let budget, fallbacks.count < maxAlternatives {
+            // Under a budget the cheaper models come first; when too few are left (the cheapest was chosen),
+            // pricier ones the budget still has room for follow, in rank order: dispatch reaches them only
+            // after every cheaper candidate failed (a backend down, a model not served) and settles what
+            // they cost, so a failing cheap backend does not fail every line routed to it.
+            let room = budget.availableUSD
+            fallbacks += candidates.indices.filter { i in
+                i != index && candidates[i].estimatedCostUSD > chosen.estimatedCostUSD && candidates[i].estimatedCostUSD <= room
+            }.prefix(maxAlternatives - fallbacks.count)
+        }
+        let alternatives = fallbacks.map { i in
             RoutingAlternative(model: candidates[i].model, predictedQuality: candidates[i].predictedQuality ?? 0,
                                estimatedCostUSD: candidates[i].estimatedCostUSD)
         }

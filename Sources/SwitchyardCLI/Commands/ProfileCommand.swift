@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import Logging
+import Pipeline
 import Profiling
 import Routing
 import SwitchyardCore
@@ -19,12 +20,12 @@ struct ProfileBuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Learn model profiles, clusters and scorers from routing data (train, and dev for selection).",
         discussion: """
-            Writes a versioned artifact directory (manifest.json, featurizer/, cost_model.json,
-            strategies/<name>/, and with task-labelled data task_prior/ and task_featurizer/) that
-            `switchyard route` and the score stage load. Every strategy is scored on dev (area under the
-            cost-quality curve); `auto` is the best learned one. When the records carry a `task`, a task
-            classifier is trained twice (on the routing features, and on the whole prompt with its
-            template) and strategies are blended toward the one that scores best on dev.
+            Writes a versioned artifact directory (manifest.json, featurizer/, cost_model.json, \
+            strategies/<name>/, and with task-labelled data task_prior/ and task_featurizer/) that \
+            `switchyard route` and the score stage load. Every strategy is scored on dev (area under the \
+            cost-quality curve); `auto` is the best learned one. When the records carry a `task`, a task \
+            classifier is trained twice (on the routing features, and on the whole prompt with its \
+            template) and strategies are blended toward the one that scores best on dev. \
             Featurizers: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", ")).
             """
     )
@@ -63,12 +64,10 @@ struct ProfileBuildCommand: AsyncParsableCommand {
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
-    @Option(help: "Log level (trace, debug, info, warning, error).")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        var logger = Logger(label: "switchyard.profile", factory: { label in StreamLogHandler.standardError(label: label) })
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let (logger, _) = logging.bootstrap(label: "switchyard.profile")
         let presetNames: [String]
         if let compareFeaturizers {
             presetNames = compareFeaturizers == "all"
