@@ -291,7 +291,7 @@ public struct JSONTape: Sendable {
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
                 i += 1
             } else {
-                while true {
+                repeat {
                     skipSpace()
                     guard i < bytes.count else { throw error(.unexpectedEnd) }
                     guard bytes[i] == UInt8(ascii: "\"") else { throw error(.expectedKey) }
@@ -302,16 +302,7 @@ public struct JSONTape: Sendable {
                     i += 1
                     skipSpace()
                     try parseValue(depth: depth)
-                    skipSpace()
-                    guard i < bytes.count else { throw error(.unexpectedEnd) }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                        continue
-                    }
-                    guard bytes[i] == UInt8(ascii: "}") else { throw error(.expectedCommaOrEnd) }
-                    i += 1
-                    break
-                }
+                } while try another(closedBy: UInt8(ascii: "}"))
             }
             entries[index].end = i
             entries[index].next = entries.count
@@ -326,22 +317,26 @@ public struct JSONTape: Sendable {
             if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
                 i += 1
             } else {
-                while true {
+                repeat {
                     skipSpace()
                     try parseValue(depth: depth)
-                    skipSpace()
-                    guard i < bytes.count else { throw error(.unexpectedEnd) }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                        continue
-                    }
-                    guard bytes[i] == UInt8(ascii: "]") else { throw error(.expectedCommaOrEnd) }
-                    i += 1
-                    break
-                }
+                } while try another(closedBy: UInt8(ascii: "]"))
             }
             entries[index].end = i
             entries[index].next = entries.count
+        }
+
+        /// After a member or element: true at `,` (another follows), false at `close` (the container ends).
+        mutating func another(closedBy close: UInt8) throws(JSONSyntaxError) -> Bool {
+            skipSpace()
+            guard i < bytes.count else { throw error(.unexpectedEnd) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                return true
+            }
+            guard bytes[i] == close else { throw error(.expectedCommaOrEnd) }
+            i += 1
+            return false
         }
 
         mutating func parseLiteral(_ text: StaticString, kind: Kind) throws(JSONSyntaxError) {

@@ -141,7 +141,7 @@ struct StageEnvelopeTests {
                 #expect(throws: PayloadError.self) { try StageEnvelope.decode(sample.prefix(length)) }
             }
         }
-        var generator = SplitMix(seed: 18)
+        var generator = SeededSplitMix(seed: 18)
         var decoded = 0, refused = 0
         for round in 0..<4_000 {
             var bytes = [UInt8](samples[round % samples.count])
@@ -158,17 +158,5 @@ struct StageEnvelopeTests {
         }
         #expect(decoded + refused == 4_000)
         #expect(refused > 0)
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }
