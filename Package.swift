@@ -9,9 +9,11 @@
 //   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS, hashed embedder
 //   Profiling                     what a query requires (capabilities, domains, tokens)
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
+//   Grading                       graders: a reply against a labelled prompt's gold answer
 //   Routing                       model profiles and routing strategies
 //   Backends                      OpenAI-compatible client, limits, retries, replay server
 //   Payloads                      what travels between stages: versioned compact binary, bodies as bytes
+//   Collecting                    outcomes from live models: collect, grade, routing data out
 //   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
 //   Evaluation                    cost-quality curves, router metrics, SVG plots
 //   SwitchyardCLI / switchyard    the command line
@@ -69,6 +71,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Budget", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+        .target(name: "Grading", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
         .target(
             name: "Routing",
             dependencies: [
@@ -80,7 +83,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "SwitchyardCore", "Embedding",
+                "SwitchyardCore", "Embedding", "Grading",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -95,6 +98,14 @@ let package = Package(
         .target(
             name: "Payloads",
             dependencies: ["SwitchyardCore", "Wire", "Budget", "Routing"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Collecting",
+            dependencies: [
+                "SwitchyardCore", "Budget", "Grading", "Backends",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -123,7 +134,7 @@ let package = Package(
             name: "SwitchyardCLI",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Payloads", "Pipeline", "Evaluation",
+                "Backends", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -152,6 +163,8 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
+        .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),
+        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: [
             "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird"),

@@ -42,8 +42,11 @@ public struct PipelineComponents: Sendable {
     }
 
     /// The dispatcher of the pool, with the waits of `stages.dispatch` (start-up readiness, unavailable
-    /// backends). Call `waitUntilReady()` on it before taking work.
-    public static func makeDispatcher(_ configuration: PipelineConfiguration, logger: Logger) throws -> Dispatcher {
+    /// backends). Call `waitUntilReady()` on it before taking work. `only` keeps just those models (what
+    /// `collect` calls): another model's backend or API key is then not required.
+    public static func makeDispatcher(_ configuration: PipelineConfiguration, only: Set<String>? = nil, logger: Logger) throws -> Dispatcher {
+        var configuration = configuration
+        if let only { configuration.models = configuration.models.filter { only.contains($0.name) } }
         try configuration.checkBackends()
         let stage = configuration.stages.dispatch
         var dispatch = DispatcherConfiguration()

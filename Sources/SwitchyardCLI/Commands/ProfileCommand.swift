@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import Grading
 import Logging
 import Pipeline
 import Profiling
@@ -26,6 +27,9 @@ struct ProfileBuildCommand: AsyncParsableCommand {
             cost-quality curve); `auto` is the best learned one. When the records carry a `task`, a task \
             classifier is trained twice (on the routing features, and on the whole prompt with its \
             template) and strategies are blended toward the one that scores best on dev. \
+            With --answers (gold answers and graders by prompt id, e.g. answers.jsonl beside the ZeroEval \
+            data), the aptitude set keeps each prompt's answer and grader, so `switchyard models onboard` \
+            can test and grade a new model by itself. \
             Featurizers: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", ")).
             """
     )
@@ -50,6 +54,9 @@ struct ProfileBuildCommand: AsyncParsableCommand {
 
     @Option(help: "Strategies to build (comma-separated); default all.")
     var strategies: String?
+
+    @Option(help: "Gold answers ({\"id\", \"answer\", \"grader\"} lines) kept with the aptitude set, for `models onboard`.")
+    var answers: String?
 
     @Option(help: "Seed of every random choice.")
     var seed: UInt64 = 0
@@ -102,6 +109,37 @@ struct ProfileBuildCommand: AsyncParsableCommand {
             to: URL(fileURLWithPath: out)
         )
         print(Self.summary(manifest, out: out))
+        if let answers { print(try Self.attachAnswers(path: answers, artifact: URL(fileURLWithPath: out), logger: logger)) }
+    }
+
+    /// Stores each aptitude prompt's gold answer and grader in the artifact (after the build, so the
+    /// build itself never depends on answers).
+    static func attachAnswers(path: String, artifact: URL, logger: Logger) throws -> String {
+        let gold = try LabelledPrompts.loadAnswers(path: path)
+        for spec in Set(gold.values.map(\.grader)) {
+            do {
+                _ = try GraderSpec.local(spec)
+            } catch {
+                throw SwitchyardError.badFile(file: path, reason: "\(error)")
+            }
+        }
+        let directory = RouterArtifact.strategyDirectory(artifact, AptitudeStrategy.strategyName)
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            return "answers: the artifact has no aptitude strategy, so there is no aptitude set to keep them with"
+        }
+        var strategy = try AptitudeStrategy.load(from: directory)
+        let (set, missing) = strategy.set.attachingAnswers { id in gold[id].map { ($0.answer, $0.grader, $0.task) } }
+        guard missing.count < set.count else {
+            throw SwitchyardError.badFile(file: path, reason: "none of the \(set.count) aptitude prompt ids has an answer here (first: \(set.ids.first ?? "-")): is it the answers file of the training data?")
+        }
+        strategy.set = set
+        try strategy.save(to: directory)
+        if !missing.isEmpty {
+            logger.warning("aptitude prompts without an answer: `models onboard` skips them", metadata: [
+                "count": "\(missing.count)", "first": "\(missing.prefix(5).joined(separator: ","))",
+            ])
+        }
+        return "aptitude set: answers and graders kept for \(set.count - missing.count) of \(set.count) prompts (models onboard can grade a new model)"
     }
 
     static func summary(_ manifest: RouterManifest, out: String) -> String {
