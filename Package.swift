@@ -12,6 +12,7 @@
 //   Grading                       graders: a reply against a labelled prompt's gold answer
 //   Routing                       model profiles and routing strategies
 //   Backends                      OpenAI-compatible client, limits, retries, replay server
+//   Payloads                      what travels between stages: versioned compact binary, bodies as bytes
 //   Collecting                    outcomes from live models: collect, grade, routing data out
 //   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
 //   Evaluation                    cost-quality curves, router metrics, SVG plots
@@ -95,6 +96,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Payloads",
+            dependencies: ["SwitchyardCore", "Wire", "Budget", "Routing"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Collecting",
             dependencies: [
                 "SwitchyardCore", "Budget", "Grading", "Backends",
@@ -105,7 +111,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends",
+                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends", "Payloads",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -128,7 +134,7 @@ let package = Package(
             name: "SwitchyardCLI",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Pipeline", "Evaluation", "Grading", "Collecting",
+                "Backends", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,7 +149,7 @@ let package = Package(
             name: "SwitchyardBench",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Pipeline", "Evaluation",
+                "Backends", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -164,8 +170,9 @@ let package = Package(
             "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

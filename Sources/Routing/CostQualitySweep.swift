@@ -28,22 +28,18 @@ public enum CostQualitySweep {
         return out
     }()
 
-    /// Index of the model chosen for one query at `lambda`, as `baselines.py` routes: argmax q − λ·c
-    /// with ties to the cheaper; at λ = ∞ the cheapest predicted, ties to the better.
+    /// Index of the model chosen for one query at `lambda`, as `baselines.py` routes and by the rule of
+    /// every other path (`DecisionRule`): argmax q − λ·c with ties to the cheaper; at λ = ∞ the cheapest
+    /// predicted, ties to the better.
     @inline(__always)
     public static func choose(quality: UnsafeBufferPointer<Double>, cost: UnsafeBufferPointer<Double>, lambda: Double) -> Int {
         var best = 0
         var bestScore = -Double.infinity
         var maxCost = 0.0
         for c in cost where c > maxCost { maxCost = c }
-        let scale = 1 / (maxCost + 1e-30)
+        let scale = DecisionRule.costScale(maxCost: maxCost)
         for j in 0..<quality.count {
-            let score: Double
-            if lambda.isInfinite {
-                score = -(cost[j] * scale) + 1e-9 * quality[j]
-            } else {
-                score = quality[j] - lambda * cost[j] - 1e-12 * cost[j] * scale
-            }
+            let score = DecisionRule.score(quality: quality[j], cost: cost[j], lambda: lambda, costOnly: lambda.isInfinite, costScale: scale)
             if score > bestScore {
                 bestScore = score
                 best = j

@@ -27,6 +27,9 @@ public struct ProfileBuilder: Sendable {
         /// Features of the task classifier behind the task prior (default: hashed TF-IDF of the whole
         /// prompt, template kept, since the template is what tells tasks apart; nil: the routing features).
         public var taskFeaturizer: Featurizer.Configuration?
+        /// Which task prior to keep: nil (default) the one whose blends score best on dev; true the
+        /// whole-prompt classifier, false the routing-vector one (`profile build --task-prior`).
+        public var taskPriorReadsWholePrompt: Bool?
 
         public init(
             featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil,
@@ -150,7 +153,7 @@ public struct ProfileBuilder: Sendable {
             // a tie keeps the routing vector (no second featurizer to run).
             var taskSpace: Bool? = nil
             var bestSum = -Double.infinity
-            for space in [false, true] {
+            for space in configuration.taskPriorReadsWholePrompt.map({ [$0] }) ?? [false, true] {
                 guard let scores = blends[space] else { continue }
                 let sum = scores.sorted { $0.key < $1.key }.map(\.value.aiq).reduce(0, +)
                 if sum > bestSum {

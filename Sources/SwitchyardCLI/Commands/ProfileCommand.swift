@@ -61,6 +61,13 @@ struct ProfileBuildCommand: AsyncParsableCommand {
     @Option(help: "Seed of every random choice.")
     var seed: UInt64 = 0
 
+    @Option(help: "Task prior to keep when the records carry a task: auto (whichever blends best on dev), whole-prompt (its own classifier on the whole prompt, template kept) or routing (on the routing features).")
+    var taskPrior: TaskPriorChoice = .auto
+
+    enum TaskPriorChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, wholePrompt = "whole-prompt", routing
+    }
+
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
@@ -89,14 +96,13 @@ struct ProfileBuildCommand: AsyncParsableCommand {
         let catalog = try ModelInfo.loadCatalog(path: pricesPath)
         let prices = Dictionary(catalog.map { ($0.name, $0.price) }, uniquingKeysWith: { first, _ in first })
 
-        let builder = ProfileBuilder(
-            configuration: .init(
-                featurizers: featurizers,
-                strategies: strategies.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
-                seed: seed
-            ),
-            logger: logger
+        var configuration = ProfileBuilder.Configuration(
+            featurizers: featurizers,
+            strategies: strategies.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
+            seed: seed
         )
+        configuration.taskPriorReadsWholePrompt = taskPrior == .auto ? nil : taskPrior == .wholePrompt
+        let builder = ProfileBuilder(configuration: configuration, logger: logger)
         let manifest = try builder.build(
             train: trainData, dev: devData, prices: prices,
             sources: ProfileBuilder.Sources(trainFile: train, devFile: dev), embedders: embedders,
