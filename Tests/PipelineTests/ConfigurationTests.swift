@@ -20,6 +20,7 @@ struct ConfigurationTests {
         #expect(configuration.router.strategy == "auto")
         #expect(configuration.router.lambda == nil)
         #expect(configuration.metrics.port == nil)
+        #expect(configuration.profiler.threads == nil)   // MiniLM on every core, as before the setting existed
     }
 
     @Test func fullFileParses() throws {
@@ -27,7 +28,7 @@ struct ConfigurationTests {
             coordinator: {endpoint: "tcp://0.0.0.0:6000", journal: ./run/j, lease_seconds: 5, max_attempts: 4}
             stages: {profile: {workers: 3, batch: 8}, score: {workers: 1}, dispatch: {workers: 2, concurrency: 32}}
             ingest: {max_prompt_chars: 1000, default_max_tokens: 512}
-            profiler: {embedder: hashed, dimension: 256}
+            profiler: {embedder: hashed, dimension: 256, threads: 1}
             router: {profiles: ./profiles, strategy: knn, lambda: 2.5, budget_usd: 3}
             metrics: {port: 9300}
             output: {dir: out, ordered: true}
@@ -41,6 +42,7 @@ struct ConfigurationTests {
             """
         let configuration = try PipelineConfiguration.parse(yaml: yaml, environment: ["HOST": "api.example.com"])
         #expect(configuration.coordinator.maxAttempts == 4)
+        #expect(configuration.profiler.threads == 1)
         #expect(configuration.ingest.defaultMaxTokens == 512)
         #expect(configuration.stages.dispatch.concurrency == 32)
         #expect(configuration.router.lambda == 2.5)
@@ -62,6 +64,10 @@ struct ConfigurationTests {
         ("router: {lambda: -1}\n" + minimal, "router.lambda", "0 or more"),
         ("router: {budget_usd: lots}\n" + minimal, "router.budget_usd", "number"),
         ("profiler: {embedder: word2vec}\n" + minimal, "profiler.embedder", "unknown embedder"),
+        ("profiler: {threads: 0}\n" + minimal, "profiler.threads", "at least 1"),
+        ("profiler: {threads: -2}\n" + minimal, "profiler.threads", "at least 1"),
+        ("profiler: {threads: 1.5}\n" + minimal, "profiler.threads", "whole number"),
+        ("profiler: {threads: all}\n" + minimal, "profiler.threads", "whole number"),
         ("coordinator: {endpoint: http://x}\n" + minimal, "coordinator.endpoint", "ZeroMQ endpoint"),
         ("metrics: {port: 70000}\n" + minimal, "metrics.port", "TCP port"),
         ("output: {ordered: maybe}\n" + minimal, "output.ordered", "true or false"),
@@ -134,6 +140,24 @@ struct ConfigurationTests {
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
             return error.keyPath == keyPath && error.reason.contains(reason)
+        }
+    }
+
+    /// A bad `profiler.threads` in a file is reported with the file's path, the key path and the fix.
+    @Test func badThreadsNameFileAndField() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("pipeline.yaml")
+        try ("router: {strategy: first}\nprofiler: {threads: 0}\n" + Self.minimal).write(to: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try PipelineConfiguration.load(path: file.path)
+            Issue.record("expected an error for threads: 0")
+        } catch {
+            #expect(error.file == file.path)
+            #expect(error.keyPath == "profiler.threads")
+            #expect("\(error)".contains(file.path))
+            #expect("\(error)".contains("profiler.threads"))
         }
     }
 
