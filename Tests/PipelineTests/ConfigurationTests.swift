@@ -11,6 +11,15 @@ struct ConfigurationTests {
             price: {input_usd_per_mtok: 0.1, output_usd_per_mtok: 0.2}
         """
 
+    /// `yaml` written as pipeline.yaml in a fresh temporary directory (the caller removes the directory).
+    static func writeConfiguration(_ yaml: String) throws -> (directory: URL, file: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("pipeline.yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return (directory, file)
+    }
+
     @Test func minimalFileGetsDocumentedDefaults() throws {
         let configuration = try PipelineConfiguration.parse(yaml: Self.minimal)
         #expect(configuration.models.count == 1)
@@ -145,11 +154,8 @@ struct ConfigurationTests {
 
     /// A bad `profiler.threads` in a file is reported with the file's path, the key path and the fix.
     @Test func badThreadsNameFileAndField() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, file) = try Self.writeConfiguration("router: {strategy: first}\nprofiler: {threads: 0}\n" + Self.minimal)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("pipeline.yaml")
-        try ("router: {strategy: first}\nprofiler: {threads: 0}\n" + Self.minimal).write(to: file, atomically: true, encoding: .utf8)
         do {
             _ = try PipelineConfiguration.load(path: file.path)
             Issue.record("expected an error for threads: 0")
@@ -218,11 +224,8 @@ struct ConfigurationTests {
     }
 
     @Test func loadResolvesPathsAgainstTheFile() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, file) = try Self.writeConfiguration("router: {strategy: first}\noutput: {dir: out}\n" + Self.minimal)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("pipeline.yaml")
-        try ("router: {strategy: first}\noutput: {dir: out}\n" + Self.minimal).write(to: file, atomically: true, encoding: .utf8)
         let configuration = try PipelineConfiguration.load(path: file.path)
         #expect(configuration.output.directory == directory.appendingPathComponent("out").path)
         #expect(throws: ConfigurationError.self) { try PipelineConfiguration.load(path: directory.appendingPathComponent("nope.yaml").path) }
