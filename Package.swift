@@ -160,7 +160,7 @@ let package = Package(
         // MARK: Tests (Swift Testing)
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import SwitchyardCore
 
 /// Posts chat completions to OpenAI-compatible servers over one shared, pooled HTTP/1.1 client.
 ///
@@ -102,8 +103,7 @@ extension OpenAIClient {
 
 extension TimeAmount {
     init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self = .nanoseconds(duration.nanoseconds)
     }
 }
 

@@ -490,13 +490,6 @@ public final class Dispatcher: Sendable {
     }
 }
 
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
-
 /// Backends checked together at start: one URL, one set of TLS settings.
 private struct ReadinessKey: Hashable, Sendable {
     var url: String
