@@ -57,7 +57,7 @@ let package = Package(
         // MARK: Foundations
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         .target(name: "SwitchyardCore", swiftSettings: swiftSettings),
-        .target(name: "Wire", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+        .target(name: "Wire", swiftSettings: swiftSettings),
 
         // MARK: Domain
         .target(
@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "SwitchyardCore", "Embedding", "Grading",
+                "SwitchyardCore", "Grading",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -124,7 +124,7 @@ let package = Package(
         ),
         .target(
             name: "Evaluation",
-            dependencies: ["SwitchyardCore", "Budget", "Routing"],
+            dependencies: ["SwitchyardCore", "Budget", "Routing", .product(name: "Logging", package: "swift-log")],
             exclude: ["METRICS.md"],
             swiftSettings: swiftSettings
         ),
