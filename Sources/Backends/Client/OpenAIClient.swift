@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
-import SwitchyardCore
 
 /// Posts chat completions to OpenAI-compatible servers over one shared, pooled HTTP/1.1 client.
 ///
@@ -98,12 +97,6 @@ extension OpenAIClient {
         request.tlsConfiguration = tls
         for (name, value) in headers where name != "Content-Type" { request.headers.add(name: name, value: value) }
         return await execute(request, deadline: deadline, logger: logger)
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(duration.nanoseconds)
     }
 }
 
