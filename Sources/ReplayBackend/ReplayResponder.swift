@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCore
+import Synchronization
 
 /// The replay backend's logic, apart from HTTP: a request body in, a reply (status, headers, body,
 /// delay) out. Deterministic for a given seed and order of requests.
@@ -14,15 +15,15 @@ public final class ReplayResponder: Sendable {
 
     public let catalog: ReplayCatalog
     public let configuration: ReplayConfiguration
-    private let generator: LockedState<SplitMix64>
-    private let counts: LockedState<[String: Int]>
+    private let generator: Mutex<SplitMix64>
+    private let counts: Mutex<[String: Int]>
     private let sigma: Double
 
     public init(catalog: ReplayCatalog, configuration: ReplayConfiguration) {
         self.catalog = catalog
         self.configuration = configuration
-        generator = LockedState(SplitMix64(seed: configuration.seed))
-        counts = LockedState([:])
+        generator = Mutex(SplitMix64(seed: configuration.seed))
+        counts = Mutex([:])
         if let p99 = configuration.latencyP99Ms, configuration.latencyP50Ms > 0, p99 > configuration.latencyP50Ms {
             sigma = log(p99 / configuration.latencyP50Ms) / 2.326_347_9
         } else {
