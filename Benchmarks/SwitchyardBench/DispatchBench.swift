@@ -2,6 +2,7 @@ import ArgumentParser
 import Backends
 import Foundation
 import Logging
+import ReplayBackend
 import SwitchyardCore
 
 /// `SwitchyardBench dispatch`: the Dispatcher against the replay backend (zero added latency),
