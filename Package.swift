@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
@@ -57,7 +58,7 @@ let package = Package(
         // MARK: Foundations
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         .target(name: "SwitchyardCore", swiftSettings: swiftSettings),
-        .target(name: "Wire", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+        .target(name: "Wire", swiftSettings: swiftSettings),
 
         // MARK: Domain
         .target(
@@ -83,7 +84,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "SwitchyardCore", "Embedding", "Grading",
+                "SwitchyardCore", "Grading",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -119,12 +120,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Evaluation",
-            dependencies: ["SwitchyardCore", "Budget", "Routing"],
+            dependencies: ["SwitchyardCore", "Budget", "Routing", .product(name: "Logging", package: "swift-log")],
             exclude: ["METRICS.md"],
             swiftSettings: swiftSettings
         ),
@@ -160,7 +162,7 @@ let package = Package(
         // MARK: Tests (Swift Testing)
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),

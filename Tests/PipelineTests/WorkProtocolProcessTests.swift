@@ -1,9 +1,6 @@
 import Foundation
+import SwitchyardCore
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Real processes on loopback: the built `switchyard` binary runs `work coordinator` and
 /// `work worker`; the tests kill, stop and restart them and check the result file.
@@ -238,16 +235,5 @@ func waitForExit(_ process: Process) async {
 
 /// A TCP port free on 127.0.0.1 right now.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    try #require(bound, "could not find a free TCP port on 127.0.0.1")
-    return Int(UInt16(bigEndian: address.sin_port))
+    try LoopbackPort.free()
 }
