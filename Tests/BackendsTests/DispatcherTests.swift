@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTestSupport
 import Logging
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends

@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTestSupport
 import Logging
 import NIOSSL
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends

@@ -2,8 +2,10 @@ import Backends
 @testable import Collecting
 import Foundation
 import Grading
+import HTTPTestSupport
 import Hummingbird
 import Logging
+import ReplayBackend
 import Synchronization
 import SwitchyardCore
 import Testing
@@ -54,13 +56,9 @@ struct CollectorTests {
     ) async throws -> T {
         let responder = ReplayResponder(catalog: catalog, configuration: configuration)
         let server = ReplayServer(responder: responder, logger: quiet)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.makeApplication { continuation.yield($0) }
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        return try await body(port, responder)
+        return try await withRunningApplication({ server.makeApplication(onRunning: $0) }) { port in
+            try await body(port, responder)
+        }
     }
 
     static func collector(port: Int, fixture: Fixture, out: URL, budget: Double? = nil, concurrency: Int = 8) throws -> (Collector, Dispatcher) {
@@ -209,15 +207,13 @@ struct CollectorTests {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: reply))))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        return try await body(port, calls)
+        return try await withRunningApplication({ onRunning in
+            Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { await onRunning($0.localAddress?.port ?? 0) }, logger: quiet)
+        }) { port in
+            try await body(port, calls)
+        }
     }
 
     final class JudgeCalls: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import Hummingbird
 import NIOCore
 import Synchronization
@@ -55,13 +56,9 @@ struct SecurityEndToEndTests {
     /// Runs `body` with an echo backend on a free loopback port.
     func withEchoBackend<T: Sendable>(_ body: (EchoBackend, Int) async throws -> T) async throws -> T {
         let backend = EchoBackend()
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = backend.application { continuation.yield($0) }
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw HarnessError("echo backend did not start") }
-        return try await body(backend, port)
+        return try await withRunningApplication({ onRunning in backend.application(onRunning: onRunning) }) { port in
+            try await body(backend, port)
+        }
     }
 
     /// Every file under `directory` (outputs, journals, logs), read as bytes.

@@ -1,3 +1,4 @@
+import SwitchyardCore
 /// Spherical K-means (cosine similarity, unit-norm centroids) with seeded k-means++ initialisation.
 ///
 /// Used to learn the knowledge-domain vocabulary and the aptitude categories from training vectors.
@@ -26,7 +27,7 @@ public struct SphericalKMeans: Sendable {
     public func fit(_ input: [[Float]]) -> Result {
         let vectors = input.map(RequirementVectorMath.normalized)
         guard !vectors.isEmpty, k > 0 else { return Result(centroids: [], assignments: []) }
-        var rng = SeededSplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed, discarding: 1)
         let kk = min(k, vectors.count)
         // k-means++: first centre uniform, then proportional to (1 − best cosine)².
         var centroids: [[Float]] = [vectors[Int(rng.next() % UInt64(vectors.count))]]

@@ -1,7 +1,9 @@
 import Backends
 import Foundation
+import HTTPTestSupport
 import Hummingbird
 import Logging
+import ReplayBackend
 import SwitchyardCore
 @testable import Backends
 
@@ -11,31 +13,6 @@ let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
-
-/// Runs a Hummingbird application on an ephemeral loopback port for the duration of `body`.
-func withRunningApplication<A: ApplicationProtocol, T: Sendable>(
-    _ make: (@escaping @Sendable (Int) async -> Void) throws -> A,
-    _ body: (Int) async throws -> T
-) async throws -> T {
-    let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let app = try make { port in continuation.yield(port) }
-    let task = Task { try await app.run() }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next() else {
-        task.cancel()
-        throw TestFailure("test server did not start")
-    }
-    do {
-        let result = try await body(port)
-        task.cancel()
-        _ = try? await task.value
-        return result
-    } catch {
-        task.cancel()
-        _ = try? await task.value
-        throw error
-    }
-}
 
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
