@@ -175,6 +175,7 @@ let package = Package(
         .target(
             name: "HTTPTestSupport",
             dependencies: [
+                "ReplayBackend",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -49,18 +49,6 @@ struct CollectorTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("collect-test-\(UUID().uuidString)")
     }
 
-    /// Runs a replay backend for the duration of `body`.
-    static func withReplay<T: Sendable>(
-        _ catalog: ReplayCatalog, configuration: ReplayConfiguration = ReplayConfiguration(),
-        _ body: (Int, ReplayResponder) async throws -> T
-    ) async throws -> T {
-        let responder = ReplayResponder(catalog: catalog, configuration: configuration)
-        let server = ReplayServer(responder: responder, logger: quiet)
-        return try await withRunningApplication({ server.makeApplication(onRunning: $0) }) { port in
-            try await body(port, responder)
-        }
-    }
-
     static func collector(port: Int, fixture: Fixture, out: URL, budget: Double? = nil, concurrency: Int = 8) throws -> (Collector, Dispatcher) {
         let endpoints = models.map {
             ModelEndpoint(name: $0, baseURL: "http://127.0.0.1:\(port)/v1", price: fixture.prices[$0]!, limits: BackendLimits(maxConcurrency: concurrency))
@@ -79,7 +67,7 @@ struct CollectorTests {
         let fixture = try Self.fixture(count: 24)
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let summary = try await Self.withReplay(fixture.catalog) { port, _ in
+        let summary = try await withReplayServer(catalog: fixture.catalog) { port, _ in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             defer { Task { try? await dispatcher.shutdown() } }
             return try await collector.run(prompts: fixture.prompts)
@@ -109,7 +97,7 @@ struct CollectorTests {
         let fixture = try Self.fixture(count: 10)
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        try await Self.withReplay(fixture.catalog) { port, responder in
+        try await withReplayServer(catalog: fixture.catalog) { port, responder in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             _ = try await collector.run(prompts: fixture.prompts)
             #expect(responder.requestCounts().values.reduce(0, +) == 30)
@@ -138,7 +126,7 @@ struct CollectorTests {
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let budget = 0.01
-        let summary = try await Self.withReplay(fixture.catalog) { port, responder in
+        let summary = try await withReplayServer(catalog: fixture.catalog) { port, responder in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out, budget: budget, concurrency: 1)
             defer { Task { try? await dispatcher.shutdown() } }
             let summary = try await collector.run(prompts: fixture.prompts)
@@ -161,7 +149,7 @@ struct CollectorTests {
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let down = ReplayConfiguration(downModels: ["gemma-2-9b-it"])
-        let first = try await Self.withReplay(fixture.catalog, configuration: down) { port, _ in
+        let first = try await withReplayServer(catalog: fixture.catalog, configuration: down) { port, _ in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             defer { Task { try? await dispatcher.shutdown() } }
             return try await collector.run(prompts: fixture.prompts)
@@ -171,7 +159,7 @@ struct CollectorTests {
         #expect(first.routingPrompts == 0, "no prompt has every model yet")
         let errorLines = try String(contentsOf: out.appendingPathComponent("errors.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(errorLines.count == 6 && errorLines.allSatisfy { $0.contains("gemma-2-9b-it") })
-        let second = try await Self.withReplay(fixture.catalog) { port, _ in
+        let second = try await withReplayServer(catalog: fixture.catalog) { port, _ in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             defer { Task { try? await dispatcher.shutdown() } }
             return try await collector.run(prompts: fixture.prompts)
@@ -237,7 +225,7 @@ struct CollectorTests {
         defer { try? FileManager.default.removeItem(at: out) }
         let judgePrice = ModelPrice(inputUSDPerMTok: 1, outputUSDPerMTok: 2)
         let perJudgement = judgePrice.cost(inputTokens: 1000, outputTokens: 10)
-        let (summary, calls) = try await Self.withReplay(fixture.catalog) { port, _ in
+        let (summary, calls) = try await withReplayServer(catalog: fixture.catalog) { port, _ in
             try await Self.withJudge { judgePort, calls in
                 var endpoints = Self.models.map {
                     ModelEndpoint(name: $0, baseURL: "http://127.0.0.1:\(port)/v1", price: fixture.prices[$0]!, limits: BackendLimits(maxConcurrency: 4))

@@ -19,19 +19,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs the replay backend over `catalog` with `configuration` for the duration of `body`.
-func withReplayServer<T: Sendable>(
-    catalog: ReplayCatalog = TestData.catalog,
-    configuration: ReplayConfiguration = ReplayConfiguration(),
-    _ body: (Int, ReplayResponder) async throws -> T
-) async throws -> T {
-    let responder = ReplayResponder(catalog: catalog, configuration: configuration)
-    let server = ReplayServer(responder: responder, logger: quietLogger)
-    return try await withRunningApplication({ server.makeApplication(onRunning: $0) }) { port in
-        try await body(port, responder)
-    }
-}
-
 /// What a scripted test server saw: one entry per chat request.
 struct SeenRequest: Sendable {
     var model: String
