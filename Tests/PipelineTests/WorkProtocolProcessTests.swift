@@ -188,10 +188,13 @@ struct WorkProtocolProcessTests {
     func joinMidRun() async throws {
         try requireBinary()
         let run = try Run()
-        let count = 1_000
+        // The first worker alone would need 200 × 20 ms = 4 s (one task at a time), so the late one joins
+        // with most of the run left even when a loaded machine is slow to start it (a CI run once saw a
+        // faster first worker finish everything before the late one connected).
+        let count = 200
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
-        try run.worker(stage: "a", ["--work-ms", "3", "--credit", "4"])
-        try await pause(500_000)
+        try run.worker(stage: "a", ["--work-ms", "20", "--credit", "1"])
+        try await pause(300_000)
         let latePipe = Pipe()
         let late = try run.spawn(["work", "worker", "--endpoint", run.endpoint, "--stage", "a", "--credit", "4",
                                   "--work-ms", "3", "--heartbeat-ms", "100"], stdout: latePipe)
