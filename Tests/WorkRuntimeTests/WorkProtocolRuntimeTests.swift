@@ -74,6 +74,7 @@ struct WorkProtocolRuntimeTests {
         // the embedded run's coordinator does once it has ended the run).
         let router = try context.socket(.router)
         try router.bind(endpoint)
+        router.transfer(to: .nextUser)  // closed after an await, on whichever thread the test resumes
         let producer = WorkProducer(configuration: .init(endpoint: endpoint, heartbeatIntervalMillis: 50), context: context, logger: logger)
         let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 8, heartbeatIntervalMillis: 50),
                                     context: context, logger: logger)
