@@ -111,30 +111,75 @@ public final class CoordinatorServer: Sendable {
 
     private func loop() throws(WorkRuntimeError) -> (JournalRecovery, WorkCoordinatorStats) {
         defer { bindSignal.signal() }
-        var journal: WorkJournal?
-        var recovery = JournalRecovery()
-        if let path = configuration.journalPath {
-            do {
-                (journal, recovery) = try WorkJournal.open(path: path, logger: logger)
-            } catch {
-                throw .journal(error)
-            }
-            logger.info("journal replayed", metadata: [
-                "path": "\(path)", "completed": "\(recovery.completed.count)", "unfinished": "\(recovery.unfinished)",
-                "truncated_bytes": "\(recovery.truncatedBytes)",
-            ])
-        }
-        let options = try configuration.security.applied(
-            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0), context: context, zapDomain: "coordinator")
-        let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in try context.socket(.router, options: options) }
+        let journal: WorkJournal?
+        var recovery: JournalRecovery
+        (journal, recovery) = try openJournal()
+        let socket = try makeSocket()
         defer { socket.close() }
         var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "peer", isClient: false, logger: logger)
         defer { watch?.close() }
-        // Effects are applied as they happen: sends go into per-peer frames, sent by `flushAll()` after each pass.
-        let sender = RouterFrameSender(socket: socket)
-        var machine = FramedCoordinator(configuration: configuration.work, completed: recovery.completed, journal: journal,
-                                        logger: logger, sender: sender)
+        var state = CoordinatorLoop(configuration: configuration, socket: socket, journal: journal, completed: recovery.completed,
+                                    logger: logger)
         recovery.completed = []  // the machine owns the set now; do not keep a second copy
+        try bind(socket)
+        let poller = Poller()
+        try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
+        let wakeItem = poller.register(fileDescriptor: wake.readEnd)
+        if let events = watch?.eventSocket { try zmq("poll register") { () throws(ZeroMQError) in try poller.register(events) } }
+        var closingSince: UInt64? = nil
+
+        while true {
+            if stopRequested.load(ordering: .acquiring) {
+                try state.drainWorkers()
+                break
+            }
+            try wait(on: poller, wakeItem: wakeItem, until: state.wakeAt)
+            try watch?.check()
+            try state.receiveBatch(now: monotonicMillis())  // one clock read per batch: it is handled within a few ms
+            // Each peer's messages of the batch leave as one frame.
+            try state.flush()
+            let after = monotonicMillis()
+            if let stats = try state.tickIfDue(now: after) { latestStats.withLock { $0 = stats } }
+            try state.syncJournalIfDue(now: after)
+            if configuration.stopWhenFinished && state.isFinished && closingSince == nil {
+                logger.debug("every request acknowledged: draining workers", metadata: ["completed": "\(state.stats.completed)"])
+                try state.drainWorkers()
+                guard configuration.closingGraceMillis > 0 else { break }
+                closingSince = monotonicMillis()
+            }
+            if let closingSince, monotonicMillis() >= closingSince + configuration.closingGraceMillis { break }
+        }
+        let stats = try state.finish()
+        latestStats.withLock { $0 = stats }
+        return (recovery, stats)
+    }
+
+    /// Opens and replays the journal, when there is one.
+    private func openJournal() throws(WorkRuntimeError) -> (WorkJournal?, JournalRecovery) {
+        guard let path = configuration.journalPath else { return (nil, JournalRecovery()) }
+        let opened: (WorkJournal, JournalRecovery)
+        do {
+            opened = try WorkJournal.open(path: path, logger: logger)
+        } catch {
+            throw .journal(error)
+        }
+        let recovery = opened.1
+        logger.info("journal replayed", metadata: [
+            "path": "\(path)", "completed": "\(recovery.completed.count)", "unfinished": "\(recovery.unfinished)",
+            "truncated_bytes": "\(recovery.truncatedBytes)",
+        ])
+        return opened
+    }
+
+    /// The ROUTER socket with the link's security (CURVE server with its ZAP handler, or plain).
+    private func makeSocket() throws(WorkRuntimeError) -> Socket {
+        let options = try configuration.security.applied(
+            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0), context: context, zapDomain: "coordinator")
+        return try zmq("create ROUTER") { () throws(ZeroMQError) in try context.socket(.router, options: options) }
+    }
+
+    /// Binds `socket`, publishes the endpoint bound (`waitUntilBound`) and logs it.
+    private func bind(_ socket: Socket) throws(WorkRuntimeError) {
         try zmq("bind \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.bind(configuration.endpoint) }
         let resolved = try zmq("read bound endpoint") { () throws(ZeroMQError) in try socket.lastEndpoint }
         let bound = resolved.isEmpty ? configuration.endpoint : resolved  // inproc reports no last endpoint
@@ -144,116 +189,145 @@ public final class CoordinatorServer: Sendable {
         logger.info("coordinator listening", metadata: [
             "endpoint": "\(bound)", "stages": "\(configuration.work.stages.joined(separator: ","))", "mechanism": "\(mechanism)",
         ])
+    }
 
-        let poller = Poller()
-        try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
-        let wakeItem = poller.register(fileDescriptor: wake.readEnd)
-        if let events = watch?.eventSocket { try zmq("poll register") { () throws(ZeroMQError) in try poller.register(events) } }
-        var refusals = FrameRefusals(logger: logger)
-        let frame = Message()
-        let identity = Message()
-        var decoded: [WireInboundMessage] = []
-        let tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
-        var nextTick = monotonicMillis()
-        let gauges = CoordinatorMetrics(stages: configuration.work.stages)
-        var draining = false
-        var closingSince: UInt64? = nil
-        var lastSync = monotonicMillis()
+    /// Waits until a frame arrives, `stop()` wakes the loop, or `wakeAt` (monotonic ms) comes.
+    private func wait(on poller: Poller, wakeItem: Int, until wakeAt: UInt64) throws(WorkRuntimeError) {
+        let now = monotonicMillis()
+        let timeout = wakeAt > now ? wakeAt - now : 0
+        _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
+        if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
+    }
+}
 
-        while true {
-            if stopRequested.load(ordering: .acquiring) && !draining {
-                draining = true
-                machine.drainAll()
-                try Self.flushAll(&machine, sender)
-                break
-            }
-            let before = monotonicMillis()
-            // Wake for the tick, or sooner for a journal sync that is due.
-            let wakeAt = (journal?.pendingBytes ?? 0) > 0 ? min(nextTick, lastSync + configuration.journalSyncMillis) : nextTick
-            let timeout = wakeAt > before ? wakeAt - before : 0
-            _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
-            if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
-            try watch?.check()
-            let now = monotonicMillis()  // one clock read per batch: the batch is handled within a few ms
-            var handled = 0
-            while handled < configuration.batchSize {
-                var extraFrames = 0
-                do {
-                    try socket.receive(into: identity, timeout: .zero)
-                    guard identity.hasMore else { continue }
+/// The coordinator loop's state between passes, and the steps of a pass: receive a batch of frames,
+/// send each peer its frame, run the timers, sync the journal. Not thread-safe: owned by the loop.
+private struct CoordinatorLoop {
+    private let configuration: CoordinatorServer.Configuration
+    private let socket: Socket
+    private let journal: WorkJournal?
+    /// Effects are applied as they happen: sends go into per-peer frames, sent by `flush()` after each pass.
+    private let sender: RouterFrameSender
+    private var machine: FramedCoordinator
+    private var refusals: FrameRefusals
+    private let gauges: CoordinatorMetrics
+    /// Reused for every message received.
+    private let frame = Message()
+    private let identity = Message()
+    private var decoded: [WireInboundMessage] = []
+    private let tickInterval: UInt64
+    private var nextTick = monotonicMillis()
+    private var lastSync = monotonicMillis()
+
+    init(configuration: CoordinatorServer.Configuration, socket: Socket, journal: WorkJournal?, completed: Set<String>, logger: Logger) {
+        self.configuration = configuration
+        self.socket = socket
+        self.journal = journal
+        sender = RouterFrameSender(socket: socket)
+        machine = FramedCoordinator(configuration: configuration.work, completed: completed, journal: journal, logger: logger, sender: sender)
+        refusals = FrameRefusals(logger: logger)
+        gauges = CoordinatorMetrics(stages: configuration.work.stages)
+        tickInterval = max(1, min(configuration.work.heartbeatIntervalMillis / 2, 100))
+    }
+
+    var isFinished: Bool { machine.isFinished }
+    var stats: WorkCoordinatorStats { machine.stats }
+
+    /// When the loop must wake even if no frame comes: the tick, or sooner a journal sync that is due.
+    var wakeAt: UInt64 {
+        (journal?.pendingBytes ?? 0) > 0 ? min(nextTick, lastSync + configuration.journalSyncMillis) : nextTick
+    }
+
+    /// Hands up to `batchSize` messages waiting on the socket to the machine. A frame that is not the
+    /// protocol's (multipart, undecodable) is refused whole.
+    mutating func receiveBatch(now: UInt64) throws(WorkRuntimeError) {
+        var handled = 0
+        while handled < configuration.batchSize {
+            var extraFrames = 0
+            do {
+                try socket.receive(into: identity, timeout: .zero)
+                guard identity.hasMore else { continue }
+                try socket.receive(into: frame, timeout: nil)
+                while frame.hasMore {  // a multipart message: not the protocol's, refused whole below
                     try socket.receive(into: frame, timeout: nil)
-                    while frame.hasMore {  // a multipart message: not the protocol's, refused whole below
-                        try socket.receive(into: frame, timeout: nil)
-                        extraFrames += 1
-                    }
-                } catch .timeout {
-                    break
-                } catch {
-                    throw .zeroMQ(operation: "receive on ROUTER", error)
+                    extraFrames += 1
                 }
-                guard extraFrames == 0 else {
-                    refusals.refuse(.multipart, detail: "\(extraFrames + 1) frames where the protocol sends one", connection: identity, now: now)
-                    handled += 1
-                    continue
-                }
-                decoded.removeAll(keepingCapacity: true)
-                // The frame's bytes, moved out of libzmq's message (no copy for a large frame), which
-                // the messages share: results are passed on to the consumer as they came, and SUBMIT/ACK
-                // request IDs are read in place, with no allocation or copy per message.
-                let shared = frame.takeData()
-                do {
-                    try WireCodec.decodeInbound(shared, into: &decoded)
-                } catch {
-                    refusals.refuse(error, bytes: shared.count, connection: identity, now: now)
-                    handled += 1
-                    continue
-                }
-                handled += decoded.count
-                identity.withUnsafeBytes { machine.receive(frame: shared, messages: decoded, fromIdentity: $0, now: now) }
+            } catch .timeout {
+                break
+            } catch {
+                throw .zeroMQ(operation: "receive on ROUTER", error)
             }
-            // Each peer's messages of the batch leave as one frame.
-            try Self.flushAll(&machine, sender)
-            let after = monotonicMillis()
-            if after >= nextTick {
-                refusals.tick(now: after)
-                machine.tick(now: after)
-                try Self.flushAll(&machine, sender)
-                nextTick = after + tickInterval
-                latestStats.withLock { $0 = machine.stats; $0.refusedFrames = refusals.total }
-                gauges.record(pending: machine.pendingCounts, stageWorkers: machine.workerCounts, counters: machine.stageCounters,
-                              inFlight: machine.inFlightCount, workers: machine.workerCount)
+            guard extraFrames == 0 else {
+                refusals.refuse(.multipart, detail: "\(extraFrames + 1) frames where the protocol sends one", connection: identity, now: now)
+                handled += 1
+                continue
             }
-            if let journal, journal.pendingBytes > 0, after >= lastSync + configuration.journalSyncMillis {
-                do {
-                    try journal.sync()
-                } catch {
-                    throw .journal(error)
-                }
-                lastSync = after
+            decoded.removeAll(keepingCapacity: true)
+            // The frame's bytes, moved out of libzmq's message (no copy for a large frame), which
+            // the messages share: results are passed on to the consumer as they came, and SUBMIT/ACK
+            // request IDs are read in place, with no allocation or copy per message.
+            let shared = frame.takeData()
+            do {
+                try WireCodec.decodeInbound(shared, into: &decoded)
+            } catch {
+                refusals.refuse(error, bytes: shared.count, connection: identity, now: now)
+                handled += 1
+                continue
             }
-            if configuration.stopWhenFinished && machine.isFinished && closingSince == nil {
-                logger.debug("every request acknowledged: draining workers", metadata: ["completed": "\(machine.stats.completed)"])
-                machine.drainAll()
-                try Self.flushAll(&machine, sender)
-                guard configuration.closingGraceMillis > 0 else { break }
-                closingSince = monotonicMillis()
-            }
-            if let closingSince, monotonicMillis() >= closingSince + configuration.closingGraceMillis { break }
+            handled += decoded.count
+            identity.withUnsafeBytes { machine.receive(frame: shared, messages: decoded, fromIdentity: $0, now: now) }
         }
+    }
+
+    /// Sends every peer's frame of the pass; throws the pass's fatal send error, if any.
+    mutating func flush() throws(WorkRuntimeError) {
+        machine.flushAll()
+        try sender.throwIfFailed()
+    }
+
+    /// Runs the timers once the tick is due (leases, heartbeats, held-back warnings) and updates the
+    /// gauges; returns the counters to publish then, nil before.
+    mutating func tickIfDue(now: UInt64) throws(WorkRuntimeError) -> WorkCoordinatorStats? {
+        guard now >= nextTick else { return nil }
+        refusals.tick(now: now)
+        machine.tick(now: now)
+        try flush()
+        nextTick = now + tickInterval
+        gauges.record(pending: machine.pendingCounts, stageWorkers: machine.workerCounts, counters: machine.stageCounters,
+                      inFlight: machine.inFlightCount, workers: machine.workerCount)
+        return countersWithRefusals()
+    }
+
+    /// Fsyncs the journal when records wait and the last sync is `journalSyncMillis` old (a group commit).
+    mutating func syncJournalIfDue(now: UInt64) throws(WorkRuntimeError) {
+        guard let journal, journal.pendingBytes > 0, now >= lastSync + configuration.journalSyncMillis else { return }
+        do {
+            try journal.sync()
+        } catch {
+            throw .journal(error)
+        }
+        lastSync = now
+    }
+
+    /// Tells every worker DRAIN, at once.
+    mutating func drainWorkers() throws(WorkRuntimeError) {
+        machine.drainAll()
+        try flush()
+    }
+
+    /// Syncs the journal a last time; the final counters.
+    func finish() throws(WorkRuntimeError) -> WorkCoordinatorStats {
         do {
             try journal?.sync()
         } catch {
             throw .journal(error)
         }
-        var stats = machine.stats
-        stats.refusedFrames = refusals.total
-        latestStats.withLock { $0 = stats }
-        return (recovery, stats)
+        return countersWithRefusals()
     }
 
-    /// Sends every peer's frame of the pass; throws the pass's fatal send error, if any.
-    private static func flushAll(_ machine: inout FramedCoordinator, _ sender: RouterFrameSender) throws(WorkRuntimeError) {
-        machine.flushAll()
-        try sender.throwIfFailed()
+    private func countersWithRefusals() -> WorkCoordinatorStats {
+        var stats = machine.stats
+        stats.refusedFrames = refusals.total
+        return stats
     }
 }

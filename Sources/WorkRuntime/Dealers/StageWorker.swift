@@ -152,12 +152,35 @@ public final class StageWorker: LeaseRenewer {
         wake.wake()
     }
 
+    /// What the loop keeps from one turn to the next. A plain value in a local variable, passed `inout`
+    /// to the steps (a variable captured by closures would be boxed: see `DealerOutbox`).
+    private struct LoopState {
+        /// Everything a loop turn has to say goes out as one frame (a batch frame when there is more
+        /// than one message: a busy worker's DONEs), sent just before the loop waits, so a lone
+        /// answer (credit 1) leaves as soon as it is posted.
+        /// Never blocks: a DEALER with no peer at all (an inproc coordinator that has ended) would block a
+        /// plain send forever. With unlimited HWM a send only fails that way, so `.timeout` means "gone".
+        var outbox = DealerOutbox(flags: .dontWait)
+        /// Tasks leased and not yet started.
+        var waiting = RingBuffer<WireTask>()
+        /// Async handlers started and not yet answered.
+        var running = 0
+        var draining = false
+        var lastHeard: UInt64
+        var nextHeartbeat: UInt64
+        /// Counters of this turn, added to the worker's `stats` at the next turn's start.
+        var stats = Stats()
+        var refusals = LogLimiter()
+        /// Reused buffers: the frame received, its messages, the answers taken from the mailbox.
+        let frame = Message()
+        var decoded: [WireMessage] = []
+        var posted: [Outgoing] = []
+
+        var held: Int { running + waiting.count }
+    }
+
     private func loop() throws(WorkRuntimeError) {
-        let options = try configuration.security.applied(
-            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
-                              reconnectIntervalMax: .seconds(2)),
-            context: context, zapDomain: "")
-        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in try context.socket(.dealer, options: options) }
+        let socket = try makeSocket()
         defer { socket.close() }
         var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "coordinator", isClient: true, logger: logger)
         defer { watch?.close() }
@@ -166,168 +189,184 @@ public final class StageWorker: LeaseRenewer {
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
         let wakeItem = poller.register(fileDescriptor: wake.readEnd)
         if let events = watch?.eventSocket { try zmq("poll register") { () throws(ZeroMQError) in try poller.register(events) } }
-        var refusals = LogLimiter()
-
-        // Everything a loop turn has to say goes out as one frame (a batch frame when there is more
-        // than one message: a busy worker's DONEs), sent just before the loop waits, so a lone
-        // answer (credit 1) leaves as soon as it is posted.
-        // Never blocks: a DEALER with no peer at all (an inproc coordinator that has ended) would block a
-        // plain send forever. With unlimited HWM a send only fails that way, so `.timeout` means "gone".
-        var outbox = DealerOutbox(flags: .dontWait)
 
         let ready = WireMessage.ready(stage: configuration.stage, credit: configuration.credit)
-        try outbox.send(ready, on: socket)
-        try outbox.flush(on: socket)
-        var waiting = RingBuffer<WireTask>()
-        var running = 0
-        var draining = false
-        var lastHeard = monotonicMillis()
-        var nextHeartbeat = lastHeard + configuration.heartbeatIntervalMillis
-        let frame = Message()
-        var decoded: [WireMessage] = []
-        var posted: [Outgoing] = []
-        var stats = Stats()
+        var state = LoopState(lastHeard: 0, nextHeartbeat: 0)
+        try state.outbox.send(ready, on: socket)
+        try state.outbox.flush(on: socket)
+        state.lastHeard = monotonicMillis()
+        state.nextHeartbeat = state.lastHeard + configuration.heartbeatIntervalMillis
 
         while true {
-            if drainRequested.load(ordering: .acquiring) && !draining {
-                draining = true
-                try outbox.send(.drain, on: socket)
-                logger.info("draining: finishing leased tasks", metadata: ["running": "\(running + waiting.count)"])
+            if drainRequested.load(ordering: .acquiring) && !state.draining {
+                state.draining = true
+                try state.outbox.send(.drain, on: socket)
+                logger.info("draining: finishing leased tasks", metadata: ["running": "\(state.held)"])
             }
-            try outbox.flush(on: socket)
-            if stats != Stats() {
-                let turn = stats
-                counters.withLock { total in
-                    total.done += turn.done
-                    total.failed += turn.failed
-                    total.refused += turn.refused
-                }
-                stats = Stats()
-            }
-            let now = monotonicMillis()
-            let timeout = nextHeartbeat > now ? nextHeartbeat - now : 0
-            _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
-            if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
+            try state.outbox.flush(on: socket)
+            publish(&state.stats)
+            try wait(on: poller, wakeItem: wakeItem, until: state.nextHeartbeat)
             try watch?.check()
-
-            try collectAnswers(into: &outbox, buffer: &posted, running: &running, stats: &stats, socket: socket)
-
-            while true {
-                do {
-                    try socket.receive(into: frame, timeout: .zero)
-                } catch .timeout {
-                    break
-                } catch {
-                    throw .zeroMQ(operation: "receive on DEALER", error)
-                }
-                lastHeard = monotonicMillis()
-                decoded.removeAll(keepingCapacity: true)
-                do {
-                    // One copy of the frame; its tasks' payloads are slices of it (no allocation per task).
-                    let shared = frame.withUnsafeBytes { Data($0) }
-                    try WireCodec.decodeAll(sharing: shared, into: &decoded)
-                } catch {
-                    logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
-                    continue
-                }
-                for message in decoded {
-                    switch message {
-                    case .task(let task) where running + waiting.count >= configuration.maxHeldTasks:
-                        // A coordinator leasing past the bound: hand the task back (it is requeued, not lost).
-                        stats.refused += 1
-                        if refusals.admit(now: monotonicMillis()).log {
-                            logger.warning("refused a task beyond this worker's bound (2 × credit held); the coordinator requeues it",
-                                           metadata: ["held": "\(running + waiting.count)", "credit": "\(configuration.credit)"])
-                        }
-                        try outbox.send(.fail(taskID: task.taskID, permanent: false, reason: "worker holds 2 × its credit already"), on: socket)
-                    case .task(let task): waiting.append(task)
-                    case .reset:
-                        counters.withLock { $0.resets += 1 }
-                        logger.info("coordinator does not know this worker (restarted or presumed it dead): joining again")
-                        try outbox.send(draining ? .bye : ready, on: socket)
-                        if draining {
-                            try outbox.flush(on: socket)
-                            return
-                        }
-                    case .drain:
-                        if !draining {
-                            draining = true
-                            try outbox.send(.drain, on: socket)
-                        }
-                    case .heartbeat: break
-                    default:
-                        logger.warning("unexpected message from coordinator", metadata: ["type": "\(message.kindName)"])
-                    }
-                }
-            }
-
-            if case .synchronous(let handler) = self.handler {
-                // Each task is answered before the next starts: nothing is left running.
-                while let task = waiting.popFirst() {
-                    let answer = Self.answer(task, handler: handler, context: taskContext(task))
-                    switch answer {
-                    case .done: stats.done += 1
-                    case .fail: stats.failed += 1
-                    case .extend: break
-                    }
-                    try outbox.send(Self.message(answer), on: socket)
-                    // A long turn (a slow embedder, a loaded machine) must still show the worker alive: the
-                    // answers so far leave with a heartbeat when one is due, or the coordinator would take
-                    // the worker for dead and requeue what it is working on.
-                    let now = monotonicMillis()
-                    if now >= nextHeartbeat {
-                        try outbox.send(.heartbeat, on: socket)
-                        try outbox.flush(on: socket)
-                        nextHeartbeat = now + configuration.heartbeatIntervalMillis
-                    }
-                }
-            } else if running < Int(configuration.credit) && !waiting.isEmpty {
-                // Inline handlers that finish at once post their answers while we are here: they need
-                // no wake (the answers are collected right after), which saves two system calls a turn.
-                wake.holdWakes()
-                while running < Int(configuration.credit), let task = waiting.popFirst() {
-                    running += 1
-                    start(task)
-                }
-                wake.resumeWakes()
-                try collectAnswers(into: &outbox, buffer: &posted, running: &running, stats: &stats, socket: socket)
-            }
-
-            let after = monotonicMillis()
-            if after >= nextHeartbeat {
-                try outbox.send(.heartbeat, on: socket)
-                nextHeartbeat = after + configuration.heartbeatIntervalMillis
-                if after - lastHeard > configuration.coordinatorTimeoutMillis && !draining {
-                    try outbox.send(ready, on: socket)
-                    lastHeard = after
-                }
-            }
-            if draining && running == 0 && waiting.isEmpty {
-                try outbox.send(.bye, on: socket)
-                try outbox.flush(on: socket)
+            try collectAnswers(&state, socket: socket)
+            guard try receiveFrames(&state, socket: socket, ready: ready) else { return }
+            try runWaiting(&state, socket: socket)
+            try heartbeatIfDue(&state, socket: socket, ready: ready)
+            if state.draining && state.running == 0 && state.waiting.isEmpty {
+                try state.outbox.send(.bye, on: socket)
+                try state.outbox.flush(on: socket)
                 logger.info("drained; leaving")
                 return
             }
         }
     }
 
-    /// Moves the handlers' answers from the mailbox into `outbox` (`buffer`: a reused array).
-    private func collectAnswers(into outbox: inout DealerOutbox, buffer posted: inout [Outgoing], running: inout Int,
-                                stats: inout Stats, socket: Socket) throws(WorkRuntimeError) {
-        mailbox.withLock { box in swap(&box, &posted) }
-        guard !posted.isEmpty else { return }
-        defer { posted.removeAll(keepingCapacity: true) }
-        for item in posted {
+    /// The DEALER socket with the link's security (CURVE client or plain); reconnects within 2 s.
+    private func makeSocket() throws(WorkRuntimeError) -> Socket {
+        let options = try configuration.security.applied(
+            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
+                              reconnectIntervalMax: .seconds(2)),
+            context: context, zapDomain: "")
+        return try zmq("create DEALER") { () throws(ZeroMQError) in try context.socket(.dealer, options: options) }
+    }
+
+    /// Adds the last turn's counters to the worker's `stats`.
+    private func publish(_ stats: inout Stats) {
+        guard stats != Stats() else { return }
+        let turn = stats
+        counters.withLock { total in
+            total.done += turn.done
+            total.failed += turn.failed
+            total.refused += turn.refused
+        }
+        stats = Stats()
+    }
+
+    /// Waits until a frame or an answer arrives, `drain()` wakes the loop, or the heartbeat is due.
+    private func wait(on poller: Poller, wakeItem: Int, until nextHeartbeat: UInt64) throws(WorkRuntimeError) {
+        let now = monotonicMillis()
+        let timeout = nextHeartbeat > now ? nextHeartbeat - now : 0
+        _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
+        if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
+    }
+
+    /// Reads every frame waiting from the coordinator: tasks queue (or are handed back past the bound),
+    /// RESET joins again, DRAIN starts draining. False when the worker is to leave now (RESET while draining).
+    private func receiveFrames(_ state: inout LoopState, socket: Socket, ready: WireMessage) throws(WorkRuntimeError) -> Bool {
+        while true {
+            do {
+                try socket.receive(into: state.frame, timeout: .zero)
+            } catch .timeout {
+                return true
+            } catch {
+                throw .zeroMQ(operation: "receive on DEALER", error)
+            }
+            state.lastHeard = monotonicMillis()
+            state.decoded.removeAll(keepingCapacity: true)
+            do {
+                // One copy of the frame; its tasks' payloads are slices of it (no allocation per task).
+                let shared = state.frame.withUnsafeBytes { Data($0) }
+                try WireCodec.decodeAll(sharing: shared, into: &state.decoded)
+            } catch {
+                logger.warning("dropped malformed frame from coordinator", metadata: ["error": "\(error)"])
+                continue
+            }
+            for message in state.decoded {
+                switch message {
+                case .task(let task) where state.held >= configuration.maxHeldTasks:
+                    // A coordinator leasing past the bound: hand the task back (it is requeued, not lost).
+                    state.stats.refused += 1
+                    if state.refusals.admit(now: monotonicMillis()).log {
+                        logger.warning("refused a task beyond this worker's bound (2 × credit held); the coordinator requeues it",
+                                       metadata: ["held": "\(state.held)", "credit": "\(configuration.credit)"])
+                    }
+                    try state.outbox.send(.fail(taskID: task.taskID, permanent: false, reason: "worker holds 2 × its credit already"), on: socket)
+                case .task(let task): state.waiting.append(task)
+                case .reset:
+                    counters.withLock { $0.resets += 1 }
+                    logger.info("coordinator does not know this worker (restarted or presumed it dead): joining again")
+                    try state.outbox.send(state.draining ? .bye : ready, on: socket)
+                    if state.draining {
+                        try state.outbox.flush(on: socket)
+                        return false
+                    }
+                case .drain:
+                    if !state.draining {
+                        state.draining = true
+                        try state.outbox.send(.drain, on: socket)
+                    }
+                case .heartbeat: break
+                default:
+                    logger.warning("unexpected message from coordinator", metadata: ["type": "\(message.kindName)"])
+                }
+            }
+        }
+    }
+
+    /// Runs the waiting tasks: a synchronous handler on each, one after another, here; async handlers
+    /// started as Swift tasks while credit lasts.
+    private func runWaiting(_ state: inout LoopState, socket: Socket) throws(WorkRuntimeError) {
+        if case .synchronous(let handler) = self.handler {
+            // Each task is answered before the next starts: nothing is left running.
+            while let task = state.waiting.popFirst() {
+                let answer = Self.answer(task, handler: handler, context: taskContext(task))
+                switch answer {
+                case .done: state.stats.done += 1
+                case .fail: state.stats.failed += 1
+                case .extend: break
+                }
+                try state.outbox.send(Self.message(answer), on: socket)
+                // A long turn (a slow embedder, a loaded machine) must still show the worker alive: the
+                // answers so far leave with a heartbeat when one is due, or the coordinator would take
+                // the worker for dead and requeue what it is working on.
+                let now = monotonicMillis()
+                if now >= state.nextHeartbeat {
+                    try state.outbox.send(.heartbeat, on: socket)
+                    try state.outbox.flush(on: socket)
+                    state.nextHeartbeat = now + configuration.heartbeatIntervalMillis
+                }
+            }
+        } else if state.running < Int(configuration.credit) && !state.waiting.isEmpty {
+            // Inline handlers that finish at once post their answers while we are here: they need
+            // no wake (the answers are collected right after), which saves two system calls a turn.
+            wake.holdWakes()
+            while state.running < Int(configuration.credit), let task = state.waiting.popFirst() {
+                state.running += 1
+                start(task)
+            }
+            wake.resumeWakes()
+            try collectAnswers(&state, socket: socket)
+        }
+    }
+
+    /// Sends a heartbeat when one is due, and READY again when the coordinator has been silent past
+    /// `coordinatorTimeoutMillis` (it restarted and does not know this worker).
+    private func heartbeatIfDue(_ state: inout LoopState, socket: Socket, ready: WireMessage) throws(WorkRuntimeError) {
+        let now = monotonicMillis()
+        guard now >= state.nextHeartbeat else { return }
+        try state.outbox.send(.heartbeat, on: socket)
+        state.nextHeartbeat = now + configuration.heartbeatIntervalMillis
+        if now - state.lastHeard > configuration.coordinatorTimeoutMillis && !state.draining {
+            try state.outbox.send(ready, on: socket)
+            state.lastHeard = now
+        }
+    }
+
+    /// Moves the handlers' answers from the mailbox into the outbox.
+    private func collectAnswers(_ state: inout LoopState, socket: Socket) throws(WorkRuntimeError) {
+        mailbox.withLock { box in swap(&box, &state.posted) }
+        guard !state.posted.isEmpty else { return }
+        defer { state.posted.removeAll(keepingCapacity: true) }
+        for item in state.posted {
             switch item {
             case .done:
-                running -= 1
-                stats.done += 1
+                state.running -= 1
+                state.stats.done += 1
             case .fail:
-                running -= 1
-                stats.failed += 1
+                state.running -= 1
+                state.stats.failed += 1
             case .extend: break
             }
-            try outbox.send(Self.message(item), on: socket)
+            try state.outbox.send(Self.message(item), on: socket)
         }
     }
 
