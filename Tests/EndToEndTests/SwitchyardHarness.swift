@@ -91,6 +91,8 @@ struct SwitchyardHarness {
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
+        // A test process that traps leaves no server behind: the child stops when this process is gone.
+        env["SWITCHYARD_WATCH_PID"] = "\(ProcessInfo.processInfo.processIdentifier)"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let log = directory.appendingPathComponent("\(name).log")

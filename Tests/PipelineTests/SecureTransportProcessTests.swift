@@ -73,6 +73,8 @@ struct SecureTransportProcessTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: SecureTransportProcessTests.binary)
             process.arguments = arguments
+            // If this test process traps, the child stops instead of living on.
+            process.environment = ProcessInfo.processInfo.environment.merging(["SWITCHYARD_WATCH_PID": "\(ProcessInfo.processInfo.processIdentifier)"]) { _, new in new }
             FileManager.default.createFile(atPath: path("\(name).log"), contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path("\(name).log")))
             process.standardError = handle

@@ -51,6 +51,8 @@ struct WorkProtocolProcessTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: WorkProtocolProcessTests.binary)
             process.arguments = arguments
+            // If this test process traps, the child stops instead of living on.
+            process.environment = ProcessInfo.processInfo.environment.merging(["SWITCHYARD_WATCH_PID": "\(ProcessInfo.processInfo.processIdentifier)"]) { _, new in new }
             process.standardOutput = stdout
             try process.run()
             return process
