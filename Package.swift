@@ -209,13 +209,15 @@ let package = Package(
             path: "Tests/WorkProtocolTestSupport",
             swiftSettings: swiftSettings
         ),
+        // Test support: a clock the test advances by hand (retries, backoff, rate limits, breakers, pacing without sleeping).
+        .target(name: "ClockTestSupport", path: "Tests/ClockTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),
-        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", "ClockTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(
             name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"],
             exclude: ["Fixtures/requirements_llm_server.py"]  // a server the tests start by path, not a resource
@@ -232,7 +234,7 @@ let package = Package(
             "WorkRuntime", "WorkProtocol", "WorkProtocolTestSupport", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding", "WorkProtocolTestSupport",
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding", "WorkProtocolTestSupport", "ClockTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
