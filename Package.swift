@@ -210,20 +210,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Test support: a clock the test advances by hand (retries, backoff, rate limits, breakers, pacing without sleeping).
-        .target(name: "ClockTestSupport", path: "Tests/ClockTestSupport", swiftSettings: swiftSettings),
+        .target(name: "ClockTestSupport", dependencies: ["SwitchyardCore"], path: "Tests/ClockTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),
-        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", "ClockTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(
             name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"],
             exclude: ["Fixtures/requirements_llm_server.py"]  // a server the tests start by path, not a resource
         ),
         .testTarget(name: "BackendsTests", dependencies: [
-            "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+            "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", "ClockTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),

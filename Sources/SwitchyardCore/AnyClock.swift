@@ -6,7 +6,8 @@
 /// its instants count from the moment it was made, so components store one instant type whatever the clock.
 /// Latencies reported to users are measured on `ContinuousClock`, never here: they are what really passed.
 public struct AnyClock: Clock {
-    /// A point on the wrapped clock, as the time since this `AnyClock` was made.
+    /// A point on the wrapped clock, as the time since this `AnyClock` was made (a test's `ManualClock`
+    /// counts its time the same way).
     public struct Instant: InstantProtocol {
         public var offset: Duration
 

@@ -1,4 +1,5 @@
 import Synchronization
+import SwitchyardCore
 
 /// A clock that moves only when the test says so: `sleep(until:)` suspends until `advance(by:)` reaches
 /// the deadline (or the sleeping task is cancelled). Code under test takes it as `AnyClock(manualClock)`,
@@ -6,17 +7,8 @@ import Synchronization
 /// and a test can say exactly when a wait ends: `await clock.sleepers(atLeast: 1)` (something is waiting
 /// now), `clock.advance(by:)` (time passes; the sleepers whose deadline came are resumed, in deadline order).
 public final class ManualClock: Clock {
-    public struct Instant: InstantProtocol {
-        public var offset: Duration
-
-        public init(offset: Duration) { self.offset = offset }
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-        public static func + (lhs: Instant, rhs: Duration) -> Instant { lhs.advanced(by: rhs) }
-        public static func - (lhs: Instant, rhs: Duration) -> Instant { lhs.advanced(by: .zero - rhs) }
-        public static func - (lhs: Instant, rhs: Instant) -> Duration { rhs.duration(to: lhs) }
-    }
+    /// Time since the clock was made, as `AnyClock`'s instants are.
+    public typealias Instant = AnyClock.Instant
 
     private struct Sleeper {
         var id: UInt64
