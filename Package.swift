@@ -209,6 +209,8 @@ let package = Package(
             path: "Tests/WorkProtocolTestSupport",
             swiftSettings: swiftSettings
         ),
+        // Test support: a clock the test advances by hand (retries, backoff, rate limits, breakers, pacing without sleeping).
+        .target(name: "ClockTestSupport", dependencies: ["SwitchyardCore"], path: "Tests/ClockTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
@@ -221,7 +223,7 @@ let package = Package(
             exclude: ["Fixtures/requirements_llm_server.py"]  // a server the tests start by path, not a resource
         ),
         .testTarget(name: "BackendsTests", dependencies: [
-            "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+            "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", "ClockTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
@@ -232,7 +234,7 @@ let package = Package(
             "WorkRuntime", "WorkProtocol", "WorkProtocolTestSupport", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding", "WorkProtocolTestSupport",
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding", "WorkProtocolTestSupport", "ClockTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

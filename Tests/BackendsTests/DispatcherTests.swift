@@ -1,3 +1,4 @@
+import ClockTestSupport
 import Foundation
 import HTTPTestSupport
 import Logging
@@ -49,21 +50,27 @@ struct DispatcherTests {
         }
     }
 
-    @Test func downBackendOpensBreakerAndFallsBackWithoutLosingRequests() async throws {
+    @Test(.timeLimit(.minutes(1)))
+    func downBackendOpensBreakerAndFallsBackWithoutLosingRequests() async throws {
         let configuration = ReplayConfiguration(downModels: ["alpha"])
         try await withReplayServer(catalog: TestData.catalog, configuration: configuration) { port, responder in
+            // On a manual clock only the backoffs pass (at once): the 30 s cooldown never ends mid-test, however slow the machine.
+            let clock = ManualClock()
             let dispatcher = try Dispatcher(
                 endpoints: ["alpha", "beta", "gamma"].map { TestData.endpoint($0, port: port) },
-                configuration: TestData.configuration(maxAttempts: 2, failureThreshold: 3), logger: quietLogger
+                configuration: TestData.configuration(maxAttempts: 2, failureThreshold: 3), clock: AnyClock(clock), logger: quietLogger
             )
             let prompts = ["What is 2+2?", "Name a prime.", "Say hi.", "unknown prompt"]
             // Sequential first requests open the breaker deterministically, then a concurrent burst.
             var outcomes: [DispatchOutcome] = []
             for i in 0..<3 {
-                outcomes.append(await dispatcher.dispatch(DispatchRequest(
-                    requestID: "s\(i)", body: TestData.body(prompt: prompts[i % 4]), candidates: ["alpha", "beta", "gamma"])))
+                outcomes.append(await clock.advancingWhileSleeping {
+                    await dispatcher.dispatch(DispatchRequest(
+                        requestID: "s\(i)", body: TestData.body(prompt: prompts[i % 4]), candidates: ["alpha", "beta", "gamma"]))
+                })
             }
             #expect(dispatcher.unavailableModels() == ["alpha"])
+            #expect(clock.now.offset < .seconds(1))
             let burst = await withTaskGroup(of: DispatchOutcome.self) { group in
                 for i in 0..<40 {
                     group.addTask {

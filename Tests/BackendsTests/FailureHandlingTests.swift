@@ -1,28 +1,36 @@
+import ClockTestSupport
 import Foundation
 import Logging
 import SwitchyardCore
 import Testing
 @testable import Backends
 
-@Suite("Retries, timeouts and rate limits against a scripted server")
+/// Waits (backoff, `Retry-After`, rate limits) run on a manual clock: the tests say when time passes and
+/// check that nothing went out before it did. The HTTP client's own deadlines are in `HTTPTimeoutTests`.
+@Suite("Retries and rate limits against a scripted server", .timeLimit(.minutes(1)))
 struct FailureHandlingTests {
     @Test func rateLimitedRetryHonoursRetryAfter() async throws {
         let server = ScriptedServer { call, _ in
             call == 0 ? .init(status: 429, headers: [("Retry-After", "1")]) : .init(status: 200)
         }
         try await server.run { port in
-            let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: TestData.configuration(), logger: quietLogger)
-            let start = ContinuousClock.now
-            let outcome = await dispatcher.dispatch(DispatchRequest(requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha"]))
-            let elapsed = ContinuousClock.now - start
+            let clock = ManualClock()
+            let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: TestData.configuration(),
+                                            clock: AnyClock(clock), logger: quietLogger)
+            let dispatching = Task { await dispatcher.dispatch(DispatchRequest(requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha"])) }
+            try await clock.sleepers(atLeast: 1)
+            // Retry-After: 1 floors the backoff (at most 5 ms here): the retry waits exactly a second.
+            #expect(clock.pendingWaits == [.seconds(1)])
+            clock.advance(by: .milliseconds(999))
+            #expect(clock.sleeperCount == 1)
+            #expect(server.requests.count == 1, "the retry went out before Retry-After passed")
+            clock.advance(by: .milliseconds(1))
+            let outcome = await dispatching.value
             try await dispatcher.shutdown()
             #expect(outcome.error == nil)
             #expect(outcome.attempts.map(\.statusCode) == [429, 200])
-            #expect(elapsed >= .seconds(1), "Retry-After: 1 must delay the retry by a second, took \(elapsed)")
-            #expect(elapsed < .seconds(3))
-            let requests = server.requests
-            #expect(requests.count == 2)
-            #expect(requests[1].arrival - requests[0].arrival >= .seconds(1))
+            #expect(server.requests.count == 2)
+            #expect(clock.sleepCount == 1)
         }
     }
 
@@ -31,13 +39,13 @@ struct FailureHandlingTests {
             model == "alpha" ? .init(status: 429, headers: [("Retry-After", "120")]) : .init(status: 200)
         }
         try await server.run { port in
+            let clock = ManualClock()
             let dispatcher = try Dispatcher(
                 endpoints: [TestData.endpoint("alpha", port: port), TestData.endpoint("beta", port: port)],
-                configuration: TestData.configuration(), logger: quietLogger)
-            let start = ContinuousClock.now
+                configuration: TestData.configuration(), clock: AnyClock(clock), logger: quietLogger)
             let outcome = await dispatcher.dispatch(DispatchRequest(requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha", "beta"]))
             try await dispatcher.shutdown()
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(clock.sleepCount == 0, "no wait at all before falling back")
             #expect(outcome.model == "beta")
             #expect(outcome.attempts.map(\.statusCode) == [429, 200])
             #expect(outcome.fallbacks.first?.reason.contains("Retry-After") == true)
@@ -58,71 +66,38 @@ struct FailureHandlingTests {
         }
     }
 
-    @Test func firstByteTimeoutIsRetried() async throws {
-        let server = ScriptedServer { call, _ in
-            call == 0 ? .init(status: 200, delay: .seconds(3)) : .init(status: 200)
-        }
-        try await server.run { port in
-            let timeouts = BackendTimeouts(connect: .seconds(1), firstByte: .milliseconds(300), total: .seconds(5))
-            let dispatcher = try Dispatcher(
-                endpoints: [TestData.endpoint("alpha", port: port, timeouts: timeouts)], configuration: TestData.configuration(), logger: quietLogger)
-            let start = ContinuousClock.now
-            let outcome = await dispatcher.dispatch(DispatchRequest(requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha"]))
-            let elapsed = ContinuousClock.now - start
-            try await dispatcher.shutdown()
-            #expect(outcome.error == nil)
-            #expect(outcome.attempts.map(\.result) == ["timeout", "ok"])
-            let first = try #require(outcome.attempts.first)
-            #expect(first.latencySeconds >= 0.29 && first.latencySeconds < 1.5)
-            #expect(elapsed < .seconds(2))
-        }
-    }
-
-    @Test func timeoutsOnEveryModelGiveATimeoutError() async throws {
-        let server = ScriptedServer { _, _ in .init(status: 200, delay: .seconds(3)) }
-        try await server.run { port in
-            let timeouts = BackendTimeouts(connect: .seconds(1), firstByte: .milliseconds(150), total: .seconds(5))
-            let dispatcher = try Dispatcher(
-                endpoints: ["alpha", "beta"].map { TestData.endpoint($0, port: port, timeouts: timeouts) },
-                configuration: TestData.configuration(maxAttempts: 1), logger: quietLogger)
-            let outcome = await dispatcher.dispatch(DispatchRequest(requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha", "beta"]))
-            try await dispatcher.shutdown()
-            #expect(outcome.error?.code == .timeout)
-            #expect(outcome.fallbacks.map(\.model) == ["alpha", "beta"])
-        }
-    }
-
     @Test func requestsPerMinuteLimitIsRespectedServerSide() async throws {
         let server = ScriptedServer { _, _ in .init(status: 200) }
         try await server.run { port in
+            let clock = ManualClock()
             // 600 rpm = 10 requests/s with a 0.2 s burst (2 requests).
             let limits = BackendLimits(maxConcurrency: 16, requestsPerMinute: 600, burstSeconds: 0.2)
             let dispatcher = try Dispatcher(
-                endpoints: [TestData.endpoint("alpha", port: port, limits: limits)], configuration: TestData.configuration(), logger: quietLogger)
+                endpoints: [TestData.endpoint("alpha", port: port, limits: limits)], configuration: TestData.configuration(),
+                clock: AnyClock(clock), logger: quietLogger)
             let count = 12
-            let outcomes = await withTaskGroup(of: DispatchOutcome.self) { group in
-                for i in 0..<count {
-                    group.addTask {
-                        await dispatcher.dispatch(DispatchRequest(requestID: "r\(i)", body: TestData.body(prompt: "x"), candidates: ["alpha"]))
+            let dispatching = Task {
+                await withTaskGroup(of: DispatchOutcome.self) { group in
+                    for i in 0..<count {
+                        group.addTask {
+                            await dispatcher.dispatch(DispatchRequest(requestID: "r\(i)", body: TestData.body(prompt: "x"), candidates: ["alpha"]))
+                        }
                     }
+                    var all: [DispatchOutcome] = []
+                    for await outcome in group { all.append(outcome) }
+                    return all
                 }
-                var all: [DispatchOutcome] = []
-                for await outcome in group { all.append(outcome) }
-                return all
             }
+            // 2 at once, then one every 100 ms: the other 10 wait 0.1 s, 0.2 s, ... 1.0 s.
+            try await clock.sleepers(atLeast: count - 2)
+            #expect(clock.pendingWaits == (1...10).map { .milliseconds(100 * $0) })
+            clock.advance(by: .milliseconds(550))
+            #expect(clock.sleeperCount == 5, "5 of the 10 waiting requests went out in 0.55 s")
+            clock.advance(by: .milliseconds(450))
+            let outcomes = await dispatching.value
             try await dispatcher.shutdown()
-            #expect(outcomes.allSatisfy { $0.error == nil })
-            let arrivals = server.requests.map(\.arrival).sorted()
-            #expect(arrivals.count == count)
-            let first = try #require(arrivals.first)
-            let last = try #require(arrivals.last)
-            // 12 requests, 2 at once then 10/s: the last cannot arrive before ~1.0 s.
-            #expect(last - first >= .milliseconds(900), "span \(last - first)")
-            // Any 0.5 s window holds at most burst + rate * 0.5 = 2 + 5 (+1 for timer slop).
-            for (i, start) in arrivals.enumerated() {
-                let inWindow = arrivals[i...].prefix { $0 - start < .milliseconds(500) }.count
-                #expect(inWindow <= 8, "\(inWindow) requests within 0.5 s")
-            }
+            #expect(outcomes.count == count && outcomes.allSatisfy { $0.error == nil })
+            #expect(server.requests.count == count)
         }
     }
 

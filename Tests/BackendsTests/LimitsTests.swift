@@ -1,30 +1,32 @@
+import ClockTestSupport
 import Foundation
+import SwitchyardCore
 import Testing
 @testable import Backends
 
 @Suite("Token buckets, semaphore, breaker, backoff")
 struct LimitsTests {
     @Test func tokenBucketGrantsBurstThenMakesCallersWait() {
-        let start = ContinuousClock.now
+        let clock = ManualClock()
         // 600/min = 10/s, 0.5 s burst = 5 tokens.
-        let bucket = TokenBucket(perMinute: 600, burstSeconds: 0.5)
-        for _ in 0..<5 { #expect(bucket.reserve(1, now: start) == .zero) }
-        #expect(bucket.reserve(1, now: start) == .milliseconds(100))
-        #expect(bucket.reserve(1, now: start) == .milliseconds(200))
+        let bucket = TokenBucket(perMinute: 600, burstSeconds: 0.5, clock: AnyClock(clock))
+        for _ in 0..<5 { #expect(bucket.reserve(1) == .zero) }
+        #expect(bucket.reserve(1) == .milliseconds(100))
+        #expect(bucket.reserve(1) == .milliseconds(200))
         // One second later 10 tokens came back, minus the 2 owed.
-        let later = start + .seconds(1)
-        #expect(bucket.reserve(5, now: later) == .zero)
-        #expect(bucket.reserve(1, now: later) == .milliseconds(100))
+        clock.advance(by: .seconds(1))
+        #expect(bucket.reserve(5) == .zero)
+        #expect(bucket.reserve(1) == .milliseconds(100))
     }
 
     @Test func tokenBucketClampsHugeRequestsAndAcceptsCorrections() {
-        let start = ContinuousClock.now
-        let bucket = TokenBucket(perMinute: 60_000, burstSeconds: 1)  // 1000/s, capacity 1000
+        let clock = ManualClock()
+        let bucket = TokenBucket(perMinute: 60_000, burstSeconds: 1, clock: AnyClock(clock))  // 1000/s, capacity 1000
         #expect(bucket.capacity == 1000)
-        #expect(bucket.reserve(50_000, now: start) == .zero)  // clamped to 1000, passes alone
-        #expect(bucket.reserve(100, now: start) == .milliseconds(100))
-        bucket.adjust(by: 600, now: start)  // the backend used fewer tokens than reserved
-        #expect(bucket.reserve(400, now: start) == .zero)
+        #expect(bucket.reserve(50_000) == .zero)  // clamped to 1000, passes alone
+        #expect(bucket.reserve(100) == .milliseconds(100))
+        bucket.adjust(by: 600)  // the backend used fewer tokens than reserved
+        #expect(bucket.reserve(400) == .zero)
     }
 
     @Test func semaphoreBoundsConcurrency() async throws {
@@ -59,27 +61,54 @@ struct LimitsTests {
     }
 
     @Test func breakerOpensAfterConsecutiveFailuresAndProbesAfterCooldown() {
-        let breaker = CircuitBreaker(configuration: CircuitBreakerConfiguration(failureThreshold: 3, cooldown: .seconds(10)))
-        let t0 = ContinuousClock.now
-        #expect(breaker.admit(now: t0) == .allowed)
-        breaker.recordFailure(now: t0)
-        breaker.recordFailure(now: t0)
+        let clock = ManualClock()
+        let breaker = CircuitBreaker(configuration: CircuitBreakerConfiguration(failureThreshold: 3, cooldown: .seconds(10)), clock: AnyClock(clock))
+        #expect(breaker.admit() == .allowed)
+        breaker.recordFailure()
+        breaker.recordFailure()
         breaker.recordSuccess()  // resets the streak
-        breaker.recordFailure(now: t0)
-        breaker.recordFailure(now: t0)
-        #expect(!breaker.isUnavailable(now: t0))
-        #expect(breaker.recordFailure(now: t0))  // third in a row opens it
-        #expect(breaker.isUnavailable(now: t0 + .seconds(5)))
-        #expect(breaker.admit(now: t0 + .seconds(5)) == .rejected)
-        // After the cooldown exactly one probe goes through.
-        #expect(breaker.admit(now: t0 + .seconds(11)) == .probe)
-        #expect(breaker.admit(now: t0 + .seconds(11)) == .rejected)
+        breaker.recordFailure()
+        breaker.recordFailure()
+        #expect(!breaker.isUnavailable())
+        #expect(breaker.recordFailure())  // third in a row opens it
+        clock.advance(by: .seconds(5))
+        #expect(breaker.isUnavailable())
+        #expect(breaker.admit() == .rejected)
+        // The cooldown ends exactly 10 s after the breaker opened: then exactly one probe goes through.
+        clock.advance(by: .seconds(5) - .nanoseconds(1))
+        #expect(breaker.admit() == .rejected)
+        clock.advance(by: .nanoseconds(1))
+        #expect(!breaker.isUnavailable())
+        #expect(breaker.admit() == .probe)
+        #expect(breaker.admit() == .rejected)
         // A failed probe reopens it; a successful one closes it.
-        breaker.recordFailure(now: t0 + .seconds(11))
-        #expect(breaker.admit(now: t0 + .seconds(12)) == .rejected)
-        #expect(breaker.admit(now: t0 + .seconds(22)) == .probe)
+        breaker.recordFailure()
+        clock.advance(by: .seconds(1))
+        #expect(breaker.admit() == .rejected)
+        clock.advance(by: .seconds(10))
+        #expect(breaker.admit() == .probe)
         breaker.recordSuccess()
-        #expect(breaker.admit(now: t0 + .seconds(22)) == .allowed)
+        #expect(breaker.admit() == .allowed)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func manualClockWakesSleepersOnlyWhenAdvancedAndOnCancel() async throws {
+        let clock = ManualClock()
+        let woke = LockedState<[Int]>([])
+        let first = Task { try await clock.sleep(for: .seconds(2)); woke.withLock { $0.append(2) } }
+        let second = Task { try await clock.sleep(for: .seconds(1)); woke.withLock { $0.append(1) } }
+        try await clock.sleepers(atLeast: 2)
+        #expect(clock.pendingWaits == [.seconds(1), .seconds(2)])
+        clock.advance(by: .milliseconds(999))
+        #expect(clock.sleeperCount == 2 && woke.withLock { $0 }.isEmpty)
+        clock.advance(by: .milliseconds(1))
+        try await second.value
+        #expect(woke.withLock { $0 } == [1] && clock.sleeperCount == 1)
+        first.cancel()
+        await #expect(throws: CancellationError.self) { try await first.value }
+        #expect(clock.sleeperCount == 0)
+        try await clock.sleep(for: .zero)  // a deadline already passed does not suspend
+        #expect(clock.sleepCount == 3)
     }
 
     @Test func backoffIsFullJitterWithinCapsSeededAndFlooredByRetryAfter() {

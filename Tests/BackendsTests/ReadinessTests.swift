@@ -1,3 +1,4 @@
+import ClockTestSupport
 import Foundation
 import HTTPTestSupport
 import Logging
@@ -57,27 +58,37 @@ struct ReadinessTests {
         }
     }
 
-    @Test("a backend that comes up late is waited for; one that never does fails with its URL and the knob")
+    @Test("a backend that comes up late is waited for; one that never does fails with its URL and the knob", .timeLimit(.minutes(1)))
     func lateBackendIsWaitedFor() async throws {
         let port = try Self.freePort()
+        let clock = ManualClock()
         var configuration = TestData.configuration()
         configuration.readiness = ReadinessPolicy(timeout: .seconds(60), interval: .milliseconds(50))
-        let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: configuration, logger: quietLogger)
+        let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: configuration,
+                                        clock: AnyClock(clock), logger: quietLogger)
         let waiting = Task { try await dispatcher.waitUntilReady() }
-        try await Task.sleep(for: .milliseconds(300))
-        // Nothing listens yet: the check is still waiting, not failed.
+        // Nothing listens yet: after a few refused checks the readiness check is still waiting, not failed.
+        for _ in 0..<3 {
+            try await clock.sleepers(atLeast: 1)
+            #expect(clock.pendingWaits == [.milliseconds(50)])
+            clock.advance(by: .milliseconds(50))
+        }
         let server = ReplayServer(responder: ReplayResponder(catalog: TestData.catalog, configuration: ReplayConfiguration(port: port)),
                                   logger: quietLogger)
         try await withRunningApplication({ server.makeApplication(onRunning: $0) }) { _ in
-            try await waiting.value
+            // The check may be sleeping or already connecting: its next look (at most 50 ms on) finds the server.
+            try await clock.advancingWhileSleeping { try await waiting.value }
         }
         try await dispatcher.shutdown()
 
-        var short = TestData.configuration()
-        short.readiness = ReadinessPolicy(timeout: .milliseconds(300), interval: .milliseconds(50))
-        let down = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: short, logger: quietLogger)
-        let error = await #expect(throws: BackendsError.self) { try await down.waitUntilReady() }
+        // With nothing ever listening, the check gives up when its timeout passes on the clock: 60 s that take no time.
+        configuration.readiness = ReadinessPolicy(timeout: .seconds(60), interval: .seconds(5))
+        let down = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: configuration,
+                                  clock: AnyClock(clock), logger: quietLogger)
+        let started = clock.now
+        let error = await clock.advancingWhileSleeping { await #expect(throws: BackendsError.self) { try await down.waitUntilReady() } }
         try await down.shutdown()
+        #expect(clock.now - started == .seconds(60))
         #expect(error?.description.contains("127.0.0.1:\(port)") == true)
         #expect(error?.description.contains("ready_timeout_seconds") == true)
     }
@@ -100,22 +111,27 @@ struct ReadinessTests {
         }
     }
 
-    @Test("a request whose backends are all unavailable waits for the half-open probe instead of failing")
+    @Test("a request whose backends are all unavailable waits for the half-open probe instead of failing", .timeLimit(.minutes(1)))
     func waitsForTheProbe() async throws {
         // Two 500s open alpha's breaker (threshold 2); after the cooldown the probe gets a 200.
         let server = ScriptedServer { call, _ in .init(status: call < 2 ? 500 : 200) }
         try await server.run { port in
+            let clock = ManualClock()
             var configuration = TestData.configuration(failureThreshold: 2, cooldown: .milliseconds(1_200))
             configuration.unavailableWait = .seconds(30)
-            let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: configuration, logger: quietLogger)
+            let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("alpha", port: port)], configuration: configuration,
+                                            clock: AnyClock(clock), logger: quietLogger)
             let keepAlives = LockedState(0)
-            let outcome = await dispatcher.dispatch(DispatchRequest(
-                requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha"], keepAlive: { keepAlives.withLock { $0 += 1 } }))
+            let outcome = await clock.advancingWhileSleeping {
+                await dispatcher.dispatch(DispatchRequest(
+                    requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha"], keepAlive: { keepAlives.withLock { $0 += 1 } }))
+            }
             try await dispatcher.shutdown()
             #expect(outcome.error == nil, "\(String(describing: outcome.error))")
             #expect(outcome.attempts.map(\.result) == ["http_500", "http_500", "ok"])
             #expect(outcome.fallbacks.map(\.model) == ["alpha"])
-            #expect(keepAlives.withLock { $0 } >= 1, "the lease was not kept alive while waiting")
+            // The wait began when the breaker opened and ended with its 1.2 s cooldown: one keep-alive, at 1 s.
+            #expect(keepAlives.withLock { $0 } == 1, "the lease was not kept alive while waiting")
         }
         // Without a wait (the library default) the same line fails at once.
         let again = ScriptedServer { call, _ in .init(status: call < 2 ? 500 : 200) }

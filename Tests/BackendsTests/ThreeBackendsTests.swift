@@ -1,3 +1,4 @@
+import ClockTestSupport
 import Foundation
 import HTTPTestSupport
 import ReplayBackend
@@ -60,23 +61,30 @@ struct ThreeBackendsTests {
         }
     }
 
-    @Test func breakerProbesAfterCooldownAndClosesWhenTheBackendRecovers() async throws {
+    @Test(.timeLimit(.minutes(1)))
+    func breakerProbesAfterCooldownAndClosesWhenTheBackendRecovers() async throws {
         let server = ScriptedServer { call, model in
             model == "alpha" && call < 2 ? .init(status: 503) : .init(status: 200)
         }
         try await server.run { port in
+            let clock = ManualClock()
             let dispatcher = try Dispatcher(
                 endpoints: ["alpha", "beta"].map { TestData.endpoint($0, port: port) },
-                configuration: TestData.configuration(maxAttempts: 2, failureThreshold: 2, cooldown: .milliseconds(200)),
-                logger: quietLogger)
+                configuration: TestData.configuration(maxAttempts: 2, failureThreshold: 2, cooldown: .seconds(30)),
+                clock: AnyClock(clock), logger: quietLogger)
             let request = DispatchRequest(requestID: "r", body: TestData.body(prompt: "x"), candidates: ["alpha", "beta"])
-            let first = await dispatcher.dispatch(request)
+            // The backoff between alpha's two 503s passes at once.
+            let first = await clock.advancingWhileSleeping { await dispatcher.dispatch(request) }
             #expect(first.model == "beta")
+            #expect(first.attempts.map(\.statusCode) == [503, 503, 200])
             #expect(dispatcher.unavailableModels() == ["alpha"])
             let skipped = await dispatcher.dispatch(request)
             #expect(skipped.model == "beta")
             #expect(skipped.attempts.map(\.model) == ["beta"])
-            try await Task.sleep(for: .milliseconds(250))
+            // The clock has not moved since the breaker opened: it opens again exactly 30 s later.
+            clock.advance(by: .seconds(30) - .nanoseconds(1))
+            #expect(dispatcher.unavailableModels() == ["alpha"])
+            clock.advance(by: .nanoseconds(1))
             #expect(dispatcher.unavailableModels().isEmpty)
             let probe = await dispatcher.dispatch(request)
             #expect(probe.model == "alpha")

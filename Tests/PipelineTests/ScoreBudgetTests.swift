@@ -1,10 +1,12 @@
 import Budget
+import ClockTestSupport
 import Foundation
 import Logging
 import Payloads
 import Pipeline
 import Routing
 import SwitchyardCore
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -139,27 +141,52 @@ struct ScoreBudgetTests {
         #expect(budget.ledger.snapshot().actualUSD == drive.actualUSD || abs(budget.ledger.snapshot().actualUSD - drive.actualUSD) < 1e-12)
     }
 
-    @Test("pacing: a line waits while reservations in flight hold over a quarter of the unspent budget")
-    func pacingWaitsForSettles() async {
+    @Test("pacing: a line waits while reservations in flight hold over a quarter of the unspent budget", .timeLimit(.minutes(1)))
+    func pacingWaitsForSettles() async throws {
         let budget = ScoreBudget(configuration: .init(budgetUSD: 1), models: Self.models)
         #expect(!budget.shouldWaitForSettles)
         let first = budget.ledger.reserve(0.2)
         #expect(!budget.shouldWaitForSettles)
         let second = budget.ledger.reserve(0.1)
         #expect(budget.shouldWaitForSettles)
-        // A settle arriving while the stage waits lets it go on.
-        let stage = ScoreStage(router: LadderRouter(), budget: budget)
-        Task {
-            try? await Task.sleep(for: .milliseconds(50))
-            if let second { budget.ledger.settle(second, actualUSD: 0.1) }
-        }
-        await stage.waitForBudget(maxWait: .seconds(30))
+        // A settle arriving while the stage waits lets it go on at its next look (every 10 ms).
+        let clock = ManualClock()
+        let stage = ScoreStage(router: LadderRouter(), budget: budget, clock: AnyClock(clock))
+        let waiting = Task { await stage.waitForBudget(maxWait: .seconds(30)) }
+        try await clock.sleepers(atLeast: 1)
+        clock.advance(by: .milliseconds(10))
+        try await clock.sleepers(atLeast: 1)
+        #expect(clock.sleepCount == 2, "still waiting: nothing settled yet")
+        if let second { budget.ledger.settle(second, actualUSD: 0.1) }
+        clock.advance(by: .milliseconds(10))
+        await waiting.value
+        #expect(clock.sleepCount == 2 && clock.sleeperCount == 0)
         #expect(!budget.shouldWaitForSettles)
         if let first { budget.ledger.release(first) }
         // Without pacing nothing ever waits.
         let unpaced = ScoreBudget(configuration: .init(budgetUSD: 1, inFlightShare: nil), models: Self.models)
         _ = unpaced.ledger.reserve(0.9)
         #expect(!unpaced.shouldWaitForSettles)
+    }
+
+    @Test("pacing gives up after maxWait, keeping the lease alive about every second", .timeLimit(.minutes(1)))
+    func pacingGivesUpAfterMaxWait() async {
+        let budget = ScoreBudget(configuration: .init(budgetUSD: 1), models: Self.models)
+        let held = [budget.ledger.reserve(0.2), budget.ledger.reserve(0.1)]
+        #expect(budget.shouldWaitForSettles)
+        let clock = ManualClock()
+        let stage = ScoreStage(router: LadderRouter(), budget: budget, clock: AnyClock(clock))
+        let keepAlives = KeepAliveCount()
+        await clock.advancingWhileSleeping {
+            await stage.waitForBudget(maxWait: .seconds(5), keepAlive: { keepAlives.add() })
+        }
+        // Nothing settled: it looked every 10 ms for 5 s, then went on (the reservations are still held).
+        #expect(clock.now.offset == .seconds(5))
+        #expect(clock.sleepCount == 500)
+        #expect(budget.shouldWaitForSettles)
+        // Called when more than a second passed since the last call: at 1.01, 2.02, 3.03 and 4.04 s.
+        #expect(keepAlives.value == 4)
+        for hold in held { if let hold { budget.ledger.release(hold) } }
     }
 
     @Test("under a budget, fallbacks never cost more than the reserved model")
@@ -255,4 +282,11 @@ struct SpendFeedTests {
     static func freePort() throws -> Int {
         try LoopbackPort.free()
     }
+}
+
+/// Counts keep-alive calls from the pacing wait.
+private final class KeepAliveCount: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

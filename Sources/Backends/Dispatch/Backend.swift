@@ -17,10 +17,12 @@ final class Backend: Sendable {
     let tokenBucket: TokenBucket?
     let breaker: CircuitBreaker
     let metrics: DispatchMetrics.PerModel
+    /// What the rate limits wait on (and the buckets and breaker read).
+    let clock: AnyClock
 
     init(
         endpoint: ModelEndpoint, apiKey: APIKey?, tls: TLSConfiguration?, origin: String, concurrency: Int,
-        breaker: CircuitBreakerConfiguration, metrics: DispatchMetrics.PerModel
+        breaker: CircuitBreakerConfiguration, metrics: DispatchMetrics.PerModel, clock: AnyClock
     ) {
         self.endpoint = endpoint
         self.tls = tls
@@ -32,13 +34,14 @@ final class Backend: Sendable {
         self.headers = headers
         self.concurrency = AsyncSemaphore(permits: concurrency)
         requestBucket = endpoint.limits.requestsPerMinute.map {
-            TokenBucket(perMinute: $0, burstSeconds: endpoint.limits.burstSeconds)
+            TokenBucket(perMinute: $0, burstSeconds: endpoint.limits.burstSeconds, clock: clock)
         }
         tokenBucket = endpoint.limits.tokensPerMinute.map {
-            TokenBucket(perMinute: $0, burstSeconds: endpoint.limits.burstSeconds)
+            TokenBucket(perMinute: $0, burstSeconds: endpoint.limits.burstSeconds, clock: clock)
         }
-        self.breaker = CircuitBreaker(configuration: breaker)
+        self.breaker = CircuitBreaker(configuration: breaker, clock: clock)
         self.metrics = metrics
+        self.clock = clock
     }
 
     /// Waits for the rate limits (requests/min and estimated tokens/min), then returns the tokens reserved.
@@ -49,7 +52,7 @@ final class Backend: Sendable {
             reserved = min(estimatedTokens, tokenBucket.capacity)
             wait = max(wait, tokenBucket.reserve(reserved))
         }
-        if wait > .zero { try await Task.sleep(for: wait) }
+        if wait > .zero { try await clock.sleep(for: wait) }
         return reserved
     }
 

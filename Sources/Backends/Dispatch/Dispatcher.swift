@@ -18,22 +18,28 @@ public final class Dispatcher: Sendable {
     private let backoff: Backoff
     private let metrics: DispatchMetrics
     private let logger: Logger
+    /// What every deliberate wait waits on: backoff, `Retry-After`, rate limits, breaker cooldowns, the
+    /// readiness retries and the wait for an unavailable backend. Latencies are measured in real time.
+    private let clock: AnyClock
     /// Holds every API key read here: whatever leaves the dispatcher (response bodies, error messages,
     /// fallback reasons, log lines) passes through it, so a backend that echoes a key cannot leak it.
     private let redactor: Redactor
 
     /// Builds the dispatcher and its shared HTTP client. API keys are read here from `environment`
     /// (the process environment by default) or from owner-only files, registered with `redactor` (pass
-    /// the one the process's log handler uses) and never logged.
+    /// the one the process's log handler uses) and never logged. `clock` is real time unless a test
+    /// passes one it advances by hand.
     public init(
         endpoints: [ModelEndpoint],
         configuration: DispatcherConfiguration = DispatcherConfiguration(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
         redactor: Redactor = Redactor(),
+        clock: AnyClock = .continuous,
         logger: Logger
     ) throws(BackendsError) {
         guard !endpoints.isEmpty else { throw .noEndpoints }
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         self.redactor = redactor
         let metrics = DispatchMetrics(models: endpoints.map(\.name))
@@ -79,7 +85,8 @@ public final class Dispatcher: Sendable {
             let origin = "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
             backends[endpoint.name] = Backend(
                 endpoint: endpoint, apiKey: apiKey, tls: tls, origin: origin, concurrency: concurrency,
-                breaker: configuration.breaker, metrics: metrics.perModel[endpoint.name] ?? .init(model: endpoint.name)
+                breaker: configuration.breaker, metrics: metrics.perModel[endpoint.name] ?? .init(model: endpoint.name),
+                clock: clock
             )
             perHost["\(scheme)://\(host):\(url.port ?? -1)", default: 0] += concurrency
             connect = max(connect, endpoint.timeouts.connect)
@@ -109,7 +116,8 @@ public final class Dispatcher: Sendable {
     /// the start at once, saying what to set.
     public func waitUntilReady() async throws(BackendsError) {
         let policy = configuration.readiness
-        let deadline = ContinuousClock.now + policy.timeout
+        let clock = self.clock
+        let deadline = clock.now + policy.timeout
         var byURL: [ReadinessKey: [Backend]] = [:]
         for backend in backends.values {
             byURL[ReadinessKey(url: backend.endpoint.modelsURL, tls: backend.endpoint.tls), default: []].append(backend)
@@ -123,7 +131,7 @@ public final class Dispatcher: Sendable {
                 let models = members.map(\.endpoint.name).sorted()
                 group.addTask {
                     (key, await Self.check(url: key.url, models: models, headers: headers, tls: tls, client: client, policy: policy,
-                                           deadline: deadline, logger: logger))
+                                           clock: clock, deadline: deadline, logger: logger))
                 }
             }
             var results: [(ReadinessKey, Result<ServedModels?, BackendsError>)] = []
@@ -147,9 +155,9 @@ public final class Dispatcher: Sendable {
     /// One backend URL's check, retried until it answers or `deadline`: what it serves (nil: it cannot say).
     private static func check(
         url: String, models: [String], headers: [(String, String)], tls: TLSConfiguration?, client: OpenAIClient, policy: ReadinessPolicy,
-        deadline: ContinuousClock.Instant, logger: Logger
+        clock: AnyClock, deadline: AnyClock.Instant, logger: Logger
     ) async -> Result<ServedModels?, BackendsError> {
-        let started = ContinuousClock.now
+        let started = clock.now
         var last = "no answer yet"
         var announced = false
         while true {
@@ -176,7 +184,7 @@ public final class Dispatcher: Sendable {
                 // A certificate that does not verify will not start to: stop now, saying what to fix.
                 return .failure(.tlsHandshake(url: url, models: models, detail: detail))
             }
-            let now = ContinuousClock.now
+            let now = clock.now
             guard now < deadline, !Task.isCancelled else {
                 return .failure(.notReady(url: url, models: models, waited: (now - started).seconds, last: last))
             }
@@ -184,7 +192,7 @@ public final class Dispatcher: Sendable {
                 logger.info("waiting for backend", metadata: ["url": "\(url)", "last": "\(last)"])
                 announced = true
             }
-            try? await Task.sleep(for: min(policy.interval, deadline - now))
+            try? await clock.sleep(for: min(policy.interval, deadline - now))
         }
     }
 
@@ -198,8 +206,7 @@ public final class Dispatcher: Sendable {
 
     /// Models whose circuit breaker is open right now: the score stage should rank around them.
     public func unavailableModels() -> Set<String> {
-        let now = ContinuousClock.now
-        return Set(backends.filter { $0.value.breaker.isUnavailable(now: now) }.keys)
+        Set(backends.filter { $0.value.breaker.isUnavailable() }.keys)
     }
 
     /// Sends one request: the first candidate, then the next ones after retries run out or when a
@@ -234,7 +241,7 @@ public final class Dispatcher: Sendable {
         }
 
         var lastError: DispatchError?
-        let deadline = ContinuousClock.now + configuration.unavailableWait
+        let deadline = clock.now + configuration.unavailableWait
         while true {
             var tried = 0
             // True while every model tried was skipped or lost because its backend is unavailable (circuit
@@ -268,7 +275,7 @@ public final class Dispatcher: Sendable {
                     logger.debug("falling back", metadata: ["model": "\(model)", "reason": "\(reason)"])
                 }
             }
-            guard tried > 0, onlyUnavailable, ContinuousClock.now < deadline else { break }
+            guard tried > 0, onlyUnavailable, clock.now < deadline else { break }
             guard await waitForAvailableBackend(request, until: deadline, logger: logger) else { break }
         }
         let reasons = outcome.fallbacks.map { "\($0.model): \($0.reason)" }.joined(separator: "; ")
@@ -282,22 +289,22 @@ public final class Dispatcher: Sendable {
     /// Waits until one of `request`'s backends would let a request through (its circuit's cooldown passed,
     /// so the next attempt is the half-open probe, or another request's probe closed it), calling
     /// `keepAlive` about every second. False when `deadline` came first or the task was cancelled.
-    private func waitForAvailableBackend(_ request: DispatchRequest, until deadline: ContinuousClock.Instant, logger: Logger) async -> Bool {
+    private func waitForAvailableBackend(_ request: DispatchRequest, until deadline: AnyClock.Instant, logger: Logger) async -> Bool {
         let candidates = request.candidates.compactMap { backends[$0] }.prefix(configuration.maxModelsPerRequest)
         guard !candidates.isEmpty else { return false }
         logger.debug("every backend of the request is unavailable: waiting for a probe", metadata: [
             "models": "\(candidates.map(\.endpoint.name).joined(separator: ","))",
         ])
-        var lastKeepAlive = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            let now = ContinuousClock.now
-            if candidates.contains(where: { !$0.breaker.isUnavailable(now: now) }) { return true }
+        var lastKeepAlive = clock.now
+        while clock.now < deadline {
+            let now = clock.now
+            if candidates.contains(where: { !$0.breaker.isUnavailable() }) { return true }
             if now - lastKeepAlive >= .seconds(1) {
                 request.keepAlive()
                 lastKeepAlive = now
             }
             do {
-                try await Task.sleep(for: min(.milliseconds(50), deadline - now))
+                try await clock.sleep(for: min(.milliseconds(50), deadline - now))
             } catch {
                 return false
             }
@@ -376,7 +383,7 @@ public final class Dispatcher: Sendable {
             }
             backend.metrics.retries.increment()
             do {
-                try await Task.sleep(for: backoff.delay(retry: attemptIndex, retryAfter: retryAfter))
+                try await clock.sleep(for: backoff.delay(retry: attemptIndex, retryAfter: retryAfter))
             } catch {
                 return .failed(DispatchError(code: .internalError, message: "dispatch cancelled during retry backoff"))
             }

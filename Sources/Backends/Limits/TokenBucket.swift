@@ -6,28 +6,31 @@ import SwitchyardCore
 ///
 /// Reservations make waiting FIFO-fair without a queue, and `adjust` lets the tokens/min bucket be
 /// corrected once the backend reports the actual usage. Any window of T seconds admits at most
-/// `capacity + rate * T` tokens.
+/// `capacity + rate * T` tokens. Time is read from `clock` (real time unless a test passes a manual one).
 final class TokenBucket: Sendable {
     private struct State {
         var tokens: Double
-        var last: ContinuousClock.Instant
+        var last: AnyClock.Instant
     }
 
     /// Tokens refilled per second.
     let rate: Double
     /// Most tokens held at once (the burst).
     let capacity: Double
+    private let clock: AnyClock
     private let state: LockedState<State>
 
-    init(perMinute: Double, burstSeconds: Double) {
+    init(perMinute: Double, burstSeconds: Double, clock: AnyClock = .continuous) {
         rate = max(perMinute, 1e-9) / 60
         capacity = max(1, rate * max(burstSeconds, 0))
-        state = LockedState(State(tokens: capacity, last: .now))
+        self.clock = clock
+        state = LockedState(State(tokens: capacity, last: clock.now))
     }
 
     /// Takes `amount` tokens (clamped to the capacity so a huge request still passes, alone) and
     /// returns the wait before they are really available (zero when the bucket had them).
-    func reserve(_ amount: Double, now: ContinuousClock.Instant = .now) -> Duration {
+    func reserve(_ amount: Double) -> Duration {
+        let now = clock.now
         let take = min(max(amount, 0), capacity)
         return state.withLock { s in
             refill(&s, now: now)
@@ -38,14 +41,15 @@ final class TokenBucket: Sendable {
     }
 
     /// Gives back (positive) or takes more (negative) tokens after the fact.
-    func adjust(by delta: Double, now: ContinuousClock.Instant = .now) {
+    func adjust(by delta: Double) {
+        let now = clock.now
         state.withLock { s in
             refill(&s, now: now)
             s.tokens = min(capacity, s.tokens + delta)
         }
     }
 
-    private func refill(_ s: inout State, now: ContinuousClock.Instant) {
+    private func refill(_ s: inout State, now: AnyClock.Instant) {
         let elapsed = now - s.last
         guard elapsed > .zero else { return }
         let seconds = elapsed.seconds

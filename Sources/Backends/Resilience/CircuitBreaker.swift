@@ -1,11 +1,13 @@
 import Foundation
+import SwitchyardCore
 
 /// Per-backend circuit breaker: closed → (N consecutive failures) → open → (cooldown) → half-open,
-/// where a single probe request closes it again on success or reopens it on failure.
+/// where a single probe request closes it again on success or reopens it on failure. Cooldowns are
+/// timed on `clock` (real time unless a test passes a manual one).
 final class CircuitBreaker: Sendable {
     enum Phase: Equatable, Sendable {
         case closed(consecutiveFailures: Int)
-        case open(until: ContinuousClock.Instant)
+        case open(until: AnyClock.Instant)
         case halfOpen(probeInFlight: Bool)
     }
 
@@ -18,18 +20,21 @@ final class CircuitBreaker: Sendable {
     }
 
     private let configuration: CircuitBreakerConfiguration
+    private let clock: AnyClock
     private let phase: LockedState<Phase>
 
-    init(configuration: CircuitBreakerConfiguration) {
+    init(configuration: CircuitBreakerConfiguration, clock: AnyClock = .continuous) {
         self.configuration = configuration
+        self.clock = clock
         phase = LockedState(.closed(consecutiveFailures: 0))
     }
 
     var currentPhase: Phase { phase.withLock { $0 } }
 
     /// True while requests would be rejected (open and cooling down, or a probe is out).
-    func isUnavailable(now: ContinuousClock.Instant = .now) -> Bool {
-        phase.withLock { p in
+    func isUnavailable() -> Bool {
+        let now = clock.now
+        return phase.withLock { p in
             switch p {
             case .closed: return false
             case .open(let until): return now < until
@@ -38,8 +43,9 @@ final class CircuitBreaker: Sendable {
         }
     }
 
-    func admit(now: ContinuousClock.Instant = .now) -> Admission {
-        phase.withLock { p in
+    func admit() -> Admission {
+        let now = clock.now
+        return phase.withLock { p in
             switch p {
             case .closed:
                 return .allowed
@@ -61,8 +67,9 @@ final class CircuitBreaker: Sendable {
 
     /// Returns true when this failure opened the breaker.
     @discardableResult
-    func recordFailure(now: ContinuousClock.Instant = .now) -> Bool {
-        phase.withLock { p in
+    func recordFailure() -> Bool {
+        let now = clock.now
+        return phase.withLock { p in
             switch p {
             case .closed(let failures):
                 if failures + 1 >= configuration.failureThreshold {
@@ -82,7 +89,8 @@ final class CircuitBreaker: Sendable {
 
     /// Opens the breaker at once, whatever its phase (the backend said it does not serve the model: no
     /// point sending more until the cooldown passes and a probe checks again).
-    func trip(now: ContinuousClock.Instant = .now) {
+    func trip() {
+        let now = clock.now
         phase.withLock { $0 = .open(until: now + configuration.cooldown) }
     }
 

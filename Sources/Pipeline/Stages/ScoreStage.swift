@@ -22,9 +22,15 @@ public struct ScoreStage: Sendable {
     public let maxAlternatives: Int
     /// The router's models that are in the pool, when that is not all of them (nil: no restriction).
     private let poolRestriction: Set<String>?
+    /// What budget pacing waits on: real time unless a test passes a clock it advances by hand.
+    private let clock: AnyClock
 
-    public init(router: any RequestRouter, budget: ScoreBudget? = nil, poolModels: Set<String>? = nil, maxAlternatives: Int = 2) {
+    public init(
+        router: any RequestRouter, budget: ScoreBudget? = nil, poolModels: Set<String>? = nil, maxAlternatives: Int = 2,
+        clock: AnyClock = .continuous
+    ) {
         self.router = router
+        self.clock = clock
         self.budget = budget
         self.poolModels = poolModels
         self.maxAlternatives = maxAlternatives
@@ -36,13 +42,13 @@ public struct ScoreStage: Sendable {
     /// every second (extend the task's lease). Returns at once without a budget or pacing.
     public func waitForBudget(maxWait: Duration = .seconds(5), keepAlive: @Sendable () -> Void = {}) async {
         guard let budget, budget.shouldWaitForSettles else { return }
-        let deadline = ContinuousClock.now + maxWait
-        var lastKeepAlive = ContinuousClock.now
-        while budget.shouldWaitForSettles, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-            if ContinuousClock.now - lastKeepAlive > .seconds(1) {
+        let deadline = clock.now + maxWait
+        var lastKeepAlive = clock.now
+        while budget.shouldWaitForSettles, clock.now < deadline {
+            try? await clock.sleep(for: .milliseconds(10))
+            if clock.now - lastKeepAlive > .seconds(1) {
                 keepAlive()
-                lastKeepAlive = ContinuousClock.now
+                lastKeepAlive = clock.now
             }
         }
     }
