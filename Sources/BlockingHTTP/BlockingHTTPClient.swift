@@ -37,7 +37,7 @@ public final class BlockingHTTPClient: Sendable {
         http.shutdown(queue: .global()) { _ in }
     }
 
-    /// Closes the connection pool; later calls fail with `BlockingHTTPError.shutDown`.
+    /// Closes the connection pool; later calls fail with a `BlockingHTTPError` of kind `shutDown`.
     public func shutdown() async throws {
         try await http.shutdown()
     }
@@ -53,52 +53,48 @@ public final class BlockingHTTPClient: Sendable {
             request = try HTTPClient.Request(
                 url: url.absoluteString, method: .POST, headers: HTTPHeaders(headers), body: .data(body))
         } catch {
-            throw .badURL(url: url.absoluteString, reason: "\(error)")
+            throw BlockingHTTPError(kind: .badURL, url: url.absoluteString, reason: "\(error)")
         }
         do {
             let response = try http.execute(request: request, deadline: .now() + TimeAmount(timeout)).wait()
             let bytes = response.body.map { Data($0.readableBytesView) } ?? Data()
             return Response(status: Int(response.status.code), body: bytes)
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
-            throw .timedOut(url: url.absoluteString, after: timeout)
+            throw BlockingHTTPError(kind: .timedOut, url: url.absoluteString, reason: "no answer within \(timeout)")
         } catch let error as HTTPClientError where error == .alreadyShutdown {
-            throw .shutDown(url: url.absoluteString)
+            throw BlockingHTTPError(kind: .shutDown, url: url.absoluteString, reason: "the HTTP client was shut down")
         } catch {
-            throw .unreachable(url: url.absoluteString, reason: "\(error)")
+            throw BlockingHTTPError(kind: .unreachable, url: url.absoluteString, reason: "\(error)")
         }
     }
 }
 
 /// Why a `BlockingHTTPClient` call gave no HTTP answer; callers wrap it in their own error.
-public enum BlockingHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The URL cannot be sent (no host, unsupported scheme).
-    case badURL(url: String, reason: String)
-    /// No connection, or the connection broke before a full answer.
-    case unreachable(url: String, reason: String)
-    /// No full answer within the call's timeout.
-    case timedOut(url: String, after: Duration)
-    /// The client was shut down before the call.
-    case shutDown(url: String)
-
-    /// The cause alone, without the URL or advice, for callers whose own error names both.
-    public var reason: String {
-        switch self {
-        case .badURL(_, let reason), .unreachable(_, let reason): return reason
-        case .timedOut(_, let after): return "no answer within \(after)"
-        case .shutDown: return "the HTTP client was shut down"
-        }
+public struct BlockingHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The URL cannot be sent (no host, unsupported scheme).
+        case badURL
+        /// No connection, or the connection broke before a full answer.
+        case unreachable
+        /// No full answer within the call's timeout.
+        case timedOut
+        /// The client was shut down before the call.
+        case shutDown
     }
 
-    public var description: String {
-        switch self {
-        case .badURL(let url, let reason):
-            return "cannot send to \(url) (\(reason)): use an http:// or https:// URL with a host"
-        case .unreachable(let url, let reason):
-            return "request to \(url) failed (\(reason)); is the server running?"
-        case .timedOut(let url, let after):
-            return "no answer from \(url) within \(after); is the server overloaded, or raise the timeout"
-        case .shutDown(let url):
-            return "request to \(url) after the HTTP client was shut down: a bug in the caller"
+    public var kind: Kind
+    public var url: String
+    /// The cause alone, without the URL or advice, for callers whose own error names both.
+    public var reason: String
+
+    public var description: String { "request to \(url) failed (\(reason)): \(advice)" }
+
+    private var advice: String {
+        switch kind {
+        case .badURL: "use an http:// or https:// URL with a host"
+        case .unreachable: "is the server running?"
+        case .timedOut: "is the server overloaded? else raise the timeout"
+        case .shutDown: "the caller shut its HTTP client down too early (a bug)"
         }
     }
 }
