@@ -8,6 +8,7 @@
 //   Wire                          frames of the work protocol
 //   WorkProtocol                  the work protocol without a transport: coordinator state machine, journal, tables
 //   WorkRuntime                   the work protocol over ZeroMQ: coordinator server, stage worker, producer, consumer
+//   BlockingHTTP                  AsyncHTTPClient for synchronous callers; blocking work off the cooperative pool
 //   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS, hashed embedder
 //   Profiling                     what a query requires (capabilities, domains, tokens)
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
@@ -79,15 +80,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: HTTP for synchronous callers (remote embedder, LLM requirement extractor)
+        .target(
+            name: "BlockingHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Domain
         .target(
             name: "Embedding",
-            dependencies: ["COpenBLAS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["COpenBLAS", "BlockingHTTP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Profiling",
-            dependencies: ["SwitchyardCore", "Embedding", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SwitchyardCore", "Embedding", "BlockingHTTP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(name: "Budget", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
@@ -166,7 +179,7 @@ let package = Package(
             name: "SwitchyardCLI",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "WorkProtocol", "WorkRuntime", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "ReplayBackend", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
+                "Backends", "ReplayBackend", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting", "BlockingHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -54,31 +54,24 @@ public enum LabelledPrompts {
         var out: [LabelledPrompt] = []
         var seen: [String: Int] = [:]
         var checked: Set<String> = []
-        let decoder = JSONDecoder()
-        for line in try JSONLinesReader(path: path) where !line.isBlank {
-            let parsed: Line
-            do {
-                parsed = try decoder.decode(Line.self, from: line.bytes)
-            } catch {
-                throw .badLine(file: path, line: line.number, reason: DecodingErrorDescription.describe(error))
-            }
+        try JSONLinesReader(path: path).decodeEach(Line.self) { parsed, number throws(SwitchyardError) in
             if let first = seen[parsed.id] {
-                throw .badLine(file: path, line: line.number, reason: "id '\(parsed.id)' already used on line \(first): every prompt needs its own id")
+                throw .badLine(file: path, line: number, reason: "id '\(parsed.id)' already used on line \(first): every prompt needs its own id")
             }
-            seen[parsed.id] = line.number
-            guard !parsed.prompt.isEmpty else { throw .badLine(file: path, line: line.number, reason: "field 'prompt' is empty") }
+            seen[parsed.id] = number
+            guard !parsed.prompt.isEmpty else { throw .badLine(file: path, line: number, reason: "field 'prompt' is empty") }
             let gold = answers[parsed.id]
             guard let answer = parsed.answer?.text ?? gold?.answer else {
-                throw .badLine(file: path, line: line.number, reason: "no answer for '\(parsed.id)': give \"answer\" in the line or pass an answers file with its id")
+                throw .badLine(file: path, line: number, reason: "no answer for '\(parsed.id)': give \"answer\" in the line or pass an answers file with its id")
             }
             guard let grader = parsed.grader ?? gold?.grader ?? defaultGrader else {
-                throw .badLine(file: path, line: line.number, reason: "no grader for '\(parsed.id)': give \"grader\" (\(GraderSpec.known)) in the line, in the answers file, or as --grader")
+                throw .badLine(file: path, line: number, reason: "no grader for '\(parsed.id)': give \"grader\" (\(GraderSpec.known)) in the line, in the answers file, or as --grader")
             }
             if !checked.contains(grader) {
                 do {
                     _ = try GraderSpec.local(grader)
                 } catch {
-                    throw .badLine(file: path, line: line.number, reason: "field 'grader': \(error)")
+                    throw .badLine(file: path, line: number, reason: "field 'grader': \(error)")
                 }
                 checked.insert(grader)
             }
@@ -97,19 +90,11 @@ public enum LabelledPrompts {
             var task: String?
         }
         var out: [String: GoldAnswer] = [:]
-        let decoder = JSONDecoder()
-        for line in try JSONLinesReader(path: path) where !line.isBlank {
-            do {
-                let parsed = try decoder.decode(Line.self, from: line.bytes)
-                if out[parsed.id] != nil {
-                    throw SwitchyardError.badLine(file: path, line: line.number, reason: "id '\(parsed.id)' has two answers")
-                }
-                out[parsed.id] = GoldAnswer(answer: parsed.answer.text, grader: parsed.grader, task: parsed.task)
-            } catch let error as SwitchyardError {
-                throw error
-            } catch {
-                throw .badLine(file: path, line: line.number, reason: DecodingErrorDescription.describe(error))
+        try JSONLinesReader(path: path).decodeEach(Line.self) { parsed, number throws(SwitchyardError) in
+            if out[parsed.id] != nil {
+                throw .badLine(file: path, line: number, reason: "id '\(parsed.id)' has two answers")
             }
+            out[parsed.id] = GoldAnswer(answer: parsed.answer.text, grader: parsed.grader, task: parsed.task)
         }
         guard !out.isEmpty else { throw .badFile(file: path, reason: "no answers ({\"id\", \"answer\", \"grader\"} lines)") }
         return out

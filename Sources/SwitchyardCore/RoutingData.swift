@@ -56,16 +56,7 @@ public struct RoutingDataset: Sendable {
     /// Loads a JSON Lines routing-data file; a bad line is an error naming the file, line and field.
     public static func load(path: String) throws(SwitchyardError) -> RoutingDataset {
         var records: [RoutingRecord] = []
-        let reader = try JSONLinesReader(path: path)
-        let decoder = JSONDecoder()
-        for line in reader {
-            if line.isBlank { continue }
-            do {
-                records.append(try decoder.decode(RoutingRecord.self, from: line.bytes))
-            } catch {
-                throw .badLine(file: path, line: line.number, reason: DecodingErrorDescription.describe(error))
-            }
-        }
+        try JSONLinesReader(path: path).decodeEach(RoutingRecord.self) { record, _ throws(SwitchyardError) in records.append(record) }
         if records.isEmpty {
             throw .badFile(file: path, reason: "no routing records found; expected JSON Lines with id, prompt, outcomes, costs")
         }

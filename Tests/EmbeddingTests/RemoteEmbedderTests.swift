@@ -10,9 +10,9 @@ struct RemoteEmbedderTests {
 
     /// Embedding for text t at request position i: [len(t), 1, i] (not normalised: the client must do it).
     /// Answers in reverse order (the client must sort by index); 401 on a wrong key; 500 on "boom";
-    /// 2-d vectors for "short".
+    /// 2-d vectors for "short"; 3 s late for "slow".
     static let serverScript = #"""
-    import json, os, signal, sys, threading
+    import json, os, signal, sys, threading, time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     # Dispatch threads block signals and children inherit the mask: unblock SIGTERM, and also exit
     # when the test closes our stdin (or dies), so no server outlives its test.
@@ -31,6 +31,7 @@ struct RemoteEmbedderTests {
             if self.headers.get("Authorization") != "Bearer " + KEY: return self.reply(401, {"error": "bad key"})
             texts = body["input"]
             if "boom" in texts: return self.reply(500, {"error": "exploded"})
+            if "slow" in texts: time.sleep(3)
             data = [{"object": "embedding", "index": i,
                      "embedding": [float(len(t)), 1.0] if t == "short" else [float(len(t)), 1.0, float(i)]}
                     for i, t in enumerate(texts)]
@@ -115,6 +116,10 @@ struct RemoteEmbedderTests {
         #expect { _ = try embedder.embed(["ok", "boom"]) } throws: { "\($0)".contains("HTTP 500") }
         #expect { _ = try embedder.embed(["short"]) } throws: { "\($0)".contains("2-d") }
         #expect(try embedder.embed([]).isEmpty)
+        var hasty = Self.configuration(server)
+        hasty.timeoutSeconds = 0.3
+        let impatient = try RemoteEmbedder(configuration: hasty, environment: ["SWITCHYARD_TEST_EMBED_KEY": Self.key])
+        #expect { _ = try impatient.embed(["slow"]) } throws: { "\($0)".contains("no answer within") }
     }
 
     @Test("a server that is not there, and a key variable that is not set, say what to do")

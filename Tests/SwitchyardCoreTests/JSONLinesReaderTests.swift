@@ -35,6 +35,27 @@ import Testing
         }
     }
 
+    @Test func decodeEachSkipsBlankLinesAndNamesFileLineAndField() throws {
+        struct Line: Decodable { var id: String; var n: Int }
+        let path = try temporaryFile("{\"id\":\"a\",\"n\":1}\n\n{\"id\":\"b\",\"n\":2}\n{\"id\":\"c\",\"n\":\"three\"}\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var seen: [(String, Int)] = []
+        #expect {
+            try JSONLinesReader(path: path).decodeEach(Line.self) { line, number throws(SwitchyardError) in seen.append((line.id, number)) }
+        } throws: { error in
+            guard case SwitchyardError.badLine(let file, let line, let reason) = error else { return false }
+            return file == path && line == 4 && reason.contains("'n'")
+        }
+        #expect(seen.map(\.0) == ["a", "b"])
+        #expect(seen.map(\.1) == [1, 3])
+        // The body's own errors pass through unchanged.
+        #expect(throws: SwitchyardError.badLine(file: path, line: 1, reason: "stop")) {
+            try JSONLinesReader(path: path).decodeEach(Line.self) { _, number throws(SwitchyardError) in
+                throw .badLine(file: path, line: number, reason: "stop")
+            }
+        }
+    }
+
     @Test func requestIDRoundTrips() {
         let id = RequestID(fileDigest: "ab12", line: 42)
         #expect(RequestID(id.description) == id)

@@ -1,17 +1,17 @@
+import BlockingHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 
 /// Embeddings from an OpenAI-compatible `POST {baseURL}/embeddings` server (OpenAI, vLLM, TEI,
 /// llama.cpp, Ollama...), for when a bigger or shared embedding model should drive routing.
 ///
-/// `embed` is synchronous (the `Embedder` protocol is) and blocks the calling thread for the HTTP
-/// round trips; call it off the cooperative pool for long batches. The API key is read once from
+/// `embed` is synchronous (the `Embedder` protocol is): it waits on the calling thread for the HTTP
+/// round trips, which AsyncHTTPClient runs on its event loop (`BlockingHTTPClient`). Call it from a
+/// thread of its own (the profile stage's worker thread), or from async code through
+/// `BlockingWork.run`, never directly on the cooperative pool. The API key is read once from
 /// the environment variable named in the configuration and is never logged or put in an error.
 /// Vectors are L2-normalised here, whatever the server returns.
-public final class RemoteEmbedder: Embedder, @unchecked Sendable {
+public final class RemoteEmbedder: Embedder, Sendable {
     public struct Configuration: Sendable {
         /// API root including the version, e.g. `http://127.0.0.1:8080/v1`; `/embeddings` is appended.
         public var baseURL: URL
@@ -44,7 +44,7 @@ public final class RemoteEmbedder: Embedder, @unchecked Sendable {
     public var dimension: Int { configuration.dimension }
 
     private let apiKey: String?
-    private let session: URLSession
+    private let http: BlockingHTTPClient
     private let logger: Logger?
 
     /// - Parameter environment: where the API key is looked up (default: this process's environment).
@@ -68,13 +68,17 @@ public final class RemoteEmbedder: Embedder, @unchecked Sendable {
             apiKey = nil
         }
         self.configuration = configuration
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = configuration.timeoutSeconds
-        session = URLSession(configuration: sessionConfiguration)
+        guard configuration.timeoutSeconds > 0, configuration.timeoutSeconds.isFinite else {
+            throw EmbeddingError.invalidConfiguration("remote embedder: timeoutSeconds must be > 0")
+        }
+        http = BlockingHTTPClient()
         self.logger = logger
     }
 
-    deinit { session.finishTasksAndInvalidate() }
+    /// Closes the HTTP connection pool now (dropping the embedder closes it too, without waiting).
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
 
     public func embed(_ texts: [String]) throws -> [[Float]] {
         var result: [[Float]] = []
@@ -103,14 +107,18 @@ public final class RemoteEmbedder: Embedder, @unchecked Sendable {
 
     private func request(_ texts: [String]) throws -> [[Float]] {
         let url = configuration.baseURL.appendingPathComponent("embeddings")
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = try JSONEncoder().encode(RequestBody(model: configuration.model, input: texts))
+        var headers = [("Content-Type", "application/json")]
+        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
+        let payload = try JSONEncoder().encode(RequestBody(model: configuration.model, input: texts))
         logger?.debug("remote embeddings request", metadata: ["url": "\(url)", "texts": "\(texts.count)"])
 
-        let (data, status) = try send(request, url: url)
+        let response: BlockingHTTPClient.Response
+        do {
+            response = try http.post(url: url, headers: headers, body: payload, timeout: .seconds(configuration.timeoutSeconds))
+        } catch {
+            throw EmbeddingError.remote("\(error)")
+        }
+        let (data, status) = (response.body, response.status)
         guard (200..<300).contains(status) else {
             let snippet = String(decoding: data.prefix(300), as: UTF8.self)
             let hint = status == 401 || status == 403
@@ -138,27 +146,6 @@ public final class RemoteEmbedder: Embedder, @unchecked Sendable {
             vectors[item.index] = Self.normalised(item.embedding)
         }
         return vectors
-    }
-
-    /// Blocking round trip; the thread waits on a semaphore while URLSession works on its own queue.
-    private func send(_ request: URLRequest, url: URL) throws -> (Data, Int) {
-        final class Box: @unchecked Sendable {
-            var result: Result<(Data, Int), any Error> = .failure(EmbeddingError.remote("no response"))
-        }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        session.dataTask(with: request) { data, response, error in
-            if let error {
-                box.result = .failure(EmbeddingError.remote("request to \(url) failed: \(error.localizedDescription); is the server running?"))
-            } else if let http = response as? HTTPURLResponse {
-                box.result = .success((data ?? Data(), http.statusCode))
-            } else {
-                box.result = .failure(EmbeddingError.remote("\(url) gave no HTTP response"))
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        return try box.result.get()
     }
 
     static func normalised(_ v: [Float]) -> [Float] {

@@ -1,7 +1,5 @@
+import BlockingHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import SwitchyardCore
 
@@ -11,6 +9,10 @@ import SwitchyardCore
 /// Slower and costlier than `EmbeddedRequirementExtractor` (one LLM call per query), but needs no
 /// training. Bad output (not JSON, wrong shape, unknown capability) is a `RequirementError`, never a
 /// crash. The API key is sent as a bearer token and never logged.
+///
+/// `requirements` waits on the calling thread while AsyncHTTPClient makes the call on its event loop
+/// (`BlockingHTTPClient`): call it from a thread of its own (the profile stage's worker thread), or
+/// from async code through `BlockingWork.run`. Copies share one HTTP client (one connection pool).
 public struct LLMRequirementExtractor: RequirementExtractor {
     public struct Configuration: Sendable {
         /// Base URL up to and including `/v1` (e.g. `http://127.0.0.1:8080/v1`).
@@ -38,25 +40,30 @@ public struct LLMRequirementExtractor: RequirementExtractor {
     public var name: String { "llm" }
     public let configuration: Configuration
     private let logger: Logger
+    private let http: BlockingHTTPClient
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        http = BlockingHTTPClient()
     }
 
-    /// Synchronous form for the `RequirementExtractor` protocol: blocks the calling thread on the HTTP call.
+    /// Closes the HTTP connection pool now (dropping the last copy closes it too, without waiting).
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Synchronous form for the `RequirementExtractor` protocol: waits on the calling thread for the HTTP call.
     public func requirements(prompt: String, vector: [Float]) throws -> QueryRequirements {
-        let box = ResultBox()
-        let semaphore = DispatchSemaphore(value: 0)
-        let request = try makeRequest(prompt: prompt)
-        let url = request.url?.absoluteString ?? "?"
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            box.set(Self.decode(data: data, response: response, error: error, url: url, configuration: configuration))
-            semaphore.signal()
+        let url = configuration.baseURL.appendingPathComponent("chat/completions")
+        let body = try requestBody(prompt: prompt)
+        let result: Result<QueryRequirements, RequirementError>
+        do {
+            let response = try http.post(url: url, headers: headers, body: body, timeout: .seconds(configuration.timeout))
+            result = Self.decode(status: response.status, body: response.body, url: url.absoluteString, configuration: configuration)
+        } catch {
+            result = .failure(.llmUnavailable(url: url.absoluteString, reason: error.reason))
         }
-        task.resume()
-        semaphore.wait()
-        let result = box.get() ?? .failure(.llmUnavailable(url: url, reason: "no answer"))
         if case .failure(let error) = result {
             logger.debug("requirement LLM call failed", metadata: ["error": "\(error)"])
         }
@@ -109,12 +116,14 @@ public struct LLMRequirementExtractor: RequirementExtractor {
 
     // MARK: internals
 
-    func makeRequest(prompt: String) throws(RequirementError) -> URLRequest {
-        let url = configuration.baseURL.appendingPathComponent("chat/completions")
-        var request = URLRequest(url: url, timeoutInterval: configuration.timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let key = configuration.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+    /// JSON content type and, when configured, the bearer key (sent, never logged).
+    var headers: [(String, String)] {
+        var headers = [("Content-Type", "application/json")]
+        if let key = configuration.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        return headers
+    }
+
+    func requestBody(prompt: String) throws(RequirementError) -> Data {
         let capabilityList = Capability.allCases.map(\.rawValue).joined(separator: ", ")
         var system = """
             You label what an LLM request requires. Answer with one JSON object and nothing else:
@@ -131,24 +140,19 @@ public struct LLMRequirementExtractor: RequirementExtractor {
             "messages": [["role": "system", "content": system], ["role": "user", "content": prompt]],
         ]
         do {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            return try JSONSerialization.data(withJSONObject: body)
         } catch {
             throw .llmBadOutput(reason: "cannot encode request: \(error)")
         }
-        return request
     }
 
     static func decode(
-        data: Data?, response: URLResponse?, error: (any Error)?, url: String, configuration: Configuration
+        status: Int, body data: Data, url: String, configuration: Configuration
     ) -> Result<QueryRequirements, RequirementError> {
-        if let error { return .failure(.llmUnavailable(url: url, reason: error.localizedDescription)) }
-        guard let http = response as? HTTPURLResponse else {
-            return .failure(.llmUnavailable(url: url, reason: "no HTTP response"))
+        guard (200..<300).contains(status) else {
+            return .failure(.llmUnavailable(url: url, reason: "HTTP \(status)"))
         }
-        guard (200..<300).contains(http.statusCode) else {
-            return .failure(.llmUnavailable(url: url, reason: "HTTP \(http.statusCode)"))
-        }
-        guard let data, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let choices = object["choices"] as? [[String: Any]], let first = choices.first,
               let message = first["message"] as? [String: Any], let content = message["content"] as? String else {
             return .failure(.llmBadOutput(reason: "response is not a chat completion with choices[0].message.content"))
@@ -159,12 +163,4 @@ public struct LLMRequirementExtractor: RequirementExtractor {
             return .failure(error)
         }
     }
-}
-
-/// Hands one result from the URLSession callback thread to the waiting caller.
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Result<QueryRequirements, RequirementError>?
-    func set(_ v: Result<QueryRequirements, RequirementError>) { lock.lock(); value = v; lock.unlock() }
-    func get() -> Result<QueryRequirements, RequirementError>? { lock.lock(); defer { lock.unlock() }; return value }
 }

@@ -38,20 +38,13 @@ public struct AptitudeOutcomes: Sendable, Hashable {
         }
         var outcomes: [String: Double] = [:]
         var tokens = 0.0, tokenLines = 0.0
-        let decoder = JSONDecoder()
-        for line in try JSONLinesReader(path: path) where !line.isBlank {
-            let parsed: Line
-            do {
-                parsed = try decoder.decode(Line.self, from: line.bytes)
-            } catch {
-                throw .badLine(file: path, line: line.number, reason: DecodingErrorDescription.describe(error))
-            }
+        try JSONLinesReader(path: path).decodeEach(Line.self) { parsed, number throws(SwitchyardError) in
             guard let value = parsed.outcome ?? parsed.outcomes?[model] else {
-                if parsed.outcomes != nil { continue }  // a routing line without this model: not an aptitude answer
-                throw .badLine(file: path, line: line.number, reason: "needs \"outcome\" (0 or 1) or \"outcomes\" holding model '\(model)'")
+                if parsed.outcomes != nil { return }  // a routing line without this model: not an aptitude answer
+                throw .badLine(file: path, line: number, reason: "needs \"outcome\" (0 or 1) or \"outcomes\" holding model '\(model)'")
             }
             guard (0...1).contains(value) else {
-                throw .badLine(file: path, line: line.number, reason: "outcome \(value) is outside [0, 1]")
+                throw .badLine(file: path, line: number, reason: "outcome \(value) is outside [0, 1]")
             }
             outcomes[parsed.id] = value
             switch parsed.outputTokens {

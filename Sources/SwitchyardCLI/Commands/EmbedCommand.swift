@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlockingHTTP
 import Embedding
 import Foundation
 import Logging
@@ -56,8 +57,11 @@ struct EmbedCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// Embedders are synchronous (MiniLM computes, the remote one waits for HTTP): the whole command
+    /// runs on NIO's thread pool, never on a thread of the cooperative pool.
     func run() async throws {
-        try embedAll()
+        let command = self
+        try await BlockingWork.run { try command.embedAll() }
     }
 
     /// The whole command, synchronous (embedders are synchronous; this blocks the calling thread).

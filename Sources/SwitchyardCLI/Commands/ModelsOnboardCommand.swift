@@ -238,13 +238,7 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
     static func prompts(in path: String) throws -> [String] {
         struct Line: Decodable { var prompt: String }
         var out: [String] = []
-        for line in try JSONLinesReader(path: path) where !line.isBlank {
-            do {
-                out.append(try JSONDecoder().decode(Line.self, from: line.bytes).prompt)
-            } catch {
-                throw SwitchyardError.badLine(file: path, line: line.number, reason: DecodingErrorDescription.describe(error))
-            }
-        }
+        try JSONLinesReader(path: path).decodeEach(Line.self) { line, _ throws(SwitchyardError) in out.append(line.prompt) }
         return out
     }
 }

@@ -127,22 +127,9 @@ public final class StageWorker: LeaseRenewer {
     }
 
     /// Serves tasks until drained (by `drain()` or the coordinator's DRAIN).
+    /// The coordinator gone for good ends it too (it requeues the leases if it returns).
     public func run() async throws(WorkRuntimeError) {
-        let result: Result<Void, WorkRuntimeError> = await withCheckedContinuation { continuation in
-            queue.async {
-                do throws(WorkRuntimeError) {
-                    try self.loop()
-                    continuation.resume(returning: .success(()))
-                } catch .zeroMQ(_, .timeout) {
-                    // Nothing to send to: the coordinator is gone for good (it requeues leases if it returns).
-                    self.logger.info("coordinator unreachable (no peer to send to); leaving")
-                    continuation.resume(returning: .success(()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        try result.get()
+        try await ClientLoop.run(on: queue, stats: (), logger: logger) { _ throws(WorkRuntimeError) in try self.loop() }
     }
 
     package func renewLease(_ taskID: UInt64) { post(.extend(taskID)) }

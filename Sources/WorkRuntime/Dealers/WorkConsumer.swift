@@ -89,25 +89,13 @@ public final class WorkConsumer: Sendable {
     public func stopWhenQuiet() { stopWhenIdle.store(true, ordering: .releasing) }
 
     /// Receives results until the coordinator reports the run FINISHED.
+    /// When the coordinator is gone, what was not acknowledged is announced again by the next consumer
+    /// (it reads the output).
     public func run(write: @escaping Write, flush: @escaping Flush) async throws(WorkRuntimeError) -> Stats {
-        let result: Result<Stats, WorkRuntimeError> = await withCheckedContinuation { continuation in
-            queue.async {
-                var stats = Stats()
-                do throws(WorkRuntimeError) {
-                    try self.loop(write: write, flush: flush, stats: &stats)
-                    continuation.resume(returning: .success(stats))
-                } catch .zeroMQ(_, .timeout) {
-                    // Nothing to send to: the coordinator has closed (it ended the run, or is gone for good). A
-                    // blocking send would wait forever there and keep the process from exiting; what was not
-                    // acknowledged is announced again by the next consumer (it reads the output).
-                    self.logger.info("coordinator unreachable (no peer to send to); leaving", metadata: ["received": "\(stats.received)"])
-                    continuation.resume(returning: .success(stats))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
+        try await ClientLoop.run(on: queue, stats: Stats(), logger: logger, leavingMetadata: { ["received": "\($0.received)"] }) {
+            stats throws(WorkRuntimeError) in
+            try self.loop(write: write, flush: flush, stats: &stats)
         }
-        return try result.get()
     }
 
     /// Says what the consumer already holds, then HELLO: on one connection the coordinator reads them in

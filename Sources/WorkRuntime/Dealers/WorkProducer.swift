@@ -62,23 +62,9 @@ public final class WorkProducer: Sendable {
 
     /// Submits everything `source` yields; returns when the run is finished.
     public func run(source: @escaping Source) async throws(WorkRuntimeError) -> Stats {
-        let result: Result<Stats, WorkRuntimeError> = await withCheckedContinuation { continuation in
-            queue.async {
-                var stats = Stats()
-                do throws(WorkRuntimeError) {
-                    try self.loop(source, stats: &stats)
-                    continuation.resume(returning: .success(stats))
-                } catch .zeroMQ(_, .timeout) {
-                    // Nothing to send to: the coordinator has closed (it ended the run, or is gone for good). A
-                    // blocking send would wait forever there and keep the process from exiting.
-                    self.logger.info("coordinator unreachable (no peer to send to); leaving")
-                    continuation.resume(returning: .success(stats))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
+        try await ClientLoop.run(on: queue, stats: Stats(), logger: logger) { stats throws(WorkRuntimeError) in
+            try self.loop(source, stats: &stats)
         }
-        return try result.get()
     }
 
     private func loop(_ source: Source, stats: inout Stats) throws(WorkRuntimeError) {
