@@ -47,7 +47,8 @@ public enum ArtifactEvaluation {
                     }
                 }
             }
-            out.append(StrategyPredictions(name: name, predicted: predicted, estimated: estimated))
+            out.append(StrategyPredictions(
+                name: name, predicted: predicted, estimated: estimated, minimumLambda: artifact.manifest.defaultLambda(of: strategy.name)))
         }
         return (tables, out)
     }

@@ -8,11 +8,15 @@ public struct StrategyPredictions: Sendable {
     public var predicted: [Double]
     /// Estimated USD (the cost model's), `count × models`, row-major.
     public var estimated: [Double]
+    /// The strategy's own λ (the artifact's default for it): the floor of its batch budgets' λ, as in
+    /// `route --budget-usd` and the score stage. Default 0.
+    public var minimumLambda: Double
 
-    public init(name: String, predicted: [Double], estimated: [Double]) {
+    public init(name: String, predicted: [Double], estimated: [Double], minimumLambda: Double = 0) {
         self.name = name
         self.predicted = predicted
         self.estimated = estimated
+        self.minimumLambda = minimumLambda
     }
 }
 
@@ -148,6 +152,8 @@ public struct Evaluator: Sendable {
         let problem = try BudgetProblem(
             queries: t.count, models: m, quality: s.predicted.map(Float.init), cost: s.estimated.map(Float.init))
         let bestTotal = r.bestSingle.cost * Double(t.count)
+        var allocator = self.allocator
+        allocator.configuration.minimumLambda = max(allocator.configuration.minimumLambda, s.minimumLambda)
         let budgets = configuration.budgetFractions.map { fraction -> BudgetRow in
             let allocation = allocator.allocate(problem, budgetUSD: bestTotal * fraction)
             let realised = t.realised(allocation.choices)

@@ -44,6 +44,20 @@ public struct PriorShrinkage: Sendable, Codable, Hashable {
         return local.indices.map { j in w * local[j] + (1 - w) * (j < prior.count ? prior[j] : local[j]) }
     }
 
+    /// Predictions (queries × models, flattened) of `local` shrunk at `kappa` with `evidence` per query,
+    /// each toward its own row of `queryPriors` (same shape as `local`).
+    static func shrink(local: [Double], evidence: [Double], queryPriors: [Double], kappa: Double) -> [Double] {
+        let m = evidence.isEmpty ? 0 : local.count / evidence.count
+        let shrinkage = PriorShrinkage(prior: [], kappa: kappa)
+        var out = local
+        for i in evidence.indices {
+            let w = shrinkage.weight(evidence: evidence[i])
+            guard w < 1 else { continue }
+            for j in (i * m)..<((i + 1) * m) { out[j] = w * local[j] + (1 - w) * queryPriors[j] }
+        }
+        return out
+    }
+
     /// Mean outcome of every model over the rows of `outcomes` (the usual prior).
     public static func means(_ outcomes: FloatMatrix...) -> [Double] {
         let m = outcomes.first?.cols ?? 0

@@ -19,12 +19,49 @@ public protocol TrainableStrategy: RoutingStrategy {
     static func load(from directory: URL) throws -> Self
     /// Where the strategy stands in per-decision work, lowest first (the order `Benchmarks/routing.sh`
     /// measures: a cluster table, a soft map, requirement profiles, the aptitude set, the whole training
-    /// pool). `auto` prefers the cheaper of strategies dev cannot tell apart. Default: after the five.
+    /// pool). `auto` prefers the cheaper of strategies cross-validation cannot tell apart. Default:
+    /// after the five.
     static var decisionCostRank: Int { get }
+    /// Out-of-fold predictions of the configuration cross-validation chooses (`CrossValidation`): what
+    /// the build ranks strategies, blends and stacks by. `train` then fits that configuration on every
+    /// labelled prompt. The default fits `train` on each fold's complement (for strategies with nothing
+    /// to choose); strategies with hyper-parameters choose them here and share the choice with `train`
+    /// through `context.cache`.
+    static func crossValidate(_ context: TrainingContext) throws -> CrossValidated
+    /// True for baselines that route on estimated cost alone (their instances' `routesOnCostOnly`).
+    /// Default false.
+    static var costOnly: Bool { get }
 }
 
 extension TrainableStrategy {
     public static var decisionCostRank: Int { 5 }
+
+    public static var costOnly: Bool { false }
+
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let cv = try context.crossValidation()
+        let perFold = try cv.mapFolds { f in
+            let fit = try train(cv.foldContext(context, fold: f))
+            return fit.predictQuality(batch: cv.heldOutRows[f].map { cv.labelled.features[$0] }).flatMap { $0 }
+        }
+        let predictions = cv.assemble(perFold)
+        return CrossValidated(predictions: predictions, estimate: cv.score(predictions), choice: "")
+    }
+}
+
+/// A strategy's cross-validation: its out-of-fold predictions (labelled rows × models, flattened, in
+/// `context.models` order), their score, and what was chosen (for the log and the manifest).
+public struct CrossValidated: Sendable {
+    public var predictions: [Double]
+    public var estimate: CVEstimate
+    /// The chosen hyper-parameters, e.g. "K=30 κ=5" (empty when there is nothing to choose).
+    public var choice: String
+
+    public init(predictions: [Double], estimate: CVEstimate, choice: String) {
+        self.predictions = predictions
+        self.estimate = estimate
+        self.choice = choice
+    }
 }
 
 /// Everything a strategy may learn from, computed once by the profile builder.
@@ -45,10 +82,11 @@ public struct TrainingContext: Sendable {
     public var logger: Logger
     /// Shared between the strategies of one build (e.g. K-means reused by the learned map).
     public var cache: TrainingCache
-    /// False while `profile build` measures strategies on dev (then dev may choose hyper-parameters
-    /// but must not enter the fitted tables, or dev scores would be in-sample); true for the final
-    /// fit that is saved, where dev outcomes may be pooled with train. Default true.
+    /// Whether dev is labelled data like train (default true): cross-validated and fitted with it. False
+    /// leaves dev out of everything (experiments that keep it as a held-out split of their own).
     public var includeDevInFit: Bool = true
+    /// Folds of the cross-validation every choice is made by (default `CrossValidationFolds.defaultCount`).
+    public var crossValidationFolds: Int = CrossValidationFolds.defaultCount
     /// Query groups `costModel` was fitted on (nil: per-model means); the router uses the same.
     public var costGroups: CostGroups? = nil
     /// Whether the task prior kept by the build reads the whole prompt's task vector (chosen on dev by
@@ -121,10 +159,16 @@ public struct TrainingContext: Sendable {
         self.cache = TrainingCache()
     }
 
-    /// Train and dev stacked, row for row: every labelled prompt, which leave-one-out selection scores
-    /// and a fit that pools dev is made of.
+    /// Train and dev stacked, row for row (train alone when `includeDevInFit` is false): every labelled
+    /// prompt, which cross-validation scores and the saved fit is made of.
     public func labelled() throws(SwitchyardError) -> Split {
-        dev.count > 0 ? try Split(stacking: train, dev) : train
+        includeDevInFit && dev.count > 0 ? try Split(stacking: train, dev) : train
+    }
+
+    /// The build's cross-validation over `labelled()` (computed once per context and cached; set
+    /// `costGroups` and `costModel` before the first call).
+    public func crossValidation() throws -> CrossValidation {
+        try cache.value("cross-validation") { try CrossValidation(context: self) }
     }
 
     /// The split used for selection and validation: dev when it has records, else train.
