@@ -1,6 +1,5 @@
 # Switchyard. `make demo` shows it working; `make test` is what CI runs.
 SWIFT ?= swift
-SHARED ?= ../shared
 .PHONY: setup build release test demo bench clean real-backend test-real
 
 setup:

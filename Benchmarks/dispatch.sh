@@ -11,9 +11,11 @@ if [ ! -x "$BIN" ]; then
   echo "dispatch.sh: $BIN not found: run 'swift build -c release --product SwitchyardBench' (make bench does)" >&2
   exit 1
 fi
-DATA="${SHARED:-../shared}/data/zeroeval/test.jsonl"
+# The routing data the repository carries (data/routing); SHARED=/path/to/shared reads SHARED/data instead.
+DATA="${SHARED:+$SHARED/data}"; DATA="${DATA:-data/routing}"
+DATA="$DATA/zeroeval/test.jsonl"
 if [ ! -f "$DATA" ]; then
-  echo "dispatch.sh: routing data not found at $DATA: set SHARED to the shared folder" >&2
+  echo "dispatch.sh: routing data not found at $DATA: it ships in the repository under data/routing" >&2
   exit 1
 fi
 mkdir -p bench-results

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MiniLM embedding benchmark (issue 9): texts/s and tokens/s of `MiniLMEmbedder` on 2,000 real prompts
-# from ../shared/data (*/train.jsonl), batch 32 and batch 1; the machine's sgemm GFLOP/s and the
+# from data/routing (*/train.jsonl), batch 32 and batch 1; the machine's sgemm GFLOP/s and the
 # encoder's achieved GFLOP/s as a fraction of it; peak RSS; and the PyTorch peer (sentence-transformers)
 # encoding the same prompts in the same run. Writes bench-results/embedding.json and prints a table.
 #
@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/SwitchyardBench
 MODEL=.models/all-MiniLM-L6-v2
-DATA=../shared/data
+# The routing data the repository carries (data/routing); SHARED=/path/to/shared reads SHARED/data instead.
+DATA="${SHARED:+$SHARED/data}"; DATA="${DATA:-data/routing}"
 N="${EMBED_BENCH_TEXTS:-2000}"
 if [ ! -x "$BIN" ]; then
   echo "embedding.sh: $BIN not found: run 'swift build -c release --product SwitchyardBench' (make bench does)" >&2
@@ -49,7 +50,7 @@ if [ ${#PEER_ARGS[@]} -eq 0 ]; then
   # Fall back to the stored figure, clearly labelled (different texts: synthetic prompts, mean 67.8 ids).
   python3 - <<'PY'
 import json
-b = json.load(open("../shared/fixtures/minilm/PEER_BASELINE.json"))
+b = json.load(open("Tests/Fixtures/minilm/PEER_BASELINE.json"))
 json.dump({"texts_per_s": b["texts_per_s"], "tokens_per_s": b["tokens_per_s"], "n_texts": b["n_texts"],
            "threads": b["threads"], "median_seconds": b["median_seconds"], "same_texts": False,
            "source": "STORED PEER_BASELINE.json (not this run; synthetic prompts, mean 67.8 ids): compare tokens/s"},

@@ -13,9 +13,10 @@ if [ ! -x "$BIN" ]; then
   echo "routing.sh: $BIN not found: run 'swift build -c release --product SwitchyardBench' (make bench does)" >&2
   exit 1
 fi
-DATA=${SHARED:-../shared}/data
+# The routing data the repository carries (data/routing); SHARED=/path/to/shared reads SHARED/data instead.
+DATA="${SHARED:+$SHARED/data}"; DATA="${DATA:-data/routing}"
 if [ ! -f "$DATA/zeroeval/train.jsonl" ]; then
-  echo "routing.sh: routing data not found under $DATA (set SHARED=/path/to/shared)" >&2
+  echo "routing.sh: routing data not found under $DATA (it ships in the repository; SHARED overrides it)" >&2
   exit 1
 fi
 mkdir -p bench-results

@@ -14,7 +14,7 @@ struct DispatchBench: AsyncParsableCommand {
     )
 
     @Option(help: "Routing data the replay backend serves (prompts are taken from it).")
-    var data: String = "../shared/data/zeroeval/test.jsonl"
+    var data: String = "data/routing/zeroeval/test.jsonl"
 
     @Option(help: "Requests per measured phase at the throughput concurrency.")
     var requests: Int = 20_000

@@ -9,7 +9,7 @@ struct EmbeddingBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embedding", abstract: "MiniLM embedding throughput vs sgemm peak and the PyTorch peer.")
 
-    @Option(help: "Folder with routing data (its */train.jsonl prompts are used).") var dataDir = "../shared/data"
+    @Option(help: "Folder with routing data (its */train.jsonl prompts are used).") var dataDir = "data/routing"
     @Option(help: "MiniLM model folder.") var modelDir = ".models/all-MiniLM-L6-v2"
     @Option(help: "Number of prompts.") var texts = 2000
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?

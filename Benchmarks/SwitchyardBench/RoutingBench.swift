@@ -16,7 +16,7 @@ struct RoutingBench: AsyncParsableCommand {
     )
 
     @Option(help: "Shared data directory holding <name>/{train,dev,test}.jsonl and models.json.")
-    var data: String = "../shared/data"
+    var data: String = "data/routing"
 
     @Option(help: "Data sets (comma-separated).")
     var datasets: String = "zeroeval,llmrouter"

@@ -2,7 +2,7 @@
 encoding the SAME prompts the Swift benchmark uses (written by `SwitchyardBench embedding --write-texts`).
 
 usage: python peer.py --texts FILE --model-dir DIR [--threads N] [--runs 1] [--out FILE.json]
-Same method as ../shared/fixtures/minilm/bench_pytorch_peer.py: one warm-up, then timed
+Same method as Tests/Fixtures/minilm/bench_pytorch_peer.py: one warm-up, then timed
 `model.encode(texts, batch_size=32)`, median reported.
 """
 import argparse, json, os, statistics, time

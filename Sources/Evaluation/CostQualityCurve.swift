@@ -15,7 +15,7 @@ public struct CurvePoint: Sendable, Codable, Hashable {
 }
 
 /// The cost–quality curve of a router: Q(c) = the best quality among its points costing at most c
-/// (a non-decreasing step function), exactly as `shared/data/baselines.py` defines it.
+/// (a non-decreasing step function), exactly as `data/routing/baselines.py` defines it.
 public struct CostQualityCurve: Sendable, Codable, Hashable {
     public var points: [CurvePoint]
 

@@ -6,7 +6,7 @@ public enum MarkdownReport {
         let r = report.references
         var out: [String] = []
         out.append("# Switchyard evaluation: \(report.dataset)\n")
-        out.append("\(report.prompts) prompts, \(report.models.count) models. Quality = mean recorded outcome; cost = mean recorded USD per prompt. Metric definitions: METRICS.md (RouterBench AIQ, RouteLLM APGR/CPT; same definitions as `shared/data/baselines.py`).\n")
+        out.append("\(report.prompts) prompts, \(report.models.count) models. Quality = mean recorded outcome; cost = mean recorded USD per prompt. Metric definitions: METRICS.md (RouterBench AIQ, RouteLLM APGR/CPT; same definitions as `data/routing/baselines.py`).\n")
         out.append(headline(report) + "\n")
         out.append("![cost-quality plot](\(plotFile))\n")
         out.append("## References\n")

@@ -2,7 +2,7 @@ import Foundation
 
 /// One prompt of routing data: how every model did on it and what it cost.
 ///
-/// This is the training and evaluation format of `shared/data` (a **contract**):
+/// This is the training and evaluation format of `data/routing` (a **contract**):
 /// `{"id", "prompt", "task", "outcomes": {model: score}, "costs": {model: usd}}`
 /// plus the optional extras `input_tokens` and `output_tokens` (per model).
 public struct RoutingRecord: Codable, Sendable, Hashable {

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Replay backend: catalog and responder")
 struct ReplayCatalogTests {
-    static let sharedData = URL(fileURLWithPath: #filePath)
+    static let routingData = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data")
+        .appendingPathComponent("data/routing")
 
     @Test func knownPromptUsesRecordedTokens() throws {
         let answer = try #require(TestData.catalog.answer(model: "beta", prompt: "What is 2+2?"))
@@ -72,10 +72,10 @@ struct ReplayCatalogTests {
 
     /// The replay's usage must reproduce the recorded cost of the shared data under its prices.
     @Test func sharedDataUsageReproducesRecordedCosts() throws {
-        let dataPath = Self.sharedData.appendingPathComponent("zeroeval/dev.jsonl").path
+        let dataPath = Self.routingData.appendingPathComponent("zeroeval/dev.jsonl").path
         try #require(
             FileManager.default.fileExists(atPath: dataPath),
-            "shared routing data missing at \(dataPath): the team's shared folder must sit beside the repo")
+            "shared routing data missing at \(dataPath): it ships in the repository under data/routing")
         let catalog = try ReplayCatalog.load(dataPath: dataPath)
         let dataset = try RoutingDataset.load(path: dataPath)
         var checked = 0

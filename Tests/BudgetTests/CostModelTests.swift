@@ -55,9 +55,9 @@ struct CostModelTests {
     @Test("fitted on the zeroeval train split, estimates track the recorded test costs")
     func zeroeval() throws {
         let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/zeroeval")
+            .deletingLastPathComponent().appendingPathComponent("data/routing/zeroeval")
         guard FileManager.default.fileExists(atPath: data.path) else {
-            Issue.record("shared data missing at \(data.path): run the project setup so ../shared/data exists")
+            Issue.record("routing data missing at \(data.path): it ships in the repository under data/routing")
             return
         }
         let train = try RoutingDataset.load(path: data.appendingPathComponent("train.jsonl").path)

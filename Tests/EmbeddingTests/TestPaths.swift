@@ -6,8 +6,7 @@ enum TestPaths {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
     static let modelDirectory = repo.appendingPathComponent(".models/all-MiniLM-L6-v2").path
-    static let referenceFile = repo.deletingLastPathComponent()
-        .appendingPathComponent("shared/fixtures/minilm/reference.jsonl").path
+    static let referenceFile = repo.appendingPathComponent("Tests/Fixtures/minilm/reference.jsonl").path
     static let fixturesDirectory = repo.appendingPathComponent("Tests/EmbeddingTests/Fixtures").path
 
     /// Fails the test with a clear message (never a silent pass) when a required file is missing.
@@ -22,14 +21,14 @@ enum TestPaths {
     struct MissingFile: Error { let path: String }
 }
 
-/// One line of `shared/fixtures/minilm/reference.jsonl`.
+/// One line of `Tests/Fixtures/minilm/reference.jsonl`.
 struct ReferenceCase: Decodable {
     let text: String
     let input_ids: [Int32]
     let embedding: [Float]
 
     static func loadAll() throws -> [ReferenceCase] {
-        let path = try TestPaths.require(TestPaths.referenceFile, hint: "the shared MiniLM fixture should be at ../shared/fixtures/minilm")
+        let path = try TestPaths.require(TestPaths.referenceFile, hint: "the MiniLM reference fixture ships in the repository at Tests/Fixtures/minilm")
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let decoder = JSONDecoder()
         return try data.split(separator: UInt8(ascii: "\n")).map { try decoder.decode(ReferenceCase.self, from: Data($0)) }

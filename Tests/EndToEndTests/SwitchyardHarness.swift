@@ -17,9 +17,9 @@ struct SwitchyardHarness {
     }
 
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    static let routingData = repoRoot.appendingPathComponent("data/routing")
     static let binary = repoRoot.appendingPathComponent(".build/debug/switchyard")
-    static let testData = shared.appendingPathComponent("data/zeroeval/test.jsonl")
+    static let testData = routingData.appendingPathComponent("zeroeval/test.jsonl")
 
     /// Fails with a clear message when the binary or the shared data are missing.
     static func requirePrerequisites() throws {
@@ -27,7 +27,7 @@ struct SwitchyardHarness {
             throw HarnessError("no switchyard binary at \(binary.path): run `swift build --product switchyard` first")
         }
         guard FileManager.default.fileExists(atPath: testData.path) else {
-            throw HarnessError("no routing data at \(testData.path): the shared data directory (../shared/data) is missing")
+            throw HarnessError("no routing data at \(testData.path): the repository's data/routing folder is missing")
         }
     }
 

@@ -3,7 +3,7 @@ import SwitchyardCore
 import Testing
 @testable import Evaluation
 
-/// Recomputes the reference rows of `shared/data/BASELINES.md` with our metric code: an independent check
+/// Recomputes the reference rows of `data/routing/BASELINES.md` with our metric code: an independent check
 /// (baselines.py is numpy) that the definitions match to 4 decimals.
 @Suite("Baselines match BASELINES.md")
 struct BaselinesTests {

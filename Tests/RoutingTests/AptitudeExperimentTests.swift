@@ -91,17 +91,16 @@ struct AptitudeExperimentData {
     var devFeatures: [QueryFeatures]
     var evalFeatures: [QueryFeatures]
 
-    static func sharedData() throws -> URL {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let url = repo.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static func routingData() throws -> URL {
+        let url = RoutingTestData.routingData
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw SwitchyardError.unreadableFile(file: url.path, reason: "shared routing data missing: these experiments need /work/shared/data")
+            throw SwitchyardError.unreadableFile(file: url.path, reason: "routing data missing: it ships in the repository under data/routing")
         }
         return url
     }
 
     static func load(name: String, split: String) throws -> AptitudeExperimentData {
-        let dir = try sharedData().appendingPathComponent(name)
+        let dir = try routingData().appendingPathComponent(name)
         let train = try RoutingDataset.load(path: dir.appendingPathComponent("train.jsonl").path)
         let dev = try RoutingDataset.load(path: dir.appendingPathComponent("dev.jsonl").path)
         let eval = try RoutingDataset.load(path: dir.appendingPathComponent("\(split).jsonl").path)

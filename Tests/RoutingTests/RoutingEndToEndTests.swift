@@ -7,9 +7,9 @@ import Testing
 /// build → route on a small slice of the real shared data (zeroeval), without the CLI.
 @Suite struct RoutingEndToEndTests {
     @Test func buildThenRouteOnRealData() throws {
-        let directory = RoutingTestData.sharedData.appendingPathComponent("zeroeval")
+        let directory = RoutingTestData.routingData.appendingPathComponent("zeroeval")
         let trainPath = directory.appendingPathComponent("train.jsonl").path
-        try #require(FileManager.default.fileExists(atPath: trainPath), "shared routing data missing at \(trainPath): run from a checkout beside ../shared")
+        try #require(FileManager.default.fileExists(atPath: trainPath), "shared routing data missing at \(trainPath): it ships in the repository under data/routing")
         let train = try RoutingDataset.load(path: trainPath)
         let dev = try RoutingDataset.load(path: directory.appendingPathComponent("dev.jsonl").path)
         let test = try RoutingDataset.load(path: directory.appendingPathComponent("test.jsonl").path)

@@ -69,9 +69,9 @@ enum RoutingTestData {
         QueryFeatures(vector: try featurizer.vectors([prompt])[0], inputTokens: 20)
     }
 
-    /// Repo root (3 levels above this file) and the shared data beside it.
+    /// Repo root (3 levels above this file) and the routing data it carries.
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let sharedData = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let routingData = repoRoot.appendingPathComponent("data/routing")
 
     static func temporaryDirectory(_ name: String) -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("routing-tests-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
