@@ -16,7 +16,7 @@ release: setup
 # real data) holds a thread for a minute or more, and two of them stall every other test, whose deadlines
 # then expire. So the heavy suites run on their own first, then everything else, then the suites that
 # assert on wall-clock timing (retry backoff, Retry-After, rate limits, settle deadlines).
-HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests
+HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|BudgetRuleTests|RoutingEndToEndTests|AptitudeExperimentTests
 TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ScoreBudgetTests|SpendFeedTests
 
 test: setup

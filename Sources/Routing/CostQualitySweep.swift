@@ -53,26 +53,59 @@ public enum CostQualitySweep {
     }
 
     /// Sweeps λ: `predicted` and `estimated` are queries × models (row-major, flattened), `outcomes`
-    /// and `costs` the realised tables of the same split.
+    /// and `costs` the realised tables of the same split. Chooses exactly as `choose` does, with each
+    /// row's cost scale and tie-break terms computed once rather than once per λ.
     public static func sweep(predicted: [Double], estimated: [Double], outcomes: FloatMatrix, costs: FloatMatrix, lambdas: [Double] = lambdas) -> [CostQualityPoint] {
         let n = outcomes.rows, m = outcomes.cols
         precondition(predicted.count == n * m && estimated.count == n * m, "tables must be queries x models")
         guard n > 0 else { return [] }
+        // Per cell: the finite-λ tie-break (1e-12·c·scale) and the λ = ∞ score (−c·scale + 1e-9·q).
+        var tieBreak = [Double](repeating: 0, count: n * m)
+        var cheapest = [Double](repeating: 0, count: n * m)
+        for i in 0..<n {
+            var maxCost = 0.0
+            for j in 0..<m where estimated[i * m + j] > maxCost { maxCost = estimated[i * m + j] }
+            let scale = 1 / (maxCost + 1e-30)
+            for j in 0..<m {
+                let c = estimated[i * m + j]
+                tieBreak[i * m + j] = 1e-12 * c * scale
+                cheapest[i * m + j] = -(c * scale) + 1e-9 * predicted[i * m + j]
+            }
+        }
         var points: [CostQualityPoint] = []
+        points.reserveCapacity(lambdas.count)
         predicted.withUnsafeBufferPointer { q in
             estimated.withUnsafeBufferPointer { c in
-                outcomes.values.withUnsafeBufferPointer { realQuality in
-                    costs.values.withUnsafeBufferPointer { realCost in
-                        for lambda in lambdas {
-                            var cost = 0.0, quality = 0.0
-                            for i in 0..<n {
-                                let row = UnsafeBufferPointer(rebasing: q[(i * m)..<((i + 1) * m)])
-                                let rowCost = UnsafeBufferPointer(rebasing: c[(i * m)..<((i + 1) * m)])
-                                let j = choose(quality: row, cost: rowCost, lambda: lambda)
-                                cost += Double(realCost[i * m + j])
-                                quality += Double(realQuality[i * m + j])
+                tieBreak.withUnsafeBufferPointer { t in
+                    cheapest.withUnsafeBufferPointer { inf in
+                        outcomes.values.withUnsafeBufferPointer { realQuality in
+                            costs.values.withUnsafeBufferPointer { realCost in
+                                for lambda in lambdas {
+                                    var cost = 0.0, quality = 0.0
+                                    for i in 0..<n {
+                                        let base = i * m
+                                        var best = base
+                                        var bestScore = -Double.infinity
+                                        if lambda.isInfinite {
+                                            for k in base..<(base + m) where inf[k] > bestScore {
+                                                bestScore = inf[k]
+                                                best = k
+                                            }
+                                        } else {
+                                            for k in base..<(base + m) {
+                                                let score = q[k] - lambda * c[k] - t[k]
+                                                if score > bestScore {
+                                                    bestScore = score
+                                                    best = k
+                                                }
+                                            }
+                                        }
+                                        cost += Double(realCost[best])
+                                        quality += Double(realQuality[best])
+                                    }
+                                    points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
+                                }
                             }
-                            points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
                         }
                     }
                 }

@@ -26,9 +26,11 @@ public struct ProfileBuilder: Sendable {
         /// Numbers of query groups for cost estimates compared by cross-validation (`CostGroups.select`;
         /// default `CostGroups.candidates`; [] or [0]: one mean output length per model).
         public var costGroupCandidates: [Int]
-        /// Features of the task classifier behind the task prior (default: hashed TF-IDF of the whole
-        /// prompt, template kept, since the template is what tells tasks apart; nil: the routing features).
-        public var taskFeaturizer: Featurizer.Configuration?
+        /// Candidate features of the task classifier behind the task prior, each cross-validated beside
+        /// the routing vector (default `taskFeaturizerCandidates`: hashed TF-IDF of the whole prompt,
+        /// template kept, since the template is what tells tasks apart, with and without character
+        /// n-grams; []: the routing features alone).
+        public var taskFeaturizers: [Featurizer.Configuration]
         /// Folds of the cross-validation (default `CrossValidationFolds.defaultCount`).
         public var folds: Int
         /// When set, the chosen featurizer's out-of-fold predictions are written there as JSON Lines, one
@@ -39,17 +41,25 @@ public struct ProfileBuilder: Sendable {
         public init(
             featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil,
             seed: UInt64 = 0, costGroupCandidates: [Int] = CostGroups.candidates,
-            taskFeaturizer: Featurizer.Configuration? = Featurizer.Configuration(stripTemplate: false),
+            taskFeaturizers: [Featurizer.Configuration] = ProfileBuilder.taskFeaturizerCandidates,
             folds: Int = CrossValidationFolds.defaultCount
         ) {
             self.featurizers = featurizers
             self.strategies = strategies
             self.seed = seed
             self.costGroupCandidates = costGroupCandidates
-            self.taskFeaturizer = taskFeaturizer
+            self.taskFeaturizers = taskFeaturizers
             self.folds = folds
         }
     }
+
+    /// Whole-prompt featurizers the task classifier is cross-validated with by default: word 1–2-grams in
+    /// 4096 buckets, and the same with character 3–5-grams in 8192 (LLMRouter, sklearn, same folds: task
+    /// accuracy 83 % → 88 %, the prior's cross-validated AIQ 0.638 → 0.644).
+    public static let taskFeaturizerCandidates: [Featurizer.Configuration] = [
+        Featurizer.Configuration(stripTemplate: false),
+        Featurizer.Configuration(stripTemplate: false, lexical: .init(dimension: 8192, wordNGrams: 1...2, charNGrams: 3...5)),
+    ]
 
     /// Strategies that are references, never chosen as `auto` nor used to rank featurizers.
     public static let referenceStrategies: Set<String> = ["random", "cheapest", "best-single"]
@@ -81,9 +91,9 @@ public struct ProfileBuilder: Sendable {
         var entries: [RouterManifest.StrategyEntry]
         /// Out-of-fold predictions of every entry as it routes (blended where blended).
         var predictions: [String: [Double]]
-        /// Every strategy's own out-of-fold predictions (unblended), and the kept task prior's.
+        /// Every strategy's own out-of-fold predictions (unblended), and the kept task prior's fit.
         var own: [String: [Double]]
-        var prior: [Double]?
+        var prior: TaskPrior.Fit?
         var stack: EnsembleStrategy.Stack?
         var costError: CVEstimate?
         var taskPriorNote: String?
@@ -114,8 +124,8 @@ public struct ProfileBuilder: Sendable {
         // Featurizers (idf, template) learn from every labelled prompt's text: no outcome reaches them.
         let labelledPrompts = labelledRecords.map { (prompt: $0.prompt, task: $0.task) }
         // Only records that carry task labels can teach a task classifier.
-        let taskFeaturizer = try labelledRecords.contains(where: { $0.task != nil })
-            ? configuration.taskFeaturizer.map { try Featurizer.learn(from: labelledPrompts, configuration: $0) } : nil
+        let taskFeaturizers = try labelledRecords.contains(where: { $0.task != nil })
+            ? configuration.taskFeaturizers.map { try Featurizer.learn(from: labelledPrompts, configuration: $0) } : []
 
         var trials: [RouterManifest.FeaturizerTrial] = []
         var best: Trial? = nil
@@ -124,7 +134,7 @@ public struct ProfileBuilder: Sendable {
             let featurizer = try Featurizer.learn(from: labelledPrompts, configuration: featurizerConfiguration, embedder: embedder)
             let trial = try crossValidate(
                 featurizer: featurizer, tokenCounter: tokenCounter, costModel: costModel, models: models, prices: prices,
-                train: train, dev: dev, taskFeaturizer: taskFeaturizer, strategyTypes: strategyTypes)
+                train: train, dev: dev, taskFeaturizers: taskFeaturizers, strategyTypes: strategyTypes)
             trials.append(.init(
                 featurizer: featurizerConfiguration.label,
                 cvAIQ: Dictionary(uniqueKeysWithValues: trial.entries.map { ($0.name, $0.cvAIQ) }),
@@ -150,10 +160,10 @@ public struct ProfileBuilder: Sendable {
         // The saved fits: every labelled prompt, the cross-validated choices (cached in the context).
         try ArtifactFiles.makeDirectory(directory)
         let context = chosen.context
-        let prior = try TaskPrior.fit(context)?.prior(models: models)
-        if let prior, chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) || chosen.stack?.usesPrior == true {
+        if let fit = chosen.prior, let prior = fit.prior(models: models),
+           chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) || chosen.stack?.usesPrior == true {
             try prior.save(to: directory.appendingPathComponent(RouterArtifact.taskPriorDirectory))
-            if prior.readsTaskVector, let taskFeaturizer {
+            if let taskFeaturizer = fit.input.featurizer {
                 try taskFeaturizer.save(to: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory))
             }
         }
@@ -210,12 +220,13 @@ public struct ProfileBuilder: Sendable {
     /// features and each strategy's blend toward it, and the stack.
     func crossValidate(
         featurizer: Featurizer, tokenCounter: TokenCounter, costModel: CostModel, models: [String], prices: [String: ModelPrice],
-        train: RoutingDataset, dev: RoutingDataset?, taskFeaturizer: Featurizer?, strategyTypes: [any TrainableStrategy.Type]
+        train: RoutingDataset, dev: RoutingDataset?, taskFeaturizers: [Featurizer], strategyTypes: [any TrainableStrategy.Type]
     ) throws -> Trial {
         var context = try makeContext(
             featurizer: featurizer, tokenCounter: tokenCounter, costModel: costModel, models: models,
-            prices: prices, train: train, dev: dev, taskFeaturizer: taskFeaturizer
+            prices: prices, train: train, dev: dev
         )
+        context.taskFeaturizers = taskFeaturizers
         let label = featurizer.configuration.label
         let labelled = try context.labelled()
         let folds = CrossValidationFolds(tasks: labelled.records.map(\.task), count: context.crossValidationFolds, seed: context.seed)
@@ -268,7 +279,8 @@ public struct ProfileBuilder: Sendable {
         var taskPriorNote: String? = nil
         if let bestPrior {
             context.taskPriorReadsTaskVector = bestPrior.fit.readsTaskVector
-            taskPriorNote = "\(bestPrior.fit.readsTaskVector ? "whole prompt" : "routing vector"), \(bestPrior.fit.epochs) epochs, cv log loss \(bestPrior.fit.logLoss.formatted)"
+            context.taskPriorInput = bestPrior.fit.input.label
+            taskPriorNote = "\(bestPrior.fit.input.label), \(bestPrior.fit.epochs) epochs, cv log loss \(bestPrior.fit.logLoss.formatted)"
             for index in entries.indices {
                 guard let blend = bestPrior.blends[entries[index].name], blend.weight < 1 else { continue }
                 entries[index].taskPriorWeight = blend.weight
@@ -279,13 +291,13 @@ public struct ProfileBuilder: Sendable {
             }
         }
         let priorSeconds = Date().timeIntervalSince(t0)
-        // The stack over the learned strategies' own predictions and the task prior.
+        // The stack over the learned strategies as they route and the task prior.
         var stack: EnsembleStrategy.Stack? = nil
         let learned = entries.map(\.name).filter { !Self.referenceStrategies.contains($0) }
         if configuration.strategies?.contains(EnsembleStrategy.strategyName) ?? true, learned.count >= 2 {
             let t1 = Date()
             let fitted = try EnsembleStrategy.crossValidate(
-                bases: learned.compactMap { name in own[name].map { (name: name, predictions: $0.predictions) } },
+                bases: learned.compactMap { name in predictions[name].map { (name: name, predictions: $0) } },
                 prior: bestPrior?.fit.predictions, cv: cv, logger: logger)
             stack = fitted.stack
             predictions[EnsembleStrategy.strategyName] = fitted.result.predictions
@@ -302,7 +314,7 @@ public struct ProfileBuilder: Sendable {
         let scored = entries.filter { !Self.referenceStrategies.contains($0.name) }
         return Trial(
             featurizer: featurizer, context: context, entries: entries, predictions: predictions,
-            own: own.mapValues(\.predictions), prior: bestPrior?.fit.predictions, stack: stack,
+            own: own.mapValues(\.predictions), prior: bestPrior?.fit, stack: stack,
             costError: selection.errors.first { $0.k == (selection.groups?.centroids.rows ?? 0) }?.error ?? selection.errors.first?.error,
             taskPriorNote: taskPriorNote, score: (scored.isEmpty ? entries : scored).map(\.cvAIQ).max() ?? -.infinity)
     }
@@ -330,7 +342,7 @@ public struct ProfileBuilder: Sendable {
             let line = Line(
                 id: cv.labelled.records[i].id, task: cv.labelled.records[i].task, fold: cv.fold(of: i), models: cv.models,
                 outcomes: cv.labelled.outcomes.row(i), costs: cv.labelled.costs.row(i), estimated: row(cv.estimated),
-                own: trial.own.mapValues(row), routed: trial.predictions.mapValues(row), prior: trial.prior.map(row))
+                own: trial.own.mapValues(row), routed: trial.predictions.mapValues(row), prior: trial.prior.map { row($0.predictions) })
             data.append(try encoder.encode(line))
             data.append(0x0A)
         }

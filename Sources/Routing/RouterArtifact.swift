@@ -38,7 +38,8 @@ public struct RouterArtifact: Sendable {
         let wanted = { (name: String) in only?.contains(name) ?? true }
         let ensembleEntry = manifest.strategies.first { $0.name == EnsembleStrategy.strategyName && wanted($0.name) }
         let stack = try ensembleEntry.map { _ in try EnsembleStrategy.Stack.load(from: strategyDirectory(directory, EnsembleStrategy.strategyName)) }
-        let needsPrior = manifest.strategies.contains { ($0.taskPriorWeight ?? 1) < 1 && wanted($0.name) } || stack?.usesPrior == true
+        let needsPrior = manifest.strategies.contains { ($0.taskPriorWeight ?? 1) < 1 && (wanted($0.name) || stack?.bases.contains($0.name) == true) }
+            || stack?.usesPrior == true
         let taskPrior = needsPrior ? try TaskPrior.load(from: directory.appendingPathComponent(taskPriorDirectory)) : nil
         let taskFeaturizer = try taskPrior.flatMap { prior in
             try prior.readsTaskVector ? Featurizer.load(from: directory.appendingPathComponent(taskFeaturizerDirectory)) : nil
@@ -48,8 +49,9 @@ public struct RouterArtifact: Sendable {
                 file: directory.path,
                 reason: "the task prior has dimension \(taskPrior.dimension), its features \(taskFeaturizer?.dimension ?? manifest.featureDimension): rebuild")
         }
-        // The stacked strategies load whether or not they were asked for: the ensemble runs them.
-        var raw: [String: any RoutingStrategy] = [:]
+        // The stacked strategies load whether or not they were asked for: the ensemble runs them as
+        // they route (blended where blended).
+        var routed: [String: any RoutingStrategy] = [:]
         for entry in manifest.strategies where entry.name != EnsembleStrategy.strategyName && (wanted(entry.name) || stack?.bases.contains(entry.name) == true) {
             guard let type = registry.type(named: entry.name) else {
                 throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' is unknown to this switchyard: rebuild the artifact or upgrade")
@@ -58,17 +60,16 @@ public struct RouterArtifact: Sendable {
             guard strategy.models == manifest.models || Set(strategy.models).isSubset(of: Set(costModel.models)) else {
                 throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' scores models the cost model does not price: rebuild")
             }
-            raw[entry.name] = strategy
-            guard wanted(entry.name) else { continue }
             if let weight = entry.taskPriorWeight, weight < 1, let taskPrior {
-                strategies[entry.name] = TaskPriorBlendStrategy(base: strategy, prior: taskPrior, weight: weight)
+                routed[entry.name] = TaskPriorBlendStrategy(base: strategy, prior: taskPrior, weight: weight)
             } else {
-                strategies[entry.name] = strategy
+                routed[entry.name] = strategy
             }
+            if wanted(entry.name) { strategies[entry.name] = routed[entry.name] }
         }
         if let stack {
             let bases = try stack.bases.map { name in
-                guard let base = raw[name] else {
+                guard let base = routed[name] else {
                     throw SwitchyardError.badFile(file: directory.path, reason: "the ensemble stacks '\(name)', which the artifact lacks: rebuild it")
                 }
                 return base

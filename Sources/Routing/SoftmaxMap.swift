@@ -33,45 +33,71 @@ struct SparseRows: Sendable {
         self.cols = matrix.cols
     }
 
-    /// softmax(X·Wᵀ + b) row by row (rows × K, flattened), with `weights` the map (`thetaT`: cols × K).
+    /// softmax(X·Wᵀ + b) row by row (rows × K, flattened), with `weights` the map (`thetaT`: cols ×
+    /// `stride`, K real columns). Eight classes at a time in a vector register per non-zero.
     func probabilities(_ weights: SoftmaxMapWeights) -> [Float] {
-        let k = weights.bias.count
+        let k = weights.bias.count, stride = weights.stride
         var out = [Float](repeating: 0, count: count * k)
+        var logits = [Float](repeating: 0, count: stride)
         weights.thetaT.values.withUnsafeBufferPointer { w in
             out.withUnsafeMutableBufferPointer { p in
-                for i in 0..<count {
-                    let row = i * k
-                    for c in 0..<k { p[row + c] = weights.bias[c] }
-                    for position in rowStart[i]..<rowStart[i + 1] {
-                        let base = Int(columns[position]) * k
-                        let v = values[position]
-                        for c in 0..<k { p[row + c] += v * w[base + c] }
+                logits.withUnsafeMutableBufferPointer { l in
+                    guard let base = w.baseAddress, let lanes = l.baseAddress else { return }
+                    let raw = UnsafeRawPointer(base)
+                    let bytes = MemoryLayout<Float>.stride
+                    for i in 0..<count {
+                        var c0 = 0
+                        while c0 < stride {
+                            var sum = SIMD8<Float>(repeating: 0)
+                            for position in rowStart[i]..<rowStart[i + 1] {
+                                sum += values[position]
+                                    * raw.loadUnaligned(fromByteOffset: (Int(columns[position]) * stride + c0) * bytes, as: SIMD8<Float>.self)
+                            }
+                            UnsafeMutableRawPointer(lanes + c0).storeBytes(of: sum, as: SIMD8<Float>.self)
+                            c0 += 8
+                        }
+                        let row = i * k
+                        var maximum = -Float.infinity
+                        for c in 0..<k {
+                            p[row + c] = l[c] + weights.bias[c]
+                            maximum = max(maximum, p[row + c])
+                        }
+                        var total: Float = 0
+                        for c in 0..<k {
+                            let e = expf(p[row + c] - maximum)
+                            p[row + c] = e
+                            total += e
+                        }
+                        for c in 0..<k { p[row + c] /= total }
                     }
-                    var maximum = -Float.infinity
-                    for c in 0..<k { maximum = max(maximum, p[row + c]) }
-                    var sum: Float = 0
-                    for c in 0..<k {
-                        let e = expf(p[row + c] - maximum)
-                        p[row + c] = e
-                        sum += e
-                    }
-                    for c in 0..<k { p[row + c] /= sum }
                 }
             }
         }
         return out
     }
 
-    /// Xᵀ·G (cols × K) for G rows × K (flattened).
-    func transposedProduct(_ g: [Float], k: Int) -> FloatMatrix {
-        var out = FloatMatrix(rows: cols, cols: k)
+    /// Xᵀ·G (cols × `stride`, the classes padded with zero columns) for G rows × K (flattened).
+    func transposedProduct(_ g: [Float], k: Int, stride: Int) -> FloatMatrix {
+        var out = FloatMatrix(rows: cols, cols: stride)
+        var padded = [Float](repeating: 0, count: stride)
         out.values.withUnsafeMutableBufferPointer { o in
             g.withUnsafeBufferPointer { g in
-                for i in 0..<count {
-                    for position in rowStart[i]..<rowStart[i + 1] {
-                        let base = Int(columns[position]) * k
-                        let v = values[position]
-                        for c in 0..<k { o[base + c] += v * g[i * k + c] }
+                padded.withUnsafeMutableBufferPointer { lane in
+                    guard let base = o.baseAddress, let laneBase = lane.baseAddress else { return }
+                    let raw = UnsafeMutableRawPointer(base)
+                    let bytes = MemoryLayout<Float>.stride
+                    for i in 0..<count {
+                        for c in 0..<k { lane[c] = g[i * k + c] }
+                        var c0 = 0
+                        while c0 < stride {
+                            let gradient = UnsafeRawPointer(laneBase + c0).loadUnaligned(as: SIMD8<Float>.self)
+                            for position in rowStart[i]..<rowStart[i + 1] {
+                                let offset = (Int(columns[position]) * stride + c0) * bytes
+                                let current = raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                                raw.storeBytes(of: current + values[position] * gradient, toByteOffset: offset, as: SIMD8<Float>.self)
+                            }
+                            c0 += 8
+                        }
                     }
                 }
             }
@@ -81,14 +107,18 @@ struct SparseRows: Sendable {
 }
 
 /// The weights of a softmax map p(c | x) = softmax(θ_cᵀx + b_c), held transposed while training
-/// (`thetaT`, dimension × K) so a sparse row's products read contiguous runs.
+/// (`thetaT`, dimension × `stride`, the K classes padded with zero columns to a multiple of eight) so a
+/// sparse row's products read contiguous vector registers.
 struct SoftmaxMapWeights: Sendable {
     var thetaT: FloatMatrix
     var bias: [Float]
+    /// K rounded up to a multiple of eight.
+    var stride: Int { thetaT.cols }
 
     /// From θ (K × dimension).
     init(theta: FloatMatrix, bias: [Float]) {
-        var t = FloatMatrix(rows: theta.cols, cols: theta.rows)
+        let stride = (theta.rows + 7) / 8 * 8
+        var t = FloatMatrix(rows: theta.cols, cols: stride)
         for r in 0..<theta.rows { for c in 0..<theta.cols { t[c, r] = theta[r, c] } }
         self.thetaT = t
         self.bias = bias
@@ -96,8 +126,8 @@ struct SoftmaxMapWeights: Sendable {
 
     /// θ (K × dimension), as the strategies store it.
     var theta: FloatMatrix {
-        var out = FloatMatrix(rows: thetaT.cols, cols: thetaT.rows)
-        for r in 0..<thetaT.rows { for c in 0..<thetaT.cols { out[c, r] = thetaT[r, c] } }
+        var out = FloatMatrix(rows: bias.count, cols: thetaT.rows)
+        for r in 0..<thetaT.rows { for c in 0..<bias.count { out[c, r] = thetaT[r, c] } }
         return out
     }
 }
@@ -119,11 +149,11 @@ struct SoftmaxMapTrainer: Sendable {
     ) -> SoftmaxMapWeights {
         var weights = start
         let k = start.bias.count
-        var adam = AdamOptimizer(rows: x.cols, cols: k, learningRate: learningRate, weightDecay: weightDecay)
+        var adam = AdamOptimizer(rows: x.cols, cols: weights.stride, learningRate: learningRate, weightDecay: weightDecay)
         if checkpoints.contains(0) { checkpoint(0, weights) }
         for epoch in stride(from: 1, through: epochs, by: 1) {
             let gradient = logitGradient(x.probabilities(weights))
-            let gradTheta = x.transposedProduct(gradient, k: k)
+            let gradTheta = x.transposedProduct(gradient, k: k, stride: weights.stride)
             var gradBias = [Float](repeating: 0, count: k)
             for i in 0..<x.count { for c in 0..<k { gradBias[c] += gradient[i * k + c] } }
             adam.update(theta: &weights.thetaT, bias: &weights.bias, gradTheta: gradTheta, gradBias: gradBias)

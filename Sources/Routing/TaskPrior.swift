@@ -119,7 +119,7 @@ public struct TaskPrior: Sendable, Hashable {
     /// Training knobs.
     public struct Configuration: Sendable, Hashable {
         /// Epochs at most; the number used is chosen by cross-validated log loss among every fifth.
-        public var epochs = 100
+        public var epochs = 200
         public var learningRate: Float = 0.1
         /// L2 decay per sample (≈ 1 / (C·n) of a logistic regression with C = 10 on a few thousand prompts).
         public var weightDecay: Float = 3e-5
@@ -139,7 +139,9 @@ public struct TaskPrior: Sendable, Hashable {
         var theta: FloatMatrix
         var bias: [Float]
         var quality: FloatMatrix
-        var readsTaskVector: Bool
+        /// What the classifier reads.
+        var input: Input
+        var readsTaskVector: Bool { input.readsTaskVector }
         var epochs: Int
         /// Cross-validated log loss of the task classifier at `epochs`.
         var logLoss: CVEstimate
@@ -147,21 +149,52 @@ public struct TaskPrior: Sendable, Hashable {
         var predictions: [Double]
 
         func prior(models: [String]) -> TaskPrior? {
-            try? TaskPrior(tasks: tasks, models: models, theta: theta, bias: bias, quality: quality, readsTaskVector: readsTaskVector)
+            try? TaskPrior(tasks: tasks, models: models, theta: theta, bias: bias, quality: quality, readsTaskVector: input.readsTaskVector)
         }
     }
 
-    /// The build's fit (cached) over the given features (nil: those the build chose,
-    /// `context.taskPriorReadsTaskVector`), or nil when the labelled records carry fewer than two usable
-    /// task labels. A context without task vectors has only the routing-vector fit.
+    /// What a task classifier reads: the routing vector, the task vector the training features carry,
+    /// or a candidate task featurizer's vectors of the whole prompt (template kept).
+    enum Input: Sendable {
+        case routingVector
+        case taskVector
+        case featurizer(Featurizer)
+
+        var readsTaskVector: Bool {
+            if case .routingVector = self { return false }
+            return true
+        }
+
+        /// The featurizer the profile stage must run for this input (nil: the routing vector's, or unknown).
+        var featurizer: Featurizer? {
+            if case .featurizer(let featurizer) = self { return featurizer }
+            return nil
+        }
+
+        var label: String {
+            switch self {
+            case .routingVector: return "routing vector"
+            case .taskVector: return "task vector"
+            case .featurizer(let featurizer): return "whole prompt, \(featurizer.configuration.label)"
+            }
+        }
+    }
+
+    /// The build's fit (cached): the one the build chose (`context.taskPriorInput`), else the first over
+    /// the given features (nil: `context.taskPriorReadsTaskVector`); nil when the labelled records carry
+    /// fewer than two usable task labels.
     static func fit(_ context: TrainingContext, readsTaskVector: Bool? = nil) throws -> Fit? {
         let fits = try fits(context)
+        if readsTaskVector == nil, let label = context.taskPriorInput, let chosen = fits.first(where: { $0.input.label == label }) {
+            return chosen
+        }
         let wanted = readsTaskVector ?? context.taskPriorReadsTaskVector
         return fits.first { $0.readsTaskVector == wanted } ?? fits.first { !$0.readsTaskVector }
     }
 
-    /// Every candidate fit (cached): over the routing vector, and over the whole prompt's task vector
-    /// when the prompts carry one. The build keeps the one its blended strategies score best with.
+    /// Every candidate fit (cached): over the routing vector, over the task vector when the training
+    /// features carry one, and over each of `context.taskFeaturizers`. The build keeps the one its
+    /// blended strategies score best with.
     static func fits(_ context: TrainingContext) throws -> [Fit] {
         try context.cache.value("task-prior") { try compute(context, configuration: Configuration()) }
     }
@@ -191,8 +224,9 @@ public struct TaskPrior: Sendable, Hashable {
         let hasTaskVectors = !labelled.features.isEmpty && labelled.features.allSatisfy { $0.taskVector != nil }
         let checkpoints = Array(stride(from: 5, through: configuration.epochs, by: 5))
         let t = tasks.count, m = context.models.count
-        return try (hasTaskVectors ? [false, true] : [false]).map { readsTaskVector in
-            let x = inputs(labelled, readsTaskVector: readsTaskVector)
+        let candidates: [Input] = [.routingVector] + (hasTaskVectors ? [.taskVector] : []) + context.taskFeaturizers.map { .featurizer($0) }
+        return try candidates.map { input in
+            let x = try inputs(labelled, input)
             // Held-out p(t | x) of every fold row at every checkpoint, by fold.
             let held: [[[Float]]] = try cv.mapFolds { f in
                 let training = cv.folds.training(f).filter { labels[$0] >= 0 }
@@ -239,19 +273,26 @@ public struct TaskPrior: Sendable, Hashable {
             context.logger.info("task prior: trained", metadata: [
                 "tasks": "\(t)", "epochs": "\(epochs)", "cv_log_loss": "\(chosen.loss.formatted)",
                 "cv_task_accuracy": "\(String(format: "%.3f", accuracy))",
-                "features": "\(readsTaskVector ? "task featurizer (whole prompt)" : "routing vector")",
+                "features": "\(input.label)",
             ])
             return Fit(
                 tasks: tasks, theta: weights.theta, bias: weights.bias, quality: stats.quality(kappa: configuration.kappa),
-                readsTaskVector: readsTaskVector, epochs: epochs, logLoss: chosen.loss, predictions: predictions)
+                input: input, epochs: epochs, logLoss: chosen.loss, predictions: predictions)
         }
     }
 
-    /// The classifier's inputs for every row of `split`: its routing vectors or its task vectors.
-    static func inputs(_ split: TrainingContext.Split, readsTaskVector: Bool) -> FloatMatrix {
-        guard readsTaskVector else { return split.vectors }
-        let dimension = split.features.first?.taskVector?.count ?? 0
-        return LinearAlgebra.stack(split.features.map { QueryFeatures(vector: $0.taskVector ?? [], inputTokens: 0) }, dimension: dimension)
+    /// The classifier's inputs for every row of `split`: its routing vectors, its task vectors, or a
+    /// featurizer's vectors of its prompts.
+    static func inputs(_ split: TrainingContext.Split, _ input: Input) throws -> FloatMatrix {
+        switch input {
+        case .routingVector:
+            return split.vectors
+        case .taskVector:
+            let dimension = split.features.first?.taskVector?.count ?? 0
+            return LinearAlgebra.stack(split.features.map { QueryFeatures(vector: $0.taskVector ?? [], inputTokens: 0) }, dimension: dimension)
+        case .featurizer(let featurizer):
+            return try FloatMatrix(stacking: featurizer.vectors(split.records.map(\.prompt)), cols: featurizer.dimension)
+        }
     }
 
     /// Rows × models priors Σₜ p(t | x)·quality(t, m) from rows × T probabilities.

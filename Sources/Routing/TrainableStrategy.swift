@@ -1,5 +1,6 @@
 import Budget
 import Foundation
+import Profiling
 import Logging
 import SwitchyardCore
 
@@ -67,8 +68,8 @@ public struct CrossValidated: Sendable {
 /// Everything a strategy may learn from, computed once by the profile builder.
 ///
 /// Row i of every matrix belongs to record i of the same split; columns of outcome and cost matrices
-/// follow `models`. `dev` is the selection split (UniRoute's validation set); it may be empty when no
-/// dev file was given, in which case strategies that need it fall back to train (and say so in the log).
+/// follow `models`. Train and dev are one labelled pool (`labelled()`), which cross-validation
+/// (`crossValidation()`) scores every choice on; dev may be empty.
 public struct TrainingContext: Sendable {
     public var models: [String]
     public var prices: [String: ModelPrice]
@@ -89,9 +90,14 @@ public struct TrainingContext: Sendable {
     public var crossValidationFolds: Int = CrossValidationFolds.defaultCount
     /// Query groups `costModel` was fitted on (nil: per-model means); the router uses the same.
     public var costGroups: CostGroups? = nil
-    /// Whether the task prior kept by the build reads the whole prompt's task vector (chosen on dev by
+    /// Whether the task prior kept by the build reads the whole prompt's task vector (chosen by
     /// `profile build`) rather than the routing vector.
     public var taskPriorReadsTaskVector: Bool = false
+    /// Candidate featurizers of the whole prompt for the task prior's classifier (each cross-validated
+    /// beside the routing vector; `profile build` keeps the best).
+    public var taskFeaturizers: [Featurizer] = []
+    /// The task prior's input the build chose (`TaskPrior.Input.label`), nil before it chose.
+    public var taskPriorInput: String? = nil
 
     /// One split of routing data with its features and outcome/cost tables.
     public struct Split: Sendable {
@@ -169,24 +175,6 @@ public struct TrainingContext: Sendable {
     /// `costGroups` and `costModel` before the first call).
     public func crossValidation() throws -> CrossValidation {
         try cache.value("cross-validation") { try CrossValidation(context: self) }
-    }
-
-    /// The split used for selection and validation: dev when it has records, else train.
-    public var selection: Split { dev.count > 0 ? dev : train }
-
-    /// Estimated cost table (queries × models, flattened) of a split, for `CostQualitySweep`.
-    public func estimatedCosts(_ split: Split) -> [Double] {
-        let groups = costGroups?.groups(of: split.features) ?? split.features.map { _ in nil }
-        return split.features.indices.flatMap { costModel.estimate(inputTokens: split.features[$0].inputTokens, group: groups[$0]) }
-    }
-
-    /// Area under the cost–quality curve of predictions (queries × models, flattened) on the
-    /// selection split: the one number hyper-parameters and `auto` are chosen by.
-    public func selectionAIQ(predicted: [Double]) -> Double {
-        let split = selection
-        return CostQualitySweep.aiq(
-            predicted: predicted, estimated: estimatedCosts(split), outcomes: split.outcomes, costs: split.costs
-        )
     }
 }
 

@@ -31,13 +31,17 @@ public struct AptitudeTrainer: Sendable {
         let labelled = cv.labelled
         let m = context.models.count
         let epochs = Array(1...max(1, configuration.epochs))
-        // Held-out predictions (fold rows × models) after every epoch, by fold.
+        // Held-out predictions (fold rows × models) after every epoch, by fold: the fold's pairs are
+        // featurised once, and every epoch's scorer is applied to them.
         let held: [[[Double]]] = try cv.mapFolds { f in
-            let training = try cv.subset(cv.folds.training(f))
-            let heldOut = cv.heldOutRows[f].map { labelled.features[$0] }
+            let prepared = try prepare(try cv.subset(cv.folds.training(f)), context: context)
+            let rows = cv.heldOutRows[f]
+            let heldOut = pairs(
+                prepared.strategy, vectors: rows.map { RequirementVectorMath.normalized(labelled.vectors.row($0)) },
+                outcomes: CrossValidation.gather(labelled.outcomes, rows: rows), excluded: [Int?](repeating: nil, count: rows.count))
             var byEpoch = [[Double]](repeating: [], count: epochs.count)
-            _ = try fit(training, context: context, epochs: configuration.epochs) { epoch, strategy in
-                byEpoch[epoch - 1] = strategy.predictQuality(batch: heldOut).flatMap { $0 }
+            _ = trainScorer(prepared.x, prepared.y, epochs: configuration.epochs, seed: context.seed) { epoch, model in
+                byEpoch[epoch - 1] = heldOut.x.map { model.probability($0) }
             }
             return byEpoch
         }
@@ -70,11 +74,17 @@ public struct AptitudeTrainer: Sendable {
     }
 
     /// Draws the set from `split`, takes every model's outcomes on it and trains the scorer on every
-    /// (prompt, model) pair of `split` for `epochs` epochs; `onEpoch` sees the strategy after each.
-    func fit(
-        _ split: TrainingContext.Split, context: TrainingContext, epochs: Int,
-        onEpoch: ((Int, AptitudeStrategy) -> Void)? = nil
-    ) throws -> AptitudeStrategy {
+    /// (prompt, model) pair of `split` for `epochs` epochs.
+    func fit(_ split: TrainingContext.Split, context: TrainingContext, epochs: Int) throws -> AptitudeStrategy {
+        let prepared = try prepare(split, context: context)
+        var strategy = prepared.strategy
+        strategy.scorer = trainScorer(prepared.x, prepared.y, epochs: epochs, seed: context.seed)
+        return strategy
+    }
+
+    /// The set drawn from `split`, the strategy around it (scorer not trained) and the scorer's training
+    /// pairs (every prompt of `split` with every model, the prompt left out of its own aptitude features).
+    func prepare(_ split: TrainingContext.Split, context: TrainingContext) throws -> (strategy: AptitudeStrategy, x: [[Float]], y: [Double]) {
         let dimension = split.vectors.cols
         guard split.count > 0, dimension > 0, !context.models.isEmpty else {
             throw AptitudeError.noTrainingData("need training records with feature vectors and at least one model")
@@ -86,27 +96,22 @@ public struct AptitudeTrainer: Sendable {
         )
         let aptitude = context.models.indices.map { j in rows.map { split.outcomes[$0, j] } }
         let placeholder = LogisticModel(weights: [Double](repeating: 0, count: 8 + set.categoryCount), bias: 0)
-        var strategy = try AptitudeStrategy(models: context.models, configuration: configuration, set: set, aptitude: aptitude, scorer: placeholder)
+        let strategy = try AptitudeStrategy(models: context.models, configuration: configuration, set: set, aptitude: aptitude, scorer: placeholder)
         var position: [Int: Int] = [:]
         for (k, r) in rows.enumerated() { position[r] = k }
-        let pairs = pairs(strategy, vectors: unitRows, outcomes: split.outcomes, excluded: (0..<split.count).map { position[$0] })
+        let training = pairs(strategy, vectors: unitRows, outcomes: split.outcomes, excluded: (0..<split.count).map { position[$0] })
+        return (strategy, training.x, training.y)
+    }
+
+    /// The scorer: Adam on the pairs for `epochs` epochs; `onEpoch` sees it after each.
+    func trainScorer(_ x: [[Float]], _ y: [Double], epochs: Int, seed: UInt64, onEpoch: ((Int, LogisticModel) -> Void)? = nil) -> LogisticModel {
         var fit = LogisticTrainingConfiguration()
         fit.epochs = epochs
         fit.learningRate = configuration.learningRate
         fit.l2 = 1e-5
         fit.batchSize = 256
-        fit.seed = context.seed
-        let base = strategy
-        strategy.scorer = LogisticModel.train(
-            x: pairs.x, y: pairs.y, configuration: fit,
-            onEpoch: onEpoch.map { report in
-                { epoch, model in
-                    var snapshot = base
-                    snapshot.scorer = model
-                    report(epoch, snapshot)
-                }
-            })
-        return strategy
+        fit.seed = seed
+        return LogisticModel.train(x: x, y: y, configuration: fit, onEpoch: onEpoch)
     }
 
     /// Feature rows and outcomes for every (query, model) pair.
@@ -118,7 +123,32 @@ public struct AptitudeTrainer: Sendable {
         var y: [Double] = []
         x.reserveCapacity(vectors.count * strategy.models.count)
         y.reserveCapacity(vectors.count * strategy.models.count)
-        // In blocks of queries so the similarity matrices stay small.
+        // Lexical queries: each one's similarities over its non-zeros (the set by column), as a decision
+        // computes them; dense ones: in blocks of one BLAS product, so the matrices stay small.
+        let setPostings = SparsePostings(set.vectorMatrix)
+        let centroids = CentroidIndex(set.centroidMatrix)
+        func add(_ i: Int, items: UnsafeBufferPointer<Float>, cents: UnsafeBufferPointer<Float>) {
+            let context = f.context(itemSims: items, centroidSims: cents, excluded: excluded[i])
+            for j in strategy.models.indices {
+                var row = [Float](repeating: 0, count: f.width)
+                f.fill(&row, context: context, outcomes: strategy.aptitude[j], summary: summaries[j])
+                x.append(row)
+                y.append(Double(outcomes[i, j]))
+            }
+        }
+        if let setPostings, vectors.allSatisfy({ vector in vector.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } * 4 <= vector.count }) {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.count)) { items in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, set.categoryCount)) { cents in
+                    for (i, vector) in vectors.enumerated() {
+                        let nonZeros = QueryFeatures.nonZeroIndices(vector)
+                        setPostings.similarities(vector, nonZeros: nonZeros, into: UnsafeMutableBufferPointer(rebasing: items[0..<set.count]))
+                        _ = centroids.dots(vector, nonZeros: nonZeros, into: cents)
+                        add(i, items: UnsafeBufferPointer(rebasing: items[0..<set.count]), cents: UnsafeBufferPointer(rebasing: cents[0..<set.categoryCount]))
+                    }
+                }
+            }
+            return (x, y)
+        }
         let block = 512
         var start = 0
         while start < vectors.count {
@@ -129,17 +159,9 @@ public struct AptitudeTrainer: Sendable {
             itemSims.values.withUnsafeBufferPointer { items in
                 centroidSims.values.withUnsafeBufferPointer { cents in
                     for i in 0..<(end - start) {
-                        let context = f.context(
-                            itemSims: UnsafeBufferPointer(rebasing: items[(i * set.count)..<((i + 1) * set.count)]),
-                            centroidSims: UnsafeBufferPointer(rebasing: cents[(i * set.categoryCount)..<((i + 1) * set.categoryCount)]),
-                            excluded: excluded[start + i]
-                        )
-                        for j in strategy.models.indices {
-                            var row = [Float](repeating: 0, count: f.width)
-                            f.fill(&row, context: context, outcomes: strategy.aptitude[j], summary: summaries[j])
-                            x.append(row)
-                            y.append(Double(outcomes[start + i, j]))
-                        }
+                        add(
+                            start + i, items: UnsafeBufferPointer(rebasing: items[(i * set.count)..<((i + 1) * set.count)]),
+                            cents: UnsafeBufferPointer(rebasing: cents[(i * set.categoryCount)..<((i + 1) * set.categoryCount)]))
                     }
                 }
             }

@@ -80,7 +80,9 @@ public struct CrossValidation: Sendable {
     /// strategy that routes on cost alone).
     public func score(_ predicted: [Double], lambdas: [Double] = CostQualitySweep.lambdas) -> CVEstimate {
         precondition(predicted.count == estimated.count, "out-of-fold predictions must be labelled rows × models")
-        return CVEstimate(folds: (0..<folds.count).map { foldScore(predicted, fold: $0, lambdas: lambdas) })
+        let scores = (try? Self.concurrentMap(folds.count) { foldScore(predicted, fold: $0, lambdas: lambdas) })
+            ?? (0..<folds.count).map { foldScore(predicted, fold: $0, lambdas: lambdas) }
+        return CVEstimate(folds: scores)
     }
 
     /// AIQ of the predictions on fold `f` alone, over the fold's own single-model cost range.

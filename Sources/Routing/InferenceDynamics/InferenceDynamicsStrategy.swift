@@ -9,8 +9,8 @@ import SwitchyardCore
 /// S(m, e) = mean over training queries holding e of (score − β·cost)·α^(rank−1) / Σ α^(j−1),
 /// shrunk toward the model's overall mean for rarely seen elements. A query's raw score for m is the
 /// rank-weighted sum of S over its ranked capabilities (one part) and domains (another part); a small
-/// logistic calibration, fitted on out-of-fold raw parts (cross-fitting), turns the two parts into
-/// P(correct), so the Router can subtract λ·cost from a quality on the outcome scale.
+/// logistic calibration, fitted (by Newton's method) on out-of-fold raw parts (cross-fitting), turns the
+/// two parts into P(correct), so the Router can subtract λ·cost from a quality on the outcome scale.
 ///
 /// Empirical Bayes twice, both chosen by cross-validation: the element pseudo-count
 /// (`InferenceDynamicsConfiguration.shrinkage`), and a final blend of the calibrated prediction toward
@@ -215,6 +215,39 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
             choice: "shrinkage=\(chosen.configuration.shrinkage) blend_kappa=\(chosen.prior?.kappa ?? 0) cluster_prior=\(chosen.clusterPrior != nil)")
     }
 
+    /// P(correct) = σ(w₀·capability + w₁·domain + b) fitted to the outcomes of `rows` (every model) by
+    /// Newton's method on the log likelihood: three parameters, so a handful of exact steps over the
+    /// rows replace epochs of stochastic gradient. `parts` holds (capability, domain) per row and model.
+    static func calibrate(parts: [Double], outcomes: FloatMatrix, rows: [Int]) -> LogisticModel {
+        let m = outcomes.cols
+        var total = 0.0
+        for i in rows { for j in 0..<m { total += Double(outcomes[i, j]) } }
+        let mean = min(max(total / Double(max(1, rows.count * m)), 1e-3), 1 - 1e-3)
+        var theta = [0, 0, RequirementVectorMath.logit(mean)]
+        for _ in 0..<50 {
+            var gradient = [Double](repeating: 0, count: 3)
+            var hessian = [Double](repeating: 0, count: 9)
+            for i in rows {
+                for j in 0..<m {
+                    let cell = i * m + j
+                    let x = [parts[cell * 2], parts[cell * 2 + 1], 1]
+                    let p = RequirementVectorMath.sigmoid(theta[0] * x[0] + theta[1] * x[1] + theta[2])
+                    let residual = p - Double(outcomes[i, j])
+                    let weight = max(p * (1 - p), 1e-12)
+                    for a in 0..<3 {
+                        gradient[a] += residual * x[a]
+                        for b in 0..<3 { hessian[a * 3 + b] += weight * x[a] * x[b] }
+                    }
+                }
+            }
+            for a in 0..<3 { hessian[a * 3 + a] += 1e-9 }
+            guard let step = LinearAlgebra.solve(hessian, gradient, 3), step.allSatisfy(\.isFinite) else { break }
+            for a in 0..<3 { theta[a] -= step[a] }
+            if step.map(abs).max() ?? 0 < 1e-10 { break }
+        }
+        return LogisticModel(weights: [theta[0], theta[1]], bias: theta[2])
+    }
+
     /// The saved fit with the cross-validated choice and its out-of-fold predictions.
     struct Choice: Sendable {
         var strategy: InferenceDynamicsStrategy
@@ -265,17 +298,12 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
             ClusterTable.outOfFold(cv, assigned: table.assigned, tables: (0..<cv.folds.count).map { table.quality(excludingFold: $0) })
         }
         let globalPriors = cv.rowsOfFoldValues(cv.complementMeans(labelled.outcomes))
-        var fit = LogisticTrainingConfiguration()
-        fit.epochs = 60
-        fit.learningRate = 0.05
-        fit.l2 = 0
-        fit.seed = context.seed
         var best: Choice? = nil
         for kappa in configuration.shrinkageCandidates ?? [configuration.shrinkage] {
             var strategy = base
             strategy.configuration.shrinkage = kappa
             // Out-of-fold raw parts of every labelled row: (capability, domain) per model.
-            var parts = [[Float]](repeating: [], count: labelled.count * m)
+            var parts = [Double](repeating: 0, count: labelled.count * m * 2)
             for (f, rows) in cv.heldOutRows.enumerated() {
                 var foldStrategy = strategy
                 (foldStrategy.capabilityProficiency, foldStrategy.domainProficiency, foldStrategy.fallbackProficiency) =
@@ -284,26 +312,27 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
                     let (capabilities, domains) = requirements[i]
                     let cap = foldStrategy.part(capabilities.map(\.rawValue), foldStrategy.capabilityProficiency)
                     let dom = foldStrategy.part(domains, foldStrategy.domainProficiency)
-                    for j in 0..<m { parts[i * m + j] = [Float(cap[j]), Float(dom[j])] }
+                    for j in 0..<m {
+                        parts[(i * m + j) * 2] = cap[j]
+                        parts[(i * m + j) * 2 + 1] = dom[j]
+                    }
                 }
             }
-            let targets = (0..<(labelled.count * m)).map { Double(labelled.outcomes[$0 / m, $0 % m]) }
             // Each fold calibrated on the other folds' out-of-fold parts; the saved calibration on all.
-            let calibrations = try cv.mapFolds { f -> LogisticModel in
-                let rows = cv.folds.training(f).flatMap { i in (i * m)..<((i + 1) * m) }
-                return LogisticModel.train(x: rows.map { parts[$0] }, y: rows.map { targets[$0] }, configuration: fit)
+            let calibrations = (0..<cv.folds.count).map { f in
+                Self.calibrate(parts: parts, outcomes: labelled.outcomes, rows: cv.folds.training(f))
             }
             var local = [Double](repeating: 0, count: labelled.count * m)
             for i in 0..<labelled.count {
                 let calibration = calibrations[cv.fold(of: i)]
                 for j in 0..<m {
-                    let x = parts[i * m + j]
-                    local[i * m + j] = RequirementVectorMath.sigmoid(
-                        calibration.weights[0] * Double(x[0]) + calibration.weights[1] * Double(x[1]) + calibration.bias)
+                    let cell = i * m + j
+                    local[cell] = RequirementVectorMath.sigmoid(
+                        calibration.weights[0] * parts[cell * 2] + calibration.weights[1] * parts[cell * 2 + 1] + calibration.bias)
                 }
             }
             (strategy.capabilityProficiency, strategy.domainProficiency, strategy.fallbackProficiency) = all.tables(shrinkage: kappa)
-            strategy.calibration = LogisticModel.train(x: parts, y: targets, configuration: fit)
+            strategy.calibration = Self.calibrate(parts: parts, outcomes: labelled.outcomes, rows: Array(0..<labelled.count))
             let blends: [(cluster: Bool, priors: [Double])] = selecting
                 ? [(false, globalPriors)] + (clusterPriors.map { [(true, $0)] } ?? []) : []
             if blends.isEmpty {
