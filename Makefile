@@ -1,6 +1,6 @@
 # Switchyard. `make demo` shows it working; `make test` is what CI runs.
 SWIFT ?= swift
-.PHONY: setup build release test demo bench clean real-backend test-real
+.PHONY: setup build release test demo bench clean real-backend test-real validate-deploy image test-deploy
 
 setup:
 	@bash scripts/setup
@@ -8,8 +8,12 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# Release builds link the Swift runtime statically, so the one binary runs in the slim container image as it is
+# (scripts/image uses the same build folder and flags: the demo's build and the image's are one build).
+RELEASE_BUILD = $(SWIFT) build -c release --static-swift-stdlib
+
 release: setup
-	$(SWIFT) build -c release --product switchyard
+	$(RELEASE_BUILD) --product switchyard
 
 # `make test` runs in three phases. Swift Testing runs every test on Swift's cooperative pool, which has one
 # thread per core (2 here): a synchronous CPU-heavy test (MiniLM parity in a debug build, routers trained on
@@ -17,9 +21,9 @@ release: setup
 # then expire. So the heavy suites run on their own first, then everything else, then the suites that
 # assert on wall-clock timing (retry backoff, Retry-After, rate limits, settle deadlines).
 HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|BudgetRuleTests|RoutingEndToEndTests|AptitudeExperimentTests
-TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ScoreBudgetTests|SpendFeedTests
+TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ReadinessTests|ScoreBudgetTests|SpendFeedTests
 
-test: setup
+test: setup validate-deploy
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter "$(HEAVY_SUITES)"
 	$(SWIFT) test --skip-build --skip "$(HEAVY_SUITES)|$(TIMING_SUITES)"
@@ -35,11 +39,26 @@ test-real: setup real-backend
 	$(SWIFT) build --build-tests
 	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter RealBackendTests
 
+# Offline checks of the deployment files (compose, Kubernetes manifests with kubernetes-validate --strict);
+# part of `make test`.
+validate-deploy:
+	@bash scripts/validate-deploy
+
+# The container image without a registry: dockerd started if needed, debootstrapped base, host binary.
+image: setup
+	@bash scripts/dockerd start
+	@bash scripts/image
+
+# The compose deployment for real (5,000 lines, workers killed, scaled and drained mid-run); CI runs it
+# after `make test`. Skips with the reason where Docker cannot run.
+test-deploy: setup
+	@bash scripts/test-deploy
+
 demo: release
 	@bash scripts/demo
 
 bench: setup
-	$(SWIFT) build -c release
+	$(RELEASE_BUILD)
 	@bash scripts/bench
 
 clean:

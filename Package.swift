@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // MARK: C shims
@@ -95,6 +96,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +116,8 @@ let package = Package(
                 "Backends", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -139,7 +144,12 @@ let package = Package(
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget"]),
+        .testTarget(name: "PipelineTests", dependencies: [
+            "Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore"]),
     ]

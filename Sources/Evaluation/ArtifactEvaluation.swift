@@ -47,9 +47,27 @@ public enum ArtifactEvaluation {
                     }
                 }
             }
+            if strategy.routesOnCostOnly {
+                costOnlyScores(&predicted, estimated: estimated, models: m)
+            }
             out.append(StrategyPredictions(
                 name: name, predicted: predicted, estimated: estimated, minimumLambda: artifact.manifest.defaultLambda(of: strategy.name)))
         }
         return (tables, out)
+    }
+
+    /// What a price-only strategy (`cheapest`) is judged on: the `Router`'s own score for it, the cheapest
+    /// estimate first (−cost / the row's largest cost, predicted quality only breaking ties), so the λ sweep
+    /// and the budgets choose exactly what `route --strategy cheapest` would, instead of ranking by the
+    /// strategy's predicted qualities (the model means, which made it a copy of `best-single`).
+    static func costOnlyScores(_ predicted: inout [Double], estimated: [Double], models m: Int) {
+        guard m > 0 else { return }
+        for start in stride(from: 0, to: predicted.count, by: m) {
+            var maxCost = 1e-30
+            for j in start..<(start + m) where predicted[j] > -1e6 && estimated[j] > maxCost { maxCost = estimated[j] }
+            for j in start..<(start + m) where predicted[j] > -1e6 {
+                predicted[j] = -(estimated[j] / maxCost) + 1e-9 * predicted[j]
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// Writes an evaluation to a directory: `report.md`, `metrics.json`, `cost_quality.svg`.
 public enum EvaluationOutput {
@@ -22,7 +23,7 @@ public enum EvaluationOutput {
             try Data(plot.svg(report).utf8).write(to: URL(fileURLWithPath: paths.plot))
             return paths
         } catch {
-            throw EvaluationError.renderFailed("\(directory): \(error.localizedDescription); check the --out directory is writable")
+            throw EvaluationError.renderFailed("\(directory): \(FileErrors.reason(error, path: directory)): choose a writable --out")
         }
     }
 

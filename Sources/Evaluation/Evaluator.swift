@@ -62,14 +62,25 @@ public struct EvaluationReport: Sendable, Codable, Hashable {
     /// Metrics of the "single models only" envelope (the bar a router must clear).
     public var singleEnvelope: RouterMetrics
     public var strategies: [StrategyResult]
+    /// The strategy `auto` resolves to in the evaluated artifact: chosen on dev, so the router that would
+    /// actually run. nil when unknown.
+    public var autoStrategy: String?
 
     /// Baselines evaluated beside the learned strategies; they never make the headline.
     public static let baselineStrategies: Set<String> = ["best-single", "cheapest", "random", "oracle"]
 
-    /// The learned strategy with the highest AIQ (the headline router); a baseline only when nothing else ran.
+    /// The learned strategy with the highest AIQ on this split; a baseline only when nothing else ran.
+    /// Picking it is a choice made on the evaluated data: the headline uses `headlineStrategy`.
     public var bestStrategy: StrategyResult? {
         let learned = strategies.filter { !Self.baselineStrategies.contains($0.name) }
         return (learned.isEmpty ? strategies : learned).max { ($0.metrics.aiq ?? -1) < ($1.metrics.aiq ?? -1) }
+    }
+
+    /// The router the headline describes: `auto`'s strategy (chosen on dev) when it was evaluated, else the
+    /// best on this split (`bestStrategy`).
+    public var headlineStrategy: StrategyResult? {
+        if let autoStrategy, let chosen = strategies.first(where: { $0.name == autoStrategy }) { return chosen }
+        return bestStrategy
     }
 }
 
@@ -95,7 +106,9 @@ public struct Evaluator: Sendable {
         self.allocator = allocator
     }
 
-    public func evaluate(_ t: EvaluationTables, strategies: [StrategyPredictions], dataset: String) throws -> EvaluationReport {
+    /// - `autoStrategy`: what `auto` resolves to in the artifact (the headline router; see `EvaluationReport`).
+    public func evaluate(_ t: EvaluationTables, strategies: [StrategyPredictions], dataset: String,
+                         autoStrategy: String? = nil) throws -> EvaluationReport {
         let references = ReferenceRouters(t)
         var results: [StrategyResult] = []
         for s in strategies {
@@ -105,7 +118,7 @@ public struct Evaluator: Sendable {
             dataset: dataset, prompts: t.count, models: t.models, references: references,
             referenceTasks: TaskBreakdown.references(t, references),
             singleEnvelope: RouterMetrics(curve: references.singleCurve, references: references),
-            strategies: results)
+            strategies: results, autoStrategy: autoStrategy)
     }
 
     /// Choices at one λ, with the Router's rule (argmax q − λc, ties to the cheaper; ∞: cheapest predicted).

@@ -56,21 +56,28 @@ public enum MarkdownReport {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// One sentence: the best router's operating point against the best single model.
+    /// The headline: the router that would run (`auto`'s strategy, chosen on dev) at its operating point
+    /// against the best single model, then one line listing the other strategies by AIQ on this split.
     public static func headline(_ report: EvaluationReport) -> String {
         let best = report.references.bestSingle
-        guard let s = report.bestStrategy else {
+        guard let s = report.headlineStrategy else {
             return "Best single model `\(best.model)`: quality \(q(best.quality)) at \(c(best.cost)) per prompt (no router evaluated)."
         }
         let op = s.operatingPoint
         let saving = best.cost > 0 ? (1 - op.cost / best.cost) * 100 : 0
-        var text = "**Headline:** router `\(s.name)` reaches quality \(q(op.quality)) at \(c(op.cost)) per prompt vs the best single model `\(best.model)` at \(q(best.quality)) and \(c(best.cost))"
+        let who = s.name == report.autoStrategy ? "router `auto` (`\(s.name)`, chosen on dev)" : "router `\(s.name)`"
+        var text = "**Headline:** \(who) reaches quality \(q(op.quality)) at \(c(op.cost)) per prompt vs the best single model `\(best.model)` at \(q(best.quality)) and \(c(best.cost))"
         text += String(format: " (%@%.0f%% cost, %+.4f quality)", saving >= 0 ? "−" : "+", abs(saving), op.quality - best.quality)
         if let match = s.metrics.costToMatchBest {
             text += "; it matches the best single model's quality at \(c(match)) per prompt"
         }
         if let aiq = s.metrics.aiq { text += String(format: "; AIQ %.4f vs %.4f for single models", aiq, report.singleEnvelope.aiq ?? 0) }
-        return text + "."
+        text += "."
+        let others = report.strategies.filter { $0.name != s.name }
+            .sorted { ($0.metrics.aiq ?? -1) > ($1.metrics.aiq ?? -1) }
+            .map { "`\($0.name)` \($0.metrics.aiq.map(q) ?? "n/a")" }
+        if !others.isEmpty { text += "\n\nOther strategies, AIQ on this split: " + others.joined(separator: ", ") + "." }
+        return text
     }
 
     static func row(_ name: String, _ m: RouterMetrics) -> String {

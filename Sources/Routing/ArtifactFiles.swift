@@ -10,7 +10,7 @@ public enum ArtifactFiles {
         do {
             try encoder.encode(value).write(to: url, options: .atomic)
         } catch {
-            throw SwitchyardError.unreadableFile(file: url.path, reason: "cannot write: \(error)")
+            throw SwitchyardError.unwritableFile(file: url.path, reason: "\(FileErrors.reason(error, path: url.path)): check --out")
         }
     }
 
@@ -30,7 +30,7 @@ public enum ArtifactFiles {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw .unreadableFile(file: directory.path, reason: "cannot create directory: \(error)")
+            throw .unwritableFile(file: directory.path, reason: "cannot create the folder (\(FileErrors.reason(error, path: directory.path))): choose another --out")
         }
     }
 

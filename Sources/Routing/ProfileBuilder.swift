@@ -235,7 +235,8 @@ public struct ProfileBuilder: Sendable {
             seed: configuration.seed)
         logger.info("cost groups", metadata: [
             "featurizer": "\(label)", "chosen_k": "\(selection.groups?.centroids.rows ?? 0)",
-            "cv_relative_cost_error": "\(selection.errors.map { "K=\($0.k): \($0.error.formatted)" }.joined(separator: ", "))",
+            "cv_relative_cost_error": .dictionary(Dictionary(
+                selection.errors.map { ("k\($0.k)", .string($0.error.formatted)) }, uniquingKeysWith: { first, _ in first })),
         ])
         if let groups = selection.groups {
             var groupOf: [String: String] = [:]

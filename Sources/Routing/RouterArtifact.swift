@@ -99,7 +99,12 @@ public struct RouterArtifact: Sendable {
     public func strategy(named name: String?) throws(SwitchyardError) -> any RoutingStrategy {
         let resolved = (name == nil || name == "auto") ? manifest.autoStrategy : name!
         guard let strategy = strategies[resolved] else {
-            throw .invalidArgument("strategy '\(resolved)' is not in the artifact at \(directory.path); available: auto, \(strategies.keys.sorted().joined(separator: ", "))")
+            // Name every strategy of the artifact, not only the ones loaded (a load `only:` the asked one has none).
+            let available = manifest.strategies.map(\.name)
+            let known = available.contains(resolved)
+            throw .invalidArgument(known
+                ? "strategy '\(resolved)' was not loaded from the artifact at \(directory.path): load it too"
+                : "unknown strategy '\(resolved)': the artifact at \(directory.path) has auto, \(available.joined(separator: ", "))")
         }
         return strategy
     }

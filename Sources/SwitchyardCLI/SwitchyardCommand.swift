@@ -1,5 +1,17 @@
 import ArgumentParser
 import Foundation
+import Routing
+import Wire
+
+/// The release of this build (`switchyard --version`), with the formats it speaks: stage processes must
+/// share the wire format, and a router artifact must be one of the formats it reads.
+enum SwitchyardVersion {
+    static let release = "0.19.0"
+
+    static var text: String {
+        "switchyard \(release) (wire format \(WireFormat.version), router artifacts \(RouterManifest.readableFormatVersions.lowerBound)-\(RouterManifest.readableFormatVersions.upperBound))"
+    }
+}
 
 /// The `switchyard` command: routes a batch of LLM requests to the model that should answer each.
 public struct SwitchyardCommand: AsyncParsableCommand {
@@ -7,22 +19,21 @@ public struct SwitchyardCommand: AsyncParsableCommand {
         commandName: "switchyard",
         abstract: "Route a batch of LLM requests to the right model, within a budget, and run it.",
         discussion: """
-            Reads a batch (JSON Lines: OpenAI Batch lines or {"id", "prompt"}), decides
-            for every request which model of your pool should answer it (predicted
-            quality against cost and a batch budget), sends it to that model's
-            OpenAI-compatible backend, and writes exactly one result or error record
-            per input line.
+            Reads a batch (JSON Lines: OpenAI Batch lines or {"id", "prompt"}), decides for every request \
+            which model of your pool should answer it (predicted quality against cost and a batch budget), \
+            sends it to that model's OpenAI-compatible backend, and writes exactly one result or error \
+            record per input line.
 
             A typical session:
               switchyard profile build --train train.jsonl --dev dev.jsonl --out profiles/
-              switchyard route --profiles profiles/ --input batch.jsonl \\
-                  --output decisions.jsonl --budget-usd 5
               switchyard eval --profiles profiles/ --data test.jsonl --out report/
+              switchyard route --profiles profiles/ --input batch.jsonl --output d.jsonl
               switchyard run pipeline.yaml --input batch.jsonl --output out/ --budget-usd 5
 
-            Every stage can also run as its own process, on any number of hosts,
-            connected over ZeroMQ: switchyard stage NAME --config pipeline.yaml
+            Every stage can also run as its own process, on any number of hosts, connected over ZeroMQ: \
+            switchyard stage ROLE --config pipeline.yaml (see switchyard stage --help).
             """,
+        version: SwitchyardVersion.text,
         subcommands: [
             RunCommand.self,
             StageCommand.self,

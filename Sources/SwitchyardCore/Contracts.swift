@@ -95,3 +95,28 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case maxAttemptsExceeded = "max_attempts_exceeded"
     case internalError = "internal_error"
 }
+
+extension ErrorCode {
+    /// True when the input line itself is at fault (fix the line): such errors are never retried and do not
+    /// count against `--max-error-rate`.
+    public var isInputError: Bool {
+        switch self {
+        case .invalidJSON, .invalidUTF8, .missingField, .invalidField, .unsupportedEndpoint, .emptyPrompt,
+             .promptTooLong, .duplicateID, .unknownModel, .overCostCap:
+            return true
+        case .budgetExhausted, .noEligibleModel, .backendError, .backendUnavailable, .timeout, .maxAttemptsExceeded, .internalError:
+            return false
+        }
+    }
+
+    /// True when the same line may succeed on a later try without changing it: backends down or overloaded,
+    /// timeouts, a stage that gave up. `switchyard run --retry-errors` sends these lines again
+    /// (`budget_exhausted` too, but only under a larger budget). A backend's 4xx (`backend_error`) is not:
+    /// the request itself was refused.
+    public var isRetryable: Bool {
+        switch self {
+        case .backendUnavailable, .timeout, .maxAttemptsExceeded, .internalError: return true
+        default: return false
+        }
+    }
+}

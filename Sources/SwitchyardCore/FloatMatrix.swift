@@ -75,7 +75,7 @@ public struct FloatMatrix: Sendable, Hashable {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw .unreadableFile(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+            throw .unwritableFile(file: url.path, reason: FileErrors.reason(error, path: url.path))
         }
     }
 

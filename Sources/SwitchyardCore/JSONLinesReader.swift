@@ -34,7 +34,7 @@ public struct JSONLinesReader: Sequence {
 
     public init(path: String) throws(SwitchyardError) {
         guard let file = fopen(path, "rb") else {
-            throw .unreadableFile(file: path, reason: String(cString: strerror(errno)))
+            throw .unreadableFile(file: path, reason: FileErrors.posix(errno, path: path, writing: false))
         }
         fclose(file)
         self.path = path
@@ -85,7 +85,7 @@ public final class JSONLinesWriter {
     /// Opens `path` for writing (`append: false` truncates).
     public init(path: String, append: Bool = false) throws(SwitchyardError) {
         guard let handle = fopen(path, append ? "ab" : "wb") else {
-            throw .unreadableFile(file: path, reason: String(cString: strerror(errno)))
+            throw .unwritableFile(file: path, reason: FileErrors.posix(errno, path: path, writing: true))
         }
         self.handle = handle
         self.path = path
@@ -106,7 +106,7 @@ public final class JSONLinesWriter {
     public func writeRaw(_ data: Data) throws(SwitchyardError) {
         let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
         if written != data.count {
-            throw .unreadableFile(file: path, reason: "short write: \(String(cString: strerror(errno)))")
+            throw .unwritableFile(file: path, reason: "short write: \(FileErrors.posix(errno, path: path, writing: true))")
         }
     }
 

@@ -8,6 +8,7 @@ public enum WireCodec {
         case ready = 1, task, done, fail, heartbeat, extend, drain, bye, reset
         case hello, submit, grant, alreadyDone, endOfInput, result, ack, finished
         case batch
+        case reopen
     }
 
     /// The frame bytes for `message` alone.
@@ -161,6 +162,7 @@ public enum WireCodec {
         case .result(let result): appendResult(result, to: &writer)
         case .ack(let requestID): writer.u8(Tag.ack.rawValue); writer.string(requestID)
         case .finished: writer.u8(Tag.finished.rawValue)
+        case .reopen(let requestID): writer.u8(Tag.reopen.rawValue); writer.string(requestID)
         }
     }
 
@@ -259,6 +261,7 @@ public enum WireCodec {
             return .result(WireResult(requestID: requestID, status: status, stage: stage, attempts: attempts, reason: reason, payload: payload))
         case .ack: return .ack(requestID: try reader.string("requestID"))
         case .finished: return .finished
+        case .reopen: return .reopen(requestID: try reader.string("requestID"))
         case .batch: throw .unknownType(rawTag)  // handled by `decodeAll`
         }
     }

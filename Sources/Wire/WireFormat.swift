@@ -9,8 +9,8 @@
 /// to encode and decode (see Benchmarks/protocol.sh), and frames are on every hop.
 public enum WireFormat {
     /// Bumped whenever the layout changes; a peer with another version is rejected with a clear error.
-    /// 2: batch frames.
-    public static let version: UInt8 = 2
+    /// 2: batch frames. 3: REOPEN (retrying failed lines), ACK for requests an earlier run wrote.
+    public static let version: UInt8 = 3
     /// Upper bound for one string or payload field (64 MiB), so a corrupt length cannot make us allocate gigabytes.
     public static let maxFieldLength = 64 << 20
 }

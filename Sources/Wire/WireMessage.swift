@@ -38,7 +38,12 @@ public enum WireMessage: Sendable, Equatable {
     /// Coordinator delivers one request's final outcome to the consumer.
     case result(WireResult)
     /// Consumer has durably written `requestID`'s outcome; the coordinator journals it as completed.
+    /// Sent for a request the coordinator does not hold (before `hello`: records an earlier run wrote),
+    /// it marks the request completed, so it is never sent again, whichever process wrote it.
     case ack(requestID: String)
+    /// Consumer: the record it holds for `requestID` failed and will be replaced (a retry of failed lines):
+    /// forget that it was completed, so the producer's submit is accepted again.
+    case reopen(requestID: String)
     /// Input ended and every accepted request is acknowledged: the run is over.
     case finished
 }
@@ -70,6 +75,7 @@ extension WireMessage {
         case .result: return "RESULT"
         case .ack: return "ACK"
         case .finished: return "FINISHED"
+        case .reopen: return "REOPEN"
         }
     }
 }

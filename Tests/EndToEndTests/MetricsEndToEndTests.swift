@@ -42,6 +42,8 @@ struct MetricsEndToEndTests {
         defer { children.forEach { $0.stop() } }
         children.append(try harness.start("coordinator", ["stage", "coordinator", "--metrics-port", "\(metricsPort)"] + common))
         children.append(try harness.start("ingest", ["stage", "ingest", "--input", input.path] + common))
+        // Ingest submits only once a sink has joined (it says what its output already holds first).
+        children.append(try harness.start("sink", ["stage", "sink", "--output", harness.directory.appendingPathComponent("out").path] + common))
 
         // No profile worker yet: accepted requests wait in the profile queue.
         let profile = #"switchyard_stage_queue_depth{stage="profile"}"#
@@ -57,5 +59,33 @@ struct MetricsEndToEndTests {
         #expect(Self.sample(moved, profile) == 0, "profile queue did not drain:\n\(moved.prefix(2000))")
         #expect((Self.sample(moved, score) ?? 0) > 0)
         #expect(Self.sample(moved, "switchyard_coordinator_workers") == 1)
+        // Per stage: workers, tasks completed (the profile worker's), and the counters of trouble, at 0.
+        #expect(Self.sample(moved, #"switchyard_coordinator_stage_workers{stage="profile"}"#) == 1)
+        #expect(Self.sample(moved, #"switchyard_coordinator_stage_workers{stage="score"}"#) == 0)
+        #expect((Self.sample(moved, #"switchyard_coordinator_tasks_completed_total{stage="profile"}"#) ?? 0) > 0)
+        Self.expectHelpAndType(moved)
+    }
+
+    /// Every family in a scrape has `# HELP` and `# TYPE` lines.
+    static func expectHelpAndType(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = text.split(separator: "\n")
+        let typed = Dictionary(lines.filter { $0.hasPrefix("# TYPE ") }.map { line -> (String, String) in
+            let parts = line.split(separator: " ")
+            return (String(parts[2]), String(parts.count > 3 ? parts[3] : ""))
+        }, uniquingKeysWith: { first, _ in first })
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) })
+        var families: Set<String> = []
+        for line in lines where !line.hasPrefix("#") {
+            var name = String(line.prefix { $0 != "{" && $0 != " " })
+            if typed[name] == nil {
+                for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+            }
+            families.insert(name)
+        }
+        #expect(!families.isEmpty, sourceLocation: sourceLocation)
+        for family in families {
+            #expect(typed[family] != nil, "no # TYPE for \(family)", sourceLocation: sourceLocation)
+            #expect(helped.contains(family), "no # HELP for \(family)", sourceLocation: sourceLocation)
+        }
     }
 }

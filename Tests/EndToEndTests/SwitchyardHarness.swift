@@ -47,18 +47,26 @@ struct SwitchyardHarness {
         let process: Process
         let name: String
         let log: URL
+        /// stderr alone, when it was asked for apart from stdout (`start(separateStderr:)`).
+        let errorLog: URL?
 
-        init(process: Process, name: String, log: URL) {
+        init(process: Process, name: String, log: URL, errorLog: URL? = nil) {
             self.process = process
             self.name = name
             self.log = log
+            self.errorLog = errorLog
         }
 
         func stop() {
             if process.isRunning { process.terminate() }
         }
 
+        /// Sends SIGTERM (a graceful stop), like `stop()`, but says what it is for.
+        func terminate() { stop() }
+
         var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        /// stderr when kept apart, else the merged output.
+        var errors: String { errorLog.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? output }
 
         /// Waits for exit (polling), killing the process after `timeout` seconds.
         func wait(timeout: Double) async throws -> Int32 {
@@ -74,8 +82,9 @@ struct SwitchyardHarness {
         }
     }
 
-    /// Starts `switchyard ARGS` with stdout and stderr to a log file.
-    func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Child {
+    /// Starts `switchyard ARGS` with stdout and stderr to a log file (stderr to a file of its own with
+    /// `separateStderr`).
+    func start(_ name: String, _ arguments: [String], environment: [String: String] = [:], separateStderr: Bool = false) throws -> Child {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -87,9 +96,23 @@ struct SwitchyardHarness {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
-        process.standardError = handle
+        var errorLog: URL?
+        if separateStderr {
+            let url = directory.appendingPathComponent("\(name).err")
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: url)
+            errorLog = url
+        } else {
+            process.standardError = handle
+        }
         try process.run()
-        return Child(process: process, name: name, log: log)
+        return Child(process: process, name: name, log: log, errorLog: errorLog)
+    }
+
+    /// Runs `switchyard ARGS` to its end (at most `timeout` seconds): its exit status and the child.
+    func runToEnd(_ name: String, _ arguments: [String], timeout: Double = 240, separateStderr: Bool = false) async throws -> (Int32, Child) {
+        let child = try start(name, arguments, separateStderr: separateStderr)
+        return (try await child.wait(timeout: timeout), child)
     }
 
     /// One pipeline as separate `switchyard stage` processes, started workers first and coordinator later
@@ -97,6 +120,7 @@ struct SwitchyardHarness {
     struct StageProcesses {
         var all: [Child]
         let score: Child
+        let dispatch: Child
         let sink: Child
         let coordinator: Child
         let ingest: Child
@@ -105,27 +129,29 @@ struct SwitchyardHarness {
     }
 
     /// Starts profile workers, score, dispatch, sink, coordinator and ingest with `common` arguments;
-    /// `score` and `sink` are extra arguments for those two stages.
+    /// `score`, `dispatch` and `sink` are extra arguments for those stages.
     func startStages(
-        common: [String], input: URL, output: URL, profileWorkers: Int = 1, score: [String] = [], sink: [String] = []
+        common: [String], input: URL, output: URL, profileWorkers: Int = 1, score: [String] = [], dispatch: [String] = [],
+        sink: [String] = []
     ) throws -> StageProcesses {
         var all: [Child] = []
         for index in 1...profileWorkers { all.append(try start("profile-\(index)", ["stage", "profile"] + common)) }
         let scoreChild = try start("score", ["stage", "score"] + score + common)
         all.append(scoreChild)
-        all.append(try start("dispatch", ["stage", "dispatch"] + common))
+        let dispatchChild = try start("dispatch", ["stage", "dispatch"] + dispatch + common)
+        all.append(dispatchChild)
         let sinkChild = try start("sink", ["stage", "sink", "--output", output.path, "--input", input.path] + sink + common)
         all.append(sinkChild)
         let coordinator = try start("coordinator", ["stage", "coordinator"] + common)
         all.append(coordinator)
         let ingest = try start("ingest", ["stage", "ingest", "--input", input.path] + common)
         all.append(ingest)
-        return StageProcesses(all: all, score: scoreChild, sink: sinkChild, coordinator: coordinator, ingest: ingest)
+        return StageProcesses(all: all, score: scoreChild, dispatch: dispatchChild, sink: sinkChild, coordinator: coordinator, ingest: ingest)
     }
 
-    /// Starts a replay backend on a free port and returns it with its port.
-    func startReplayBackend(_ name: String, extra: [String] = []) async throws -> (Child, Int) {
-        let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "0", "--log-level", "warning"] + extra)
+    /// Starts a replay backend on a free port (or `port`) and returns it with its port.
+    func startReplayBackend(_ name: String, port: Int = 0, extra: [String] = []) async throws -> (Child, Int) {
+        let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "\(port)", "--log-level", "warning"] + extra)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let range = child.output.range(of: #"http://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
@@ -207,8 +233,10 @@ struct SwitchyardHarness {
         return (url, malformed)
     }
 
-    /// The demo-like configuration: six models on two backends, price routing (no profiles needed).
-    func writeConfiguration(healthyPort: Int, failingPort: Int, coordinatorPort: Int, strategy: String = "cheapest") throws -> URL {
+    /// The demo-like configuration: four models on two backends, price routing (no profiles needed).
+    /// `extra` is appended at the top level (e.g. a `router` budget); `dispatch` goes into `stages.dispatch`.
+    func writeConfiguration(healthyPort: Int, failingPort: Int, coordinatorPort: Int, strategy: String = "cheapest",
+                            dispatch: String = "", router: String = "", name: String = "pipeline.yaml") throws -> URL {
         let models: [(String, Int, Double, Double)] = [
             ("gpt-4o-mini-2024-07-18", healthyPort, 0.15, 0.60),
             ("Meta-Llama-3.1-8B-Instruct", healthyPort, 0.18, 0.18),
@@ -217,9 +245,9 @@ struct SwitchyardHarness {
         ]
         var yaml = """
             coordinator: {endpoint: "tcp://127.0.0.1:\(coordinatorPort)", journal: ./run/journal, lease_seconds: 20}
-            stages: {profile: {workers: 2, batch: 32}, score: {workers: 1}, dispatch: {workers: 1, concurrency: 64}}
+            stages: {profile: {workers: 2, batch: 32}, score: {workers: 1}, dispatch: {workers: 1, concurrency: 64\(dispatch)}}
             profiler: {embedder: hashed, dimension: 256}
-            router: {strategy: \(strategy)}
+            router: {strategy: \(strategy)\(router)}
             models:
 
             """
@@ -232,7 +260,7 @@ struct SwitchyardHarness {
 
                 """
         }
-        let url = directory.appendingPathComponent("pipeline.yaml")
+        let url = directory.appendingPathComponent(name)
         try yaml.write(to: url, atomically: true, encoding: .utf8)
         return url
     }

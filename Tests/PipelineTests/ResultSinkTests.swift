@@ -72,6 +72,106 @@ struct ResultSinkTests {
         #expect(try Self.lines(sink.resultsPath).map(\.line) == [1, 3, 4])
     }
 
+    /// A dry run's decision for `line`: routing, no response, no error.
+    static func decision(line: Int) -> OutputRecord {
+        var record = record(line: line)
+        record.response = nil
+        return record
+    }
+
+    @Test("a directory holds one kind: a real run refuses dry-run decisions, a dry run refuses answers")
+    func dryRunAndRealRunNeverShareADirectory() throws {
+        let dry = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: dry.url.path, ordered: false, dryRun: true)
+            try sink.write(Self.decision(line: 1))
+            try sink.finish(input: nil, inputLines: 1, budgetUSD: nil, wallSeconds: 1, dryRun: true)
+        }
+        // A dry run may resume its own directory; a real run must not take its decisions as answers.
+        #expect(try ResultSink(directory: dry.url.path, ordered: false, dryRun: true).resumedRecords == 1)
+        let refusal = #expect(throws: SwitchyardError.self) { try ResultSink(directory: dry.url.path, ordered: false) }
+        #expect(refusal?.description.contains("dry run") == true)
+        #expect(refusal?.description.contains(dry.url.path) == true)
+
+        let real = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: real.url.path, ordered: false)
+            try sink.write(Self.record(line: 1))
+            try sink.write(Self.record(line: 2, error: true))
+            try sink.finish(input: nil, inputLines: 2, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        }
+        #expect(throws: SwitchyardError.self) { try ResultSink(directory: real.url.path, ordered: false, dryRun: true) }
+        #expect(try ResultSink(directory: real.url.path, ordered: false).resumedRecords == 2)
+    }
+
+    @Test("an output path under a file is refused with the path and what to do, never a raw Foundation error")
+    func outputUnderAFileSaysWhy() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("plain-file")
+        try Data("x".utf8).write(to: file)
+        let error = #expect(throws: SwitchyardError.self) {
+            try ResultSink(directory: file.appendingPathComponent("out").path, ordered: false)
+        }
+        let text = error?.description ?? ""
+        #expect(text.contains("\(file.path) is a file, not a folder"), "\(text)")
+        #expect(text.contains("--output"))
+        #expect(!text.contains("NSCocoaErrorDomain") && !text.contains("(null)"))
+    }
+
+    static func failure(line: Int, code: ErrorCode) -> OutputRecord {
+        .failure(requestID: RequestID(fileDigest: "abcd", line: line), customID: "c\(line)", code: code, message: "no")
+    }
+
+    @Test("retrying failed lines: retryable error records are reopened and replaced in place, one record per line")
+    func retriedLinesAreReplacedInPlace() throws {
+        let directory = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: directory.url.path, ordered: false)
+            try sink.write(Self.record(line: 1))
+            try sink.write(Self.failure(line: 2, code: .backendUnavailable))
+            try sink.write(Self.failure(line: 3, code: .invalidJSON))
+            try sink.write(Self.failure(line: 4, code: .timeout))
+            try sink.finish(input: nil, inputLines: 4, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        }
+        let sink = try ResultSink(directory: directory.url.path, ordered: false, retry: { $0.code.isRetryable })
+        #expect(sink.reopenedAtStart == 2 && sink.resumedRecords == 2)
+        #expect(Set(sink.announcement.reopened) == ["abcd:2", "abcd:4"] && Set(sink.announcement.written) == ["abcd:1", "abcd:3"])
+        #expect(try sink.write(Self.record(line: 2)))           // the retry answered
+        #expect(try sink.write(Self.failure(line: 4, code: .maxAttemptsExceeded)))  // failed again: the new error replaces the old
+        #expect(try !sink.write(Self.record(line: 3)))          // an input error is not retried
+        let summary = try sink.finish(input: nil, inputLines: 4, budgetUSD: nil, wallSeconds: 1, dryRun: false)
+        #expect(summary.results == 2 && summary.errors == 2 && summary.retriedRecords == 2)
+        #expect(summary.errorsByCode == ["invalid_json": 1, "max_attempts_exceeded": 1])
+        #expect(try Self.lines(sink.resultsPath).map(\.line).sorted() == [1, 2])
+        #expect(try Self.lines(sink.errorsPath).map { $0.error?.code } == [.invalidJSON, .maxAttemptsExceeded])
+    }
+
+    @Test("a crash before the replaced records were dropped: reading back keeps the newer record of each line")
+    func twoRecordsOfALineResolveToTheNewer() throws {
+        let directory = try TemporaryDirectory()
+        do {
+            let sink = try ResultSink(directory: directory.url.path, ordered: false)
+            try sink.write(Self.failure(line: 1, code: .backendUnavailable))
+            try sink.write(Self.failure(line: 2, code: .backendUnavailable))
+            sink.sync()
+        }
+        // What a crashed retry leaves: line 1 answered, line 2 failed again, the old errors still there.
+        let encoder = JSONEncoder()
+        let results = try FileHandle(forWritingTo: directory.url.appendingPathComponent("results.jsonl"))
+        try results.seekToEnd()
+        try results.write(contentsOf: try encoder.encode(Self.record(line: 1)) + Data([0x0A]))
+        try results.close()
+        let errors = try FileHandle(forWritingTo: directory.url.appendingPathComponent("errors.jsonl"))
+        try errors.seekToEnd()
+        try errors.write(contentsOf: try encoder.encode(Self.failure(line: 2, code: .timeout)) + Data([0x0A]))
+        try errors.close()
+
+        let sink = try ResultSink(directory: directory.url.path, ordered: false)
+        #expect(sink.resumedRecords == 2 && sink.statistics.results == 1 && sink.statistics.errorsByCode == ["timeout": 1])
+        #expect(try Self.lines(sink.errorsPath).map { $0.error?.code } == [.timeout])
+        #expect(try Self.lines(sink.resultsPath).map(\.line) == [1])
+    }
+
     @Test func recordsFollowTheContractShape() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

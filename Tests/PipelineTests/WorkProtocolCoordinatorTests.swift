@@ -123,6 +123,30 @@ struct WorkProtocolCoordinatorTests {
         #expect(h.coordinator.stats.exhausted == 1)
     }
 
+    @Test("per-stage counters for /metrics: tasks completed, leases expired, requeues, workers per stage")
+    func stageCounters() throws {
+        var h = started(WorkCoordinatorConfiguration(stages: ["profile", "dispatch"], maxAttempts: 3, leaseMillis: 1_000,
+                                                  workerTimeoutMillis: 100_000, window: 10))
+        h.send(.ready(stage: "profile", credit: 2), from: "p1")
+        h.send(.ready(stage: "profile", credit: 2), from: "p2")
+        h.send(.ready(stage: "dispatch", credit: 1), from: "d1")
+        #expect(h.coordinator.workerCounts == [2, 1])
+        let first = try #require(h.send(.submit(requestID: "r1", payload: payload("a")), from: "ingest").tasks(to: "p1").first)
+        let second = try #require(h.send(.submit(requestID: "r2", payload: payload("b")), from: "ingest").tasks(to: "p2").first)
+        // r1 finishes profile; r2's lease runs out and it is handed out again.
+        let dispatch = try #require(h.send(.done(taskID: first.taskID, payload: payload("a'")), from: "p1").tasks(to: "d1").first)
+        h.send(.done(taskID: dispatch.taskID, payload: payload("answer")), from: "d1")
+        let expired = h.advance(by: 1_001)
+        let again = try #require((expired.tasks(to: "p1") + expired.tasks(to: "p2")).first { $0.requestID == "r2" })
+        #expect(again.attempt == 2 && again.taskID != second.taskID)
+        #expect(h.coordinator.stageCounters == [
+            StageCounters(completed: 1, leasesExpired: 1, requeued: 1),
+            StageCounters(completed: 1, leasesExpired: 0, requeued: 0),
+        ])
+        h.send(.bye, from: "p2")
+        #expect(h.coordinator.workerCounts == [1, 1])
+    }
+
     @Test("retryable FAIL retries; permanent FAIL is an error result at once")
     func failures() throws {
         var h = started(WorkCoordinatorConfiguration(stages: ["profile"], maxAttempts: 3, window: 10))
@@ -373,6 +397,50 @@ struct SplitMixTest: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite("Work protocol: the sink's own records decide what is done (either mode, retries)")
+struct WorkProtocolSinkRecordsTests {
+    static let gated = WorkCoordinatorConfiguration(stages: ["profile"], window: 10, inputWaitsForConsumer: true)
+
+    @Test("input waits for a consumer; the records it announces before its HELLO are never submitted again")
+    func announcedRecordsAreNotSentAgain() throws {
+        var h = CoordinatorHarness(Self.gated)
+        h.send(.ready(stage: "profile", credit: 10), from: "p")
+        #expect(h.send(.hello(role: .producer, credit: 0), from: "ingest").granted(to: "ingest") == 0)
+        // The sink holds r0 and r1 from an earlier run (written by any process): ACKs, then HELLO.
+        h.send(.ack(requestID: "r0"), from: "sink")
+        h.send(.ack(requestID: "r1"), from: "sink")
+        #expect(h.send(.hello(role: .consumer, credit: 10), from: "sink").granted(to: "ingest") == 10)
+        #expect(h.coordinator.stats.announcedCompleted == 2 && h.journaledCompleted == ["r0", "r1"])
+        var sent: [String] = []
+        var skipped: [String] = []
+        for id in ["r0", "r1", "r2"] {
+            for (_, message) in h.send(.submit(requestID: id, payload: Data()), from: "ingest") {
+                if case .task(let task) = message { sent.append(task.requestID) }
+                if case .alreadyDone(let done) = message { skipped.append(done) }
+            }
+        }
+        #expect(sent == ["r2"] && skipped == ["r0", "r1"])
+    }
+
+    @Test("REOPEN lets a completed request be submitted again (a failed line retried)")
+    func reopenedRequestsRunAgain() throws {
+        var h = CoordinatorHarness(Self.gated, completed: ["r0", "r1"])
+        h.send(.ready(stage: "profile", credit: 10), from: "p")
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        h.send(.reopen(requestID: "r1"), from: "sink")
+        h.send(.reopen(requestID: "never-done"), from: "sink")
+        h.send(.hello(role: .consumer, credit: 10), from: "sink")
+        #expect(h.coordinator.stats.reopened == 1)
+        #expect(h.send(.submit(requestID: "r0", payload: Data()), from: "ingest").contains(.alreadyDone(requestID: "r0"), to: "ingest"))
+        let task = try #require(h.send(.submit(requestID: "r1", payload: Data()), from: "ingest").tasks(to: "p").first)
+        #expect(task.requestID == "r1")
+        let result = try #require(h.send(.done(taskID: task.taskID, payload: payload("new")), from: "p").results.first)
+        #expect(result.requestID == "r1")
+        h.send(.ack(requestID: "r1"), from: "sink")
+        #expect(h.coordinator.isCompleted("r1") && h.coordinator.stats.completed == 1)
     }
 }
 

@@ -108,16 +108,16 @@ import Testing
 
     @Test func knnClusterPriorSurvivesTheArtifact() throws {
         let (context, featurizer, _) = try RoutingTestData.context()
-        let table = ClusterTable.build(context)
+        let table = try ClusterTable.build(context)
         let strategy = try KNNStrategy(
             models: context.models, k: 5, vectors: context.train.vectors, outcomes: context.train.outcomes,
             shrinkage: PriorShrinkage(prior: PriorShrinkage.means(context.train.outcomes), kappa: 1e9),
-            clusterPrior: (table.centroids, table.trainQuality))
+            clusterPrior: (table.centroids, table.quality))
         let query = try RoutingTestData.features(RoutingTestData.prompt(math: true), featurizer)
         // With a huge κ the prediction is the query's cluster row.
         let cluster = KMeans.assign(LinearAlgebra.stack([query], dimension: table.centroids.cols), centroids: table.centroids).assignments[0]
         let q = strategy.predictQuality(query)
-        for j in q.indices { #expect(abs(q[j] - Double(table.trainQuality[cluster, j])) < 1e-5) }
+        for j in q.indices { #expect(abs(q[j] - Double(table.quality[cluster, j])) < 1e-5) }
         let dir = RoutingTestData.temporaryDirectory("knn-cluster-prior")
         defer { try? FileManager.default.removeItem(at: dir) }
         try strategy.save(to: dir)

@@ -18,7 +18,7 @@ struct WireCodecTests {
         .grant(credit: 1000), .alreadyDone(requestID: "digest:2"), .endOfInput,
         .result(WireResult(requestID: "d:3", status: .exhausted, stage: "score", attempts: 3, reason: "lost", payload: Data("p".utf8))),
         .result(WireResult(requestID: "d:4", status: .completed, stage: "dispatch", attempts: 1, reason: "", payload: Data())),
-        .ack(requestID: "d:3"), .finished,
+        .ack(requestID: "d:3"), .finished, .reopen(requestID: "d:5"),
     ]
 
     @Test("every message round-trips", arguments: samples)

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// The request body of one chat completion, scanned once per dispatch and re-addressed per model.
 ///

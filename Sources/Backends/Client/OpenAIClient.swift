@@ -67,6 +67,27 @@ public final class OpenAIClient: Sendable {
     }
 }
 
+extension OpenAIClient {
+    /// One GET (the readiness check's `/models`): status and body, or why nothing came back.
+    func get(url: String, headers: [(String, String)], deadline: NIODeadline, logger: Logger) async -> AttemptResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        for (name, value) in headers where name != "Content-Type" { request.headers.add(name: name, value: value) }
+        do {
+            let response = try await http.execute(request, deadline: deadline, logger: logger)
+            let buffer = try await response.body.collect(upTo: maxResponseBytes)
+            return .response(status: Int(response.status.code), body: buffer.withUnsafeReadableBytes { Data($0) }, retryAfter: nil)
+        } catch let error as HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout("\(error)")
+            default: return .connectionError("\(error)")
+            }
+        } catch {
+            return .connectionError("\(error)")
+        }
+    }
+}
+
 extension TimeAmount {
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components

@@ -5,6 +5,12 @@ public enum BackendsError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(model: String, url: String)
     case missingAPIKey(model: String, variable: String)
     case invalidLimit(model: String, reason: String)
+    /// A backend did not answer `GET /v1/models` in time (`waited`: seconds; `last`: what the last try got).
+    case notReady(url: String, models: [String], waited: Double, last: String)
+    /// A backend answered but does not serve the model configured for it.
+    case modelNotServed(model: String, servedModel: String, url: String, available: [String])
+    /// A backend refused the API key (or the lack of one) when checked.
+    case unauthorized(url: String, models: [String], status: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +24,13 @@ public enum BackendsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "model \(model): environment variable \(variable) is not set: export it, or remove api_key_env for a server without authentication"
         case .invalidLimit(let model, let reason):
             return "model \(model): \(reason)"
+        case .notReady(let url, let models, let waited, let last):
+            return "backend \(url) (models \(models.joined(separator: ", "))) did not answer GET /models within \(String(format: "%.0f", waited)) s (last: \(last)): start it, check backend.url, or raise stages.dispatch.ready_timeout_seconds"
+        case .modelNotServed(let model, let servedModel, let url, let available):
+            let list = available.isEmpty ? "none" : available.sorted().prefix(20).joined(separator: ", ")
+            return "model \(model): the backend at \(url) does not serve '\(servedModel)' (it serves: \(list)): load the model there, or fix backend.model in pipeline.yaml"
+        case .unauthorized(let url, let models, let status):
+            return "backend \(url) (models \(models.joined(separator: ", "))) refused the API key with HTTP \(status): check api_key_env and the key it names"
         }
     }
 }

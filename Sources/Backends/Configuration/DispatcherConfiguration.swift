@@ -17,11 +17,18 @@ public struct DispatcherConfiguration: Sendable, Hashable {
     public var maxResponseBytes: Int
     /// Seed of the jitter generator; nil seeds from the system (tests pass one to be deterministic).
     public var seed: UInt64?
+    /// How long a request whose candidates are all unavailable (circuits open) waits for one to let a
+    /// probe through before it fails as `backend_unavailable`: a backend that restarts costs time, not
+    /// lines. Zero (the default) fails at once; pipelines set `stages.dispatch.unavailable_wait_seconds`.
+    public var unavailableWait: Duration
+    /// The start-up check of every backend (`waitUntilReady`).
+    public var readiness: ReadinessPolicy
 
     public init(
         maxInFlight: Int = 256, maxBackendShare: Double = 0.5, retry: RetryPolicy = RetryPolicy(),
         breaker: CircuitBreakerConfiguration = CircuitBreakerConfiguration(), maxModelsPerRequest: Int = 4,
-        defaultCompletionTokens: Int = 256, maxResponseBytes: Int = 16 << 20, seed: UInt64? = nil
+        defaultCompletionTokens: Int = 256, maxResponseBytes: Int = 16 << 20, seed: UInt64? = nil,
+        unavailableWait: Duration = .zero, readiness: ReadinessPolicy = ReadinessPolicy()
     ) {
         self.maxInFlight = maxInFlight
         self.maxBackendShare = maxBackendShare
@@ -31,6 +38,8 @@ public struct DispatcherConfiguration: Sendable, Hashable {
         self.defaultCompletionTokens = defaultCompletionTokens
         self.maxResponseBytes = maxResponseBytes
         self.seed = seed
+        self.unavailableWait = unavailableWait
+        self.readiness = readiness
     }
 }
 

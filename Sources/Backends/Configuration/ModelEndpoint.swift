@@ -49,6 +49,13 @@ public struct ModelEndpoint: Sendable, Hashable, CustomStringConvertible {
         return base + "/chat/completions"
     }
 
+    /// The model list URL: `baseURL` + `/models` (the readiness check).
+    public var modelsURL: String {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + "/models"
+    }
+
     /// Safe to log: header values are redacted and the key appears only by its variable name.
     public var description: String {
         let headerNames = headers.keys.sorted().map { "\($0): <redacted>" }.joined(separator: ", ")

@@ -8,7 +8,7 @@ import SwitchyardCore
 /// `switchyard_dispatch_retries_total{model}`, `switchyard_dispatch_fallbacks_total{model}`,
 /// `switchyard_dispatch_errors_total{code}`, `switchyard_dispatch_attempt_duration_seconds{model}`,
 /// `switchyard_dispatch_spend_usd_total{model}`, `switchyard_dispatch_tokens_total{model,kind}`,
-/// `switchyard_dispatch_in_flight`. The process bootstraps the metrics backend; this module never does.
+/// `switchyard_dispatch_in_flight`, `switchyard_dispatch_backend_ready{model}`. The process bootstraps the metrics backend; this module never does.
 final class DispatchMetrics: Sendable {
     final class PerModel: Sendable {
         let succeeded: Counter
@@ -20,6 +20,8 @@ final class DispatchMetrics: Sendable {
         let spend: FloatingPointCounter
         let promptTokens: Counter
         let completionTokens: Counter
+        /// 1 once the readiness check found the backend serving the model, 0 when it did not.
+        let ready: Gauge
 
         init(model: String) {
             succeeded = Counter(label: "switchyard_dispatch_requests_total", dimensions: [("model", model), ("outcome", "ok")])
@@ -31,6 +33,7 @@ final class DispatchMetrics: Sendable {
             spend = FloatingPointCounter(label: "switchyard_dispatch_spend_usd_total", dimensions: [("model", model)])
             promptTokens = Counter(label: "switchyard_dispatch_tokens_total", dimensions: [("model", model), ("kind", "prompt")])
             completionTokens = Counter(label: "switchyard_dispatch_tokens_total", dimensions: [("model", model), ("kind", "completion")])
+            ready = Gauge(label: "switchyard_dispatch_backend_ready", dimensions: [("model", model)])
         }
     }
 

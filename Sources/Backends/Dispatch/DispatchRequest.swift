@@ -9,10 +9,14 @@ public struct DispatchRequest: Sendable {
     public var body: Data
     /// Candidate pool models, best first: the first is the router's choice, the rest are fallbacks.
     public var candidates: [String]
+    /// Called about every second while the request waits for an unavailable backend (extend the work
+    /// protocol lease of the task that holds it).
+    public var keepAlive: @Sendable () -> Void
 
-    public init(requestID: String, body: Data, candidates: [String]) {
+    public init(requestID: String, body: Data, candidates: [String], keepAlive: @escaping @Sendable () -> Void = {}) {
         self.requestID = requestID
         self.body = body
         self.candidates = candidates
+        self.keepAlive = keepAlive
     }
 }

@@ -69,7 +69,91 @@ public final class Dispatcher: Sendable {
             connectTimeout: connect, readTimeout: read, maxResponseBytes: configuration.maxResponseBytes
         )
         for endpoint in endpoints.sorted(by: { $0.name < $1.name }) {
-            logger.debug("backend configured", metadata: ["endpoint": "\(endpoint)"])
+            // Never the headers or the key: only the variable that names it.
+            logger.debug("backend configured", metadata: [
+                "model": "\(endpoint.name)", "url": "\(endpoint.baseURL)", "served_model": "\(endpoint.servedModel)",
+                "api_key_env": "\(endpoint.apiKeyEnv ?? "none")",
+            ])
+        }
+    }
+
+    /// Checks every backend before the first request: each must answer `GET /models` (retried until
+    /// `configuration.readiness.timeout`: a server still starting or loading its model is waited for) and
+    /// list the model configured for it (`servedModel`, in either response shape: see `ServedModels`).
+    /// Backends sharing a URL are checked once. A server without `/models` (404) is taken as ready, with
+    /// a warning, since it cannot say what it serves.
+    public func waitUntilReady() async throws(BackendsError) {
+        let policy = configuration.readiness
+        let deadline = ContinuousClock.now + policy.timeout
+        var byURL: [String: [Backend]] = [:]
+        for backend in backends.values { byURL[backend.endpoint.modelsURL, default: []].append(backend) }
+        let client = self.client
+        let logger = self.logger
+        let checks: [(String, Result<ServedModels?, BackendsError>)] = await withTaskGroup(of: (String, Result<ServedModels?, BackendsError>).self) { group in
+            for (url, members) in byURL {
+                let headers = members[0].headers
+                let models = members.map(\.endpoint.name).sorted()
+                group.addTask {
+                    (url, await Self.check(url: url, models: models, headers: headers, client: client, policy: policy,
+                                           deadline: deadline, logger: logger))
+                }
+            }
+            var results: [(String, Result<ServedModels?, BackendsError>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        for (url, result) in checks.sorted(by: { $0.0 < $1.0 }) {
+            let served = try result.get()
+            for backend in (byURL[url] ?? []).sorted(by: { $0.endpoint.name < $1.endpoint.name }) {
+                if let served, !served.serves(backend.endpoint.servedModel) {
+                    backend.metrics.ready.record(0)
+                    throw .modelNotServed(model: backend.endpoint.name, servedModel: backend.endpoint.servedModel,
+                                          url: backend.endpoint.baseURL, available: Array(served.names))
+                }
+                backend.metrics.ready.record(1)
+            }
+        }
+        logger.info("backends ready", metadata: ["backends": "\(byURL.count)", "models": "\(backends.count)"])
+    }
+
+    /// One backend URL's check, retried until it answers or `deadline`: what it serves (nil: it cannot say).
+    private static func check(
+        url: String, models: [String], headers: [(String, String)], client: OpenAIClient, policy: ReadinessPolicy,
+        deadline: ContinuousClock.Instant, logger: Logger
+    ) async -> Result<ServedModels?, BackendsError> {
+        let started = ContinuousClock.now
+        var last = "no answer yet"
+        var announced = false
+        while true {
+            let result = await client.get(url: url, headers: headers, deadline: .now() + TimeAmount(policy.requestTimeout), logger: logger)
+            switch result {
+            case .response(let status, let body, _) where (200..<300).contains(status):
+                guard let served = ServedModels.parse(body) else {
+                    logger.warning("backend's model list has an unknown shape: not checking which models it serves", metadata: ["url": "\(url)"])
+                    return .success(nil)
+                }
+                return .success(served)
+            case .response(let status, _, _) where status == 404 || status == 405:
+                logger.warning("backend has no model list (GET /models): not checking which models it serves", metadata: ["url": "\(url)", "status": "\(status)"])
+                return .success(nil)
+            case .response(let status, _, _) where status == 401 || status == 403:
+                return .failure(.unauthorized(url: url, models: models, status: status))
+            case .response(let status, let body, _):
+                last = "HTTP \(status): \(BackendErrorMessage.extract(from: body))"
+            case .timeout(let detail):
+                last = "timeout (\(detail))"
+            case .connectionError(let detail):
+                last = "connection error (\(detail))"
+            }
+            let now = ContinuousClock.now
+            guard now < deadline, !Task.isCancelled else {
+                return .failure(.notReady(url: url, models: models, waited: (now - started).seconds, last: last))
+            }
+            if !announced {
+                logger.info("waiting for backend", metadata: ["url": "\(url)", "last": "\(last)"])
+                announced = true
+            }
+            try? await Task.sleep(for: min(policy.interval, deadline - now))
         }
     }
 
@@ -105,27 +189,42 @@ public final class Dispatcher: Sendable {
         }
 
         var lastError: DispatchError?
-        var tried = 0
-        for model in request.candidates {
-            guard tried < configuration.maxModelsPerRequest else { break }
-            guard let backend = backends[model] else {
-                outcome.fallbacks.append(Fallback(model: model, reason: "no backend configured for this model"))
-                lastError = lastError ?? DispatchError(code: .unknownModel, message: "model \(model) has no backend in the pool configuration")
-                continue
+        let deadline = ContinuousClock.now + configuration.unavailableWait
+        while true {
+            var tried = 0
+            // True while every model tried was skipped or lost because its backend is unavailable (circuit
+            // open): then waiting for a probe can still save the line.
+            var onlyUnavailable = true
+            for model in request.candidates {
+                guard tried < configuration.maxModelsPerRequest else { break }
+                guard let backend = backends[model] else {
+                    if !outcome.fallbacks.contains(where: { $0.model == model }) {
+                        outcome.fallbacks.append(Fallback(model: model, reason: "no backend configured for this model"))
+                    }
+                    lastError = lastError ?? DispatchError(code: .unknownModel, message: "model \(model) has no backend in the pool configuration")
+                    continue
+                }
+                tried += 1
+                switch await attempt(backend, body: body, outcome: &outcome, logger: logger) {
+                case .answered:
+                    backend.metrics.succeeded.increment()
+                    return outcome
+                case .failed(let error):
+                    return fail(&outcome, error)
+                case .gaveUp(let reason, let error):
+                    if let last = outcome.fallbacks.last, last.model == model {
+                        outcome.fallbacks[outcome.fallbacks.count - 1].reason = reason
+                    } else {
+                        outcome.fallbacks.append(Fallback(model: model, reason: reason))
+                    }
+                    backend.metrics.fallbacks.increment()
+                    lastError = error
+                    if error.code != .backendUnavailable { onlyUnavailable = false }
+                    logger.debug("falling back", metadata: ["model": "\(model)", "reason": "\(reason)"])
+                }
             }
-            tried += 1
-            switch await attempt(backend, body: body, outcome: &outcome, logger: logger) {
-            case .answered:
-                backend.metrics.succeeded.increment()
-                return outcome
-            case .failed(let error):
-                return fail(&outcome, error)
-            case .gaveUp(let reason, let error):
-                outcome.fallbacks.append(Fallback(model: model, reason: reason))
-                backend.metrics.fallbacks.increment()
-                lastError = error
-                logger.info("falling back", metadata: ["model": "\(model)", "reason": "\(reason)"])
-            }
+            guard tried > 0, onlyUnavailable, ContinuousClock.now < deadline else { break }
+            guard await waitForAvailableBackend(request, until: deadline, logger: logger) else { break }
         }
         let reasons = outcome.fallbacks.map { "\($0.model): \($0.reason)" }.joined(separator: "; ")
         let error = DispatchError(
@@ -133,6 +232,32 @@ public final class Dispatcher: Sendable {
             message: "no candidate model answered (\(reasons))"
         )
         return fail(&outcome, error)
+    }
+
+    /// Waits until one of `request`'s backends would let a request through (its circuit's cooldown passed,
+    /// so the next attempt is the half-open probe, or another request's probe closed it), calling
+    /// `keepAlive` about every second. False when `deadline` came first or the task was cancelled.
+    private func waitForAvailableBackend(_ request: DispatchRequest, until deadline: ContinuousClock.Instant, logger: Logger) async -> Bool {
+        let candidates = request.candidates.compactMap { backends[$0] }.prefix(configuration.maxModelsPerRequest)
+        guard !candidates.isEmpty else { return false }
+        logger.debug("every backend of the request is unavailable: waiting for a probe", metadata: [
+            "models": "\(candidates.map(\.endpoint.name).joined(separator: ","))",
+        ])
+        var lastKeepAlive = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            let now = ContinuousClock.now
+            if candidates.contains(where: { !$0.breaker.isUnavailable(now: now) }) { return true }
+            if now - lastKeepAlive >= .seconds(1) {
+                request.keepAlive()
+                lastKeepAlive = now
+            }
+            do {
+                try await Task.sleep(for: min(.milliseconds(50), deadline - now))
+            } catch {
+                return false
+            }
+        }
+        return false
     }
 
     private func fail(_ outcome: inout DispatchOutcome, _ error: DispatchError) -> DispatchOutcome {
@@ -240,9 +365,17 @@ public final class Dispatcher: Sendable {
                     backend.breaker.recordFailure()
                     retryAfter = after
                     lastCode = .maxAttemptsExceeded
-                case 401, 403, 404:
-                    // The backend is misconfigured for this model (key, permissions, served name):
-                    // retrying will not help, another model may.
+                case 404:
+                    // The backend does not serve this model (unloaded, or never there): another model may
+                    // answer; until the cooldown passes and a probe checks again, skip this one.
+                    backend.breaker.trip()
+                    return .gaveUp(
+                        reason: "HTTP 404: \(message)",
+                        error: DispatchError(code: .backendUnavailable, message: "\(model) answered HTTP 404: \(message)")
+                    )
+                case 401, 403:
+                    // The backend is misconfigured for this model (key, permissions): retrying will not
+                    // help, another model may.
                     if isProbe { backend.breaker.releaseProbe() }
                     return .gaveUp(
                         reason: "HTTP \(status): \(message)",

@@ -24,6 +24,17 @@ public struct ReplayConfiguration: Sendable, Hashable {
     public var errorKind: ErrorKind
     /// Models that answer 503 to everything.
     public var downModels: Set<String>
+    /// Models `GET /v1/models` still lists but that answer 404 `model_not_found` (unloaded after start).
+    public var unloadedModels: Set<String>
+    /// The shape of `GET /v1/models`: OpenAI's (`data[].id`) or llama.cpp's (one `data[]` entry whose
+    /// `aliases` name the others, and `models[]`). Default OpenAI.
+    public var modelsListShape: ModelsListShape
+
+    /// How `GET /v1/models` lists the models.
+    public enum ModelsListShape: String, Sendable, Hashable, CaseIterable {
+        case openAI = "openai"
+        case llamaCpp = "llama-cpp"
+    }
     /// Seed of the latency and error draws. Default 1.
     public var seed: UInt64
     /// `Retry-After` sent with injected 429s. Default 1 s.
@@ -37,7 +48,8 @@ public struct ReplayConfiguration: Sendable, Hashable {
     public init(
         host: String = "127.0.0.1", port: Int = 0, latencyP50Ms: Double = 0, latencyP99Ms: Double? = nil,
         errorRate: Double = 0, errorKind: ErrorKind = .serverError, downModels: Set<String> = [], seed: UInt64 = 1,
-        retryAfterSeconds: Int = 1, hangSeconds: Double = 30, costMultiplier: Double = 1
+        retryAfterSeconds: Int = 1, hangSeconds: Double = 30, costMultiplier: Double = 1,
+        unloadedModels: Set<String> = [], modelsListShape: ModelsListShape = .openAI
     ) {
         self.host = host
         self.port = port
@@ -50,5 +62,7 @@ public struct ReplayConfiguration: Sendable, Hashable {
         self.retryAfterSeconds = retryAfterSeconds
         self.hangSeconds = hangSeconds
         self.costMultiplier = costMultiplier
+        self.unloadedModels = unloadedModels
+        self.modelsListShape = modelsListShape
     }
 }

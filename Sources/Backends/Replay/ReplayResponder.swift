@@ -35,10 +35,20 @@ public final class ReplayResponder: Sendable {
 
     /// `GET /v1/models`.
     public func modelsList() -> Data {
-        let entries = catalog.models.map {
-            "{\"id\":\(JSONText.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"switchyard-replay\"}"
+        switch configuration.modelsListShape {
+        case .openAI:
+            let entries = catalog.models.map {
+                "{\"id\":\(JSONText.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"switchyard-replay\"}"
+            }
+            return Data("{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}".utf8)
+        case .llamaCpp:
+            // As llama-server answers: the models again under `models`, and one `data` entry with the others as aliases.
+            let models = catalog.models.map { "{\"name\":\(JSONText.quote($0)),\"model\":\(JSONText.quote($0)),\"type\":\"model\"}" }
+            let first = catalog.models.first ?? ""
+            let aliases = catalog.models.dropFirst().map(JSONText.quote).joined(separator: ",")
+            return Data(("{\"models\":[\(models.joined(separator: ","))],\"object\":\"list\",\"data\":[{\"id\":\(JSONText.quote(first)),"
+                + "\"aliases\":[\(aliases)],\"object\":\"model\",\"owned_by\":\"llamacpp\"}]}").utf8)
         }
-        return Data("{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}".utf8)
     }
 
     /// `POST /v1/chat/completions`.
@@ -50,7 +60,7 @@ public final class ReplayResponder: Sendable {
             return error(400, type: "invalid_request_error", code: "missing_model", message: "'model' is required")
         }
         counts.withLock { $0[model, default: 0] += 1 }
-        guard catalog.serves(model) else {
+        guard catalog.serves(model), !configuration.unloadedModels.contains(model) else {
             return error(404, type: "invalid_request_error", code: "model_not_found", message: "The model '\(model)' does not exist on this replay backend")
         }
         guard let messages = object["messages"] as? [[String: Any]] else {
@@ -148,29 +158,5 @@ extension SeededGenerator {
         let u1 = max(nextUnit(), 1e-300)
         let u2 = nextUnit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-}
-
-/// Minimal JSON string quoting for hand-built replies (faster than JSONSerialization).
-enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

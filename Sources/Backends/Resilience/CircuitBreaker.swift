@@ -80,6 +80,12 @@ final class CircuitBreaker: Sendable {
         }
     }
 
+    /// Opens the breaker at once, whatever its phase (the backend said it does not serve the model: no
+    /// point sending more until the cooldown passes and a probe checks again).
+    func trip(now: ContinuousClock.Instant = .now) {
+        phase.withLock { $0 = .open(until: now + configuration.cooldown) }
+    }
+
     /// A probe that ended without a verdict (cancelled, 4xx) lets the next request probe instead.
     func releaseProbe() {
         phase.withLock { p in

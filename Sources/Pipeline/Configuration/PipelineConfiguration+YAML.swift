@@ -136,15 +136,24 @@ extension PipelineConfiguration {
     private static func parseStages(_ node: YAMLNodeReader) throws(ConfigurationError) -> StagesConfiguration {
         var result = StagesConfiguration()
         let map = try node.mapping(allowed: ["profile", "score", "dispatch"])
-        func stage(_ node: YAMLNodeReader, into stage: inout StageConfiguration) throws(ConfigurationError) {
-            let map = try node.mapping(allowed: ["workers", "batch", "concurrency"])
+        func stage(_ node: YAMLNodeReader, into stage: inout StageConfiguration, dispatch: Bool = false) throws(ConfigurationError) {
+            let dispatchKeys = dispatch ? ["ready_timeout_seconds", "unavailable_wait_seconds"] : []
+            let map = try node.mapping(allowed: ["workers", "batch", "concurrency"] + dispatchKeys)
             if let value = map["workers"] { stage.workers = try value.positiveInt() }
             if let value = map["batch"] { stage.batch = try value.positiveInt() }
             if let value = map["concurrency"] { stage.concurrency = try value.positiveInt() }
+            if let value = map["ready_timeout_seconds"] {
+                stage.readyTimeoutSeconds = try value.double()
+                guard stage.readyTimeoutSeconds >= 0 else { throw value.fail("must be 0 or more") }
+            }
+            if let value = map["unavailable_wait_seconds"] {
+                stage.unavailableWaitSeconds = try value.double()
+                guard stage.unavailableWaitSeconds >= 0 else { throw value.fail("must be 0 or more") }
+            }
         }
         if let value = map["profile"] { try stage(value, into: &result.profile) }
         if let value = map["score"] { try stage(value, into: &result.score) }
-        if let value = map["dispatch"] { try stage(value, into: &result.dispatch) }
+        if let value = map["dispatch"] { try stage(value, into: &result.dispatch, dispatch: true) }
         return result
     }
 

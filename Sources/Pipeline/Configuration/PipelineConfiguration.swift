@@ -71,11 +71,19 @@ public struct StageConfiguration: Sendable, Equatable {
     public var batch: Int
     /// Requests one worker keeps in flight at once (dispatch: concurrent HTTP calls). Default 1.
     public var concurrency: Int
+    /// Dispatch: seconds to wait at start for every backend to answer `GET /v1/models`. Default 60.
+    public var readyTimeoutSeconds: Double
+    /// Dispatch: seconds a request whose backends are all unavailable (circuits open) waits for a probe
+    /// before it is a `backend_unavailable` error. Default 60; 0 fails at once.
+    public var unavailableWaitSeconds: Double
 
-    public init(workers: Int = 1, batch: Int = 1, concurrency: Int = 1) {
+    public init(workers: Int = 1, batch: Int = 1, concurrency: Int = 1, readyTimeoutSeconds: Double = 60,
+                unavailableWaitSeconds: Double = 60) {
         self.workers = workers
         self.batch = batch
         self.concurrency = concurrency
+        self.readyTimeoutSeconds = readyTimeoutSeconds
+        self.unavailableWaitSeconds = unavailableWaitSeconds
     }
 }
 

@@ -70,13 +70,13 @@ public struct Ingest: Sequence, Sendable {
                     return .rejected(.failure(
                         requestID: requestID, customID: request.customID, code: .duplicateID,
                         message: "\(field) '\(request.customID.prefix(80))' already appeared on an earlier line: IDs must be unique",
-                        field: field))
+                        field: field, metadata: request.metadata))
                 }
                 return .request(request)
             case .failure(let rejection):
                 return .rejected(.failure(
                     requestID: requestID, customID: rejection.customID, code: rejection.code,
-                    message: rejection.message, field: rejection.field))
+                    message: rejection.message, field: rejection.field, metadata: rejection.metadata))
             }
         }
     }

@@ -26,12 +26,15 @@ public struct LineParser: Sendable {
         public var field: String?
         public var message: String
         public var customID: String?
+        /// The line's `metadata`, when the line was a JSON object that had one (copied into the error record).
+        public var metadata: JSONValue?
 
-        public init(code: ErrorCode, field: String?, message: String, customID: String? = nil) {
+        public init(code: ErrorCode, field: String?, message: String, customID: String? = nil, metadata: JSONValue? = nil) {
             self.code = code
             self.field = field
             self.message = message
             self.customID = customID
+            self.metadata = metadata
         }
     }
 
@@ -60,13 +63,24 @@ public struct LineParser: Sendable {
         guard case .object(let object) = value else {
             throw Rejection(code: .invalidJSON, field: nil, message: "expected a JSON object per line, found another JSON value")
         }
-        if object["custom_id"] != nil || object["body"] != nil || object["method"] != nil || object["url"] != nil {
-            return try parseBatch(object, requestID: requestID)
+        // `metadata` travels with the line into its record, whichever format, answered or rejected.
+        let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
+        do throws(Rejection) {
+            var request: PipelineRequest
+            if object["custom_id"] != nil || object["body"] != nil || object["method"] != nil || object["url"] != nil {
+                request = try parseBatch(object, requestID: requestID)
+            } else if object["id"] != nil || object["prompt"] != nil {
+                request = try parsePlain(object, requestID: requestID)
+            } else {
+                throw Rejection(code: .missingField, field: "custom_id", message: "neither an OpenAI Batch line (custom_id, method, url, body) nor a plain line (id, prompt)")
+            }
+            request.metadata = metadata
+            return request
+        } catch {
+            var rejection = error
+            rejection.metadata = metadata
+            throw rejection
         }
-        if object["id"] != nil || object["prompt"] != nil {
-            return try parsePlain(object, requestID: requestID)
-        }
-        throw Rejection(code: .missingField, field: "custom_id", message: "neither an OpenAI Batch line (custom_id, method, url, body) nor a plain line (id, prompt)")
     }
 
     // MARK: OpenAI Batch
@@ -194,9 +208,8 @@ public struct LineParser: Sendable {
                 pinned = name
             }
         }
-        let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
         return PipelineRequest(requestID: requestID, format: .plain, customID: id, prompt: prompt,
-                               pinnedModel: pinned, maxCostUSD: maxCost, maxTokens: maxTokens, metadata: metadata)
+                               pinnedModel: pinned, maxCostUSD: maxCost, maxTokens: maxTokens)
     }
 
     // MARK: shared checks

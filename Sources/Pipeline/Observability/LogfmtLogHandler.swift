@@ -1,21 +1,31 @@
 import Foundation
 import Logging
-import Synchronization
+import SwitchyardCore
 
-/// A swift-log handler writing one logfmt line per event to stderr:
-/// `ts=2026-11-23T13:00:00.000Z level=info stage=score request_id=ab12:7 msg="..."`.
+/// How log lines are written: logfmt (people and `grep`) or one JSON object a line (log shippers).
+public enum LogFormat: String, CaseIterable, Sendable {
+    case logfmt, json
+}
+
+/// A swift-log handler writing one line per event to the process's `Console` (stderr):
+/// `ts=2026-11-23T13:00:00.000Z level=info logger=switchyard.run stage=score request_id=ab12:7 msg="..."`,
+/// or the same fields as one JSON object a line (`--log-format json`).
 ///
-/// Greppable by people and parseable by log shippers; metadata (request ID, stage, worker) becomes
-/// key=value pairs so one request can be followed across processes. Never give it secrets.
+/// Metadata (request ID, stage, worker) becomes flat fields so one request can be followed across
+/// processes: keys are snake_case, a nested dictionary becomes `key_subkey` fields and a list a comma-separated
+/// value, never a nested `key="k=v ..."`. Never give it secrets.
 public struct LogfmtLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let label: String
-    private static let lock = Mutex(())
+    private let format: LogFormat
+    private let console: Console
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level, format: LogFormat = .logfmt, console: Console = Console()) {
         self.label = label
         self.logLevel = level
+        self.format = format
+        self.console = console
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -24,20 +34,61 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "ts=\(Self.timestamp()) level=\(event.level.rawValue) logger=\(label)"
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            line += " \(Self.key(key))=\(Self.quote("\(value)"))"
-        }
-        line += " msg=\(Self.quote("\(event.message)"))\n"
-        Self.lock.withLock { _ in
-            FileHandle.standardError.write(Data(line.utf8))
+        var fields: [(String, String)] = []
+        for (key, value) in merged { Self.flatten(Self.key(key), value, into: &fields) }
+        fields.sort { $0.0 < $1.0 }
+        console.writeLine(Self.line(timestamp: Self.timestamp(), level: event.level.rawValue, logger: label,
+                                    fields: fields, message: "\(event.message)", format: format))
+    }
+
+    /// One rendered line, newline included.
+    static func line(timestamp: String, level: String, logger: String, fields: [(String, String)], message: String,
+                     format: LogFormat) -> String {
+        switch format {
+        case .logfmt:
+            var line = "ts=\(timestamp) level=\(level) logger=\(logger)"
+            for (key, value) in fields { line += " \(key)=\(quote(value))" }
+            return line + " msg=\(quote(message))\n"
+        case .json:
+            var line = "{\"ts\":\(json(timestamp)),\"level\":\(json(level)),\"logger\":\(json(logger))"
+            for (key, value) in fields where !["ts", "level", "logger", "msg"].contains(key) { line += ",\(json(key)):\(json(value))" }
+            return line + ",\"msg\":\(json(message))}\n"
         }
     }
 
+    static func flatten(_ key: String, _ value: Logger.Metadata.Value, into fields: inout [(String, String)]) {
+        switch value {
+        case .dictionary(let dictionary):
+            for (sub, inner) in dictionary { flatten(key + "_" + Self.key(sub), inner, into: &fields) }
+        case .array(let values):
+            fields.append((key, values.map { "\($0)" }.joined(separator: ",")))
+        case .string(let text):
+            fields.append((key, text))
+        case .stringConvertible(let convertible):
+            fields.append((key, convertible.description))
+        }
+    }
+
+    /// A snake_case key: `requestID` → `request_id`; anything but letters, digits, `_` and `.` becomes `_`.
     static func key(_ text: String) -> String {
-        String(text.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." ? $0 : "_" })
+        var out = ""
+        var previousLower = false
+        for character in text {
+            if character.isUppercase {
+                if previousLower { out.append("_") }
+                out += character.lowercased()
+                previousLower = false
+            } else if character.isLetter || character.isNumber || character == "_" || character == "." {
+                out.append(character)
+                previousLower = character.isLowercase || character.isNumber
+            } else {
+                out.append("_")
+                previousLower = false
+            }
+        }
+        return out
     }
 
     static func quote(_ text: String) -> String {
@@ -48,9 +99,9 @@ public struct LogfmtLogHandler: LogHandler {
         return "\"\(escaped)\""
     }
 
+    static func json(_ text: String) -> String { JSONText.quote(text) }
+
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

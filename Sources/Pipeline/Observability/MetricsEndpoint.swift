@@ -3,13 +3,16 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
 /// A process's Prometheus `/metrics` endpoint: bootstraps swift-metrics with a
-/// `PrometheusCollectorRegistry` and serves it over a tiny Hummingbird server.
+/// `PrometheusCollectorRegistry` (every family with `# HELP` and `# TYPE`, see `MetricsCatalog`) and
+/// serves it over a tiny Hummingbird server.
 ///
-/// Bootstrap once per process, before any stage starts (swift-metrics allows one bootstrap).
-/// `run()` serves until its task is cancelled.
-public struct MetricsEndpoint: Sendable {
+/// Bootstrap once per process, before any stage starts (swift-metrics allows one bootstrap). A `Service`:
+/// run it in the process's `ServiceGroup`, whose graceful shutdown stops it (it installs no signal
+/// handler of its own, so SIGTERM reaches the stage it serves beside).
+public struct MetricsEndpoint: Service, Sendable {
     public let host: String
     public let port: Int
     public let registry: PrometheusCollectorRegistry
@@ -18,7 +21,7 @@ public struct MetricsEndpoint: Sendable {
     /// Installs the Prometheus factory as the process's metrics backend.
     public static func bootstrap(host: String, port: Int, logger: Logger) -> MetricsEndpoint {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(HelpfulPrometheusFactory(registry: registry))
         return MetricsEndpoint(host: host, port: port, registry: registry, logger: logger)
     }
 
@@ -29,7 +32,7 @@ public struct MetricsEndpoint: Sendable {
         self.logger = logger
     }
 
-    /// Serves `GET /metrics` (Prometheus text format) until cancelled.
+    /// Serves `GET /metrics` (Prometheus text format) until graceful shutdown or cancellation.
     public func run() async throws {
         let router = Router(context: BasicRequestContext.self)
         let registry = self.registry
@@ -47,6 +50,6 @@ public struct MetricsEndpoint: Sendable {
                 logger.info("metrics endpoint listening", metadata: ["url": "http://\(host):\(channel.localAddress?.port ?? 0)/metrics"])
             },
             logger: logger)
-        try await app.runService()
+        try await app.run()
     }
 }

@@ -10,6 +10,8 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     public var response: Response?
     public var error: ErrorBody?
     public var routing: Routing?
+    /// The input line's `metadata`, copied through (as the OpenAI Batch API does); absent when it had none.
+    public var metadata: JSONValue?
 
     public struct Response: Codable, Sendable, Hashable {
         public var statusCode: Int
@@ -91,22 +93,31 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         }
     }
 
-    public init(id: String, customID: String?, response: Response?, error: ErrorBody?, routing: Routing?) {
+    public init(id: String, customID: String?, response: Response?, error: ErrorBody?, routing: Routing?, metadata: JSONValue? = nil) {
         self.id = id
         self.customID = customID
         self.response = response
         self.error = error
         self.routing = routing
+        self.metadata = metadata
+    }
+
+    /// This record with the input line's `metadata` (kept when the record already has one).
+    public func carrying(_ metadata: JSONValue?) -> OutputRecord {
+        guard self.metadata == nil, let metadata else { return self }
+        var record = self
+        record.metadata = metadata
+        return record
     }
 
     /// An error record for `request` (or for a line that never became a request).
     public static func failure(
         requestID: RequestID, customID: String?, code: ErrorCode, message: String,
-        field: String? = nil, routing: Routing? = nil
+        field: String? = nil, routing: Routing? = nil, metadata: JSONValue? = nil
     ) -> OutputRecord {
         OutputRecord(
             id: requestID.description, customID: customID, response: nil,
-            error: ErrorBody(code: code, message: message, line: requestID.line, field: field), routing: routing)
+            error: ErrorBody(code: code, message: message, line: requestID.line, field: field), routing: routing, metadata: metadata)
     }
 
     /// True for records that belong in `errors.jsonl`.
@@ -116,7 +127,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     public var line: Int { error?.line ?? routing?.line ?? RequestID(id)?.line ?? 0 }
 
     enum CodingKeys: String, CodingKey {
-        case id, customID = "custom_id", response, error, routing
+        case id, customID = "custom_id", response, error, routing, metadata
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -126,5 +137,6 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         try c.encode(response, forKey: .response)
         try c.encode(error, forKey: .error)
         try c.encode(routing, forKey: .routing)
+        try c.encodeIfPresent(metadata, forKey: .metadata)
     }
 }

@@ -26,6 +26,16 @@ public enum StageEnvelope: Codable, Sendable, Hashable {
         return encoder
     }()
 
+    /// The input line's `metadata`, when the envelope carries it (for error records made from a lost task).
+    public var metadata: JSONValue? {
+        switch self {
+        case .request(let request): return request.metadata
+        case .profiled(let item): return item.request.metadata
+        case .routed(let item): return item.request.metadata
+        case .finished(let record): return record.metadata
+        }
+    }
+
     /// The customer's ID, when the envelope knows it (for error records made from a lost task).
     public var customID: String? {
         switch self {

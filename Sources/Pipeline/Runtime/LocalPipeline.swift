@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
+import UnixSignals
 import ZeroMQ
 
 /// Every stage in one process (`switchyard run`): the coordinator, ingest, the profile, score and
@@ -18,124 +20,109 @@ public struct LocalPipeline: Sendable {
     public let components: PipelineComponents
     public let options: RunOptions
 
-    /// How long workers may take to leave after the sink wrote the last record before the context is
-    /// shut down under them (a worker blocked on a send to a coordinator that already ended).
-    static let drainGrace: Duration = .seconds(2)
-
     public init(configuration: PipelineConfiguration, components: PipelineComponents, options: RunOptions) {
         self.configuration = configuration
         self.components = components
         self.options = options
     }
 
+    /// How a run ended: its summary, and whether a signal stopped it before every line had a record.
+    public struct Outcome: Sendable {
+        public var summary: RunSummary
+        /// True when graceful shutdown (SIGTERM/SIGINT) stopped the run early: the output so far is kept
+        /// and a rerun into the same directory resumes.
+        public var interrupted: Bool
+    }
+
     /// Runs the batch to the end and writes `summary.json`. `onProgress` is called after records are
     /// written (at most every 100 ms) and once at the end, from the sink.
     public func run(logger: Logger, onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunSummary {
+        try await run(logger: logger, services: [], signals: [UnixSignal](), onProgress: onProgress).summary
+    }
+
+    /// Runs the batch as one `ServiceGroup`: the coordinator, the sink, every stage's workers and ingest,
+    /// each a service over ZeroMQ `inproc://`, with `services` (e.g. the metrics endpoint) beside them.
+    ///
+    /// The group ends when the sink has written the last record; `signals` (SIGTERM, SIGINT in the CLI; none
+    /// in tests) shut it down gracefully in reverse order: ingest stops submitting, workers finish their
+    /// leases, the sink writes what arrived and the summary, then the coordinator stops.
+    public func run(
+        logger: Logger, services extra: [any Service], signals: [UnixSignal],
+        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+    ) async throws -> Outcome {
         let configuration = self.configuration
         let options = self.options
+        // Everything that can fail on a file happens before the first socket: a missing input or an
+        // output directory that cannot be made leaves nothing behind.
+        let scanned = try options.scannedInput ?? Ingest(path: options.input, parser: LineParser(poolModels: []))
         let context = try Context()
         defer { context.shutdown() }
         let endpoint = "inproc://switchyard-run-\(UUID().uuidString)"
+        let sink = try StageProcess.sink(
+            configuration: configuration, outputDirectory: options.outputDirectory, ordered: options.ordered,
+            input: options.input, inputLines: scanned.lineCount, dryRun: options.dryRun, budgetUSD: options.budgetUSD,
+            retryErrors: options.retryErrors, endpoint: endpoint, context: context, logger: logger, onProgress: onProgress,
+            budgetReport: { [budget = components.score.budget] in budget?.report() })
         // The journal lives with the output it describes: a new output directory is a new run, and
         // rerunning into the same one resumes (the sink's files and the journal agree).
-        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let journal = (options.outputDirectory as NSString).appendingPathComponent("journal")
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint, work: StageProcess.workConfiguration(configuration, window: options.window),
                                  journalPath: journal),
             context: context, logger: logger)
+        let coordinator = CoordinatorService(server: server, context: context, logger: logger)
         let pools: [(role: StageRole, handler: StageHandler, credit: Int, workers: Int)] = [
             (.profile, StageHandlers.profile(components.profile), max(2, configuration.stages.profile.batch), configuration.stages.profile.workers),
             (.score, StageHandlers.score(components.score), max(2, configuration.stages.score.batch), configuration.stages.score.workers),
             (.dispatch, StageHandlers.dispatch(components.dispatch), configuration.stages.dispatch.concurrency, configuration.stages.dispatch.workers),
         ]
+        var workers: [StageWorker] = []
+        for pool in pools {
+            for index in 0..<max(1, pool.workers) {
+                workers.append(try StageWorker(
+                    configuration: .init(endpoint: endpoint, stage: pool.role.rawValue, credit: UInt32(clamping: max(1, pool.credit))),
+                    context: context, logger: Self.logger(logger, stage: pool.role.rawValue, worker: index), handler: pool.handler))
+            }
+        }
+        let ingest = try StageProcess.ingest(configuration: configuration, input: options.input, scanned: scanned, endpoint: endpoint,
+                                             context: context, logger: logger)
         logger.info("run starting", metadata: [
-            "input": "\(options.input)", "output": "\(options.outputDirectory)", "transport": "\(endpoint)",
+            "input": "\(options.input)", "output": "\(options.outputDirectory)", "lines": "\(scanned.lineCount)",
             "dry_run": "\(options.dryRun)",
         ])
 
-        // One pass over the input (digest + line count) serves the sink's total and the ingest stage; an
-        // unreadable input is left for the ingest stage to report as its error.
-        let scanned = options.scannedInput ?? (try? Ingest(path: options.input, parser: LineParser(poolModels: [])))
-        let summary: RunSummary = try await withThrowingTaskGroup(of: RunSummary?.self) { group in
-            group.addTask {
-                let (recovery, _) = try await server.run()
-                if !recovery.completed.isEmpty {
-                    logger.info("coordinator resumed from its journal", metadata: ["completed": "\(recovery.completed.count)"])
-                }
-                return nil
-            }
-            // inproc needs the bind before any connect. The wait blocks a thread, so it happens off
-            // Swift's cooperative pool (two threads on two cores: blocking one there can stall the run).
-            await withCheckedContinuation { (bound: CheckedContinuation<Void, Never>) in
-                DispatchQueue.global().async {
-                    _ = server.waitUntilBound()
-                    bound.resume()
-                }
-            }
-            for pool in pools {
-                for worker in 0..<max(1, pool.workers) {
-                    let workerLogger = Self.logger(logger, stage: pool.role.rawValue, worker: worker)
-                    group.addTask {
-                        try await StageProcess.runWorker(role: pool.role, handler: pool.handler, credit: pool.credit,
-                                                         endpoint: endpoint, context: context, logger: workerLogger)
-                        return nil
-                    }
-                }
-            }
-            group.addTask {
-                try await StageProcess.runSink(
-                    configuration: configuration, outputDirectory: options.outputDirectory, ordered: options.ordered,
-                    input: options.input, inputLines: scanned?.lineCount, dryRun: options.dryRun, budgetUSD: options.budgetUSD,
-                    endpoint: endpoint, context: context, logger: logger, onProgress: onProgress,
-                    budgetReport: { [budget = components.score.budget] in budget?.report() })
-            }
-            group.addTask {
-                _ = try await StageProcess.runIngest(configuration: configuration, input: options.input, scanned: scanned, endpoint: endpoint,
-                                                     context: context, logger: logger)
-                return nil
-            }
-
-            var summary: RunSummary?
-            do {
-                while summary == nil, let value = try await group.next() {
-                    summary = value
-                }
-            } catch {
-                // Something failed before the sink finished: stop every socket so nothing waits forever.
-                context.shutdown()
-                group.cancelAll()
-                throw error
-            }
-            // The sink has every record. The coordinator drains the workers; whatever has not left after
-            // the grace period is blocked on a socket and ends when the context shuts down.
-            let closer = Task {
-                try? await Task.sleep(for: Self.drainGrace)
-                context.shutdown()
-            }
-            while true {
-                do {
-                    guard try await group.next() != nil else { break }
-                } catch {
-                    logger.debug("stage ended at shutdown", metadata: ["reason": "\(error)"])
-                }
-            }
-            closer.cancel()
-            guard let summary else {
-                throw LocalPipelineError.endedWithoutSummary
-            }
-            return summary
+        // inproc needs the bind before any connect: every service but the coordinator waits for it.
+        let afterBind: @Sendable (any Service) -> any Service = { service in
+            AfterCoordinatorBound(server: server, service: service)
         }
+        let shutdown = GroupShutdownTrigger()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = extra.map { .init(service: $0) }
+        services += [
+            .init(service: UntilShutdown(service: coordinator)),
+            .init(service: UntilShutdown(service: afterBind(sink), whenDone: { await shutdown.trigger() })),
+            .init(service: UntilShutdown(service: afterBind(StageWorkerService(workers: workers, context: context, logger: logger)))),
+            .init(service: UntilShutdown(service: afterBind(ingest))),
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfiguration.gracefulShutdownSignals = signals
+        let group = ServiceGroup(configuration: groupConfiguration)
+        shutdown.attach(group)
+        try await group.run()
         try? await components.dispatcher?.shutdown()
+        guard let summary = sink.summary else { throw LocalPipelineError.endedWithoutSummary }
+        if let recovery = coordinator.result?.recovery, !recovery.completed.isEmpty {
+            logger.debug("coordinator resumed from its journal", metadata: ["completed": "\(recovery.completed.count)"])
+        }
         var finished: Logger.Metadata = [
-            "results": "\(summary.results)", "errors": "\(summary.errors)",
+            "results": "\(summary.results)", "errors": "\(summary.errors)", "resumed": "\(summary.resumedRecords)",
             "wall_seconds": "\(String(format: "%.2f", summary.wallSeconds))",
             "estimated_usd": "\(String(format: "%.6f", summary.spend.estimatedUSD))",
             "actual_usd": "\(String(format: "%.6f", summary.spend.actualUSD))",
+            "interrupted": "\(sink.interrupted)",
         ]
-        if let budget = summary.budget { finished["budget"] = "\(budget.logLine)" }
+        if let budget = summary.budget { finished.merge(budget.logMetadata) { current, _ in current } }
         logger.info("run finished", metadata: finished)
-        return summary
+        return Outcome(summary: summary, interrupted: sink.interrupted)
     }
 
     static func progress(_ sink: ResultSink, total: Int, since start: ContinuousClock.Instant, resumed: Int) -> RunProgress {

@@ -34,14 +34,21 @@ public struct PipelineComponents: Sendable {
             ScoreBudget(configuration: .init(budgetUSD: limit, expectedLines: expectedLines, fixedLambda: lambda), models: router.models)
         }
         let score = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
-        var dispatcher: Dispatcher?
-        if !dryRun {
-            try configuration.checkBackends()
-            dispatcher = try Dispatcher(endpoints: endpoints(configuration), logger: logger)
-        }
+        let dispatcher = dryRun ? nil : try makeDispatcher(configuration, logger: logger)
         return PipelineComponents(
             profile: ProfileStage(extractor: extractor), score: score,
             dispatch: DispatchStage(sender: dispatcher, settler: budget), dispatcher: dispatcher)
+    }
+
+    /// The dispatcher of the pool, with the waits of `stages.dispatch` (start-up readiness, unavailable
+    /// backends). Call `waitUntilReady()` on it before taking work.
+    public static func makeDispatcher(_ configuration: PipelineConfiguration, logger: Logger) throws -> Dispatcher {
+        try configuration.checkBackends()
+        let stage = configuration.stages.dispatch
+        var dispatch = DispatcherConfiguration()
+        dispatch.unavailableWait = .milliseconds(Int64(stage.unavailableWaitSeconds * 1000))
+        dispatch.readiness.timeout = .milliseconds(Int64(stage.readyTimeoutSeconds * 1000))
+        return try Dispatcher(endpoints: endpoints(configuration), configuration: dispatch, logger: logger)
     }
 
     /// The Backends view of the pool.

@@ -8,6 +8,9 @@ public struct RunOptions: Sendable {
     public var dryRun: Bool
     /// Batch budget in USD; nil for none.
     public var budgetUSD: Double?
+    /// Send again the lines whose error records may pass on a new try, replacing those records
+    /// (`StageProcess.retryRule`). Default false.
+    public var retryErrors: Bool = false
     /// Requests ingest may run ahead of the sink. Default 4096.
     public var window: Int
     /// The input already digested and counted (by `switchyard run`, which needs the line count for a

@@ -16,7 +16,9 @@ public enum StageHandlers {
             let output = metrics.time("profile", count: 1) { stage.process([request], logger: context.logger) }
             switch output.first {
             case .next(let profiled)?: return try StageEnvelope.profiled(profiled).encoded()
-            case .finished(let record)?: metrics.count(record); return try StageEnvelope.finished(record).encoded()
+            case .finished(let record)?:
+                metrics.count(record)
+                return try StageEnvelope.finished(record.carrying(request.metadata)).encoded()
             case nil: throw StageFailure.retryable("the profiler returned nothing")
             }
         }
@@ -29,7 +31,9 @@ public enum StageHandlers {
             await stage.waitForBudget(keepAlive: { context.extendLease() })
             switch metrics.time("score", count: 1, { stage.process(item, logger: context.logger) }) {
             case .next(let routed): return try StageEnvelope.routed(routed).encoded()
-            case .finished(let record): metrics.count(record); return try StageEnvelope.finished(record).encoded()
+            case .finished(let record):
+                metrics.count(record)
+                return try StageEnvelope.finished(record.carrying(item.request.metadata)).encoded()
             }
         }
     }
@@ -40,10 +44,10 @@ public enum StageHandlers {
             guard case .routed(let item) = envelope else { return try passThrough(envelope, stage: "dispatch") }
             context.extendLease()
             let start = ContinuousClock.now
-            let record = await stage.process(item, logger: context.logger)
+            let record = await stage.process(item, logger: context.logger, keepAlive: { context.extendLease() })
             metrics.observe("dispatch", since: start)
             metrics.count(record)
-            return try StageEnvelope.finished(record).encoded()
+            return try StageEnvelope.finished(record.carrying(item.request.metadata)).encoded()
         }
     }
 
@@ -56,13 +60,15 @@ public enum StageHandlers {
         case .completed:
             if case .finished(let record)? = envelope { return record }
             return .failure(requestID: requestID, customID: envelope?.customID, code: .internalError,
-                            message: "the stage chain ended without a record (stage \(result.stage)): check that every stage runs the same version")
+                            message: "the stage chain ended without a record (stage \(result.stage)): check that every stage runs the same version",
+                            metadata: envelope?.metadata)
         case .failed:
             return .failure(requestID: requestID, customID: envelope?.customID, code: .internalError,
-                            message: "stage \(result.stage) failed permanently: \(result.reason)")
+                            message: "stage \(result.stage) failed permanently: \(result.reason)", metadata: envelope?.metadata)
         case .exhausted:
             return .failure(requestID: requestID, customID: envelope?.customID, code: .maxAttemptsExceeded,
-                            message: "stage \(result.stage) gave up after \(result.attempts) attempts: \(result.reason)")
+                            message: "stage \(result.stage) gave up after \(result.attempts) attempts: \(result.reason)",
+                            metadata: envelope?.metadata)
         }
     }
 

@@ -1,8 +1,10 @@
 import Backends
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
+import UnixSignals
 import Wire
 import ZeroMQ
 
@@ -28,20 +30,28 @@ public enum StageProcess {
             stages: StageHandlers.chain,
             maxAttempts: UInt16(clamping: configuration.coordinator.maxAttempts),
             leaseMillis: UInt32(clamping: Int(configuration.coordinator.leaseSeconds * 1000)),
-            window: window)
+            // The sink says what its output already holds before ingest may submit: a line an earlier
+            // run wrote (in either mode) is never sent again.
+            window: window, inputWaitsForConsumer: true)
     }
 
     /// Creates the folder of `coordinator.journal`, so a first run can write it.
     static func prepareJournalDirectory(_ configuration: PipelineConfiguration) throws {
         guard let journal = configuration.coordinator.journal else { return }
-        try FileManager.default.createDirectory(
-            atPath: (journal as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let folder = (journal as NSString).deletingLastPathComponent
+        guard !folder.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw SwitchyardError.unwritableFile(
+                file: folder, reason: "cannot create the folder of coordinator.journal (\(FileErrors.reason(error, path: folder))): point coordinator.journal at a writable place")
+        }
     }
 
-    /// Runs the coordinator until the run is finished (every accepted request acknowledged by the sink).
-    public static func runCoordinator(
+    /// The coordinator process: serves until the run is finished (every accepted request acknowledged by the sink).
+    public static func coordinator(
         configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger
-    ) async throws -> WorkCoordinatorStats {
+    ) throws -> CoordinatorService {
         try prepareJournalDirectory(configuration)
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint ?? configuration.coordinator.endpoint,
@@ -49,30 +59,25 @@ public enum StageProcess {
                                  // Worker processes a heartbeat or two from noticing: tell every one to leave.
                                  closingGraceMillis: 3 * workConfiguration(configuration).heartbeatIntervalMillis),
             context: context, logger: logger)
-        let drain = SignalDrain { server.stop() }
-        defer { withExtendedLifetime(drain) {} }
-        let (recovery, stats) = try await server.run()
-        logger.info("coordinator finished", metadata: ["resumed_completed": "\(recovery.completed.count)", "stats": "\(stats)"])
-        return stats
+        return CoordinatorService(server: server, context: context, logger: logger)
     }
 
-    /// Streams the input into the coordinator (malformed lines go as finished error records).
-    public static func runIngest(
+    /// The line parser of `configuration` (pool models pin lines; prompt and token limits).
+    static func parser(_ configuration: PipelineConfiguration) -> LineParser {
+        LineParser(poolModels: Set(configuration.models.map(\.name)),
+                   maxPromptCharacters: configuration.ingest.maxPromptCharacters,
+                   defaultMaxTokens: configuration.ingest.defaultMaxTokens)
+    }
+
+    /// The ingest process: streams `input` into the coordinator. The file is opened (digest, line count)
+    /// here, so a missing input fails before anything starts; `scanned` reuses a pass already made.
+    public static func ingest(
         configuration: PipelineConfiguration, input: String, scanned: Ingest? = nil, endpoint: String, context: Context, logger: Logger
-    ) async throws -> WorkProducer.Stats {
-        let parser = LineParser(poolModels: Set(configuration.models.map(\.name)),
-                                maxPromptCharacters: configuration.ingest.maxPromptCharacters,
-                                defaultMaxTokens: configuration.ingest.defaultMaxTokens)
+    ) throws -> IngestService {
+        let parser = parser(configuration)
         let ingest = try scanned.flatMap { $0.path == input ? $0.reparsed(with: parser) : nil } ?? Ingest(path: input, parser: parser)
-        logger.info("ingest starting", metadata: ["input": "\(input)", "lines": "\(ingest.lineCount)", "digest": "\(ingest.fileDigest)"])
-        let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
-        let drain = SignalDrain { producer.stop() }
-        defer { withExtendedLifetime(drain) {} }
-        let stats = try await producer.run { IngestWorkItems(inner: ingest.makeIterator()) }
-        logger.info("ingest finished", metadata: ["submitted": "\(stats.submitted)", "already_done": "\(stats.alreadyDone)"])
-        return stats
+        return IngestService(ingest: ingest, endpoint: endpoint, context: context, logger: logger)
     }
-
     /// What one middle-stage process runs, and what it must close when it leaves.
     public struct WorkerParts: Sendable {
         public var handler: StageHandler
@@ -97,7 +102,7 @@ public enum StageProcess {
             }
             try? await dispatcher?.shutdown()
             if let budget {
-                logger.info("score budget at exit: \(budget.report().logLine)")
+                logger.info("score budget at exit", metadata: budget.report().logMetadata)
             }
             if let publisher, publisher.droppedCount > 0 {
                 logger.warning("spend records dropped (their estimates stay reserved)", metadata: ["dropped": "\(publisher.droppedCount)"])
@@ -140,11 +145,7 @@ public enum StageProcess {
             return WorkerParts(handler: StageHandlers.score(stage), credit: max(2, configuration.stages.score.batch),
                                budget: budget, spendSubscriber: subscriber)
         case .dispatch:
-            var dispatcher: Dispatcher?
-            if !dryRun {
-                try configuration.checkBackends()
-                dispatcher = try Dispatcher(endpoints: PipelineComponents.endpoints(configuration), logger: logger)
-            }
+            let dispatcher = dryRun ? nil : try PipelineComponents.makeDispatcher(configuration, logger: logger)
             let publisher = try configuration.router.spendFeed.map { feed in
                 try SpendFeedPublisher(endpoint: connectEndpoint(for: feed), context: context, logger: logger)
             }
@@ -159,63 +160,63 @@ public enum StageProcess {
         try PipelineComponents.makeRouting(configuration: configuration, logger: logger)
     }
 
-    /// Serves one middle stage until drained (SIGTERM/SIGINT, or the coordinator at the end of the run).
-    public static func runWorker(
-        role: StageRole, handler: @escaping StageHandler, credit: Int, endpoint: String, context: Context, logger: Logger
-    ) async throws {
+    /// A middle-stage process's worker, which serves until drained (SIGTERM/SIGINT, or the coordinator at
+    /// the end of the run) and then closes what `parts` opened.
+    public static func worker(
+        role: StageRole, parts: WorkerParts, endpoint: String, context: Context, logger: Logger
+    ) throws -> StageWorkerService {
         let worker = try StageWorker(
-            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, credit))),
-            context: context, logger: logger, handler: handler)
-        let drain = SignalDrain { worker.drain() }
-        defer { withExtendedLifetime(drain) {} }
-        try await worker.run()
-        logger.info("\(role.rawValue) worker finished")
+            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, parts.credit))),
+            context: context, logger: logger, handler: parts.handler)
+        return StageWorkerService(workers: [worker], context: context, logger: logger, onExit: { await parts.shutdown(logger: logger) })
     }
 
-    /// Receives every request's record, writes it once, and writes `summary.json` when the run ends.
-    public static func runSink(
-        configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, inputLines: Int? = nil, dryRun: Bool,
-        budgetUSD: Double?, endpoint: String, context: Context, logger: Logger,
+    /// The sink process: opens the output directory now (reading back earlier records, so a rerun resumes),
+    /// then writes each request's record once and `summary.json` when the run ends. `input` (or `inputLines`)
+    /// gives the totals. With `retryErrors`, error records that may pass on a new try (`retryRule`) are
+    /// reopened: their lines run again and the new records replace them.
+    public static func sink(
+        configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, inputLines: Int? = nil,
+        dryRun: Bool, budgetUSD: Double?, retryErrors: Bool = false, endpoint: String, context: Context, logger: Logger,
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
         budgetReport: @escaping @Sendable () -> BudgetReport? = { nil }
-    ) async throws -> RunSummary {
-        let started = ContinuousClock.now
+    ) throws -> SinkService {
         let total = try inputLines ?? input.map { try Ingest(path: $0, parser: LineParser(poolModels: [])).lineCount }
-        let sink = Mutex(try ResultSink(directory: outputDirectory, ordered: false))
-        let resumed = sink.withLock { $0.resumedRecords }
-        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
-        let drain = SignalDrain { consumer.stop() }
-        defer { withExtendedLifetime(drain) {} }
-        let metricsLastReport = Mutex(ContinuousClock.now)
-        _ = try await consumer.run(
-            write: { result in
-                let record = StageHandlers.record(for: result)
-                let progress: RunProgress? = try sink.withLock { sink in
-                    if try sink.write(record), record.error != nil, result.status != .completed {
-                        StageMetrics().count(record)
-                    }
-                    let now = ContinuousClock.now
-                    let due = metricsLastReport.withLock { last in
-                        guard now - last >= .milliseconds(100) else { return false }
-                        last = now
-                        return true
-                    }
-                    return due ? LocalPipeline.progress(sink, total: total ?? 0, since: started, resumed: resumed) : nil
-                }
-                if let progress { onProgress(progress) }
-            },
-            flush: { sink.withLock { $0.sync() } })
-        return try sink.withLock { sink in
-            onProgress(LocalPipeline.progress(sink, total: total ?? sink.completedCount, since: started, resumed: resumed))
-            let summary = try sink.finish(
-                input: input, inputLines: total, budgetUSD: budgetUSD ?? configuration.router.budgetUSD,
-                wallSeconds: LocalPipeline.seconds(ContinuousClock.now - started), dryRun: dryRun, ledger: budgetReport())
-            if ordered { try sink.sortFilesByLine() }
-            logger.info("sink finished", metadata: ["results": "\(summary.results)", "errors": "\(summary.errors)",
-                                                    "duplicates_dropped": "\(sink.duplicatesDropped)",
-                                                    "budget": "\(summary.budget?.logLine ?? "none")"])
-            return summary
+        let budget = budgetUSD ?? configuration.router.budgetUSD
+        let sink = try ResultSink(directory: outputDirectory, ordered: false, dryRun: dryRun,
+                                  retry: retryErrors ? retryRule(outputDirectory: outputDirectory, budgetUSD: budget) : nil)
+        if let reopened = sink.reopenedAtStart {
+            logger.info("retrying failed lines", metadata: ["lines": "\(reopened)", "output": "\(outputDirectory)"])
         }
+        return SinkService(
+            sink: sink,
+            configuration: .init(endpoint: endpoint, ordered: ordered, input: input, inputLines: total, dryRun: dryRun,
+                                 budgetUSD: budgetUSD ?? configuration.router.budgetUSD),
+            context: context, logger: logger, onProgress: onProgress, budgetReport: budgetReport)
+    }
+
+    /// The error records `--retry-errors` sends again: codes that may pass on a new try (`ErrorCode.isRetryable`),
+    /// and `budget_exhausted` when this run's budget is larger than the one the lines ran out of (or there is
+    /// none now, or the earlier one is unknown).
+    public static func retryRule(outputDirectory: String, budgetUSD: Double?) -> ResultSink.RetryRule {
+        let summary = (outputDirectory as NSString).appendingPathComponent("summary.json")
+        let previous = (try? Data(contentsOf: URL(fileURLWithPath: summary)))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            .flatMap { ($0["spend"] as? [String: Any])?["budget_usd"] as? Double }
+        let largerBudget = budgetUSD.map { budget in previous.map { budget > $0 } ?? true } ?? true
+        return { error in error.code.isRetryable || (largerBudget && error.code == .budgetExhausted) }
+    }
+
+    /// Runs one stage process: `main` (its role) and, when it serves one, the metrics endpoint, in one
+    /// `ServiceGroup`. SIGTERM or SIGINT shuts down gracefully, main first (a worker finishes its leases, the
+    /// sink writes its summary), then the metrics endpoint; main returning (the run ended) does the same.
+    public static func run(_ main: any Service, metrics: MetricsEndpoint?, logger: Logger) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metrics { services.append(.init(service: metrics)) }
+        services.append(.init(service: main, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .cancelGroup))
+        var group = ServiceGroupConfiguration(services: services, logger: logger)
+        group.gracefulShutdownSignals = [.sigterm, .sigint]
+        try await ServiceGroup(configuration: group).run()
     }
 }
 

@@ -1,3 +1,6 @@
+import Foundation
+import Logging
+
 /// The batch budget at the end of a run (`summary.json` `budget`, and the end-of-run log line): what the
 /// score stage's ledger holds, the λ it ended with, and how many lines the budget changed.
 ///
@@ -47,7 +50,20 @@ public struct BudgetReport: Codable, Sendable, Equatable {
         case downgraded, budgetExhausted = "budget_exhausted"
     }
 
-    /// One line for logs: `budget=$B actual=$A reserved=$R lambda=L downgraded=D budget_exhausted=E`.
+    /// Log metadata, flat: `budget_usd`, `ledger_actual_usd`, `ledger_reserved_usd`, `final_lambda`, `downgraded`,
+    /// `budget_exhausted` (ledger fields only when the ledger ran in this process).
+    public var logMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "budget_usd": "\(String(format: "%.6f", budgetUSD))", "downgraded": "\(downgraded)", "budget_exhausted": "\(budgetExhausted)",
+        ]
+        if let ledgerActualUSD { metadata["ledger_actual_usd"] = "\(String(format: "%.6f", ledgerActualUSD))" }
+        if let ledgerReservedUSD { metadata["ledger_reserved_usd"] = "\(String(format: "%.6f", ledgerReservedUSD))" }
+        if let finalLambda { metadata["final_lambda"] = "\(String(format: "%.4g", finalLambda))" }
+        if let costRatio { metadata["cost_ratio"] = "\(String(format: "%.4f", costRatio))" }
+        return metadata
+    }
+
+    /// One human line (the end of `switchyard run`'s output): `budget=$B actual=$A reserved=$R lambda=L downgraded=D budget_exhausted=E`.
     public var logLine: String {
         func usd(_ value: Double?) -> String { value.map { String(format: "$%.6f", $0) } ?? "n/a" }
         return "budget=\(usd(budgetUSD)) ledger_actual=\(usd(ledgerActualUSD)) ledger_reserved=\(usd(ledgerReservedUSD)) "

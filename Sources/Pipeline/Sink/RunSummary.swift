@@ -44,6 +44,8 @@ public struct RunSummary: Codable, Sendable {
     public var dryRun: Bool
     /// Records already present from an earlier, interrupted run of the same input.
     public var resumedRecords: Int
+    /// Failed records of an earlier run replaced by this one (`--retry-errors`); nil when not retrying.
+    public var retriedRecords: Int?
     /// The batch budget's end state; nil without a budget.
     public var budget: BudgetReport?
 
@@ -51,6 +53,7 @@ public struct RunSummary: Codable, Sendable {
         case input, inputLines = "input_lines", results, errors, errorsByCode = "errors_by_code", spend, models
         case meanPredictedQuality = "mean_predicted_quality", latencyMS = "latency_ms", wallSeconds = "wall_seconds"
         case requestsPerSecond = "requests_per_second", ordered, dryRun = "dry_run", resumedRecords = "resumed_records"
+        case retriedRecords = "retried_records"
         case budget
     }
 

@@ -40,7 +40,8 @@ public struct DispatchStage: Sendable {
         return .object(body)
     }
 
-    public func process(_ item: RoutedRequest, logger: Logger) async -> OutputRecord {
+    /// `keepAlive` is called about every second while the request waits for an unavailable backend.
+    public func process(_ item: RoutedRequest, logger: Logger, keepAlive: @escaping @Sendable () -> Void = {}) async -> OutputRecord {
         let request = item.request
         let decision = item.decision
         var routing = OutputRecord.Routing(
@@ -51,7 +52,8 @@ public struct DispatchStage: Sendable {
         let hold = item.budgetHold
         guard let sender else {
             if let hold { settler?.settle(hold, actualUSD: hold.reservation.estimateUSD) }
-            return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing)
+            return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing,
+                                metadata: request.metadata)
         }
         let bodyData: Data
         do {
@@ -61,11 +63,12 @@ public struct DispatchStage: Sendable {
         } catch {
             if let hold { settler?.release(hold) }
             return .failure(requestID: request.requestID, customID: request.customID, code: .internalError,
-                            message: "cannot encode the request body: \(error)", routing: routing)
+                            message: "cannot encode the request body: \(error)", routing: routing, metadata: request.metadata)
         }
         let candidates = [decision.model] + decision.alternatives.map(\.model)
         let start = ContinuousClock.now
-        let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates))
+        let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates,
+                                                        keepAlive: keepAlive))
         let elapsed = ContinuousClock.now - start
         if let hold { settler?.settle(hold, actualUSD: outcome.actualCostUSD) }
         routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -83,7 +86,7 @@ public struct DispatchStage: Sendable {
         if let error = outcome.error {
             logger.debug("dispatch failed", metadata: ["request_id": "\(request.requestID)", "code": "\(error.code.rawValue)"])
             return .failure(requestID: request.requestID, customID: request.customID, code: error.code,
-                            message: error.message, routing: routing)
+                            message: error.message, routing: routing, metadata: request.metadata)
         }
         let body: JSONValue
         if let data = outcome.responseBody {
@@ -93,6 +96,6 @@ public struct DispatchStage: Sendable {
         }
         return OutputRecord(
             id: request.requestID.description, customID: request.customID,
-            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing)
+            response: .init(statusCode: outcome.statusCode ?? 200, body: body), error: nil, routing: routing, metadata: request.metadata)
     }
 }

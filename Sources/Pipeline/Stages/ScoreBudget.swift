@@ -84,6 +84,9 @@ public final class ScoreBudget: SpendSettler, Sendable {
         return snapshot.inFlight > 0 && snapshot.reservedUSD > share * max(0, snapshot.budgetUSD - snapshot.actualUSD)
     }
 
+    /// What the ledger can still reserve (budget − actual − reserved).
+    public var availableUSD: Double { max(0, ledger.snapshot().availableUSD) }
+
     /// Chooses among `candidates` (already filtered by pool, pin and `max_cost_usd`). `ranked` is their
     /// order under the fixed λ (best first), used when λ is not streamed or nothing predicts quality.
     public func choose(_ candidates: [ModelAssessment], ranked: [Int]) -> Choice {

@@ -8,8 +8,8 @@ import SwitchyardCore
 /// predicted quality it keeps the router's order. With a batch budget, `ScoreBudget` chooses instead
 /// (streamed λ, ledger reservation, cheaper model before `budget_exhausted`) and the reservation travels
 /// with the request. The runner-up models become the decision's alternatives, which dispatch falls back
-/// along; under a budget only those estimated at most the reserved model's cost, so a fallback never
-/// spends more than was set aside.
+/// along; under a budget those estimated at most the reserved model's cost come first, and pricier ones
+/// (that still fit the budget left) only when fewer cheaper ones remain.
 public struct ScoreStage: Sendable {
     public let router: any RequestRouter
     /// λ in quality per USD; 0 means quality first. From `router.lambda` (auto: 0).
@@ -86,9 +86,20 @@ public struct ScoreStage: Sendable {
             }
         }
         let chosen = candidates[index]
-        let alternatives = ranked.filter { i in
+        var fallbacks = Array(ranked.filter { i in
             i != index && (hold == nil || candidates[i].estimatedCostUSD <= chosen.estimatedCostUSD)
-        }.prefix(maxAlternatives).map { i in
+        }.prefix(maxAlternatives))
+        if let budget, fallbacks.count < maxAlternatives {
+            // Under a budget the cheaper models come first; when too few are left (the cheapest was chosen),
+            // pricier ones the budget still has room for follow, in rank order: dispatch reaches them only
+            // after every cheaper candidate failed (a backend down, a model not served) and settles what
+            // they cost, so a failing cheap backend does not fail every line routed to it.
+            let room = budget.availableUSD
+            fallbacks += ranked.filter { i in
+                i != index && candidates[i].estimatedCostUSD > chosen.estimatedCostUSD && candidates[i].estimatedCostUSD <= room
+            }.prefix(maxAlternatives - fallbacks.count)
+        }
+        let alternatives = fallbacks.map { i in
             RoutingAlternative(model: candidates[i].model, predictedQuality: candidates[i].predictedQuality ?? 0,
                                estimatedCostUSD: candidates[i].estimatedCostUSD)
         }

@@ -87,6 +87,17 @@ struct CompletedIDs {
         if inserted { count += 1 }
     }
 
+    /// Removes `id` (a completed request reopened to be done again).
+    mutating func remove(_ id: String) {
+        guard contains(id) else { return }
+        count -= 1
+        guard let (prefix, index) = Self.split(id), let bitset = prefixes[prefix] else {
+            others.remove(id)
+            return
+        }
+        bitsets[bitset][index >> 6] &= ~(1 << UInt64(index & 63))
+    }
+
     /// Splits `id` into a prefix and a trailing decimal number written canonically (no leading zero).
     static func split(_ id: String) -> (String, Int)? {
         var id = id

@@ -75,6 +75,14 @@ public final class CoordinatorServer: Sendable {
         return boundEndpoint.withLock { $0 }
     }
 
+    /// The endpoint actually bound, awaited off Swift's cooperative pool (the wait blocks a thread, and
+    /// two threads on two cores must not be held by it); nil when `run` failed before binding.
+    public func bound() async -> String? {
+        await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
+            DispatchQueue.global().async { done.resume(returning: self.waitUntilBound()) }
+        }
+    }
+
     /// Binds, replays the journal and serves until `stop()` or, with `stopWhenFinished`, the
     /// end of the run. Returns the journal's recovery report and the final counters.
     public func run() async throws(WorkRuntimeError) -> (JournalRecovery, WorkCoordinatorStats) {
@@ -102,7 +110,7 @@ public final class CoordinatorServer: Sendable {
             }
             logger.info("journal replayed", metadata: [
                 "path": "\(path)", "completed": "\(recovery.completed.count)", "unfinished": "\(recovery.unfinished)",
-                "truncatedBytes": "\(recovery.truncatedBytes)",
+                "truncated_bytes": "\(recovery.truncatedBytes)",
             ])
         }
         let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in
@@ -182,7 +190,8 @@ public final class CoordinatorServer: Sendable {
                 try machine.effects.flushAll()
                 nextTick = after + tickInterval
                 latestStats.withLock { $0 = machine.stats }
-                gauges.record(pending: machine.pendingCounts, inFlight: machine.inFlightCount, workers: machine.workerCount)
+                gauges.record(pending: machine.pendingCounts, stageWorkers: machine.workerCounts, counters: machine.stageCounters,
+                              inFlight: machine.inFlightCount, workers: machine.workerCount)
             }
             do {
                 try journal?.sync()
@@ -190,7 +199,7 @@ public final class CoordinatorServer: Sendable {
                 throw .journal(error)
             }
             if configuration.stopWhenFinished && machine.isFinished && closingSince == nil {
-                logger.info("run finished", metadata: ["completed": "\(machine.stats.completed)"])
+                logger.debug("every request acknowledged: draining workers", metadata: ["completed": "\(machine.stats.completed)"])
                 machine.drainAll()
                 try machine.effects.flushAll()
                 guard configuration.closingGraceMillis > 0 else { break }

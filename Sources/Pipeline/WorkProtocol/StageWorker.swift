@@ -14,7 +14,7 @@ import ZeroMQ
 /// a `SynchronousStageHandler` is called on the loop thread itself, one task after another, with no
 /// task, mailbox or wake at all. The loop sends a turn's answers as one batch frame. Heartbeats every `heartbeatIntervalMillis`; if the coordinator is silent
 /// past `coordinatorTimeoutMillis` (it restarted) or says RESET, the worker announces itself again.
-/// `drain()` (wire it to SIGTERM/SIGINT with `SignalDrain`) stops new work, finishes the leases,
+/// `drain()` (`StageWorkerService` calls it on graceful shutdown: SIGTERM/SIGINT) stops new work, finishes the leases,
 /// says BYE and returns from `run()`.
 public final class StageWorker: LeaseRenewer {
     public struct Configuration: Sendable {

@@ -17,11 +17,30 @@ public final class WorkConsumer: Sendable {
         public var credit: UInt32
         /// Idle heartbeat period, by which a restarted coordinator is noticed. Default 500 ms.
         public var heartbeatIntervalMillis: UInt64
+        /// What the consumer holds from earlier runs, said before every HELLO (first join and after a
+        /// coordinator restart): records it has (ACK, never sent again) and failed ones it will replace
+        /// (REOPEN, sent again). Default: nothing.
+        public var announce: @Sendable () -> Announcement
 
-        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500) {
+        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500,
+                    announce: @escaping @Sendable () -> Announcement = { Announcement() }) {
             self.endpoint = endpoint
             self.credit = credit
             self.heartbeatIntervalMillis = heartbeatIntervalMillis
+            self.announce = announce
+        }
+    }
+
+    /// Request IDs a consumer holds records for from earlier runs.
+    public struct Announcement: Sendable, Equatable {
+        /// Written durably: done, whichever process wrote them.
+        public var written: [String]
+        /// Written as failures to be retried: their new records will replace them.
+        public var reopened: [String]
+
+        public init(written: [String] = [], reopened: [String] = []) {
+            self.written = written
+            self.reopened = reopened
         }
     }
 
@@ -43,6 +62,7 @@ public final class WorkConsumer: Sendable {
     private let logger: Logger
     private let queue = DispatchQueue(label: "switchyard.consumer")
     private let stopRequested = Atomic<Bool>(false)
+    private let stopWhenIdle = Atomic<Bool>(false)
 
     public init(configuration: Configuration, context: Context, logger: Logger) {
         self.configuration = configuration
@@ -52,6 +72,10 @@ public final class WorkConsumer: Sendable {
 
     /// Stops `run` at its next loop turn. Any thread.
     public func stop() { stopRequested.store(true, ordering: .releasing) }
+
+    /// Stops `run` once a heartbeat period passes with no result arriving (graceful shutdown: what
+    /// workers finished while draining is still written and acknowledged). Any thread.
+    public func stopWhenQuiet() { stopWhenIdle.store(true, ordering: .releasing) }
 
     /// Receives results until the coordinator reports the run FINISHED.
     public func run(write: @escaping Write, flush: @escaping Flush) async throws(WorkRuntimeError) -> Stats {
@@ -67,6 +91,21 @@ public final class WorkConsumer: Sendable {
         return try result.get()
     }
 
+    /// Says what the consumer already holds, then HELLO: on one connection the coordinator reads them in
+    /// order, so they are known before the HELLO that lets ingest submit (`inputWaitsForConsumer`).
+    private func join(_ outbox: inout DealerOutbox, on socket: Socket) throws(WorkRuntimeError) {
+        let announcement = configuration.announce()
+        for requestID in announcement.written { try outbox.send(.ack(requestID: requestID), on: socket) }
+        for requestID in announcement.reopened { try outbox.send(.reopen(requestID: requestID), on: socket) }
+        if !announcement.written.isEmpty || !announcement.reopened.isEmpty {
+            logger.info("told the coordinator what the output already holds", metadata: [
+                "written": "\(announcement.written.count)", "retrying": "\(announcement.reopened.count)",
+            ])
+        }
+        try outbox.send(.hello(role: .consumer, credit: configuration.credit), on: socket)
+        try outbox.flush(on: socket)
+    }
+
     private func loop(write: Write, flush: Flush) throws(WorkRuntimeError) -> Stats {
         let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
             try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
@@ -77,8 +116,7 @@ public final class WorkConsumer: Sendable {
         // A flushed batch's ACKs leave as one frame.
         var outbox = DealerOutbox()
         var stats = Stats()
-        try outbox.send(.hello(role: .consumer, credit: configuration.credit), on: socket)
-        try outbox.flush(on: socket)
+        try join(&outbox, on: socket)
         var inbox = CoordinatorInbox()
         var batch: [String] = []
         var lastSent = monotonicMillis()
@@ -91,6 +129,10 @@ public final class WorkConsumer: Sendable {
                 }
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
+            }
+            if !waited && stopWhenIdle.load(ordering: .acquiring) {
+                logger.info("stopped before the run finished", metadata: ["received": "\(stats.received)"])
+                return stats
             }
             if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try outbox.send(.heartbeat, on: socket)
@@ -109,8 +151,7 @@ public final class WorkConsumer: Sendable {
                 case .reset:
                     logger.info("coordinator restarted: joining again (unacknowledged results come again)")
                     batch.removeAll()
-                    try outbox.send(.hello(role: .consumer, credit: configuration.credit), on: socket)
-                    try outbox.flush(on: socket)
+                    try join(&outbox, on: socket)
                 default: break
                 }
             }
@@ -123,7 +164,7 @@ public final class WorkConsumer: Sendable {
                 lastSent = monotonicMillis()
             }
             if finished {
-                logger.info("run finished", metadata: ["received": "\(stats.received)"])
+                logger.debug("consumer received the end of the run", metadata: ["received": "\(stats.received)"])
                 return stats
             }
         }

@@ -77,6 +77,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     public let configuration: WorkCoordinatorConfiguration
     public private(set) var stats = WorkCoordinatorStats()
+    /// Per stage, in `configuration.stages` order.
+    public private(set) var stageCounters: [StageCounters]
 
     /// Live tasks by task ID (a slot array with generations: no hashing per message).
     private var tasks = TaskSlab<TaskState>()
@@ -124,6 +126,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         self.configuration = configuration
         self.completed = CompletedIDs(completed)
         pending = Array(repeating: RingBuffer<UInt64>(), count: configuration.stages.count)
+        stageCounters = Array(repeating: StageCounters(), count: configuration.stages.count)
         stageWorkers = Array(repeating: [], count: configuration.stages.count)
         roundRobin = Array(repeating: 0, count: configuration.stages.count)
         for (index, stage) in configuration.stages.enumerated() { stageIndex[stage] = index }
@@ -137,6 +140,8 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     public var workerCount: Int { workerSlots.count }
     /// Tasks waiting for a worker, per stage (in `configuration.stages` order).
     public var pendingCounts: [Int] { pending.map(\.count) }
+    /// Workers serving each stage (in `configuration.stages` order).
+    public var workerCounts: [Int] { stageWorkers.map(\.count) }
     /// True once input ended, every accepted request is acknowledged and a consumer has been sent FINISHED.
     /// (A rerun whose lines were all done earlier ends before any result flows: it must still wait for the
     /// consumer to join, or the sink would wait forever for a coordinator that has gone.)
@@ -234,6 +239,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .ack(let requestID):
             var id = requestID
             id.withUTF8 { acknowledge(peer, requestID: UnsafeRawBufferPointer($0)) }
+        case .reopen(let requestID): reopen(requestID)
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
             effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
@@ -255,6 +261,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         for taskID in tasks.ids(where: { $0.worker != nil && $0.deadline <= now }) {
             guard let task = tasks.remove(taskID) else { continue }
             if let slot = task.worker { workers[slot]?.leased -= 1 }
+            stageCounters[task.stage].leasesExpired += 1
             retry(task, reason: "lease of \(configuration.leaseMillis) ms expired at stage \(configuration.stages[task.stage])", now: now)
         }
         if now >= lastHeartbeat + configuration.heartbeatIntervalMillis {
@@ -323,6 +330,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     private mutating func workerDone(_ peer: Peer, taskID: UInt64, payload: Data, now: UInt64) {
         guard let task = takeLease(peer, taskID: taskID) else { return }
+        stageCounters[task.stage].completed += 1
         let next = task.stage + 1
         if next < configuration.stages.count {
             let input = payload.withUnsafeBytes { TaskInput.copying($0) }
@@ -366,6 +374,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             } else {
                 task.worker = nil
                 stats.requeued += 1
+                stageCounters[task.stage].requeued += 1
                 enqueue(task, front: true)
             }
         }
@@ -383,6 +392,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
             return
         }
         stats.requeued += 1
+        stageCounters[task.stage].requeued += 1
         var again = task
         again.attempt += 1
         again.worker = nil
@@ -497,7 +507,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// Grants the producer what the window allows, in batches of at least a tenth of the window
     /// (fewer messages) unless the producer has nothing left to spend.
     private mutating func grant() {
-        guard let producer else { return }
+        guard let producer, consumer != nil || !configuration.inputWaitsForConsumer else { return }
         let available = configuration.window - requestSlots.count - producerOutstanding
         guard available > 0 else { return }
         let batch = max(1, configuration.window / 10)
@@ -520,6 +530,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         for (_, slot) in unacknowledged.sorted(by: { $0.0 > $1.0 }) { deliveries.prepend(slot) }
         awaitingAckCount = 0
         pumpDeliveries()
+        grant()
         if finishedSent && allDone { send(peer, .finished) } else { checkFinished() }
     }
 
@@ -551,10 +562,22 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
     private mutating func acknowledge(_ peer: Peer, requestID: UnsafeRawBufferPointer) {
-        guard peer == consumer else { return send(peer, .reset) }
         let hash = requestSlots.hash(requestID)
-        guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }),
-              requests[slot].awaitingAck else {
+        guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) else {
+            // Not in flight: the sender holds the record durably (a sink announcing what an earlier run
+            // wrote, before its HELLO): it is completed, and a submit of it is answered `alreadyDone`.
+            let utf8 = requestID.assumingMemoryBound(to: UInt8.self)
+            guard !completed.contains(utf8: utf8) else {
+                stats.staleIgnored += 1
+                return
+            }
+            completed.insert(utf8: utf8)
+            stats.announcedCompleted += 1
+            effects.journalCompleted(String(decoding: requestID, as: UTF8.self))
+            return
+        }
+        guard peer == consumer else { return send(peer, .reset) }
+        guard requests[slot].awaitingAck else {
             stats.staleIgnored += 1
             return
         }
@@ -568,6 +591,14 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         pumpDeliveries()
         grant()
         checkFinished()
+    }
+
+    /// The consumer will replace its record of `requestID` (a failed line retried): a later submit of it is
+    /// accepted again. Not journaled: the consumer says it again whenever it joins, until replaced.
+    private mutating func reopen(_ requestID: String) {
+        guard completed.contains(requestID) else { return }
+        completed.remove(requestID)
+        stats.reopened += 1
     }
 
     private mutating func checkFinished() {

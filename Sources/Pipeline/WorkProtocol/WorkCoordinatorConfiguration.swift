@@ -14,10 +14,15 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
     /// Most requests accepted but not yet acknowledged by the consumer; bounds memory and slows the
     /// producer when a stage is slow. Default 1000.
     public var window: Int
+    /// Grant the producer no credit before a consumer has joined. A consumer announces the records an
+    /// earlier run wrote (ACKs before its HELLO), so with this set no line it already holds is ever
+    /// accepted, sent and paid for again, whichever process wrote it. Default false.
+    public var inputWaitsForConsumer: Bool
 
     public init(
         stages: [String], maxAttempts: UInt16 = 3, leaseMillis: UInt32 = 60_000,
-        workerTimeoutMillis: UInt64 = 3_000, heartbeatIntervalMillis: UInt64 = 500, window: Int = 1_000
+        workerTimeoutMillis: UInt64 = 3_000, heartbeatIntervalMillis: UInt64 = 500, window: Int = 1_000,
+        inputWaitsForConsumer: Bool = false
     ) {
         self.stages = stages
         self.maxAttempts = maxAttempts
@@ -25,5 +30,6 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
         self.workerTimeoutMillis = workerTimeoutMillis
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.window = window
+        self.inputWaitsForConsumer = inputWaitsForConsumer
     }
 }

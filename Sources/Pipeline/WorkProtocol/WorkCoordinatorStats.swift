@@ -18,6 +18,26 @@ public struct WorkCoordinatorStats: Sendable, Equatable {
     public var failed = 0
     /// Workers presumed dead (silent past the timeout).
     public var workersLost = 0
+    /// Requests the consumer said it already holds (ACK of a request not in flight: an earlier run wrote it).
+    public var announcedCompleted = 0
+    /// Completed requests the consumer reopened (REOPEN: their failed record is to be replaced).
+    public var reopened = 0
 
     public init() {}
+}
+
+/// Counters of one stage at the coordinator, for `/metrics` (`CoordinatorMetrics`).
+public struct StageCounters: Sendable, Equatable {
+    /// Tasks answered DONE.
+    public var completed = 0
+    /// Leases that ran out before the worker answered.
+    public var leasesExpired = 0
+    /// Tasks handed out again: lease expired, worker lost or left, retryable FAIL.
+    public var requeued = 0
+
+    public init(completed: Int = 0, leasesExpired: Int = 0, requeued: Int = 0) {
+        self.completed = completed
+        self.leasesExpired = leasesExpired
+        self.requeued = requeued
+    }
 }

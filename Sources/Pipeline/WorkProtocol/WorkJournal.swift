@@ -139,7 +139,7 @@ public final class WorkJournal {
             recovery.truncatedBytes = size - offset
             recovery.corruptionOffset = offset
             logger.warning("journal tail corrupt or truncated; cut back to the last good record", metadata: [
-                "path": "\(path)", "offset": "\(offset)", "bytesCut": "\(size - offset)", "goodRecords": "\(recovery.records)",
+                "path": "\(path)", "offset": "\(offset)", "bytes_cut": "\(size - offset)", "good_records": "\(recovery.records)",
             ])
             guard ftruncate(fd, off_t(offset)) == 0, fsync(fd) == 0 else {
                 throw .ioFailed(path: path, operation: "truncate", errno: errno)

@@ -123,7 +123,7 @@ public final class WorkProducer: Sendable {
                 case .grant(let more): credit += Int(more)
                 case .alreadyDone: stats.alreadyDone += 1
                 case .finished:
-                    logger.info("run finished", metadata: ["submitted": "\(stats.submitted)", "alreadyDone": "\(stats.alreadyDone)"])
+                    logger.debug("producer received the end of the run", metadata: ["submitted": "\(stats.submitted)", "already_done": "\(stats.alreadyDone)"])
                     return stats
                 case .reset:
                     stats.restarts += 1

@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import Logging
+import Pipeline
 import SwitchyardCore
 
 /// `switchyard embed`: one `{"embedding": [...]}` line per input line, same order.
@@ -10,8 +11,8 @@ struct EmbedCommand: AsyncParsableCommand {
         commandName: "embed",
         abstract: "Embed texts (one JSON object a line) with MiniLM, hashed n-grams or a remote server.",
         discussion: """
-            Each input line is {"text": "..."} or {"id": "...", "prompt": "..."}; each output line is
-            {"embedding": [...]} (L2-normalised), in input order. A bad line stops the run with
+            Each input line is {"text": "..."} or {"id": "...", "prompt": "..."}; each output line is \
+            {"embedding": [...]} (L2-normalised), in input order. A bad line stops the run with \
             FILE:LINE and the field at fault. Progress goes to stderr.
             """
     )
@@ -53,14 +54,15 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Remote: name of the environment variable holding the API key (the key is never printed).")
     var apiKeyEnv: String?
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
         try embedAll()
     }
 
     /// The whole command, synchronous (embedders are synchronous; this blocks the calling thread).
     func embedAll() throws {
-        var logger = Logger(label: "switchyard.embed")
-        logger.logLevel = .info
+        let (logger, _) = logging.bootstrap(label: "switchyard.embed")
         let embedder = try makeEmbedder(logger: logger)
         let reader: JSONLinesReader
         let writer: JSONLinesWriter
@@ -88,7 +90,7 @@ struct EmbedCommand: AsyncParsableCommand {
             if now.timeIntervalSince(lastReport) >= 2 {
                 lastReport = now
                 let rate = Double(done) / max(now.timeIntervalSince(started), 1e-9)
-                FileHandle.standardError.write(Data("embed: \(done) lines, \(Int(rate)) texts/s\n".utf8))
+                logger.info("progress", metadata: ["lines": "\(done)", "texts_per_s": "\(Int(rate))"])
             }
         }
         do {
@@ -106,8 +108,9 @@ struct EmbedCommand: AsyncParsableCommand {
         }
         writer.flush()
         let seconds = Date().timeIntervalSince(started)
-        FileHandle.standardError.write(Data(
-            "embed: \(done) lines → \(output) with \(embedder.name) in \(String(format: "%.2f", seconds)) s\n".utf8))
+        logger.info("embed finished", metadata: [
+            "lines": "\(done)", "output": "\(output)", "embedder": "\(embedder.name)", "seconds": "\(String(format: "%.2f", seconds))",
+        ])
     }
 
     private func makeEmbedder(logger: Logger) throws -> any Embedder {

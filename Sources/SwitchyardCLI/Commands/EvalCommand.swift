@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Logging
+import Pipeline
 import Routing
 import SwitchyardCore
 
@@ -11,11 +12,12 @@ struct EvalCommand: AsyncParsableCommand {
         commandName: "eval",
         abstract: "Trace cost-quality curves of every strategy on routing data; write a report, metrics and a plot.",
         discussion: """
-            Loads the artifact of `switchyard profile build`, featurises the data with the artifact's profiler,
-            sweeps λ for every strategy (argmax predicted quality − λ·estimated cost; realised quality and cost
-            come from the data's recorded outcomes and costs), spends batch budgets with the BudgetAllocator,
-            and writes DIR/report.md, DIR/metrics.json and DIR/cost_quality.svg (metric definitions:
-            Sources/Evaluation/METRICS.md).
+            Loads the artifact of `switchyard profile build`, featurises the data with the artifact's profiler, \
+            sweeps λ for every strategy (argmax predicted quality − λ·estimated cost; realised quality and cost \
+            come from the data's recorded outcomes and costs), spends batch budgets with the BudgetAllocator, \
+            and writes DIR/report.md, DIR/metrics.json and DIR/cost_quality.svg. The headline is the router \
+            `auto` runs (chosen on dev); the others follow. The metrics (AIQ, APGR, CPT, quality at a budget) \
+            are defined in the README, section "Metrics used by switchyard eval".
             """
     )
 
@@ -40,6 +42,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
         let fractions = budgets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         if fractions.contains(where: { $0 == nil || !($0! > 0) }) {
@@ -48,7 +52,7 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = Logger(label: "switchyard.eval", factory: { label in StreamLogHandler.standardError(label: label) })
+        let (logger, _) = logging.bootstrap(label: "switchyard.eval")
         let directory = URL(fileURLWithPath: profiles)
         let manifest = try RouterManifest.load(from: directory)
         let wanted = strategies.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -62,10 +66,10 @@ struct EvalCommand: AsyncParsableCommand {
         let fractions = budgets.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         let evaluator = Evaluator(configuration: .init(budgetFractions: fractions))
         let label = name ?? URL(fileURLWithPath: data).deletingPathExtension().pathComponents.suffix(2).joined(separator: "/")
-        let report = try evaluator.evaluate(tables, strategies: predictions, dataset: label)
+        let report = try evaluator.evaluate(tables, strategies: predictions, dataset: label, autoStrategy: manifest.autoStrategy)
         let paths = try EvaluationOutput.write(report, to: out)
-        print(MarkdownReport.headline(report).replacingOccurrences(of: "**", with: ""))
-        if let best = report.bestStrategy, !best.budgets.isEmpty {
+        print(MarkdownReport.headline(report).replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "\n\n", with: "\n"))
+        if let best = report.headlineStrategy, !best.budgets.isEmpty {
             let cells = best.budgets.map { String(format: "%.0f%%: %.4f", $0.fraction * 100, $0.quality) }
             print("quality at budget (\(best.name), fraction of the best single model's cost): " + cells.joined(separator: ", "))
         }

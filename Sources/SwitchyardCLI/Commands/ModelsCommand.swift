@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Pipeline
 import Routing
 import SwitchyardCore
 
@@ -17,10 +18,10 @@ struct ModelsAddCommand: AsyncParsableCommand {
         commandName: "add",
         abstract: "Onboard a new model from its aptitude-test outcomes and price alone: no retraining.",
         discussion: """
-            Run the new model on the artifact's aptitude prompts (`switchyard models aptitude-set`),
-            score its answers, and pass them as --aptitude: one {"id": <aptitude prompt id>, "outcome": 0|1}
-            line per prompt (optionally "output_tokens"), or routing-data lines whose "outcomes" hold the
-            model. The aptitude, uniroute and inference-dynamics strategies then score the model; others
+            Run the new model on the artifact's aptitude prompts (`switchyard models aptitude-set`), \
+            score its answers, and pass them as --aptitude: one {"id": <aptitude prompt id>, "outcome": 0|1} \
+            line per prompt (optionally "output_tokens"), or routing-data lines whose "outcomes" hold the \
+            model. The aptitude, uniroute and inference-dynamics strategies then score the model; others \
             keep their pool until the next `profile build`.
             """
     )
@@ -40,12 +41,10 @@ struct ModelsAddCommand: AsyncParsableCommand {
     @Option(name: .customLong("output-usd-per-mtok"), help: "Output price, USD per million tokens.")
     var outputUSDPerMTok: Double
 
-    @Option(help: "Log level (trace, debug, info, warning, error).")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        var logger = Logger(label: "switchyard.models", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let (logger, _) = logging.bootstrap(label: "switchyard.models")
         do {
             let outcomes = try AptitudeOutcomes.load(path: aptitude, model: name)
             let report = try ModelOnboarding.onboard(

@@ -3,6 +3,7 @@ import Embedding
 import Evaluation
 import Foundation
 import Logging
+import Pipeline
 import Profiling
 import Routing
 import SwitchyardCore
@@ -20,17 +21,17 @@ struct ProfileBuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Learn model profiles, clusters and scorers from routing data (train, and dev for selection).",
         discussion: """
-            Writes a versioned artifact directory (manifest.json, featurizer/, cost_model.json,
-            strategies/<name>/, and with task-labelled data task_prior/ and task_featurizer/) that
-            `switchyard route` and the score stage load. Train and dev are one labelled pool: every
-            hyper-parameter, the featurizer, the task-prior blends, the `ensemble` stack and `auto` are
-            chosen by K-fold cross-validation over it (--folds, stratified by task, seeded by --seed), and
-            the table prints each strategy's cross-validated AIQ ± its standard error over the folds.
-            `auto` is the best learned strategy, or the cheapest to run among those within 0.002 of it.
-            When the records carry a `task`, a task classifier is trained twice (on the routing features,
-            and on the whole prompt with its template) and strategies are blended toward the one that
-            cross-validates best. --test reads a held-out split once, after everything is chosen, and
-            prints its AIQ beside the estimate; it never chooses anything.
+            Writes a versioned artifact directory (manifest.json, featurizer/, cost_model.json, \
+            strategies/<name>/, and with task-labelled data task_prior/ and task_featurizer/) that \
+            `switchyard route` and the score stage load. Train and dev are one labelled pool: every \
+            hyper-parameter, the featurizer, the task-prior blends, the `ensemble` stack and `auto` are \
+            chosen by K-fold cross-validation over it (--folds, stratified by task, seeded by --seed), and \
+            the table prints each strategy's cross-validated AIQ ± its standard error over the folds. \
+            `auto` is the best learned strategy, or the cheapest to run among those within 0.002 of it. \
+            When the records carry a `task`, a task classifier is trained twice (on the routing features, \
+            and on the whole prompt with its template) and strategies are blended toward the one that \
+            cross-validates best. --test reads a held-out split once, after everything is chosen, and \
+            prints its AIQ beside the estimate; it never chooses anything. \
             Featurizers: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", ")).
             """
     )
@@ -68,16 +69,14 @@ struct ProfileBuildCommand: AsyncParsableCommand {
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
-    @Option(help: "Log level (trace, debug, info, warning, error).")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if folds < 2 { throw ValidationError("--folds must be at least 2") }
     }
 
     func run() async throws {
-        var logger = Logger(label: "switchyard.profile", factory: { label in StreamLogHandler.standardError(label: label) })
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let (logger, _) = logging.bootstrap(label: "switchyard.profile")
         let presetNames: [String]
         if let compareFeaturizers {
             presetNames = compareFeaturizers == "all"

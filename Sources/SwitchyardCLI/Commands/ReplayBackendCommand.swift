@@ -2,16 +2,17 @@ import ArgumentParser
 import Backends
 import Foundation
 import Logging
+import Pipeline
 
 struct ReplayBackendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay-backend",
         abstract: "Serve an OpenAI-compatible API that answers as the recorded models did.",
         discussion: """
-            Answers POST /v1/chat/completions and GET /v1/models for every model of a routing-data
-            file. The prompt (exact text of the last user message) is looked up in the data; the reply
-            says whether the model's recorded outcome was correct and its `usage` reproduces the
-            recorded cost. Unknown prompts get a deterministic pseudo-outcome from the model's mean.
+            Answers POST /v1/chat/completions and GET /v1/models for every model of a routing-data \
+            file. The prompt (exact text of the last user message) is looked up in the data; the reply \
+            says whether the model's recorded outcome was correct and its `usage` reproduces the \
+            recorded cost. Unknown prompts get a deterministic pseudo-outcome from the model's mean. \
             Use it for demos, tests and dry runs of a real batch.
             """
     )
@@ -43,19 +44,27 @@ struct ReplayBackendCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Models that answer 503 to everything.")
     var down: [String] = []
 
+    @Option(parsing: .upToNextOption, help: "Models still listed by GET /v1/models that answer 404 model_not_found (unloaded after start).")
+    var unloaded: [String] = []
+
+    @Option(name: .customLong("models-list"), help: "Shape of GET /v1/models: openai (data[].id) or llama-cpp (data[].aliases and models[]).")
+    var modelsList: String = "openai"
+
     @Option(name: .customLong("cost-multiplier"), help: "Scale the usage (and so the billed cost) of every answer, e.g. 1.3 bills 30 % more than recorded.")
     var costMultiplier: Double = 1
 
     @Option(help: "Seed of the latency and error draws.")
     var seed: UInt64 = 1
 
-    @Option(help: "Log level (trace, debug, info, notice, warning, error).")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
         guard costMultiplier.isFinite, costMultiplier >= 0 else { throw ValidationError("--cost-multiplier must be 0 or more (1 = as recorded)") }
+        guard ReplayConfiguration.ModelsListShape(rawValue: modelsList) != nil else {
+            throw ValidationError("--models-list must be openai or llama-cpp")
+        }
         guard ReplayConfiguration.ErrorKind(rawValue: errorKind) != nil else {
             throw ValidationError("--error-kind must be 429, 500 or timeout")
         }
@@ -65,16 +74,16 @@ struct ReplayBackendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "switchyard.replay-backend")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let (logger, _) = logging.bootstrap(label: "switchyard.replay-backend")
         let catalog = try ReplayCatalog.load(dataPath: data, modelsPath: models)
-        for model in down where !catalog.serves(model) {
-            throw ValidationError("--down \(model): not a model of \(data); models are: \(catalog.models.joined(separator: ", "))")
+        for model in down + unloaded where !catalog.serves(model) {
+            throw ValidationError("--down/--unloaded \(model): not a model of \(data); models are: \(catalog.models.joined(separator: ", "))")
         }
         let configuration = ReplayConfiguration(
             host: host, port: port, latencyP50Ms: latencyP50, latencyP99Ms: latencyP99,
             errorRate: errorRate, errorKind: ReplayConfiguration.ErrorKind(rawValue: errorKind) ?? .serverError,
-            downModels: Set(down), seed: seed, costMultiplier: costMultiplier
+            downModels: Set(down), seed: seed, costMultiplier: costMultiplier, unloadedModels: Set(unloaded),
+            modelsListShape: ReplayConfiguration.ModelsListShape(rawValue: modelsList) ?? .openAI
         )
         let server = ReplayServer(responder: ReplayResponder(catalog: catalog, configuration: configuration), logger: logger)
         let modelCount = catalog.models.count

@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import Logging
+import Pipeline
 import Routing
 import SwitchyardCore
 
@@ -10,9 +11,9 @@ struct RouteCommand: AsyncParsableCommand {
         commandName: "route",
         abstract: "Decide a model for every line of a batch, without calling any backend.",
         discussion: """
-            Input lines: routing data, OpenAI Batch lines or {"id", "prompt", "max_cost_usd"?}. Writes one
-            decision per input line, same order: {"id", "model", "strategy", "predicted_quality",
-            "estimated_cost_usd", "alternatives"}; a line that cannot be routed becomes
+            Input lines: routing data, OpenAI Batch lines or {"id", "prompt", "max_cost_usd"?}. Writes one \
+            decision per input line, same order: {"id", "model", "strategy", "predicted_quality", \
+            "estimated_cost_usd", "alternatives"}; a line that cannot be routed becomes \
             {"id", "error": {"code", "message", "line"}} in its place.
             """
     )
@@ -41,6 +42,8 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
         if lambda != nil && budgetUSD != nil { throw ValidationError("give --lambda or --budget-usd, not both") }
         if let lambda, !(lambda >= 0) { throw ValidationError("--lambda must be >= 0") }
@@ -48,7 +51,7 @@ struct RouteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = Logger(label: "switchyard.route", factory: { label in StreamLogHandler.standardError(label: label) })
+        let (logger, _) = logging.bootstrap(label: "switchyard.route")
         let directory = URL(fileURLWithPath: profiles)
         let manifest = try RouterManifest.load(from: directory)
         let embedders = try CLIEmbedders.load(names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)

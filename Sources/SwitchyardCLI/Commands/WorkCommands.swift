@@ -39,7 +39,7 @@ struct WorkCoordinatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level")) var logLevel: String = "warning"
 
     func run() async throws {
-        let logger = ProcessLogging.bootstrap(label: "switchyard.work.coordinator", level: logLevel)
+        let logger = ProcessLogging.bootstrap(label: "switchyard.work.coordinator", level: logLevel, console: Console())
         let work = WorkCoordinatorConfiguration(
             stages: stages.split(separator: ",").map(String.init), maxAttempts: maxAttempts, leaseMillis: leaseMillis,
             workerTimeoutMillis: workerTimeoutMillis, heartbeatIntervalMillis: heartbeatMillis, window: window)
@@ -103,7 +103,7 @@ struct WorkWorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level")) var logLevel: String = "warning"
 
     func run() async throws {
-        let logger = ProcessLogging.bootstrap(label: "switchyard.work.worker", level: logLevel)
+        let logger = ProcessLogging.bootstrap(label: "switchyard.work.worker", level: logLevel, console: Console())
         let context = try Context()
         let suffix = Data("|\(stage)".utf8)
         let work = workMillis
@@ -118,9 +118,8 @@ struct WorkWorkerCommand: AsyncParsableCommand {
             }
             return payload + suffix
         }
-        let signals = SignalDrain { worker.drain() }
-        try await worker.run()
-        withExtendedLifetime(signals) {}
+        // One ServiceGroup: SIGTERM/SIGINT drain the worker (leased tasks finish, then it leaves).
+        try await StageProcess.run(StageWorkerService(workers: [worker], context: context, logger: logger), metrics: nil, logger: logger)
         let stats = worker.stats
         FileHandle.standardOutput.write(Data("{\"done\":\(stats.done),\"failed\":\(stats.failed),\"resets\":\(stats.resets)}\n".utf8))
     }
