@@ -18,8 +18,9 @@ struct TaskPriorTests {
         let p = prior.priors([math, code])
         let mathPro = try #require(context.models.firstIndex(of: "math-pro"))
         let codePro = try #require(context.models.firstIndex(of: "code-pro"))
-        // (Measured: math query math-pro 0.78 / code-pro 0.22; code query 0.04 / 0.96.)
-        #expect(p[0, mathPro] > 0.7 && p[0, mathPro] > p[0, codePro] + 0.4)
+        // (Measured, epochs chosen by cross-validated log loss (60): math query math-pro 0.65 / code-pro 0.35;
+        // code query 0.02 / 0.98.)
+        #expect(p[0, mathPro] > 0.6 && p[0, mathPro] > p[0, codePro] + 0.2, "\(p.row(0)) \(p.row(1)) epochs \(fit.epochs)")
         #expect(p[1, codePro] > 0.7 && p[1, codePro] > p[1, mathPro] + 0.4)
         // Same inputs, same fit.
         let again = try #require(try TaskPrior.compute(context, configuration: TaskPrior.Configuration()).first)
