@@ -218,15 +218,35 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     /// P(correct) = σ(w₀·capability + w₁·domain + b) fitted to the outcomes of `rows` (every model) by
     /// Newton's method on the log likelihood: three parameters, so a handful of exact steps over the
     /// rows replace epochs of stochastic gradient. `parts` holds (capability, domain) per row and model.
+    /// The weights are kept ≥ 0 (a weight the fit drives below 0 is fixed at 0 and the rest refitted):
+    /// a higher proficiency never lowers P(correct). Why: the two parts are strongly correlated, and an
+    /// unconstrained fit can trade one against the other, which then ranks a model onboarded from a
+    /// few aptitude prompts (high proficiency on its own elements) below a coin.
     static func calibrate(parts: [Double], outcomes: FloatMatrix, rows: [Int]) -> LogisticModel {
         let m = outcomes.cols
         var total = 0.0
         for i in rows { for j in 0..<m { total += Double(outcomes[i, j]) } }
         let mean = min(max(total / Double(max(1, rows.count * m)), 1e-3), 1 - 1e-3)
-        var theta = [0, 0, RequirementVectorMath.logit(mean)]
+        var free = [0, 1, 2]
+        var theta = [0, 0, 0.0]
+        while true {
+            theta = newton(parts: parts, outcomes: outcomes, rows: rows, free: free, start: [0, 0, RequirementVectorMath.logit(mean)])
+            let negative = free.filter { $0 < 2 && theta[$0] < 0 }
+            guard !negative.isEmpty else { break }
+            free.removeAll { negative.contains($0) }
+        }
+        return LogisticModel(weights: [theta[0], theta[1]], bias: theta[2])
+    }
+
+    /// Newton's method for the logistic fit of `calibrate` over the parameters `free` (indices into
+    /// (w₀, w₁, b)); the others stay at `start`.
+    static func newton(parts: [Double], outcomes: FloatMatrix, rows: [Int], free: [Int], start: [Double]) -> [Double] {
+        let m = outcomes.cols
+        let d = free.count
+        var theta = start
         for _ in 0..<50 {
-            var gradient = [Double](repeating: 0, count: 3)
-            var hessian = [Double](repeating: 0, count: 9)
+            var gradient = [Double](repeating: 0, count: d)
+            var hessian = [Double](repeating: 0, count: d * d)
             for i in rows {
                 for j in 0..<m {
                     let cell = i * m + j
@@ -234,18 +254,18 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
                     let p = RequirementVectorMath.sigmoid(theta[0] * x[0] + theta[1] * x[1] + theta[2])
                     let residual = p - Double(outcomes[i, j])
                     let weight = max(p * (1 - p), 1e-12)
-                    for a in 0..<3 {
-                        gradient[a] += residual * x[a]
-                        for b in 0..<3 { hessian[a * 3 + b] += weight * x[a] * x[b] }
+                    for (a, pa) in free.enumerated() {
+                        gradient[a] += residual * x[pa]
+                        for (b, pb) in free.enumerated() { hessian[a * d + b] += weight * x[pa] * x[pb] }
                     }
                 }
             }
-            for a in 0..<3 { hessian[a * 3 + a] += 1e-9 }
-            guard let step = LinearAlgebra.solve(hessian, gradient, 3), step.allSatisfy(\.isFinite) else { break }
-            for a in 0..<3 { theta[a] -= step[a] }
+            for a in 0..<d { hessian[a * d + a] += 1e-9 }
+            guard let step = LinearAlgebra.solve(hessian, gradient, d), step.allSatisfy(\.isFinite) else { break }
+            for (a, pa) in free.enumerated() { theta[pa] -= step[a] }
             if step.map(abs).max() ?? 0 < 1e-10 { break }
         }
-        return LogisticModel(weights: [theta[0], theta[1]], bias: theta[2])
+        return theta
     }
 
     /// The saved fit with the cross-validated choice and its out-of-fold predictions.
