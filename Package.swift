@@ -2,7 +2,7 @@
 // Switchyard: a distributed batch router for LLM requests.
 //
 // Layout (lower never imports higher):
-//   CZeroMQ, COpenBLAS            C shims over system libraries (apt: libzmq3-dev, libopenblas-dev)
+//   CZeroMQ, COpenBLAS            C shims over system libraries (apt: libzmq3-dev with CURVE, libopenblas-dev)
 //   ZeroMQ                        thin safe wrapper over libzmq
 //   SwitchyardCore                shared value types and file formats (contracts)
 //   Wire                          frames of the work protocol
@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
@@ -81,9 +82,12 @@ let package = Package(
                 "SwitchyardCore", "Embedding",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -143,7 +147,10 @@ let package = Package(
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "BackendsTests", dependencies: [
+            "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
             .product(name: "Logging", package: "swift-log"),
@@ -151,6 +158,6 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
     ]
 )

@@ -2,7 +2,9 @@
 
 deploy/pipeline.yaml is the one configuration of docker-compose.yml, Swarm and deploy/kubernetes/; these
 checks keep the three in step: host names it uses are services in both, ports agree, the paths it writes
-lie on volumes of the services that write them, and every name a manifest refers to is defined.
+lie on volumes of the services that write them, every name a manifest refers to is defined, and every
+stage has the CurveZMQ key files security.curve names (its own pair, the coordinator's public key, and for
+the coordinator the keys it admits) as secrets.
 Prints one line per problem and exits 1 when there is any.
 """
 import glob
@@ -72,12 +74,43 @@ for stage in STAGES:
         problem(f"docker-compose.yml: {stage} uses {written[stage]}, on none of its volumes {mounts}")
     if stage == "sink" and not under(option(command, "--output"), mounts):
         problem(f"docker-compose.yml: the sink writes {option(command, '--output')}, on none of its volumes")
+# CurveZMQ: every stage mounts its own pair and the coordinator's key where security.curve reads them.
+curve = (pipeline.get("security") or {}).get("curve") or {}
+if not curve:
+    problem("deploy/pipeline.yaml: no security.curve: the stages talk across the network, so every link must be CURVE")
+KEY_DIR = curve.get("key_dir", "")
+PUBLIC_KEY_PATHS = {curve.get("coordinator_key", "")}
+
+
+def secret_files(stage):
+    files = {f"{KEY_DIR}/secret.key", f"{KEY_DIR}/public.key"} | PUBLIC_KEY_PATHS
+    if stage == "coordinator":
+        files |= {f"{curve.get('authorized_keys', '')}/{other}.key" for other in STAGES if other != "coordinator"}
+    return files
+
+
+compose_secrets = yaml.safe_load(open("docker-compose.yml")).get("secrets", {})
+for stage in STAGES:
+    mounted = {}
+    for entry in compose.get(stage, {}).get("secrets", []):
+        target = entry["target"] if entry["target"].startswith("/") else "/run/secrets/" + entry["target"]
+        mounted[target] = entry
+        if entry["source"] not in compose_secrets:
+            problem(f"docker-compose.yml: {stage} mounts the secret {entry['source']}, which is not defined")
+    for path in sorted(secret_files(stage) - set(mounted)):
+        problem(f"docker-compose.yml: {stage} does not mount {path} (security.curve)")
+    secret = mounted.get(f"{KEY_DIR}/secret.key")
+    if secret and (secret.get("source") != f"{stage}-secret-key" or secret.get("uid") != "10001" or secret.get("mode") != 0o400):
+        problem(f"docker-compose.yml: {stage}'s secret key must be {stage}-secret-key, uid 10001, mode 0400")
+
 for stage in ("profile", "score", "dispatch"):
     if "replicas" not in compose[stage].get("deploy", {}):
         problem(f"docker-compose.yml: {stage} has no deploy.replicas")
 
 # Kubernetes: every name a manifest refers to is defined; every stage container reads the ConfigMap.
 defined = {(doc["kind"], doc["metadata"]["name"]) for _, doc in manifests}
+# Made from the output of scripts/deploy-keys with kubectl (never in a manifest: applying it would replace the keys).
+EXTERNAL_SECRETS = {"switchyard-curve-keys"}
 
 
 def walk(path, node):
@@ -86,6 +119,7 @@ def walk(path, node):
         if "configMap" in node: refs.append(("ConfigMap", node["configMap"]["name"]))
         if "persistentVolumeClaim" in node: refs.append(("PersistentVolumeClaim", node["persistentVolumeClaim"]["claimName"]))
         if "secretKeyRef" in node: refs.append(("Secret", node["secretKeyRef"]["name"]))
+        if "secretName" in node and node["secretName"] not in EXTERNAL_SECRETS: refs.append(("Secret", node["secretName"]))
         if "scaleTargetRef" in node: refs.append((node["scaleTargetRef"]["kind"], node["scaleTargetRef"]["name"]))
         if isinstance(node.get("serviceName"), str): refs.append(("Service", node["serviceName"]))
         for ref in refs:
@@ -109,6 +143,16 @@ for path, doc in manifests:
                 problem(f"{path}: container {container['name']} reads --config {option(args, '--config')}")
             if not any(m["mountPath"] == "/etc/switchyard" for m in container.get("volumeMounts", [])):
                 problem(f"{path}: container {container['name']} does not mount the pipeline ConfigMap at /etc/switchyard")
+            mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+            for wanted in (KEY_DIR, curve.get("coordinator_key", "").rsplit("/", 1)[0]):
+                if wanted not in mounts:
+                    problem(f"{path}: container {container['name']} does not mount {wanted} (security.curve)")
+            if args[1] == "coordinator":
+                volume = next((v for v in pod.get("volumes", []) if v["name"] == "curve-public"), {})
+                paths = {item["path"] for item in volume.get("secret", {}).get("items", [])}
+                for other in STAGES[1:]:
+                    if f"authorized/{other}.key" not in paths:
+                        problem(f"{path}: the coordinator does not admit {other} (authorized/{other}.key)")
 
 for text in problems:
     print(f"validate-deploy: {text}", file=sys.stderr)

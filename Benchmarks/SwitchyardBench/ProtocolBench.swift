@@ -3,13 +3,14 @@ import Dispatch
 import Foundation
 import Logging
 import Pipeline
+import SwitchyardCore
 import Wire
 import ZeroMQ
 
 /// `SwitchyardBench protocol`: the work protocol against its peers, measured in the same run:
 /// binary frames vs length-prefixed JSON; tasks/s through coordinator + N workers vs raw
-/// PUSH/PULL on tcp loopback for several credits (alternating pairs, medians); end-to-end latency at one request in flight;
-/// RSS over a long run.
+/// PUSH/PULL on tcp loopback for several credits (alternating pairs, medians); the protocol with CURVE
+/// vs plain text (alternating pairs); end-to-end latency at one request in flight; RSS over a long run.
 struct ProtocolBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "protocol", abstract: "Work protocol throughput, latency and memory.")
 
@@ -33,6 +34,13 @@ struct ProtocolBench: AsyncParsableCommand {
     @Option(help: "Where to write the JSON results.") var out: String = "bench-results/protocol.json"
     @Option(help: "Run raw PUSH/PULL beside the protocol (false: protocol only, e.g. under `perf stat` to count its CPU alone).")
     var raw: Bool = true
+    @Option(name: .customLong("curve-credits"), help: "Credits of the CURVE vs plain comparison (comma-separated; empty skips it).")
+    var curveCredits: String = "10,100"
+    @Option(name: .customLong("io-threads"), help: "libzmq I/O threads of the CURVE vs plain runs (both; CURVE encrypts on them).")
+    var ioThreads: Int32 = 1
+    @Option(name: .customLong("process-tasks"), help: "Tasks of the CURVE vs plain runs as real processes (`switchyard work`; 0 skips them).")
+    var processTasks: Int = 100_000
+    @Option(help: "The switchyard binary for the process runs.") var switchyard: String = ".build/release/switchyard"
 
     func run() async throws {
         var logger = Logger(label: "bench.protocol")
@@ -84,6 +92,77 @@ struct ProtocolBench: AsyncParsableCommand {
                          ratios.min() ?? 0, ratios.max() ?? 0, median(cpuPerTask)))
         }
         report["throughput"] = rows
+
+        // 2b. The same protocol with CURVE on every link vs plain text, alternating pairs in one run.
+        var curveRows: [[String: Any]] = []
+        let curveList = curveCredits.split(separator: ",").compactMap { Int($0) }
+        if !curveList.isEmpty {
+            print("CURVE vs plain, tcp loopback, \(workers) workers: medians of \(rounds) alternating plain/CURVE pairs")
+            print("credit   plain tasks/s   CURVE tasks/s   ratio   ratio min-max   plain CPU-µs/task   CURVE CPU-µs/task   CPU ratio (plain/CURVE)")
+        }
+        for credit in curveList {
+            var plains: [Double] = []
+            var curves: [Double] = []
+            var ratios: [Double] = []
+            var plainCPU: [Double] = []
+            var curveCPU: [Double] = []
+            for _ in 0..<max(1, rounds) {
+                var rates: [Bool: Double] = [:]
+                for curve in [false, true] {
+                    let cpuBefore = processCPUMicros()
+                    rates[curve] = try await ProtocolRun.run(
+                        count: tasks, workers: workers, credit: credit, window: window > 0 ? window : max(1_000, 2 * credit * workers),
+                        consumerCredit: consumerCredit, warmupMillis: warmupMillis, inlineHandlers: inlineHandlers,
+                        synchronousHandler: synchronousHandler, curve: curve, ioThreads: ioThreads, logger: logger) { _ in }
+                    let cpu = (processCPUMicros() - cpuBefore) / Double(tasks)
+                    if curve { curveCPU.append(cpu) } else { plainCPU.append(cpu) }
+                }
+                let plain = rates[false] ?? 0
+                let secured = rates[true] ?? 0
+                plains.append(plain)
+                curves.append(secured)
+                ratios.append(plain > 0 ? secured / plain : 0)
+            }
+            // On shared cores wall time swings with the neighbours' load; CPU per task is steadier: plain/CURVE
+            // CPU per task is the throughput ratio a CPU-bound machine would see.
+            let cpuRatio = median(curveCPU) > 0 ? median(plainCPU) / median(curveCPU) : 0
+            curveRows.append(["credit": Double(credit), "tasks": Double(tasks), "plainPerSecond": median(plains), "curvePerSecond": median(curves),
+                              "ratio": median(ratios), "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0, "ratioRounds": ratios,
+                              "plainCPUMicrosPerTask": median(plainCPU), "curveCPUMicrosPerTask": median(curveCPU),
+                              "plainCPURounds": plainCPU, "curveCPURounds": curveCPU, "cpuRatio": cpuRatio])
+            print(String(format: "%6d   %13.0f   %13.0f   %5.2f   %4.2f-%4.2f   %17.1f   %17.1f   %23.2f", credit, median(plains), median(curves),
+                         median(ratios), ratios.min() ?? 0, ratios.max() ?? 0, median(plainCPU), median(curveCPU), cpuRatio))
+        }
+        if !curveRows.isEmpty { report["curve"] = curveRows }
+
+        // 2c. The same comparison as real processes: `switchyard work coordinator` (with its producer and
+        // consumer) and one worker per stage of two, each process with its own context, as stage mode runs.
+        if processTasks > 0 {
+            guard FileManager.default.isExecutableFile(atPath: switchyard) else {
+                throw ValidationError("\(switchyard) not found: swift build -c release --product switchyard (or --process-tasks 0)")
+            }
+            print("CURVE vs plain, real processes on tcp loopback (coordinator + 2 workers, stages a,b, credit 100): \(rounds) alternating pairs")
+            print("round   plain s   CURVE s   ratio (plain s / CURVE s)   plain CPU-µs/task   CURVE CPU-µs/task")
+            var pairs: [[String: Double]] = []
+            for round in 1...max(1, rounds) {
+                let plain = try ProcessRun.run(binary: switchyard, tasks: processTasks, curve: false)
+                let secured = try ProcessRun.run(binary: switchyard, tasks: processTasks, curve: true)
+                pairs.append(["plainSeconds": plain.seconds, "curveSeconds": secured.seconds, "ratio": plain.seconds / secured.seconds,
+                              "plainCPUMicrosPerTask": plain.cpuMicros / Double(processTasks),
+                              "curveCPUMicrosPerTask": secured.cpuMicros / Double(processTasks)])
+                print(String(format: "%5d   %7.2f   %7.2f   %25.2f   %17.1f   %17.1f", round, plain.seconds, secured.seconds,
+                             plain.seconds / secured.seconds, plain.cpuMicros / Double(processTasks), secured.cpuMicros / Double(processTasks)))
+            }
+            let ratios = pairs.compactMap { $0["ratio"] }
+            let plainCPU = median(pairs.compactMap { $0["plainCPUMicrosPerTask"] })
+            let curveCPU = median(pairs.compactMap { $0["curveCPUMicrosPerTask"] })
+            let cpuRatio = curveCPU > 0 ? plainCPU / curveCPU : 0
+            print(String(format: "median wall ratio %.2f (min %.2f, max %.2f); CPU ratio (plain/CURVE, medians of all processes' CPU per task) %.2f",
+                         median(ratios), ratios.min() ?? 0, ratios.max() ?? 0, cpuRatio))
+            report["curveProcesses"] = ["tasks": Double(processTasks), "rounds": pairs, "ratio": median(ratios),
+                                        "ratioMin": ratios.min() ?? 0, "ratioMax": ratios.max() ?? 0,
+                                        "plainCPUMicrosPerTask": plainCPU, "curveCPUMicrosPerTask": curveCPU, "cpuRatio": cpuRatio]
+        }
         report["inlineHandlers"] = inlineHandlers
         report["synchronousHandler"] = synchronousHandler
         report["warmupMillis"] = warmupMillis
@@ -346,26 +425,45 @@ enum ProtocolRun {
     /// `timestamped`: each payload carries its send time (for latency); otherwise all share one
     /// 256-byte payload, as raw PUSH/PULL sends one buffer, so the producer's clock reads and
     /// allocations are not counted against the protocol.
+    /// `curve`: every link authenticated and encrypted (a ZAP handler admits the one client key all the
+    /// clients share), as `security.curve` runs stage processes; otherwise plain text.
     static func run(count: Int, workers: Int, credit: Int, window: Int, consumerCredit: Int = 256, warmupMillis: Int = 0,
-                    inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, logger: Logger,
-                    observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
-        let context = try Context()
+                    inlineHandlers: Bool = true, synchronousHandler: Bool = true, timestamped: Bool = false, curve: Bool = false,
+                    ioThreads: Int32 = 1, logger: Logger, observe: @escaping @Sendable (WireResult) -> Void) async throws -> Double {
+        let context = try Context(configuration: .init(ioThreads: ioThreads))
         let work = WorkCoordinatorConfiguration(stages: ["work"], window: window)
-        let server = try CoordinatorServer(configuration: .init(endpoint: "tcp://127.0.0.1:*", work: work), context: context, logger: logger)
+        var serverSecurity = LinkSecurity.plain
+        var clientSecurity = LinkSecurity.plain
+        var zap: ZAPHandler?
+        if curve {
+            let serverPair = try CurveKeyPair.generate()
+            let clientPair = try CurveKeyPair.generate()
+            let handler = try ZAPHandler(context: context) { request in
+                request.clientKey == clientPair.publicKey ? .allow(userID: "bench") : .deny(reason: "unknown")
+            }
+            zap = handler
+            serverSecurity = LinkSecurity(role: .curveServer(keyPair: serverPair, authenticator: handler))
+            clientSecurity = LinkSecurity(role: .curveClient(keyPair: clientPair, serverKey: serverPair.publicKey))
+        }
+        defer { zap?.stop() }
+        let server = try CoordinatorServer(configuration: .init(endpoint: "tcp://127.0.0.1:*", work: work, security: serverSecurity),
+                                           context: context, logger: logger)
         async let served = server.run()
         guard let endpoint = await Task.detached(operation: { server.waitUntilBound() }).value else {
             _ = try await served
             throw ValidationError("coordinator did not bind")
         }
         let stageWorkers = try (0..<workers).map { _ in
-            let configuration = StageWorker.Configuration(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers)
+            let configuration = StageWorker.Configuration(endpoint: endpoint, stage: "work", credit: UInt32(credit), inlineHandlers: inlineHandlers,
+                                                          security: clientSecurity)
             if synchronousHandler {
                 return try StageWorker(configuration: configuration, context: context, logger: logger, synchronousHandler: { _, payload in payload })
             }
             return try StageWorker(configuration: configuration, context: context, logger: logger) { _, payload in payload }
         }
-        let producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
-        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit)), context: context, logger: logger)
+        let producer = WorkProducer(configuration: .init(endpoint: endpoint, security: clientSecurity), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: UInt32(consumerCredit), security: clientSecurity),
+                                    context: context, logger: logger)
         let running = stageWorkers.map { worker in Task { try await worker.run() } }
         do {
             async let consumed = consumer.run(write: observe, flush: {})
@@ -416,5 +514,61 @@ enum ProtocolRun {
         return ["tasks": Double(count), "seconds": Double(seconds),
                 "rssAt10PercentMiB": rss[10] ?? 0, "rssAt50PercentMiB": rss[50] ?? 0,
                 "rssAtEndMiB": rss[100] ?? residentMiB(), "rssMaxMiB": rss.values.max() ?? 0]
+    }
+}
+
+/// The work protocol as real processes: `switchyard work coordinator` (producer and consumer inside) and one
+/// `switchyard work worker` per stage, plain or with CURVE keys made for the run.
+enum ProcessRun {
+    /// Wall seconds the coordinator reports for the run and the CPU (user + sys, µs) of every process.
+    static func run(binary: String, tasks: Int, curve: Bool) throws -> (seconds: Double, cpuMicros: Double) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protocol-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        let endpoint = "tcp://127.0.0.1:\(try LoopbackPort.free())"
+        var coordinatorSecurity: [String] = []
+        var workerSecurity: [String] = []
+        if curve {
+            _ = try CurveKeyFiles.generate(into: path("coordinator"))
+            _ = try CurveKeyFiles.generate(into: path("worker"))
+            try FileManager.default.createDirectory(atPath: path("authorized"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: path("worker/public.key"), toPath: path("authorized/worker.key"))
+            coordinatorSecurity = ["--key-dir", path("coordinator"), "--authorized", path("authorized")]
+            workerSecurity = ["--key-dir", path("worker"), "--server-key", path("coordinator/public.key")]
+        }
+        let before = childrenCPUMicros()
+        let workers = try ["a", "b"].map { stage in
+            try spawn(binary, ["work", "worker", "--endpoint", endpoint, "--stage", stage, "--credit", "100"] + workerSecurity, stdout: nil)
+        }
+        let output = Pipe()
+        let coordinator = try spawn(binary, ["work", "coordinator", "--endpoint", endpoint, "--count", "\(tasks)", "--stages", "a,b",
+                                             "--payload-bytes", "256", "--output", path("results.tsv")] + coordinatorSecurity, stdout: output)
+        let summary = output.fileHandleForReading.readDataToEndOfFile()
+        coordinator.waitUntilExit()
+        for worker in workers { worker.waitUntilExit() }
+        let cpu = childrenCPUMicros() - before
+        let fields = (try JSONSerialization.jsonObject(with: summary)) as? [String: Double] ?? [:]
+        guard fields["completed"] == Double(tasks), let seconds = fields["elapsedSeconds"] else {
+            throw ValidationError("process run (curve \(curve)) did not complete: \(String(decoding: summary, as: UTF8.self))")
+        }
+        return (seconds, cpu)
+    }
+
+    static func spawn(_ binary: String, _ arguments: [String], stdout: Pipe?) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = stdout ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// User + system CPU of the children waited for so far, in µs.
+    static func childrenCPUMicros() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
+        func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
+        return micros(usage.ru_utime) + micros(usage.ru_stime)
     }
 }

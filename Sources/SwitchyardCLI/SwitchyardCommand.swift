@@ -31,7 +31,8 @@ public struct SwitchyardCommand: AsyncParsableCommand {
               switchyard run pipeline.yaml --input batch.jsonl --output out/ --budget-usd 5
 
             Every stage can also run as its own process, on any number of hosts, connected over ZeroMQ: \
-            switchyard stage ROLE --config pipeline.yaml (see switchyard stage --help).
+            switchyard stage ROLE --config pipeline.yaml (see switchyard stage --help);
+            across machines with CURVE keys: switchyard keys generate --out DIR.
             """,
         version: SwitchyardVersion.text,
         subcommands: [
@@ -43,6 +44,7 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             EvalCommand.self,
             ReplayBackendCommand.self,
             EmbedCommand.self,
+            KeysCommand.self,
             WorkCommand.self,
         ]
     )

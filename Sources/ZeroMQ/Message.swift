@@ -152,6 +152,14 @@ public final class Message: @unchecked Sendable {
 
     /// The payload decoded as UTF-8 (invalid sequences repaired).
     public var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// A metadata property of the connection a received message came in on (`zmq_msg_gets`):
+    /// `"User-Id"` (what the ZAP handler said the peer is), `"Peer-Address"`, `"Socket-Type"`...
+    /// nil when the connection has no such property (or the message was not received).
+    public func property(_ name: String) -> String? {
+        guard let value = zmq_msg_gets(pointer, name) else { return nil }
+        return String(cString: value)
+    }
 }
 
 /// A reference box so values can cross libzmq's `void *hint`.

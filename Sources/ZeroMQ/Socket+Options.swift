@@ -13,6 +13,10 @@ extension Socket {
         if let value = options.receiveTimeout { try setReceiveTimeout(value) }
         if let value = options.sendTimeout { try setSendTimeout(value) }
         if let value = options.reconnectInterval { try setReconnectInterval(value) }
+        if let value = options.reconnectIntervalMax { try setReconnectIntervalMax(value) }
+        if let value = options.maxMessageSize { try setMaxMessageSize(value) }
+        if let value = options.zapDomain { try setZAPDomain(value) }
+        if let value = options.curve { try setCurve(value) }
         for prefix in options.subscriptions { try subscribe(prefix) }
     }
 
@@ -102,7 +106,56 @@ extension Socket {
         try setInt32(ZMQ_RECONNECT_IVL, value.zmqMilliseconds, "ZMQ_RECONNECT_IVL")
     }
 
+    /// Grows the reconnect delay exponentially from `reconnectInterval` up to this.
+    public func setReconnectIntervalMax(_ value: Duration) throws(ZeroMQError) {
+        try setInt32(ZMQ_RECONNECT_IVL_MAX, value.zmqMilliseconds, "ZMQ_RECONNECT_IVL_MAX")
+    }
+
+    /// Disconnects a peer that sends a message larger than `bytes` (network transports; set before
+    /// `bind`/`connect`). Negative: no limit.
+    public func setMaxMessageSize(_ bytes: Int64) throws(ZeroMQError) {
+        let socket = try owned()
+        var value = bytes
+        try retrying("set ZMQ_MAXMSGSIZE=\(bytes)") { zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) }
+    }
+
+    /// The ZAP domain of a server socket (set before `bind`).
+    public func setZAPDomain(_ domain: String) throws(ZeroMQError) {
+        try setBytes(ZMQ_ZAP_DOMAIN, Array(domain.utf8), "ZMQ_ZAP_DOMAIN")
+    }
+
+    /// Makes the socket a CURVE server or client (set before `bind`/`connect`). Throws
+    /// `.curveUnavailable` when this libzmq has no CURVE.
+    public func setCurve(_ curve: CurveSecurity) throws(ZeroMQError) {
+        guard Curve.isAvailable else { throw ZeroMQError.curveUnavailable }
+        switch curve {
+        case .server(let pair):
+            try setInt32(ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")
+            try setBytes(ZMQ_CURVE_SECRETKEY, pair.secretKey.bytes, "ZMQ_CURVE_SECRETKEY")
+        case .client(let pair, let serverKey):
+            try setBytes(ZMQ_CURVE_SERVERKEY, serverKey.bytes, "ZMQ_CURVE_SERVERKEY")
+            try setBytes(ZMQ_CURVE_PUBLICKEY, pair.publicKey.bytes, "ZMQ_CURVE_PUBLICKEY")
+            try setBytes(ZMQ_CURVE_SECRETKEY, pair.secretKey.bytes, "ZMQ_CURVE_SECRETKEY")
+        }
+    }
+
     // MARK: Getters
+
+    /// The security mechanism the socket is configured with: `.curve` once `setCurve` ran.
+    public var mechanism: SecurityMechanism {
+        get throws(ZeroMQError) { SecurityMechanism(rawValue: try getInt32(ZMQ_MECHANISM, "ZMQ_MECHANISM")) }
+    }
+
+    /// `ZMQ_MAXMSGSIZE`; -1 when unlimited.
+    public var maxMessageSize: Int64 {
+        get throws(ZeroMQError) {
+            let socket = try owned()
+            var value: Int64 = 0
+            var size = MemoryLayout<Int64>.size
+            try retrying("get ZMQ_MAXMSGSIZE") { zmq_getsockopt(socket, ZMQ_MAXMSGSIZE, &value, &size) }
+            return value
+        }
+    }
 
     /// The endpoint last bound or connected, with `*` resolved (e.g. `tcp://127.0.0.1:41234`).
     public var lastEndpoint: String {

@@ -26,8 +26,21 @@ public struct SocketOptions: Sendable {
     public var sendTimeout: Duration?
     /// Delay before reconnecting a dropped connection (libzmq: 100 ms).
     public var reconnectInterval: Duration?
+    /// Upper bound of the delay between reconnect attempts, which then grows exponentially from
+    /// `reconnectInterval` (libzmq: 0, no growth).
+    public var reconnectIntervalMax: Duration?
     /// SUB only: prefixes to subscribe to (an empty prefix receives everything).
     public var subscriptions: [[UInt8]]
+    /// Largest message accepted from a peer over the network (`ZMQ_MAXMSGSIZE`): a peer that sends
+    /// a bigger one is disconnected before the message is allocated. `nil` keeps libzmq's
+    /// unlimited default, which lets anyone who can connect make the process allocate without bound.
+    public var maxMessageSize: Int64?
+    /// CURVE authentication and encryption of tcp links (`nil`: none, the NULL mechanism). Set
+    /// before `bind`/`connect`, which `Context.socket(_:options:)` does.
+    public var curve: CurveSecurity?
+    /// The ZAP domain a server socket's clients are authenticated in (`ZMQ_ZAP_DOMAIN`): lets one
+    /// `ZAPHandler` tell the sockets of a process apart. `nil` keeps the empty domain.
+    public var zapDomain: String?
 
     public init(
         linger: Duration? = nil,
@@ -41,7 +54,11 @@ public struct SocketOptions: Sendable {
         receiveTimeout: Duration? = nil,
         sendTimeout: Duration? = nil,
         reconnectInterval: Duration? = nil,
-        subscriptions: [[UInt8]] = []
+        reconnectIntervalMax: Duration? = nil,
+        subscriptions: [[UInt8]] = [],
+        maxMessageSize: Int64? = nil,
+        curve: CurveSecurity? = nil,
+        zapDomain: String? = nil
     ) {
         self.linger = linger
         self.sendHighWaterMark = sendHighWaterMark
@@ -54,7 +71,11 @@ public struct SocketOptions: Sendable {
         self.receiveTimeout = receiveTimeout
         self.sendTimeout = sendTimeout
         self.reconnectInterval = reconnectInterval
+        self.reconnectIntervalMax = reconnectIntervalMax
         self.subscriptions = subscriptions
+        self.maxMessageSize = maxMessageSize
+        self.curve = curve
+        self.zapDomain = zapDomain
     }
 }
 

@@ -22,6 +22,9 @@ public enum ZeroMQError: Error, Sendable, Equatable, CustomStringConvertible {
     case socketClosed
     /// An argument was rejected before reaching libzmq (e.g. a routing id longer than 255 bytes).
     case invalidArgument(String)
+    /// This libzmq was built without CURVE (libsodium), so links cannot be authenticated or
+    /// encrypted (`zmq_has("curve")` is false).
+    case curveUnavailable
     /// Any other libzmq failure: `operation` says what was attempted (with the endpoint when
     /// there is one), `errno` and `message` are libzmq's.
     case system(operation: String, errno: Int32, message: String)
@@ -33,7 +36,7 @@ public enum ZeroMQError: Error, Sendable, Equatable, CustomStringConvertible {
         case .contextTerminated: return ETERM
         case .unroutable: return EHOSTUNREACH
         case .socketClosed: return ENOTSOCK
-        case .invalidArgument: return EINVAL
+        case .invalidArgument, .curveUnavailable: return EINVAL
         case .system(_, let code, _): return code
         }
     }
@@ -56,6 +59,9 @@ public enum ZeroMQError: Error, Sendable, Equatable, CustomStringConvertible {
             return "zmq: socket already closed: create a new socket"
         case .invalidArgument(let why):
             return "zmq: invalid argument: \(why)"
+        case .curveUnavailable:
+            return "zmq: this libzmq has no CURVE support (zmq_has(\"curve\") is false): install a libzmq built with libsodium "
+                + "(Debian's libzmq5 is; scripts/setup installs it)"
         case .system(let operation, let code, let text):
             return "zmq: \(operation) failed: \(text) (errno \(code))\(ZeroMQError.hint(for: code))"
         }

@@ -18,9 +18,10 @@ struct MetricsEndToEndTests {
         return String(decoding: body, as: UTF8.self)
     }
 
-    /// Polls `/metrics` until `condition` holds (60 s at most); returns the last scrape.
+    /// Polls `/metrics` until `condition` holds (180 s at most: three debug processes starting while
+    /// `make test` runs hundreds of tests on two shared cores have taken over 60 s); returns the last scrape.
     static func scrape(_ port: Int, until condition: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(180)
         var text = ""
         while Date() < deadline {
             text = await scrape(port)
@@ -49,7 +50,7 @@ struct MetricsEndToEndTests {
         let profile = #"switchyard_stage_queue_depth{stage="profile"}"#
         let score = #"switchyard_stage_queue_depth{stage="score"}"#
         let waiting = try await Self.scrape(metricsPort) { (Self.sample($0, profile) ?? 0) > 0 }
-        #expect((Self.sample(waiting, profile) ?? 0) > 0, "no profile queue depth in /metrics:\n\(waiting.prefix(2000))")
+        #expect((Self.sample(waiting, profile) ?? 0) > 0, "no profile queue depth in /metrics:\n\(waiting.prefix(2000))\ncoordinator:\n\(children[0].output.suffix(2000))\ningest:\n\(children[1].output.suffix(2000))")
         #expect(Self.sample(waiting, "switchyard_coordinator_workers") == 0)
         #expect((Self.sample(waiting, "switchyard_coordinator_requests_in_flight") ?? 0) > 0)
 

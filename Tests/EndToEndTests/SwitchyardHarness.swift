@@ -132,19 +132,19 @@ struct SwitchyardHarness {
     /// `score`, `dispatch` and `sink` are extra arguments for those stages.
     func startStages(
         common: [String], input: URL, output: URL, profileWorkers: Int = 1, score: [String] = [], dispatch: [String] = [],
-        sink: [String] = []
+        sink: [String] = [], environment: [String: String] = [:]
     ) throws -> StageProcesses {
         var all: [Child] = []
-        for index in 1...profileWorkers { all.append(try start("profile-\(index)", ["stage", "profile"] + common)) }
-        let scoreChild = try start("score", ["stage", "score"] + score + common)
+        for index in 1...profileWorkers { all.append(try start("profile-\(index)", ["stage", "profile"] + common, environment: environment)) }
+        let scoreChild = try start("score", ["stage", "score"] + score + common, environment: environment)
         all.append(scoreChild)
-        let dispatchChild = try start("dispatch", ["stage", "dispatch"] + dispatch + common)
+        let dispatchChild = try start("dispatch", ["stage", "dispatch"] + dispatch + common, environment: environment)
         all.append(dispatchChild)
-        let sinkChild = try start("sink", ["stage", "sink", "--output", output.path, "--input", input.path] + sink + common)
+        let sinkChild = try start("sink", ["stage", "sink", "--output", output.path, "--input", input.path] + sink + common, environment: environment)
         all.append(sinkChild)
-        let coordinator = try start("coordinator", ["stage", "coordinator"] + common)
+        let coordinator = try start("coordinator", ["stage", "coordinator"] + common, environment: environment)
         all.append(coordinator)
-        let ingest = try start("ingest", ["stage", "ingest", "--input", input.path] + common)
+        let ingest = try start("ingest", ["stage", "ingest", "--input", input.path] + common, environment: environment)
         all.append(ingest)
         return StageProcesses(all: all, score: scoreChild, dispatch: dispatchChild, sink: sinkChild, coordinator: coordinator, ingest: ingest)
     }
@@ -154,9 +154,10 @@ struct SwitchyardHarness {
         let child = try start(name, ["replay-backend", "--data", Self.testData.path, "--port", "\(port)", "--log-level", "warning"] + extra)
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            if let range = child.output.range(of: #"http://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
+            if let range = child.output.range(of: #"https?://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression) {
                 let url = child.output[range]
-                if let port = Int(url.dropFirst("http://127.0.0.1:".count).dropLast("/v1".count)) { return (child, port) }
+                let prefix = url.hasPrefix("https") ? "https://127.0.0.1:" : "http://127.0.0.1:"
+                if let port = Int(url.dropFirst(prefix.count).dropLast("/v1".count)) { return (child, port) }
             }
             guard child.process.isRunning else { throw HarnessError("replay backend exited:\n\(child.output)") }
             try await Task.sleep(for: .milliseconds(50))

@@ -278,16 +278,41 @@ struct WorkProtocolCoordinatorTests {
         #expect(h.coordinator.stats.completed == 1)
     }
 
-    @Test("unknown peers are told to reset; messages only the coordinator sends are ignored with a warning")
+    @Test("unknown peers are told to reset; out-of-order messages are refused with a logged reason")
     func unknownPeers() {
         var h = started()
         #expect(h.send(.heartbeat, from: "stranger").contains(.reset, to: "stranger"))
         #expect(h.send(.submit(requestID: "x", payload: Data()), from: "stranger").contains(.reset, to: "stranger"))
+        #expect(h.send(.endOfInput, from: "stranger").contains(.reset, to: "stranger"))
         h.send(.grant(credit: 5), from: "stranger")
         h.send(.ready(stage: "nope", credit: 1), from: "w")
-        let warnings = h.log.filter { if case .warning = $0 { return true } else { return false } }
-        #expect(warnings.count == 2)
+        // A worker's ACK is out of order; a stranger's is held until it joins as consumer (never, here).
+        h.send(.ready(stage: "profile", credit: 1), from: "p")
+        #expect(h.send(.ack(requestID: "x"), from: "p").contains(.reset, to: "p"))
+        h.send(.ack(requestID: "y"), from: "stranger")
+        let warnings = h.log.compactMap { effect -> String? in if case .warning(let text) = effect { return text } else { return nil } }
+        #expect(warnings.count == 5, "\(warnings)")
+        #expect(warnings.contains { $0.contains("SUBMIT from a peer that is not the producer") })
+        #expect(warnings.contains { $0.contains("ACK from a peer that is not the consumer") })
+        #expect(h.coordinator.stats.refused == 5)
+        #expect(!h.coordinator.isCompleted("x") && !h.coordinator.isCompleted("y"))
+        #expect(h.coordinator.stats.announcementsHeld == 1)
+        #expect(h.coordinator.workerCount == 1)
+        h.send(.bye, from: "p")
         #expect(h.coordinator.workerCount == 0)
+        #expect(h.coordinator.inFlightCount == 0, "nothing the stranger sent was accepted")
+    }
+
+    @Test("a worker claiming more credit than the bound is leased only up to it")
+    func creditIsBounded() {
+        var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: ["profile"], window: 100, maxWorkerCredit: 4))
+        h.send(.hello(role: .consumer, credit: 10), from: "sink")
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        for index in 0..<20 { h.send(.submit(requestID: "r\(index)", payload: payload("p")), from: "ingest") }
+        let leased = h.send(.ready(stage: "profile", credit: 1_000_000), from: "greedy").tasks(to: "greedy")
+        #expect(leased.count == 4)
+        #expect(h.coordinator.leasedCount("greedy") == 4)
+        #expect(h.log.contains { if case .warning(let text) = $0 { return text.contains("capped") } else { return false } })
     }
 
     @Test("heartbeats go to every worker once per interval")
@@ -423,6 +448,27 @@ struct WorkProtocolSinkRecordsTests {
             }
         }
         #expect(sent == ["r2"] && skipped == ["r0", "r1"])
+    }
+
+    @Test("what a peer announces counts only once it joins as consumer: a stranger's ACKs never skip a line")
+    func announcementsWaitForTheConsumerHello() throws {
+        var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: ["profile"], window: 10), completed: ["r9"])
+        h.send(.ready(stage: "profile", credit: 10), from: "p")
+        h.send(.hello(role: .producer, credit: 0), from: "ingest")
+        h.send(.hello(role: .consumer, credit: 10), from: "sink")
+        // An admitted peer that never joins says it holds r0 and reopens r9: neither counts.
+        h.send(.ack(requestID: "r0"), from: "stranger")
+        h.send(.reopen(requestID: "r9"), from: "stranger")
+        #expect(h.coordinator.stats.announcementsHeld == 2 && h.coordinator.stats.announcedCompleted == 0)
+        #expect(h.send(.submit(requestID: "r0", payload: Data()), from: "ingest").tasks(to: "p").count == 1)
+        #expect(h.send(.submit(requestID: "r9", payload: Data()), from: "ingest").contains(.alreadyDone(requestID: "r9"), to: "ingest"))
+        // The producer and the workers never announce: out of order.
+        #expect(h.send(.reopen(requestID: "r9"), from: "ingest").contains(.reset, to: "ingest"))
+        // A second sink joining applies what it said, in order, at its HELLO.
+        h.send(.ack(requestID: "r5"), from: "sink2")
+        #expect(!h.coordinator.isCompleted("r5"))
+        h.send(.hello(role: .consumer, credit: 10), from: "sink2")
+        #expect(h.coordinator.isCompleted("r5") && h.coordinator.stats.announcementsHeld == 2)
     }
 
     @Test("REOPEN lets a completed request be submitted again (a failed line retried)")

@@ -8,4 +8,7 @@ enum AttemptResult: Sendable {
     case timeout(String)
     /// Could not connect, or the connection broke.
     case connectionError(String)
+    /// The TLS handshake failed (untrusted or mismatched certificate, no client certificate where one is
+    /// required): a configuration problem that no retry fixes.
+    case tlsFailure(String)
 }

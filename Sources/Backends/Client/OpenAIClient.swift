@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Posts chat completions to OpenAI-compatible servers over one shared, pooled HTTP/1.1 client.
 ///
@@ -28,6 +29,9 @@ public final class OpenAIClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
         configuration.decompression = .disabled
+        // A redirect would carry the Authorization header (the API key) to wherever the backend points,
+        // possibly another host or plain http: backends answer directly or not at all.
+        configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.maxResponseBytes = maxResponseBytes
     }
@@ -39,19 +43,30 @@ public final class OpenAIClient: Sendable {
 
     /// Sends one attempt. `headDeadline` bounds the wait for the response head (first byte and
     /// total timeout); the body is then bounded by the client's idle read timeout.
+    /// `tls`: this backend's TLS settings (nil: the client's defaults, i.e. the system trust store).
     func post(
-        url: String, body: Data, headers: [(String, String)], headDeadline: NIODeadline, logger: Logger
+        url: String, body: Data, headers: [(String, String)], headDeadline: NIODeadline, tls: TLSConfiguration? = nil, logger: Logger
     ) async -> AttemptResult {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
+        request.tlsConfiguration = tls
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
+        return await execute(request, deadline: headDeadline, logger: logger) { response in
+            RetryAfter.parse(response.headers.first(name: "retry-after"))
+        }
+    }
+
+    /// Runs `request` and collects its body, sorting every failure into timeout, TLS or connection error.
+    private func execute(
+        _ request: HTTPClientRequest, deadline: NIODeadline, logger: Logger,
+        retryAfter: (HTTPClientResponse) -> Duration? = { _ in nil }
+    ) async -> AttemptResult {
         do {
-            let response = try await http.execute(request, deadline: headDeadline, logger: logger)
+            let response = try await http.execute(request, deadline: deadline, logger: logger)
             let buffer = try await response.body.collect(upTo: maxResponseBytes)
             let data = buffer.withUnsafeReadableBytes { Data($0) }
-            let retryAfter = RetryAfter.parse(response.headers.first(name: "retry-after"))
-            return .response(status: Int(response.status.code), body: data, retryAfter: retryAfter)
+            return .response(status: Int(response.status.code), body: data, retryAfter: retryAfter(response))
         } catch let error as HTTPClientError {
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
@@ -59,6 +74,12 @@ public final class OpenAIClient: Sendable {
             default:
                 return .connectionError("\(error)")
             }
+        } catch let error as NIOSSLError {
+            return .tlsFailure("\(error)")
+        } catch let error as NIOSSLExtraError {
+            return .tlsFailure("\(error)")
+        } catch let error as BoringSSLError {
+            return .tlsFailure("\(error)")
         } catch is CancellationError {
             return .connectionError("cancelled")
         } catch {
@@ -69,22 +90,13 @@ public final class OpenAIClient: Sendable {
 
 extension OpenAIClient {
     /// One GET (the readiness check's `/models`): status and body, or why nothing came back.
-    func get(url: String, headers: [(String, String)], deadline: NIODeadline, logger: Logger) async -> AttemptResult {
+    /// `tls`: the backend's TLS settings, as for `post`.
+    func get(url: String, headers: [(String, String)], deadline: NIODeadline, tls: TLSConfiguration? = nil, logger: Logger) async -> AttemptResult {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
+        request.tlsConfiguration = tls
         for (name, value) in headers where name != "Content-Type" { request.headers.add(name: name, value: value) }
-        do {
-            let response = try await http.execute(request, deadline: deadline, logger: logger)
-            let buffer = try await response.body.collect(upTo: maxResponseBytes)
-            return .response(status: Int(response.status.code), body: buffer.withUnsafeReadableBytes { Data($0) }, retryAfter: nil)
-        } catch let error as HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout("\(error)")
-            default: return .connectionError("\(error)")
-            }
-        } catch {
-            return .connectionError("\(error)")
-        }
+        return await execute(request, deadline: deadline, logger: logger)
     }
 }
 
@@ -104,7 +116,7 @@ extension OpenAIClient {
     ) async -> (status: Int?, body: Data?) {
         switch await post(url: url, body: body, headers: headers, headDeadline: .now() + TimeAmount(timeout), logger: logger) {
         case .response(let status, let data, _): return (status, data)
-        case .timeout, .connectionError: return (nil, nil)
+        case .timeout, .connectionError, .tlsFailure: return (nil, nil)
         }
     }
 }

@@ -17,6 +17,10 @@ public struct ModelEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var headers: [String: String]
     /// Environment variable holding the bearer token, or nil for servers without authentication.
     public var apiKeyEnv: String?
+    /// Or a file holding it, readable by its owner alone (group- or world-readable files are refused).
+    public var apiKeyFile: String?
+    /// https: trust and client identity beyond the system defaults (nil: the system trust store, no client certificate).
+    public var tls: BackendTLS?
     /// Price used to turn the backend's `usage` into the actual cost.
     public var price: ModelPrice
     public var limits: BackendLimits
@@ -28,6 +32,8 @@ public struct ModelEndpoint: Sendable, Hashable, CustomStringConvertible {
         servedModel: String? = nil,
         headers: [String: String] = [:],
         apiKeyEnv: String? = nil,
+        apiKeyFile: String? = nil,
+        tls: BackendTLS? = nil,
         price: ModelPrice,
         limits: BackendLimits = BackendLimits(),
         timeouts: BackendTimeouts = BackendTimeouts()
@@ -37,6 +43,8 @@ public struct ModelEndpoint: Sendable, Hashable, CustomStringConvertible {
         self.servedModel = servedModel ?? name
         self.headers = headers
         self.apiKeyEnv = apiKeyEnv
+        self.apiKeyFile = apiKeyFile
+        self.tls = tls
         self.price = price
         self.limits = limits
         self.timeouts = timeouts
@@ -59,7 +67,8 @@ public struct ModelEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// Safe to log: header values are redacted and the key appears only by its variable name.
     public var description: String {
         let headerNames = headers.keys.sorted().map { "\($0): <redacted>" }.joined(separator: ", ")
-        return "ModelEndpoint(\(name) -> \(baseURL) as \(servedModel), key: \(apiKeyEnv.map { "$\($0)" } ?? "none"), headers: [\(headerNames)])"
+        let key = apiKeyEnv.map { "$\($0)" } ?? apiKeyFile.map { "file \($0)" } ?? "none"
+        return "ModelEndpoint(\(name) -> \(baseURL) as \(servedModel), key: \(key), headers: [\(headerNames)]\(tls.map { ", \($0)" } ?? ""))"
     }
 }
 
@@ -103,5 +112,26 @@ public struct BackendTimeouts: Sendable, Hashable {
         self.connect = connect
         self.firstByte = firstByte
         self.total = total
+    }
+}
+
+/// TLS settings of one https backend: a private CA and, for mutual TLS, a client certificate. Paths to
+/// PEM files; the private key file must be readable by its owner alone.
+public struct BackendTLS: Sendable, Hashable, CustomStringConvertible {
+    /// CA certificate(s) trusted instead of the system trust store; nil keeps the system store.
+    public var caFile: String?
+    /// Client certificate (chain) presented when the server asks for one.
+    public var certificateFile: String?
+    /// The client certificate's private key.
+    public var privateKeyFile: String?
+
+    public init(caFile: String? = nil, certificateFile: String? = nil, privateKeyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+    }
+
+    public var description: String {
+        "tls: ca \(caFile ?? "system"), client certificate \(certificateFile ?? "none")"
     }
 }

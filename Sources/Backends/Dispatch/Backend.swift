@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import SwitchyardCore
 
 /// Runtime state of one configured backend: its limits, breaker and prepared request headers.
@@ -7,6 +8,10 @@ final class Backend: Sendable {
     let url: String
     /// Headers of every request, the Authorization header included (never log these).
     let headers: [(String, String)]
+    /// TLS settings of an https backend with its own CA or client certificate (nil: the client's defaults).
+    let tls: TLSConfiguration?
+    /// `scheme://host:port` for messages.
+    let origin: String
     let concurrency: AsyncSemaphore
     let requestBucket: TokenBucket?
     let tokenBucket: TokenBucket?
@@ -14,10 +19,12 @@ final class Backend: Sendable {
     let metrics: DispatchMetrics.PerModel
 
     init(
-        endpoint: ModelEndpoint, apiKey: APIKey?, concurrency: Int, breaker: CircuitBreakerConfiguration,
-        metrics: DispatchMetrics.PerModel
+        endpoint: ModelEndpoint, apiKey: APIKey?, tls: TLSConfiguration?, origin: String, concurrency: Int,
+        breaker: CircuitBreakerConfiguration, metrics: DispatchMetrics.PerModel
     ) {
         self.endpoint = endpoint
+        self.tls = tls
+        self.origin = origin
         url = endpoint.chatCompletionsURL
         var headers: [(String, String)] = [("Content-Type", "application/json"), ("Accept", "application/json")]
         for (name, value) in endpoint.headers.sorted(by: { $0.key < $1.key }) { headers.append((name, value)) }
@@ -51,4 +58,30 @@ final class Backend: Sendable {
         guard let tokenBucket, reserved != actual else { return }
         tokenBucket.adjust(by: reserved - actual)
     }
+}
+
+extension BackendTLS {
+    /// The client TLS configuration: the CA file (instead of the system trust store) and the client
+    /// certificate and key, all loaded now so a bad file fails at start. The key file must be owner-only.
+    func configuration() throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile {
+            let roots = try NIOSSLCertificate.fromPEMFile(caFile)
+            guard !roots.isEmpty else { throw TLSFileError("\(caFile) holds no PEM certificate") }
+            tls.trustRoots = .certificates(roots)
+        }
+        if let certificateFile, let privateKeyFile {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+            guard !chain.isEmpty else { throw TLSFileError("\(certificateFile) holds no PEM certificate") }
+            tls.certificateChain = chain.map { .certificate($0) }
+            let keyBytes = try SecretFile.read(privateKeyFile)
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyBytes), format: .pem))
+        }
+        return tls
+    }
+}
+
+struct TLSFileError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import SwitchyardCore
 
 /// Sends each request to the model the router chose, within per-backend limits, retrying
@@ -17,18 +18,24 @@ public final class Dispatcher: Sendable {
     private let backoff: Backoff
     private let metrics: DispatchMetrics
     private let logger: Logger
+    /// Holds every API key read here: whatever leaves the dispatcher (response bodies, error messages,
+    /// fallback reasons, log lines) passes through it, so a backend that echoes a key cannot leak it.
+    private let redactor: Redactor
 
     /// Builds the dispatcher and its shared HTTP client. API keys are read here from `environment`
-    /// (the process environment by default) and never logged.
+    /// (the process environment by default) or from owner-only files, registered with `redactor` (pass
+    /// the one the process's log handler uses) and never logged.
     public init(
         endpoints: [ModelEndpoint],
         configuration: DispatcherConfiguration = DispatcherConfiguration(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
+        redactor: Redactor = Redactor(),
         logger: Logger
     ) throws(BackendsError) {
         guard !endpoints.isEmpty else { throw .noEndpoints }
         self.configuration = configuration
         self.logger = logger
+        self.redactor = redactor
         let metrics = DispatchMetrics(models: endpoints.map(\.name))
         self.metrics = metrics
         let globalLimit = max(1, configuration.maxInFlight)
@@ -51,10 +58,27 @@ public final class Dispatcher: Sendable {
                     throw .missingAPIKey(model: endpoint.name, variable: variable)
                 }
                 apiKey = APIKey(value)
+            } else if let file = endpoint.apiKeyFile {
+                do {
+                    apiKey = APIKey(try SecretFile.readLine(file))
+                } catch {
+                    throw .apiKeyFile(model: endpoint.name, reason: "\(error)")
+                }
+            }
+            if let apiKey { redactor.register(apiKey.value) }
+            var tls: TLSConfiguration?
+            if let settings = endpoint.tls {
+                guard scheme == "https" else { throw .tls(model: endpoint.name, reason: "ca_file and client certificates need an https:// URL") }
+                do {
+                    tls = try settings.configuration()
+                } catch {
+                    throw .tls(model: endpoint.name, reason: "\(error)")
+                }
             }
             let concurrency = min(endpoint.limits.maxConcurrency, shareLimit)
+            let origin = "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
             backends[endpoint.name] = Backend(
-                endpoint: endpoint, apiKey: apiKey, concurrency: concurrency,
+                endpoint: endpoint, apiKey: apiKey, tls: tls, origin: origin, concurrency: concurrency,
                 breaker: configuration.breaker, metrics: metrics.perModel[endpoint.name] ?? .init(model: endpoint.name)
             )
             perHost["\(scheme)://\(host):\(url.port ?? -1)", default: 0] += concurrency
@@ -80,31 +104,35 @@ public final class Dispatcher: Sendable {
     /// Checks every backend before the first request: each must answer `GET /models` (retried until
     /// `configuration.readiness.timeout`: a server still starting or loading its model is waited for) and
     /// list the model configured for it (`servedModel`, in either response shape: see `ServedModels`).
-    /// Backends sharing a URL are checked once. A server without `/models` (404) is taken as ready, with
-    /// a warning, since it cannot say what it serves.
+    /// Backends sharing a URL and TLS settings are checked once. A server without `/models` (404) is taken
+    /// as ready, with a warning, since it cannot say what it serves. A certificate that does not verify stops
+    /// the start at once, saying what to set.
     public func waitUntilReady() async throws(BackendsError) {
         let policy = configuration.readiness
         let deadline = ContinuousClock.now + policy.timeout
-        var byURL: [String: [Backend]] = [:]
-        for backend in backends.values { byURL[backend.endpoint.modelsURL, default: []].append(backend) }
+        var byURL: [ReadinessKey: [Backend]] = [:]
+        for backend in backends.values {
+            byURL[ReadinessKey(url: backend.endpoint.modelsURL, tls: backend.endpoint.tls), default: []].append(backend)
+        }
         let client = self.client
         let logger = self.logger
-        let checks: [(String, Result<ServedModels?, BackendsError>)] = await withTaskGroup(of: (String, Result<ServedModels?, BackendsError>).self) { group in
-            for (url, members) in byURL {
+        let checks: [(ReadinessKey, Result<ServedModels?, BackendsError>)] = await withTaskGroup(of: (ReadinessKey, Result<ServedModels?, BackendsError>).self) { group in
+            for (key, members) in byURL {
                 let headers = members[0].headers
+                let tls = members[0].tls
                 let models = members.map(\.endpoint.name).sorted()
                 group.addTask {
-                    (url, await Self.check(url: url, models: models, headers: headers, client: client, policy: policy,
+                    (key, await Self.check(url: key.url, models: models, headers: headers, tls: tls, client: client, policy: policy,
                                            deadline: deadline, logger: logger))
                 }
             }
-            var results: [(String, Result<ServedModels?, BackendsError>)] = []
+            var results: [(ReadinessKey, Result<ServedModels?, BackendsError>)] = []
             for await result in group { results.append(result) }
             return results
         }
-        for (url, result) in checks.sorted(by: { $0.0 < $1.0 }) {
+        for (key, result) in checks.sorted(by: { $0.0.order < $1.0.order }) {
             let served = try result.get()
-            for backend in (byURL[url] ?? []).sorted(by: { $0.endpoint.name < $1.endpoint.name }) {
+            for backend in (byURL[key] ?? []).sorted(by: { $0.endpoint.name < $1.endpoint.name }) {
                 if let served, !served.serves(backend.endpoint.servedModel) {
                     backend.metrics.ready.record(0)
                     throw .modelNotServed(model: backend.endpoint.name, servedModel: backend.endpoint.servedModel,
@@ -118,14 +146,14 @@ public final class Dispatcher: Sendable {
 
     /// One backend URL's check, retried until it answers or `deadline`: what it serves (nil: it cannot say).
     private static func check(
-        url: String, models: [String], headers: [(String, String)], client: OpenAIClient, policy: ReadinessPolicy,
+        url: String, models: [String], headers: [(String, String)], tls: TLSConfiguration?, client: OpenAIClient, policy: ReadinessPolicy,
         deadline: ContinuousClock.Instant, logger: Logger
     ) async -> Result<ServedModels?, BackendsError> {
         let started = ContinuousClock.now
         var last = "no answer yet"
         var announced = false
         while true {
-            let result = await client.get(url: url, headers: headers, deadline: .now() + TimeAmount(policy.requestTimeout), logger: logger)
+            let result = await client.get(url: url, headers: headers, deadline: .now() + TimeAmount(policy.requestTimeout), tls: tls, logger: logger)
             switch result {
             case .response(let status, let body, _) where (200..<300).contains(status):
                 guard let served = ServedModels.parse(body) else {
@@ -144,6 +172,9 @@ public final class Dispatcher: Sendable {
                 last = "timeout (\(detail))"
             case .connectionError(let detail):
                 last = "connection error (\(detail))"
+            case .tlsFailure(let detail):
+                // A certificate that does not verify will not start to: stop now, saying what to fix.
+                return .failure(.tlsHandshake(url: url, models: models, detail: detail))
             }
             let now = ContinuousClock.now
             guard now < deadline, !Task.isCancelled else {
@@ -172,8 +203,18 @@ public final class Dispatcher: Sendable {
     }
 
     /// Sends one request: the first candidate, then the next ones after retries run out or when a
-    /// breaker is open. Never throws; every failure is an outcome with an `error`.
+    /// breaker is open. Never throws; every failure is an outcome with an `error`. No API key survives
+    /// in the outcome, even when a backend echoed one back.
     public func dispatch(_ request: DispatchRequest) async -> DispatchOutcome {
+        var outcome = await dispatchUnredacted(request)
+        if !redactor.isEmpty {
+            if let message = outcome.error?.message { outcome.error?.message = redactor.redact(message) }
+            for index in outcome.fallbacks.indices { outcome.fallbacks[index].reason = redactor.redact(outcome.fallbacks[index].reason) }
+        }
+        return outcome
+    }
+
+    private func dispatchUnredacted(_ request: DispatchRequest) async -> DispatchOutcome {
         var logger = self.logger
         logger[metadataKey: "request_id"] = "\(request.requestID)"
         var outcome = DispatchOutcome(requestID: request.requestID)
@@ -320,7 +361,7 @@ public final class Dispatcher: Sendable {
             let started = ContinuousClock.now
             let result = await client.post(
                 url: backend.url, body: payload, headers: backend.headers,
-                headDeadline: .now() + TimeAmount(headTimeout), logger: logger
+                headDeadline: .now() + TimeAmount(headTimeout), tls: backend.tls, logger: logger
             )
             let latency = (ContinuousClock.now - started)
             inFlight.release()
@@ -336,7 +377,7 @@ public final class Dispatcher: Sendable {
                 backend.breaker.recordSuccess()
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
                 outcome.statusCode = status
-                outcome.responseBody = data
+                outcome.responseBody = redactor.redact(data)
                 if let tokens = CompletionUsage.parse(data) {
                     outcome.usage = tokens
                     outcome.actualCostUSD = backend.endpoint.price.cost(
@@ -354,7 +395,7 @@ public final class Dispatcher: Sendable {
             case .response(let status, let data, let after):
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "http_\(status)"))
                 outcome.statusCode = status
-                let message = BackendErrorMessage.extract(from: data)
+                let message = redactor.redact(BackendErrorMessage.extract(from: data))
                 lastDescription = "HTTP \(status): \(message)"
                 switch status {
                 case 429:
@@ -383,7 +424,7 @@ public final class Dispatcher: Sendable {
                     )
                 default:
                     if isProbe { backend.breaker.releaseProbe() }
-                    outcome.responseBody = data
+                    outcome.responseBody = redactor.redact(data)
                     return .failed(DispatchError(code: .backendError, message: "\(model) rejected the request with HTTP \(status): \(message)"))
                 }
 
@@ -392,6 +433,18 @@ public final class Dispatcher: Sendable {
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "timeout"))
                 lastDescription = "timeout after \(String(format: "%.3f", latency.seconds)) s (\(detail))"
                 lastCode = .timeout
+
+            case .tlsFailure(let detail):
+                // The certificate will not become trusted on a retry: on to the next model at once.
+                if isProbe { backend.breaker.releaseProbe() }
+                backend.settleTokens(reserved: reserved, actual: 0)
+                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "tls_error"))
+                let reason = "TLS handshake with \(backend.origin) failed (\(detail)): "
+                    + (backend.endpoint.tls?.caFile == nil
+                        ? "its certificate is not trusted by the system trust store: set backend.ca_file to the CA that signed it, or check the URL's host name"
+                        : "its certificate is not signed by the CA in backend.ca_file, its name does not match the URL's host, or it wants a client certificate (backend.client_cert)")
+                logger.warning("TLS handshake failed", metadata: ["model": "\(model)", "origin": "\(backend.origin)", "detail": "\(detail)"])
+                return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: "\(model): \(reason)"))
 
             case .connectionError(let detail):
                 if Task.isCancelled {
@@ -434,4 +487,12 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+}
+
+/// Backends checked together at start: one URL, one set of TLS settings.
+private struct ReadinessKey: Hashable, Sendable {
+    var url: String
+    var tls: BackendTLS?
+    /// Checks are reported in this order, so the first failure named is the same on every run.
+    var order: String { url + " " + (tls?.description ?? "") }
 }

@@ -1,7 +1,11 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
+import SwitchyardCore
 
 /// The replay backend over HTTP: an OpenAI-compatible Hummingbird server answering
 /// `POST /v1/chat/completions`, `GET /v1/models` and `GET /health` from a `ReplayResponder`.
@@ -20,6 +24,33 @@ public struct ReplayServer: Sendable {
     /// `runService()` (CLI, stops on SIGINT/SIGTERM). `onRunning` receives the bound port.
     public func makeApplication(
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        application(server: .http1(), onRunning: onRunning)
+    }
+
+    /// The application over https with `tls` (see `tlsConfiguration(certificate:privateKey:clientCA:)`).
+    public func makeApplication(
+        tls: TLSConfiguration, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        application(server: try .tls(.http1(), tlsConfiguration: tls), onRunning: onRunning)
+    }
+
+    /// A server TLS configuration from PEM files: the certificate (chain) and its private key (which
+    /// must be readable by its owner alone), and optionally a CA whose client certificates are then
+    /// required (mutual TLS).
+    public static func tlsConfiguration(certificate: String, privateKey: String, clientCA: String? = nil) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate)
+        let key = try NIOSSLPrivateKey(bytes: Array(try SecretFile.read(privateKey)), format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        if let clientCA {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
+            tls.certificateVerification = .noHostnameVerification
+        }
+        return tls
+    }
+
+    private func application(
+        server: HTTPServerBuilder, onRunning: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let responder = self.responder
@@ -40,6 +71,7 @@ public struct ReplayServer: Sendable {
         let configuration = responder.configuration
         return Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard-replay"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

@@ -42,7 +42,7 @@ extension PipelineConfiguration {
             throw ConfigurationError(keyPath: "", reason: "the file is empty: it needs at least a 'models' list")
         }
         let reader = YAMLNodeReader(node: root, path: "", environment: environment)
-        let top = try reader.mapping(allowed: ["coordinator", "stages", "ingest", "profiler", "router", "models", "metrics", "output"])
+        let top = try reader.mapping(allowed: ["coordinator", "stages", "ingest", "profiler", "router", "models", "metrics", "output", "security"])
 
         var configuration = PipelineConfiguration(models: [])
         if let node = top["coordinator"] { configuration.coordinator = try parseCoordinator(node) }
@@ -68,6 +68,7 @@ extension PipelineConfiguration {
             if let value = map["dir"] { configuration.output.directory = try value.nonEmptyString() }
             if let value = map["ordered"] { configuration.output.ordered = try value.bool() }
         }
+        if let node = top["security"] { configuration.security = try parseSecurity(node) }
         return configuration
     }
 
@@ -99,6 +100,25 @@ extension PipelineConfiguration {
             if let variable = backend.apiKeyEnvironmentVariable, environment[variable] == nil {
                 throw ConfigurationError(keyPath: "models[\(index)].backend.api_key_env", reason: "environment variable \(variable) is not set: export it before the run")
             }
+            if let file = backend.apiKeyFile {
+                do {
+                    try SecretFile.checkPermissions(file)
+                } catch {
+                    throw ConfigurationError(keyPath: "models[\(index)].backend.api_key_file", reason: "\(error)")
+                }
+            }
+            if let file = backend.clientKey {
+                do {
+                    try SecretFile.checkPermissions(file)
+                } catch {
+                    throw ConfigurationError(keyPath: "models[\(index)].backend.client_key", reason: "\(error)")
+                }
+            }
+            for (key, path) in [("ca_file", backend.caFile), ("client_cert", backend.clientCertificate)] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) {
+                    throw ConfigurationError(keyPath: "models[\(index)].backend.\(key)", reason: "cannot read \(path): give the path of a PEM file")
+                }
+            }
         }
     }
 
@@ -110,13 +130,28 @@ extension PipelineConfiguration {
         if let profiles = router.profiles { router.profiles = resolve(profiles) }
         profiler.modelDirectory = resolve(profiler.modelDirectory)
         output.directory = resolve(output.directory)
+        for index in models.indices {
+            guard var backend = models[index].backend else { continue }
+            backend.apiKeyFile = backend.apiKeyFile.map(resolve)
+            backend.caFile = backend.caFile.map(resolve)
+            backend.clientCertificate = backend.clientCertificate.map(resolve)
+            backend.clientKey = backend.clientKey.map(resolve)
+            models[index].backend = backend
+        }
+        if var curve = security.curve {
+            curve.keyDirectory = curve.keyDirectory.map(resolve)
+            curve.authorizedKeys = curve.authorizedKeys.map(resolve)
+            curve.coordinatorKey = curve.coordinatorKey.map { CurveKeyFiles.isInlineKey($0) ? $0 : resolve($0) }
+            curve.spendFeedKey = curve.spendFeedKey.map { CurveKeyFiles.isInlineKey($0) ? $0 : resolve($0) }
+            security.curve = curve
+        }
     }
 
     // MARK: sections
 
     private static func parseCoordinator(_ node: YAMLNodeReader) throws(ConfigurationError) -> CoordinatorConfiguration {
         var result = CoordinatorConfiguration()
-        let map = try node.mapping(allowed: ["endpoint", "journal", "lease_seconds", "max_attempts"])
+        let map = try node.mapping(allowed: ["endpoint", "journal", "lease_seconds", "max_attempts", "max_worker_credit"])
         if let value = map["endpoint"] {
             let endpoint = try value.nonEmptyString()
             guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") else {
@@ -130,6 +165,29 @@ extension PipelineConfiguration {
             guard result.leaseSeconds > 0 else { throw value.fail("must be more than 0") }
         }
         if let value = map["max_attempts"] { result.maxAttempts = try value.positiveInt() }
+        if let value = map["max_worker_credit"] { result.maxWorkerCredit = try value.positiveInt() }
+        return result
+    }
+
+    private static func parseSecurity(_ node: YAMLNodeReader) throws(ConfigurationError) -> SecurityConfiguration {
+        var result = SecurityConfiguration()
+        let map = try node.mapping(allowed: ["curve", "insecure", "max_message_bytes"])
+        if let value = map["insecure"] { result.insecure = try value.bool() }
+        if let value = map["max_message_bytes"] {
+            result.maxMessageBytes = try value.positiveInt()
+            guard result.maxMessageBytes >= 1 << 20 else {
+                throw value.fail("must be at least 1048576 (1 MiB): a batch frame alone may carry 256 KiB")
+            }
+        }
+        if let curveNode = map["curve"], !curveNode.isNull {
+            let fields = try curveNode.mapping(allowed: ["key_dir", "coordinator_key", "spend_feed_key", "authorized_keys"])
+            var curve = CurveConfiguration()
+            if let value = fields["key_dir"] { curve.keyDirectory = try value.nonEmptyString() }
+            if let value = fields["coordinator_key"] { curve.coordinatorKey = try value.nonEmptyString() }
+            if let value = fields["spend_feed_key"] { curve.spendFeedKey = try value.nonEmptyString() }
+            if let value = fields["authorized_keys"] { curve.authorizedKeys = try value.nonEmptyString() }
+            result.curve = curve
+        }
         return result
     }
 
@@ -216,7 +274,8 @@ extension PipelineConfiguration {
             seen[name] = models.count
             var backend: BackendConfiguration?
             if let backendNode = map["backend"], !backendNode.isNull {
-                let fields = try backendNode.mapping(allowed: ["url", "model", "api_key_env", "timeout_seconds"])
+                let fields = try backendNode.mapping(allowed: ["url", "model", "api_key_env", "api_key_file", "timeout_seconds",
+                                                               "ca_file", "client_cert", "client_key"])
                 guard let urlNode = fields["url"] else {
                     throw backendNode.fail("missing: the backend's base URL, e.g. http://127.0.0.1:8001/v1", at: backendNode.child("url"))
                 }
@@ -228,6 +287,23 @@ extension PipelineConfiguration {
                         throw value.fail("must be the NAME of an environment variable (letters, digits, _), not the key itself")
                     }
                     config.apiKeyEnvironmentVariable = variable
+                }
+                if let value = fields["api_key_file"] {
+                    guard config.apiKeyEnvironmentVariable == nil else {
+                        throw value.fail("give the key in api_key_env or in api_key_file, not both")
+                    }
+                    config.apiKeyFile = try value.nonEmptyString()
+                }
+                if let value = fields["ca_file"] { config.caFile = try value.nonEmptyString() }
+                if let value = fields["client_cert"] { config.clientCertificate = try value.nonEmptyString() }
+                if let value = fields["client_key"] { config.clientKey = try value.nonEmptyString() }
+                guard (config.clientCertificate == nil) == (config.clientKey == nil) else {
+                    throw backendNode.fail("client_cert and client_key go together: give both or neither",
+                                           at: backendNode.child(config.clientKey == nil ? "client_key" : "client_cert"))
+                }
+                if config.caFile != nil || config.clientCertificate != nil, !config.url.lowercased().hasPrefix("https://") {
+                    throw backendNode.fail("ca_file, client_cert and client_key apply to https backends: make the url https://",
+                                           at: backendNode.child("url"))
                 }
                 if let value = fields["timeout_seconds"] {
                     config.timeoutSeconds = try value.double()

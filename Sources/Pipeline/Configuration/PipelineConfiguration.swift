@@ -16,6 +16,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var models: [ModelConfiguration]
     public var metrics: MetricsConfiguration
     public var output: OutputConfiguration
+    /// How stage processes guard their tcp links (CURVE keys, plain text where allowed, message limit).
+    public var security: SecurityConfiguration
 
     public init(
         coordinator: CoordinatorConfiguration = .init(),
@@ -25,7 +27,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
         router: RouterConfiguration = .init(),
         models: [ModelConfiguration],
         metrics: MetricsConfiguration = .init(),
-        output: OutputConfiguration = .init()
+        output: OutputConfiguration = .init(),
+        security: SecurityConfiguration = .init()
     ) {
         self.coordinator = coordinator
         self.stages = stages
@@ -35,6 +38,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
         self.models = models
         self.metrics = metrics
         self.output = output
+        self.security = security
     }
 
     /// The pool model called `name`, if any.
@@ -53,13 +57,16 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var leaseSeconds: Double
     /// Deliveries of one task before the request becomes a `max_attempts_exceeded` error record. Default 3.
     public var maxAttempts: Int
+    /// Most tasks one worker may hold at once, whatever credit it claims. Default 1024.
+    public var maxWorkerCredit: Int
 
     public init(endpoint: String = "tcp://127.0.0.1:5555", journal: String? = "./run/journal",
-                leaseSeconds: Double = 30, maxAttempts: Int = 3) {
+                leaseSeconds: Double = 30, maxAttempts: Int = 3, maxWorkerCredit: Int = 1_024) {
         self.endpoint = endpoint
         self.journal = journal
         self.leaseSeconds = leaseSeconds
         self.maxAttempts = maxAttempts
+        self.maxWorkerCredit = maxWorkerCredit
     }
 }
 
@@ -201,14 +208,27 @@ public struct BackendConfiguration: Sendable, Equatable {
     public var model: String
     /// Name of the environment variable holding the API key; the key itself never appears in the file.
     public var apiKeyEnvironmentVariable: String?
+    /// Or a file holding the key, readable by its owner alone (mode 0600; anything wider is refused).
+    public var apiKeyFile: String?
     /// Seconds one HTTP call may take. Default 120.
     public var timeoutSeconds: Double
+    /// https only: PEM file of the CA(s) to trust instead of the system trust store (a private CA).
+    public var caFile: String?
+    /// https only: PEM client certificate (chain) presented to a backend that asks for one (mutual TLS).
+    public var clientCertificate: String?
+    /// The client certificate's PEM private key, readable by its owner alone.
+    public var clientKey: String?
 
-    public init(url: String, model: String, apiKeyEnvironmentVariable: String? = nil, timeoutSeconds: Double = 120) {
+    public init(url: String, model: String, apiKeyEnvironmentVariable: String? = nil, apiKeyFile: String? = nil,
+                timeoutSeconds: Double = 120, caFile: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
         self.url = url
         self.model = model
         self.apiKeyEnvironmentVariable = apiKeyEnvironmentVariable
+        self.apiKeyFile = apiKeyFile
         self.timeoutSeconds = timeoutSeconds
+        self.caFile = caFile
+        self.clientCertificate = clientCertificate
+        self.clientKey = clientKey
     }
 }
 
@@ -251,5 +271,45 @@ public struct OutputConfiguration: Sendable, Equatable {
     public init(directory: String = "./out", ordered: Bool = false) {
         self.directory = directory
         self.ordered = ordered
+    }
+}
+
+/// How the stage processes of a run guard the links between them (`switchyard run`, one process over
+/// `inproc://`, needs none of it).
+public struct SecurityConfiguration: Sendable, Equatable {
+    /// CURVE on every tcp link of the work protocol and the spend feed. `nil` (default): plain text,
+    /// which is allowed only on loopback or with `insecure`.
+    public var curve: CurveConfiguration?
+    /// Allow plain text over tcp to non-loopback addresses (anyone on the network could read prompts,
+    /// join as a worker or forge spend). Warns at every start. Default false.
+    public var insecure: Bool
+    /// Largest message a socket accepts from a peer (`ZMQ_MAXMSGSIZE`); a bigger one drops the peer.
+    /// Default 64 MiB.
+    public var maxMessageBytes: Int
+
+    public init(curve: CurveConfiguration? = nil, insecure: Bool = false, maxMessageBytes: Int = 64 << 20) {
+        self.curve = curve
+        self.insecure = insecure
+        self.maxMessageBytes = maxMessageBytes
+    }
+}
+
+/// CURVE keys of a stage process (`switchyard keys generate --out DIR` makes a pair).
+public struct CurveConfiguration: Sendable, Equatable {
+    /// This process's key pair directory (`public.key`, `secret.key`); `stage --key-dir` overrides it,
+    /// so one file can serve every process of a host.
+    public var keyDirectory: String?
+    /// The coordinator's public key (a `public.key` file, or its 40 Z85 characters): clients talk only to it.
+    public var coordinatorKey: String?
+    /// The public key of the score process that binds `router.spend_feed`: dispatch publishes only to it.
+    public var spendFeedKey: String?
+    /// Directory of the public keys (`NAME.key`) the coordinator and the spend feed admit.
+    public var authorizedKeys: String?
+
+    public init(keyDirectory: String? = nil, coordinatorKey: String? = nil, spendFeedKey: String? = nil, authorizedKeys: String? = nil) {
+        self.keyDirectory = keyDirectory
+        self.coordinatorKey = coordinatorKey
+        self.spendFeedKey = spendFeedKey
+        self.authorizedKeys = authorizedKeys
     }
 }

@@ -24,8 +24,8 @@ struct YAMLNodeReader {
             guard let key = keyNode.string else { throw fail("keys must be strings") }
             guard allowed.contains(key) else {
                 var hint = "allowed keys: \(allowed.joined(separator: ", "))"
-                if key.lowercased().contains("api_key") && key != "api_key_env" {
-                    hint = "API keys never go in the file: put the key in an environment variable and name it in api_key_env"
+                if key.lowercased().contains("api_key") || key.lowercased().contains("secret") {
+                    hint = "secrets never go in the file: put the key in an environment variable named in api_key_env, or in an owner-only file (chmod 600) named in api_key_file"
                 }
                 throw fail("unknown key '\(key)' (\(hint))", at: child(key))
             }

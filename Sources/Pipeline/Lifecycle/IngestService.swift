@@ -15,9 +15,10 @@ public final class IngestService: Service, Sendable {
     private let logger: Logger
     private let finalStats = Mutex<WorkProducer.Stats?>(nil)
 
-    public init(ingest: Ingest, endpoint: String, context: Context, logger: Logger) {
+    /// `security`: CURVE (client role) or plain for the link to the coordinator.
+    public init(ingest: Ingest, endpoint: String, context: Context, logger: Logger, security: LinkSecurity = .plain) {
         self.ingest = ingest
-        self.producer = WorkProducer(configuration: .init(endpoint: endpoint), context: context, logger: logger)
+        self.producer = WorkProducer(configuration: .init(endpoint: endpoint, security: security), context: context, logger: logger)
         self.context = context
         self.logger = logger
     }

@@ -21,15 +21,18 @@ public final class SinkService: Service, Sendable {
         public var inputLines: Int?
         public var dryRun: Bool
         public var budgetUSD: Double?
+        /// CURVE (client role) or plain for the link to the coordinator.
+        public var security: LinkSecurity
 
         public init(endpoint: String, ordered: Bool = false, input: String? = nil, inputLines: Int? = nil,
-                    dryRun: Bool = false, budgetUSD: Double? = nil) {
+                    dryRun: Bool = false, budgetUSD: Double? = nil, security: LinkSecurity = .plain) {
             self.endpoint = endpoint
             self.ordered = ordered
             self.input = input
             self.inputLines = inputLines
             self.dryRun = dryRun
             self.budgetUSD = budgetUSD
+            self.security = security
         }
     }
 
@@ -57,7 +60,7 @@ public final class SinkService: Service, Sendable {
         // Before joining, the consumer tells the coordinator what the output already holds: those lines are
         // never sent again, whichever process wrote them, and reopened failures are.
         self.consumer = WorkConsumer(
-            configuration: .init(endpoint: configuration.endpoint, announce: { sink.withLock { $0.announcement } }),
+            configuration: .init(endpoint: configuration.endpoint, security: configuration.security, announce: { sink.withLock { $0.announcement } }),
             context: context, logger: logger)
         self.context = context
         self.logger = logger

@@ -13,19 +13,23 @@ public enum LogFormat: String, CaseIterable, Sendable {
 ///
 /// Metadata (request ID, stage, worker) becomes flat fields so one request can be followed across
 /// processes: keys are snake_case, a nested dictionary becomes `key_subkey` fields and a list a comma-separated
-/// value, never a nested `key="k=v ..."`. Never give it secrets.
+/// value, never a nested `key="k=v ..."`. Never give it secrets; as a last
+/// guard, every secret registered with its `redactor` is replaced in the finished line.
 public struct LogfmtLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let label: String
     private let format: LogFormat
     private let console: Console
+    private let redactor: Redactor?
 
-    public init(label: String, level: Logger.Level, format: LogFormat = .logfmt, console: Console = Console()) {
+    public init(label: String, level: Logger.Level, format: LogFormat = .logfmt, console: Console = Console(),
+                redactor: Redactor? = nil) {
         self.label = label
         self.logLevel = level
         self.format = format
         self.console = console
+        self.redactor = redactor
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -39,8 +43,9 @@ public struct LogfmtLogHandler: LogHandler {
         var fields: [(String, String)] = []
         for (key, value) in merged { Self.flatten(Self.key(key), value, into: &fields) }
         fields.sort { $0.0 < $1.0 }
-        console.writeLine(Self.line(timestamp: Self.timestamp(), level: event.level.rawValue, logger: label,
-                                    fields: fields, message: "\(event.message)", format: format))
+        let line = Self.line(timestamp: Self.timestamp(), level: event.level.rawValue, logger: label,
+                             fields: fields, message: "\(event.message)", format: format)
+        console.writeLine(redactor.map { $0.redact(line) } ?? line)
     }
 
     /// One rendered line, newline included.

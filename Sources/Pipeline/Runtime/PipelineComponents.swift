@@ -48,7 +48,7 @@ public struct PipelineComponents: Sendable {
         var dispatch = DispatcherConfiguration()
         dispatch.unavailableWait = .milliseconds(Int64(stage.unavailableWaitSeconds * 1000))
         dispatch.readiness.timeout = .milliseconds(Int64(stage.readyTimeoutSeconds * 1000))
-        return try Dispatcher(endpoints: endpoints(configuration), configuration: dispatch, logger: logger)
+        return try Dispatcher(endpoints: endpoints(configuration), configuration: dispatch, redactor: ProcessLogging.redactor, logger: logger)
     }
 
     /// The Backends view of the pool.
@@ -56,9 +56,11 @@ public struct PipelineComponents: Sendable {
         configuration.models.compactMap { model in
             guard let backend = model.backend else { return nil }
             let timeout = Duration.milliseconds(Int64(backend.timeoutSeconds * 1000))
+            let tls = backend.caFile == nil && backend.clientCertificate == nil ? nil
+                : BackendTLS(caFile: backend.caFile, certificateFile: backend.clientCertificate, privateKeyFile: backend.clientKey)
             return ModelEndpoint(
                 name: model.name, baseURL: backend.url, servedModel: backend.model,
-                apiKeyEnv: backend.apiKeyEnvironmentVariable, price: model.price,
+                apiKeyEnv: backend.apiKeyEnvironmentVariable, apiKeyFile: backend.apiKeyFile, tls: tls, price: model.price,
                 limits: BackendLimits(
                     maxConcurrency: model.limits.concurrency,
                     requestsPerMinute: model.limits.rpm.map(Double.init),

@@ -16,14 +16,25 @@ public final class SpendFeedPublisher: SpendSettler {
     private let queue = DispatchQueue(label: "switchyard.spend-feed.publish")
     private let logger: Logger
     private let dropped = Atomic<Int>(0)
+    private let endpoint: String
+    /// Handshake events of the link (touched on `queue` only).
+    nonisolated(unsafe) private var watch: LinkWatch?
+    nonisolated(unsafe) private var refusal: WorkRuntimeError?
 
-    public init(endpoint: String, context: Context, logger: Logger) throws(ZeroMQError) {
-        let socket = try context.socket(.pub)
-        try socket.setSendHighWaterMark(100_000)
-        try socket.connect(endpoint)
+    /// `security`: the client role (CURVE with the score process's public key) or plain.
+    public init(endpoint: String, context: Context, logger: Logger, security: LinkSecurity = .plain) throws(WorkRuntimeError) {
+        let options = try security.applied(to: SocketOptions(sendHighWaterMark: 100_000, reconnectInterval: .milliseconds(100),
+                                                             reconnectIntervalMax: .seconds(2)),
+                                           context: context, zapDomain: "")
+        let socket = try zmq("create PUB") { () throws(ZeroMQError) in try context.socket(.pub, options: options) }
+        let watch = try LinkWatch.make(socket, endpoint: endpoint, peerName: "score process (spend feed)", isClient: true, logger: logger)
+        try zmq("connect \(endpoint)") { () throws(ZeroMQError) in try socket.connect(endpoint) }
         socket.transfer(to: .queue(queue))
+        watch?.transfer(to: .queue(queue))
         self.socket = socket
+        self.watch = watch
         self.logger = logger
+        self.endpoint = endpoint
     }
 
     public func settle(_ hold: BudgetHold, actualUSD: Double) {
@@ -40,6 +51,19 @@ public final class SpendFeedPublisher: SpendSettler {
 
     private func publish(_ record: SpendRecord) {
         queue.async { [self] in
+            do throws(WorkRuntimeError) {
+                try watch?.check()
+            } catch {
+                if refusal == nil { logger.error("spend feed refused: \(error); actual costs do not reach the budget") }
+                refusal = error
+                watch?.close()
+                watch = nil
+                try? socket.disconnect(endpoint)  // stop knocking on a door that will not open
+            }
+            guard refusal == nil else {
+                dropped.add(1, ordering: .relaxed)
+                return
+            }
             do {
                 try socket.send([record.topic, record.body], flags: .dontWait)
             } catch {
@@ -52,7 +76,11 @@ public final class SpendFeedPublisher: SpendSettler {
     /// Sends what is queued (within the socket's linger) and closes the socket. Blocks up to the linger:
     /// call it off the cooperative pool.
     public func close() {
-        queue.sync { socket.close() }
+        queue.sync {
+            watch?.close()
+            watch = nil
+            socket.close()
+        }
     }
 }
 
@@ -68,14 +96,27 @@ public final class SpendFeedSubscriber: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let finished = DispatchGroup()
     private let counts = Mutex<(settled: Int, released: Int, ignored: Int)>((0, 0, 0))
+    /// Handshake events of the feed (touched on `queue` only).
+    nonisolated(unsafe) private var watch: LinkWatch?
 
-    public init(endpoint: String, budget: ScoreBudget, context: Context, logger: Logger) throws(ZeroMQError) {
-        let socket = try context.socket(.sub)
-        try socket.setReceiveHighWaterMark(100_000)
-        try socket.subscribe(budget.owner)
-        try socket.bind(endpoint)
+    /// Most bytes of one spend-feed message: a record is under a hundred bytes.
+    static let maxMessageBytes: Int64 = 64 << 10
+
+    /// `security`: the server role (CURVE with its ZAP handler, which admits the dispatch processes' keys) or plain.
+    public init(endpoint: String, budget: ScoreBudget, context: Context, logger: Logger,
+                security: LinkSecurity = .plain) throws(WorkRuntimeError) {
+        var limited = security
+        limited.maxMessageBytes = min(security.maxMessageBytes, Self.maxMessageBytes)
+        let options = try limited.applied(to: SocketOptions(receiveHighWaterMark: 100_000, subscriptions: [Array(budget.owner.utf8)]),
+                                          context: context, zapDomain: "spend-feed")
+        let socket = try zmq("create SUB") { () throws(ZeroMQError) in try context.socket(.sub, options: options) }
+        let watch = try LinkWatch.make(socket, endpoint: endpoint, peerName: "dispatch process", isClient: false, logger: logger)
+        try zmq("bind \(endpoint)") { () throws(ZeroMQError) in try socket.bind(endpoint) }
+        logger.info("spend feed listening", metadata: ["endpoint": "\(endpoint)", "mechanism": "\(limited.mechanismName)"])
         socket.transfer(to: .queue(queue))
+        watch?.transfer(to: .queue(queue))
         self.socket = socket
+        self.watch = watch
         self.budget = budget
         self.logger = logger
     }
@@ -86,6 +127,7 @@ public final class SpendFeedSubscriber: Sendable {
         queue.async { [self] in
             defer { finished.leave() }
             while !stopped.load(ordering: .relaxed) {
+                try? watch?.check()
                 let frames: [[UInt8]]
                 do {
                     frames = try socket.receiveMultipartBytes(timeout: .milliseconds(200))
@@ -99,6 +141,8 @@ public final class SpendFeedSubscriber: Sendable {
                 }
                 apply(frames)
             }
+            watch?.close()
+            watch = nil
             socket.close()
         }
     }

@@ -32,7 +32,7 @@ public enum StageProcess {
             leaseMillis: UInt32(clamping: Int(configuration.coordinator.leaseSeconds * 1000)),
             // The sink says what its output already holds before ingest may submit: a line an earlier
             // run wrote (in either mode) is never sent again.
-            window: window, inputWaitsForConsumer: true)
+            window: window, maxWorkerCredit: configuration.coordinator.maxWorkerCredit, inputWaitsForConsumer: true)
     }
 
     /// Creates the folder of `coordinator.journal`, so a first run can write it.
@@ -49,15 +49,18 @@ public enum StageProcess {
     }
 
     /// The coordinator process: serves until the run is finished (every accepted request acknowledged by the sink).
+    /// `security`: the server role (CURVE with the process's ZAP handler) or plain (see `TransportSecurity`).
     public static func coordinator(
-        configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger
+        configuration: PipelineConfiguration, endpoint: String? = nil, context: Context, logger: Logger,
+        security: LinkSecurity = .plain
     ) throws -> CoordinatorService {
         try prepareJournalDirectory(configuration)
         let server = try CoordinatorServer(
             configuration: .init(endpoint: endpoint ?? configuration.coordinator.endpoint,
                                  work: workConfiguration(configuration), journalPath: configuration.coordinator.journal,
                                  // Worker processes a heartbeat or two from noticing: tell every one to leave.
-                                 closingGraceMillis: 3 * workConfiguration(configuration).heartbeatIntervalMillis),
+                                 closingGraceMillis: 3 * workConfiguration(configuration).heartbeatIntervalMillis,
+                                 security: security),
             context: context, logger: logger)
         return CoordinatorService(server: server, context: context, logger: logger)
     }
@@ -72,11 +75,12 @@ public enum StageProcess {
     /// The ingest process: streams `input` into the coordinator. The file is opened (digest, line count)
     /// here, so a missing input fails before anything starts; `scanned` reuses a pass already made.
     public static func ingest(
-        configuration: PipelineConfiguration, input: String, scanned: Ingest? = nil, endpoint: String, context: Context, logger: Logger
+        configuration: PipelineConfiguration, input: String, scanned: Ingest? = nil, endpoint: String, context: Context, logger: Logger,
+        security: LinkSecurity = .plain
     ) throws -> IngestService {
         let parser = parser(configuration)
         let ingest = try scanned.flatMap { $0.path == input ? $0.reparsed(with: parser) : nil } ?? Ingest(path: input, parser: parser)
-        return IngestService(ingest: ingest, endpoint: endpoint, context: context, logger: logger)
+        return IngestService(ingest: ingest, endpoint: endpoint, context: context, logger: logger, security: security)
     }
     /// What one middle-stage process runs, and what it must close when it leaves.
     public struct WorkerParts: Sendable {
@@ -118,7 +122,7 @@ public enum StageProcess {
     /// process binds the spend feed and settles its reservations from it, and dispatch publishes there.
     public static func makeWorker(
         role: StageRole, configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, expectedLines: Int? = nil,
-        context: Context, logger: Logger
+        context: Context, logger: Logger, security: TransportSecurity = .plain
     ) throws -> WorkerParts {
         switch role {
         case .profile:
@@ -136,7 +140,8 @@ public enum StageProcess {
             }
             var subscriber: SpendFeedSubscriber?
             if let budget, let feed = configuration.router.spendFeed {
-                subscriber = try SpendFeedSubscriber(endpoint: feed, budget: budget, context: context, logger: logger)
+                subscriber = try SpendFeedSubscriber(endpoint: feed, budget: budget, context: context, logger: logger,
+                                                     security: security.spendFeed ?? .plain)
                 subscriber?.start()
             } else if budget != nil {
                 logger.warning("no router.spend_feed: actual costs never come back, so the budget counts estimates only (set spend_feed to settle real spend)")
@@ -147,7 +152,8 @@ public enum StageProcess {
         case .dispatch:
             let dispatcher = dryRun ? nil : try PipelineComponents.makeDispatcher(configuration, logger: logger)
             let publisher = try configuration.router.spendFeed.map { feed in
-                try SpendFeedPublisher(endpoint: connectEndpoint(for: feed), context: context, logger: logger)
+                try SpendFeedPublisher(endpoint: connectEndpoint(for: feed), context: context, logger: logger,
+                                       security: security.spendFeed ?? .plain)
             }
             return WorkerParts(handler: StageHandlers.dispatch(DispatchStage(sender: dispatcher, settler: publisher)),
                                credit: configuration.stages.dispatch.concurrency, dispatcher: dispatcher, spendPublisher: publisher)
@@ -163,10 +169,11 @@ public enum StageProcess {
     /// A middle-stage process's worker, which serves until drained (SIGTERM/SIGINT, or the coordinator at
     /// the end of the run) and then closes what `parts` opened.
     public static func worker(
-        role: StageRole, parts: WorkerParts, endpoint: String, context: Context, logger: Logger
+        role: StageRole, parts: WorkerParts, endpoint: String, context: Context, logger: Logger,
+        security: LinkSecurity = .plain
     ) throws -> StageWorkerService {
         let worker = try StageWorker(
-            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, parts.credit))),
+            configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, parts.credit)), security: security),
             context: context, logger: logger, handler: parts.handler)
         return StageWorkerService(workers: [worker], context: context, logger: logger, onExit: { await parts.shutdown(logger: logger) })
     }
@@ -178,6 +185,7 @@ public enum StageProcess {
     public static func sink(
         configuration: PipelineConfiguration, outputDirectory: String, ordered: Bool, input: String?, inputLines: Int? = nil,
         dryRun: Bool, budgetUSD: Double?, retryErrors: Bool = false, endpoint: String, context: Context, logger: Logger,
+        security: LinkSecurity = .plain,
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in },
         budgetReport: @escaping @Sendable () -> BudgetReport? = { nil }
     ) throws -> SinkService {
@@ -191,7 +199,7 @@ public enum StageProcess {
         return SinkService(
             sink: sink,
             configuration: .init(endpoint: endpoint, ordered: ordered, input: input, inputLines: total, dryRun: dryRun,
-                                 budgetUSD: budgetUSD ?? configuration.router.budgetUSD),
+                                 budgetUSD: budgetUSD ?? configuration.router.budgetUSD, security: security),
             context: context, logger: logger, onProgress: onProgress, budgetReport: budgetReport)
     }
 

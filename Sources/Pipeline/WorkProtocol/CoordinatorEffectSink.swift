@@ -20,6 +20,8 @@ struct CoordinatorEffectSink: WorkCoordinatorEffects {
     private var outgoing = OutgoingFrames()
     /// The first fatal send error since the last `flushAll()`.
     private var failure: WorkRuntimeError?
+    /// Protocol warnings (out-of-order messages) are logged at most ten a second.
+    private var warnings = LogLimiter()
 
     init(socket: Socket, journal: WorkJournal?, logger: Logger) {
         self.socket = socket
@@ -49,7 +51,22 @@ struct CoordinatorEffectSink: WorkCoordinatorEffects {
 
     func journalAccepted(_ requestID: String) { journal?.appendAccepted(requestID) }
     func journalCompleted(_ requestID: String) { journal?.appendCompleted(requestID) }
-    func warning(_ text: String) { logger.warning("\(text)") }
+    mutating func warning(_ text: String) {
+        let (log, suppressed) = warnings.admit(now: monotonicMillis())
+        guard log else { return }
+        if suppressed > 0 {
+            logger.warning("\(text)", metadata: ["suppressed_since_last": "\(suppressed)"])
+        } else {
+            logger.warning("\(text)")
+        }
+    }
+
+    /// Reports the warnings the last window held back (call on the loop's timer).
+    mutating func tick(now: UInt64) {
+        if let count = warnings.flush(now: now) {
+            logger.warning("more protocol warnings than were logged", metadata: ["suppressed_since_last": "\(count)"])
+        }
+    }
 
     /// Sends every peer's frame of this pass; throws the pass's fatal send error, if any.
     mutating func flushAll() throws(WorkRuntimeError) {

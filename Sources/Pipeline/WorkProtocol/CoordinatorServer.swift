@@ -30,15 +30,19 @@ public final class CoordinatorServer: Sendable {
         /// on other machines need it (stage mode: a few heartbeat intervals); in-process workers do not.
         /// Default 0.
         public var closingGraceMillis: UInt64
+        /// CURVE (server role, with its ZAP handler) or plain, and the largest frame accepted. Default plain.
+        public var security: LinkSecurity
 
         public init(endpoint: String, work: WorkCoordinatorConfiguration, journalPath: String? = nil,
-                    stopWhenFinished: Bool = true, batchSize: Int = 512, closingGraceMillis: UInt64 = 0) {
+                    stopWhenFinished: Bool = true, batchSize: Int = 512, closingGraceMillis: UInt64 = 0,
+                    security: LinkSecurity = .plain) {
             self.endpoint = endpoint
             self.work = work
             self.journalPath = journalPath
             self.stopWhenFinished = stopWhenFinished
             self.batchSize = batchSize
             self.closingGraceMillis = closingGraceMillis
+            self.security = security
         }
     }
 
@@ -113,10 +117,12 @@ public final class CoordinatorServer: Sendable {
                 "truncated_bytes": "\(recovery.truncatedBytes)",
             ])
         }
-        let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in
-            try context.socket(.router, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0))
-        }
+        let options = try configuration.security.applied(
+            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0), context: context, zapDomain: "coordinator")
+        let socket = try zmq("create ROUTER") { () throws(ZeroMQError) in try context.socket(.router, options: options) }
         defer { socket.close() }
+        var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "peer", isClient: false, logger: logger)
+        defer { watch?.close() }
         // Effects are applied as they happen: sends go into per-peer frames, sent by `flushAll()` after each pass.
         var machine = WorkCoordinatorMachine(configuration: configuration.work, completed: recovery.completed,
                                              effects: CoordinatorEffectSink(socket: socket, journal: journal, logger: logger))
@@ -126,13 +132,16 @@ public final class CoordinatorServer: Sendable {
         let bound = resolved.isEmpty ? configuration.endpoint : resolved  // inproc reports no last endpoint
         boundEndpoint.withLock { $0 = bound }
         bindSignal.signal()
+        let mechanism = try zmq("read ZMQ_MECHANISM") { () throws(ZeroMQError) in try socket.mechanism }
         logger.info("coordinator listening", metadata: [
-            "endpoint": "\(bound)", "stages": "\(configuration.work.stages.joined(separator: ","))",
+            "endpoint": "\(bound)", "stages": "\(configuration.work.stages.joined(separator: ","))", "mechanism": "\(mechanism)",
         ])
 
         let poller = Poller()
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
         let wakeItem = poller.register(fileDescriptor: wake.readEnd)
+        if let events = watch?.eventSocket { try zmq("poll register") { () throws(ZeroMQError) in try poller.register(events) } }
+        var refusals = FrameRefusals(logger: logger)
         let frame = Message()
         let identity = Message()
         var decoded: [WireInboundMessage] = []
@@ -153,18 +162,28 @@ public final class CoordinatorServer: Sendable {
             let timeout = nextTick > before ? nextTick - before : 0
             _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
             if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
+            try watch?.check()
             let now = monotonicMillis()  // one clock read per batch: the batch is handled within a few ms
             var handled = 0
             while handled < configuration.batchSize {
+                var extraFrames = 0
                 do {
                     try socket.receive(into: identity, timeout: .zero)
                     guard identity.hasMore else { continue }
                     try socket.receive(into: frame, timeout: nil)
-                    while frame.hasMore { try socket.receive(into: frame, timeout: nil) }  // extra frames: not ours
+                    while frame.hasMore {  // a multipart message: not the protocol's, refused whole below
+                        try socket.receive(into: frame, timeout: nil)
+                        extraFrames += 1
+                    }
                 } catch .timeout {
                     break
                 } catch {
                     throw .zeroMQ(operation: "receive on ROUTER", error)
+                }
+                guard extraFrames == 0 else {
+                    refusals.refuse(.multipart, detail: "\(extraFrames + 1) frames where the protocol sends one", connection: identity, now: now)
+                    handled += 1
+                    continue
                 }
                 let peer = identity.withUnsafeBytes { machine.effects.peers.key(for: $0) }
                 decoded.removeAll(keepingCapacity: true)
@@ -175,7 +194,7 @@ public final class CoordinatorServer: Sendable {
                 do {
                     try WireCodec.decodeInbound(shared, into: &decoded)
                 } catch {
-                    logger.warning("dropped malformed frame", metadata: ["error": "\(error)", "bytes": "\(shared.count)"])
+                    refusals.refuse(error, bytes: shared.count, connection: identity, now: now)
                     handled += 1
                     continue
                 }
@@ -186,10 +205,12 @@ public final class CoordinatorServer: Sendable {
             try machine.effects.flushAll()
             let after = monotonicMillis()
             if after >= nextTick {
+                refusals.tick(now: after)
+                machine.effects.tick(now: after)
                 machine.tick(now: after)
                 try machine.effects.flushAll()
                 nextTick = after + tickInterval
-                latestStats.withLock { $0 = machine.stats }
+                latestStats.withLock { $0 = machine.stats; $0.refusedFrames = refusals.total }
                 gauges.record(pending: machine.pendingCounts, stageWorkers: machine.workerCounts, counters: machine.stageCounters,
                               inFlight: machine.inFlightCount, workers: machine.workerCount)
             }
@@ -212,7 +233,8 @@ public final class CoordinatorServer: Sendable {
         } catch {
             throw .journal(error)
         }
-        let stats = machine.stats
+        var stats = machine.stats
+        stats.refusedFrames = refusals.total
         latestStats.withLock { $0 = stats }
         return (recovery, stats)
     }

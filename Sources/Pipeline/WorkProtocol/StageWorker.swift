@@ -34,16 +34,23 @@ public final class StageWorker: LeaseRenewer {
         /// that finish in microseconds or suspend at once (I/O): CPU-heavy work would hold up the
         /// worker's socket loop, its heartbeats and its other tasks. Default false.
         public var inlineHandlers: Bool
+        /// CURVE (client role) or plain, and the largest frame accepted. Default plain.
+        public var security: LinkSecurity
 
         public init(endpoint: String, stage: String, credit: UInt32 = 16, heartbeatIntervalMillis: UInt64 = 500,
-                    coordinatorTimeoutMillis: UInt64 = 3_000, inlineHandlers: Bool = false) {
+                    coordinatorTimeoutMillis: UInt64 = 3_000, inlineHandlers: Bool = false, security: LinkSecurity = .plain) {
             self.endpoint = endpoint
             self.stage = stage
             self.credit = credit
             self.heartbeatIntervalMillis = heartbeatIntervalMillis
             self.coordinatorTimeoutMillis = coordinatorTimeoutMillis
             self.inlineHandlers = inlineHandlers
+            self.security = security
         }
+
+        /// Tasks a worker holds before it refuses more: twice its credit, since after a RESET the coordinator
+        /// leases a full credit again while the tasks of the old lease may still be running.
+        var maxHeldTasks: Int { 2 * max(1, Int(credit)) }
     }
 
     /// Counters of one worker.
@@ -51,6 +58,8 @@ public final class StageWorker: LeaseRenewer {
         public var done = 0
         public var failed = 0
         public var resets = 0
+        /// Tasks refused because the worker already held `2 × credit` (a coordinator over-leasing).
+        public var refused = 0
     }
 
     enum Outgoing: Sendable {
@@ -135,15 +144,20 @@ public final class StageWorker: LeaseRenewer {
     }
 
     private func loop() throws(WorkRuntimeError) {
-        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
-            try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
-                                                               reconnectInterval: .milliseconds(100)))
-        }
+        let options = try configuration.security.applied(
+            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
+                              reconnectIntervalMax: .seconds(2)),
+            context: context, zapDomain: "")
+        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in try context.socket(.dealer, options: options) }
         defer { socket.close() }
+        var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "coordinator", isClient: true, logger: logger)
+        defer { watch?.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
         let poller = Poller()
         try zmq("poll register") { () throws(ZeroMQError) in try poller.register(socket) }
         let wakeItem = poller.register(fileDescriptor: wake.readEnd)
+        if let events = watch?.eventSocket { try zmq("poll register") { () throws(ZeroMQError) in try poller.register(events) } }
+        var refusals = LogLimiter()
 
         // Everything a loop turn has to say goes out as one frame (a batch frame when there is more
         // than one message: a busy worker's DONEs), sent just before the loop waits, so a lone
@@ -177,6 +191,7 @@ public final class StageWorker: LeaseRenewer {
                 counters.withLock { total in
                     total.done += turn.done
                     total.failed += turn.failed
+                    total.refused += turn.refused
                 }
                 stats = Stats()
             }
@@ -184,6 +199,7 @@ public final class StageWorker: LeaseRenewer {
             let timeout = nextHeartbeat > now ? nextHeartbeat - now : 0
             _ = try zmq("poll") { () throws(ZeroMQError) in try poller.poll(timeout: .milliseconds(Int64(timeout))) }
             if poller.events(at: wakeItem).contains(.readable) { wake.drain() }
+            try watch?.check()
 
             try collectAnswers(into: &outbox, buffer: &posted, running: &running, stats: &stats, socket: socket)
 
@@ -207,6 +223,14 @@ public final class StageWorker: LeaseRenewer {
                 }
                 for message in decoded {
                     switch message {
+                    case .task(let task) where running + waiting.count >= configuration.maxHeldTasks:
+                        // A coordinator leasing past the bound: hand the task back (it is requeued, not lost).
+                        stats.refused += 1
+                        if refusals.admit(now: monotonicMillis()).log {
+                            logger.warning("refused a task beyond this worker's bound (2 × credit held); the coordinator requeues it",
+                                           metadata: ["held": "\(running + waiting.count)", "credit": "\(configuration.credit)"])
+                        }
+                        try outbox.send(.fail(taskID: task.taskID, permanent: false, reason: "worker holds 2 × its credit already"), on: socket)
                     case .task(let task): waiting.append(task)
                     case .reset:
                         counters.withLock { $0.resets += 1 }

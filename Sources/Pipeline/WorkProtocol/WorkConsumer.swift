@@ -22,11 +22,15 @@ public final class WorkConsumer: Sendable {
         /// (REOPEN, sent again). Default: nothing.
         public var announce: @Sendable () -> Announcement
 
-        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500,
+        /// CURVE (client role) or plain, and the largest frame accepted. Default plain.
+        public var security: LinkSecurity
+
+        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500, security: LinkSecurity = .plain,
                     announce: @escaping @Sendable () -> Announcement = { Announcement() }) {
             self.endpoint = endpoint
             self.credit = credit
             self.heartbeatIntervalMillis = heartbeatIntervalMillis
+            self.security = security
             self.announce = announce
         }
     }
@@ -107,11 +111,14 @@ public final class WorkConsumer: Sendable {
     }
 
     private func loop(write: Write, flush: Flush) throws(WorkRuntimeError) -> Stats {
-        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
-            try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
-                                                               reconnectInterval: .milliseconds(100)))
-        }
+        let options = try configuration.security.applied(
+            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
+                              reconnectIntervalMax: .seconds(2)),
+            context: context, zapDomain: "")
+        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in try context.socket(.dealer, options: options) }
         defer { socket.close() }
+        var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "coordinator", isClient: true, logger: logger)
+        defer { watch?.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
         // A flushed batch's ACKs leave as one frame.
         var outbox = DealerOutbox()
@@ -130,6 +137,7 @@ public final class WorkConsumer: Sendable {
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
+            try watch?.check()
             if !waited && stopWhenIdle.load(ordering: .acquiring) {
                 logger.info("stopped before the run finished", metadata: ["received": "\(stats.received)"])
                 return stats

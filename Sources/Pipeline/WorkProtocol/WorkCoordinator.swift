@@ -105,6 +105,11 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private var producerOutstanding = 0
     private var consumer: Peer?
     private var consumerCapacity = 0
+    /// ACK/REOPEN from peers that have not yet said HELLO as consumer (see `hold`), oldest peer first.
+    private var heldAnnouncements: [(peer: Peer, items: [HeldAnnouncement])] = []
+    private enum HeldAnnouncement { case written(String), reopened(String) }
+    private static var heldPeersLimit: Int { 4 }
+    private static var heldAnnouncementsLimit: Int { 16_000_000 }
     /// Request slots whose result waits for consumer credit, in order.
     private var deliveries = RingBuffer<Int>()
     private var awaitingAckCount = 0
@@ -214,7 +219,12 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         case .ready(let stage, let credit):
             // Closing: a worker that (re)announces itself is told to leave, not given work.
             if isClosing { return send(peer, .drain) }
-            workerReady(peer, stage: stage, credit: Int(credit), now: now)
+            var granted = Int(credit)
+            if granted > configuration.maxWorkerCredit {
+                effects.warning("worker announced credit \(credit), more than the \(configuration.maxWorkerCredit) one worker may hold; capped")
+                granted = configuration.maxWorkerCredit
+            }
+            workerReady(peer, stage: stage, credit: granted, now: now)
         case .done(let taskID, let payload): workerDone(peer, taskID: taskID, payload: payload, now: now)
         case .fail(let taskID, let permanent, let reason):
             workerFailed(peer, taskID: taskID, permanent: permanent, reason: reason, now: now)
@@ -233,14 +243,15 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
                 payload.withUnsafeBytes { submit(peer, requestID: UnsafeRawBufferPointer(utf8), payload: $0, now: now) }
             }
         case .endOfInput:
-            guard peer == producer else { return send(peer, .reset) }
+            guard peer == producer else { return refuse(peer, "END_OF_INPUT from a peer that is not the producer") }
             inputEnded = true
             checkFinished()
         case .ack(let requestID):
             var id = requestID
             id.withUTF8 { acknowledge(peer, requestID: UnsafeRawBufferPointer($0)) }
-        case .reopen(let requestID): reopen(requestID)
+        case .reopen(let requestID): reopen(peer, requestID)
         case .task, .grant, .alreadyDone, .result, .finished, .reset:
+            stats.refused += 1
             effects.warning("peer sent \(message.kindName), which only the coordinator sends; ignored")
         }
     }
@@ -282,6 +293,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private mutating func workerReady(_ peer: Peer, stage name: String, credit: Int, now: UInt64) {
         frameWorker = nil  // the table may change below
         guard let stage = stageIndex[name] else {
+            stats.refused += 1
             effects.warning("worker announced unknown stage \(name); known: \(configuration.stages.joined(separator: ", "))")
             return
         }
@@ -453,7 +465,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// `requestID`, `payload`: borrowed bytes (from the received frame on the server's path).
     private mutating func submit(_ peer: Peer, requestID: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, now: UInt64) {
-        guard peer == producer else { return send(peer, .reset) }
+        guard peer == producer else { return refuse(peer, "SUBMIT from a peer that is not the producer") }
         producerOutstanding = max(0, producerOutstanding - 1)
         if completed.contains(utf8: requestID.assumingMemoryBound(to: UInt8.self)) {
             stats.alreadyDone += 1
@@ -519,6 +531,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     // MARK: Consumer
 
     private mutating func consumerHello(_ peer: Peer, credit: Int) {
+        applyHeldAnnouncements(of: peer)
         consumer = peer
         consumerCapacity = max(1, credit)
         // Results sent to an earlier consumer and not acknowledged go first, in request ID order.
@@ -563,20 +576,13 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     /// `requestID`: the ID's UTF-8 bytes, borrowed (from the received frame on the server's path).
     private mutating func acknowledge(_ peer: Peer, requestID: UnsafeRawBufferPointer) {
         let hash = requestSlots.hash(requestID)
-        guard let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) else {
-            // Not in flight: the sender holds the record durably (a sink announcing what an earlier run
-            // wrote, before its HELLO): it is completed, and a submit of it is answered `alreadyDone`.
-            let utf8 = requestID.assumingMemoryBound(to: UInt8.self)
-            guard !completed.contains(utf8: utf8) else {
-                stats.staleIgnored += 1
-                return
-            }
-            completed.insert(utf8: utf8)
-            stats.announcedCompleted += 1
-            effects.journalCompleted(String(decoding: requestID, as: UTF8.self))
-            return
+        let slot = requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) })
+        guard peer == consumer else {
+            // In flight: only the consumer it was delivered to settles it (an old consumer is told to reset).
+            guard isStranger(peer), slot == nil else { return refuse(peer, "ACK from a peer that is not the consumer") }
+            return hold(.written(String(decoding: requestID, as: UTF8.self)), from: peer)
         }
-        guard peer == consumer else { return send(peer, .reset) }
+        guard let slot else { return announceWritten(requestID) }
         guard requests[slot].awaitingAck else {
             stats.staleIgnored += 1
             return
@@ -593,12 +599,74 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         checkFinished()
     }
 
+    /// A request the consumer holds durably and that is not in flight (a sink saying what an earlier run
+    /// wrote): it is completed, and a submit of it is answered `alreadyDone`. In flight: it is
+    /// delivered again and the consumer's ACK settles it.
+    private mutating func announceWritten(_ requestID: UnsafeRawBufferPointer) {
+        let hash = requestSlots.hash(requestID)
+        let utf8 = requestID.assumingMemoryBound(to: UInt8.self)
+        guard requestSlots.find(hash: hash, matches: { slot in Self.equal(requests[slot].requestID, requestID) }) == nil,
+              !completed.contains(utf8: utf8) else {
+            stats.staleIgnored += 1
+            return
+        }
+        completed.insert(utf8: utf8)
+        stats.announcedCompleted += 1
+        effects.journalCompleted(String(decoding: requestID, as: UTF8.self))
+    }
+
     /// The consumer will replace its record of `requestID` (a failed line retried): a later submit of it is
     /// accepted again. Not journaled: the consumer says it again whenever it joins, until replaced.
-    private mutating func reopen(_ requestID: String) {
+    private mutating func reopen(_ peer: Peer, _ requestID: String) {
+        guard peer == consumer else {
+            guard isStranger(peer) else { return refuse(peer, "REOPEN from a peer that is not the consumer") }
+            return hold(.reopened(requestID), from: peer)
+        }
+        reopenNow(requestID)
+    }
+
+    private mutating func reopenNow(_ requestID: String) {
         guard completed.contains(requestID) else { return }
         completed.remove(requestID)
         stats.reopened += 1
+    }
+
+    /// Neither a worker nor the producer nor the consumer: a sink about to join, or an admitted peer that
+    /// has not said what it is.
+    private func isStranger(_ peer: Peer) -> Bool {
+        workerSlot(peer) == nil && peer != producer && peer != consumer
+    }
+
+    /// Keeps what a peer that has not joined says it holds until its HELLO as consumer (a sink sends them
+    /// just before it): nothing a peer says counts before it is the consumer, so an admitted peer that
+    /// never joins cannot mark lines done. Bounded: the oldest peer's are dropped past `heldPeersLimit`
+    /// peers, and a peer past `heldAnnouncementsLimit` is refused.
+    private mutating func hold(_ announcement: HeldAnnouncement, from peer: Peer) {
+        if let index = heldAnnouncements.firstIndex(where: { $0.peer == peer }) {
+            guard heldAnnouncements[index].items.count < Self.heldAnnouncementsLimit else {
+                return refuse(peer, "more than \(Self.heldAnnouncementsLimit) ACK/REOPEN before a HELLO")
+            }
+            heldAnnouncements[index].items.append(announcement)
+        } else {
+            if heldAnnouncements.count >= Self.heldPeersLimit {
+                let dropped = heldAnnouncements.removeFirst()
+                effects.warning("dropped \(dropped.items.count) ACK/REOPEN of a peer that never joined as consumer")
+            }
+            heldAnnouncements.append((peer, [announcement]))
+        }
+        stats.announcementsHeld += 1
+    }
+
+    /// Applies what `peer` said before its HELLO as consumer, in order.
+    private mutating func applyHeldAnnouncements(of peer: Peer) {
+        guard let index = heldAnnouncements.firstIndex(where: { $0.peer == peer }) else { return }
+        for announcement in heldAnnouncements.remove(at: index).items {
+            stats.announcementsHeld -= 1
+            switch announcement {
+            case .written(var requestID): requestID.withUTF8 { announceWritten(UnsafeRawBufferPointer($0)) }
+            case .reopened(let requestID): reopenNow(requestID)
+            }
+        }
     }
 
     private mutating func checkFinished() {
@@ -610,5 +678,13 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     private mutating func send(_ peer: Peer, _ message: WireMessage) {
         effects.send(message, to: peer)
+    }
+
+    /// An out-of-order message: not acted on, logged with why, and the peer told RESET (a producer or
+    /// consumer that outlived a coordinator restart announces itself again; anyone else learns nothing).
+    private mutating func refuse(_ peer: Peer, _ why: String) {
+        stats.refused += 1
+        effects.warning("refused: \(why) (told RESET)")
+        send(peer, .reset)
     }
 }

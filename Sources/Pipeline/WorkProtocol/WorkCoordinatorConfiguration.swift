@@ -14,6 +14,9 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
     /// Most requests accepted but not yet acknowledged by the consumer; bounds memory and slows the
     /// producer when a stage is slow. Default 1000.
     public var window: Int
+    /// Most tasks leased to one worker at once, whatever credit its READY claims: a worker (or a peer
+    /// posing as one) cannot hoard the queue. Default 1024.
+    public var maxWorkerCredit: Int
     /// Grant the producer no credit before a consumer has joined. A consumer announces the records an
     /// earlier run wrote (ACKs before its HELLO), so with this set no line it already holds is ever
     /// accepted, sent and paid for again, whichever process wrote it. Default false.
@@ -22,6 +25,7 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
     public init(
         stages: [String], maxAttempts: UInt16 = 3, leaseMillis: UInt32 = 60_000,
         workerTimeoutMillis: UInt64 = 3_000, heartbeatIntervalMillis: UInt64 = 500, window: Int = 1_000,
+        maxWorkerCredit: Int = 1_024,
         inputWaitsForConsumer: Bool = false
     ) {
         self.stages = stages
@@ -30,6 +34,7 @@ public struct WorkCoordinatorConfiguration: Sendable, Equatable {
         self.workerTimeoutMillis = workerTimeoutMillis
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.window = window
+        self.maxWorkerCredit = maxWorkerCredit
         self.inputWaitsForConsumer = inputWaitsForConsumer
     }
 }

@@ -18,10 +18,18 @@ public struct WorkCoordinatorStats: Sendable, Equatable {
     public var failed = 0
     /// Workers presumed dead (silent past the timeout).
     public var workersLost = 0
+    /// Well-formed messages refused as out of order (a SUBMIT not from the producer, an ACK not from
+    /// the consumer, a message only the coordinator sends, a READY for an unknown stage).
+    public var refused = 0
+    /// Frames refused before decoding (malformed, truncated, unknown version, multipart): counted by
+    /// `CoordinatorServer`, 0 in the state machine.
+    public var refusedFrames = 0
     /// Requests the consumer said it already holds (ACK of a request not in flight: an earlier run wrote it).
     public var announcedCompleted = 0
     /// Completed requests the consumer reopened (REOPEN: their failed record is to be replaced).
     public var reopened = 0
+    /// ACK/REOPEN held for peers that have not yet joined as consumer (applied at their HELLO).
+    public var announcementsHeld = 0
 
     public init() {}
 }

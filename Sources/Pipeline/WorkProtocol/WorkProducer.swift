@@ -18,10 +18,13 @@ public final class WorkProducer: Sendable {
         public var endpoint: String
         /// Idle heartbeat period, by which a restarted coordinator is noticed. Default 500 ms.
         public var heartbeatIntervalMillis: UInt64
+        /// CURVE (client role) or plain, and the largest frame accepted. Default plain.
+        public var security: LinkSecurity
 
-        public init(endpoint: String, heartbeatIntervalMillis: UInt64 = 500) {
+        public init(endpoint: String, heartbeatIntervalMillis: UInt64 = 500, security: LinkSecurity = .plain) {
             self.endpoint = endpoint
             self.heartbeatIntervalMillis = heartbeatIntervalMillis
+            self.security = security
         }
     }
 
@@ -71,11 +74,14 @@ public final class WorkProducer: Sendable {
     }
 
     private func loop(_ source: Source) throws(WorkRuntimeError) -> Stats {
-        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in
-            try context.socket(.dealer, options: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0,
-                                                               reconnectInterval: .milliseconds(100)))
-        }
+        let options = try configuration.security.applied(
+            to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
+                              reconnectIntervalMax: .seconds(2)),
+            context: context, zapDomain: "")
+        let socket = try zmq("create DEALER") { () throws(ZeroMQError) in try context.socket(.dealer, options: options) }
         defer { socket.close() }
+        var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "coordinator", isClient: true, logger: logger)
+        defer { watch?.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
         // Submits of one turn leave as batch frames (a lone message as a plain frame).
         var outbox = DealerOutbox(maxMessages: Self.maxSubmitsPerFrame)
@@ -113,6 +119,7 @@ public final class WorkProducer: Sendable {
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
+            try watch?.check()
             if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try outbox.send(.heartbeat, on: socket)
                 try outbox.flush(on: socket)

@@ -12,6 +12,9 @@ public enum WorkRuntimeError: Error, Sendable, CustomStringConvertible {
     case consumerWrite(String)
     /// The producer's input failed.
     case producerInput(String)
+    /// The server at `endpoint` refused this process's CURVE key (ZAP status `status`): it is not among
+    /// the server's authorised keys.
+    case refused(endpoint: String, peer: String, status: UInt32)
 
     public var description: String {
         switch self {
@@ -22,6 +25,9 @@ public enum WorkRuntimeError: Error, Sendable, CustomStringConvertible {
         case .journal(let error): return "\(error)"
         case .consumerWrite(let why): return "consumer could not write results: \(why); fix it and restart: unacknowledged results are redelivered"
         case .producerInput(let why): return "producer input failed: \(why)"
+        case .refused(let endpoint, let peer, let status):
+            return "the \(peer) at \(endpoint) refused this process's CURVE key (status \(status)): copy this process's public.key "
+                + "into the \(peer)'s security.curve.authorized_keys directory (it rereads it within a second), then start this process again"
         }
     }
 }

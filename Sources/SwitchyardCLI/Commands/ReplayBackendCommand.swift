@@ -58,6 +58,15 @@ struct ReplayBackendCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @Option(name: .customLong("tls-cert"), help: "Serve https with this PEM certificate (chain); needs --tls-key.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "The certificate's PEM private key (mode 0600).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-client-ca"), help: "Require client certificates signed by this PEM CA (mutual TLS).")
+    var tlsClientCA: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
@@ -71,6 +80,8 @@ struct ReplayBackendCommand: AsyncParsableCommand {
         if let latencyP99, latencyP99 < latencyP50 {
             throw ValidationError("--latency-ms-p99 must be at least --latency-ms-p50")
         }
+        if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsClientCA != nil && tlsCertificate == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
     }
 
     func run() async throws {
@@ -89,12 +100,18 @@ struct ReplayBackendCommand: AsyncParsableCommand {
         let modelCount = catalog.models.count
         let host = self.host
         let announce = logger
-        let app = server.makeApplication { port in
+        let scheme = tlsCertificate == nil ? "http" : "https"
+        let onRunning: @Sendable (Int) async -> Void = { port in
             announce.notice("replay backend listening", metadata: [
-                "url": "http://\(host):\(port)/v1", "models": "\(modelCount)",
+                "url": "\(scheme)://\(host):\(port)/v1", "models": "\(modelCount)",
             ])
-            FileHandle.standardOutput.write(Data("replay-backend: http://\(host):\(port)/v1 serving \(modelCount) models\n".utf8))
+            FileHandle.standardOutput.write(Data("replay-backend: \(scheme)://\(host):\(port)/v1 serving \(modelCount) models\n".utf8))
         }
-        try await app.runService()
+        if let tlsCertificate, let tlsKey {
+            let tls = try ReplayServer.tlsConfiguration(certificate: tlsCertificate, privateKey: tlsKey, clientCA: tlsClientCA)
+            try await server.makeApplication(tls: tls, onRunning: onRunning).runService()
+        } else {
+            try await server.makeApplication(onRunning: onRunning).runService()
+        }
     }
 }

@@ -74,6 +74,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitStatus.exit("run", "\(error)", status: ExitStatus.badSetup)
         }
         let outputDirectory = output ?? configuration.output.directory
+        // Before the components: the metrics they create (the dispatcher's among them) report from the start.
+        let metrics = process.metrics(configuration, logger: logger)
         let components: PipelineComponents
         do {
             // The batch's line count lets the score stage stream λ over the whole batch.
@@ -99,7 +101,6 @@ struct RunCommand: AsyncParsableCommand {
         options.retryErrors = retryErrors
         let reporter = ProgressReporter(logger: logger, console: console, showBar: !noProgress,
                                         budgetUSD: budgetUSD ?? configuration.router.budgetUSD)
-        let metrics = process.metrics(configuration, logger: logger)
         let outcome: LocalPipeline.Outcome
         do {
             outcome = try await LocalPipeline(configuration: configuration, components: components, options: options)

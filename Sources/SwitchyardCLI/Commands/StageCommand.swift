@@ -24,6 +24,11 @@ struct StageCommand: AsyncParsableCommand {
             The coordinator, ingest and the sink end with the run; SIGTERM or SIGINT stops any stage \
             gracefully (a worker finishes its leased tasks, then leaves). `switchyard stage ROLE --help` says \
             what each role does.
+
+            Across machines, set security.curve in pipeline.yaml: every tcp link is then authenticated and \
+            encrypted with CURVE keys (`switchyard keys generate --out DIR` makes each process's pair; give each \
+            process its own with --key-dir). Plain text to a non-loopback address is refused unless \
+            security.insecure is true.
             """,
         subcommands: [
             StageCoordinatorCommand.self, StageIngestCommand.self, StageProfileCommand.self,
@@ -39,14 +44,18 @@ struct StageConfigOptions: ParsableArguments {
 
     @Option(name: .long, help: "Coordinator endpoint to connect to (default: coordinator.endpoint, a 0.0.0.0 host as 127.0.0.1).")
     var connect: String?
+
+    @Option(name: .customLong("key-dir"), help: "This process's CURVE key pair directory (public.key, secret.key; default security.curve.key_dir).")
+    var keyDir: String?
 }
 
-/// The body every stage command shares: load the configuration, build the role's service, run it (and
-/// the metrics endpoint) in one `ServiceGroup`, and turn failures into the documented exit statuses.
+/// The body every stage command shares: load the configuration, secure the links (`TransportSecurity`),
+/// build the role's service, run it (and the metrics endpoint) in one `ServiceGroup`, and turn failures
+/// into the documented exit statuses. `bind`: the coordinator's own endpoint, when it overrides the configuration's.
 enum StageRunner {
     static func run(
-        _ role: StageRole, options: StageConfigOptions, process: ProcessOptions, checkFiles: Bool = false,
-        make: (PipelineConfiguration, _ endpoint: String, Context, Logger) async throws -> any Service
+        _ role: StageRole, options: StageConfigOptions, process: ProcessOptions, checkFiles: Bool = false, bind: String? = nil,
+        make: (PipelineConfiguration, _ endpoint: String, Context, TransportSecurity, Logger) async throws -> any Service
     ) async throws {
         let verb = "stage \(role.rawValue)"
         var (logger, _) = process.logging.bootstrap(label: "switchyard.stage.\(role.rawValue)")
@@ -60,9 +69,24 @@ enum StageRunner {
         let endpoint = options.connect ?? StageProcess.connectEndpoint(for: configuration.coordinator.endpoint)
         let context = try Context()
         defer { context.shutdown() }
+        let security: TransportSecurity
+        do {
+            let feed = configuration.router.spendFeed.map { role == .dispatch ? StageProcess.connectEndpoint(for: $0) : $0 }
+            security = try TransportSecurity.prepare(
+                configuration, role: role,
+                coordinatorEndpoint: role == .coordinator ? (bind ?? configuration.coordinator.endpoint) : endpoint,
+                spendFeedEndpoint: feed, keyDirectory: options.keyDir, context: context, logger: logger)
+        } catch {
+            var error = error
+            error.file = options.config
+            throw ExitStatus.exit(verb, "\(error)", status: ExitStatus.badSetup)
+        }
+        defer { security.stop() }
+        // Before the service is made: metrics created from now on (the dispatcher's among them) report.
+        let metrics = process.metrics(configuration, logger: logger)
         let service: any Service
         do {
-            service = try await make(configuration, endpoint, context, logger)
+            service = try await make(configuration, endpoint, context, security, logger)
         } catch var error as ConfigurationError {
             error.file = options.config
             throw ExitStatus.exit(verb, "\(error)", status: ExitStatus.badSetup)
@@ -70,7 +94,7 @@ enum StageRunner {
             throw ExitStatus.exit(verb, "\(error)", status: ExitStatus.status(for: error))
         }
         do {
-            try await StageProcess.run(service, metrics: process.metrics(configuration, logger: logger), logger: logger)
+            try await StageProcess.run(service, metrics: metrics, logger: logger)
         } catch {
             throw ExitStatus.exit(verb, "\(error)", status: ExitStatus.failed)
         }
@@ -99,8 +123,9 @@ struct StageCoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let bind = self.bind
-        try await StageRunner.run(.coordinator, options: options, process: process) { configuration, _, context, logger in
-            try StageProcess.coordinator(configuration: configuration, endpoint: bind, context: context, logger: logger)
+        try await StageRunner.run(.coordinator, options: options, process: process, bind: bind) { configuration, _, context, security, logger in
+            try StageProcess.coordinator(configuration: configuration, endpoint: bind, context: context, logger: logger,
+                                         security: security.coordinator)
         }
     }
 }
@@ -126,8 +151,9 @@ struct StageIngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let input = self.input
-        try await StageRunner.run(.ingest, options: options, process: process) { configuration, endpoint, context, logger in
-            try StageProcess.ingest(configuration: configuration, input: input, endpoint: endpoint, context: context, logger: logger)
+        try await StageRunner.run(.ingest, options: options, process: process) { configuration, endpoint, context, security, logger in
+            try StageProcess.ingest(configuration: configuration, input: input, endpoint: endpoint, context: context, logger: logger,
+                                    security: security.coordinator)
         }
     }
 }
@@ -138,10 +164,10 @@ enum StageWorkerRunner {
         _ role: StageRole, options: StageConfigOptions, process: ProcessOptions, dryRun: Bool = false, budgetUSD: Double? = nil,
         expectedLines: Int? = nil
     ) async throws {
-        try await StageRunner.run(role, options: options, process: process, checkFiles: role == .profile || role == .score) { configuration, endpoint, context, logger in
+        try await StageRunner.run(role, options: options, process: process, checkFiles: role == .profile || role == .score) { configuration, endpoint, context, security, logger in
             let parts = try StageProcess.makeWorker(
                 role: role, configuration: configuration, dryRun: dryRun, budgetUSD: budgetUSD, expectedLines: expectedLines,
-                context: context, logger: logger)
+                context: context, logger: logger, security: security)
             // Dispatch takes no work before every backend answers and serves its model.
             do {
                 try await parts.dispatcher?.waitUntilReady()
@@ -149,7 +175,8 @@ enum StageWorkerRunner {
                 await parts.shutdown(logger: logger)
                 throw error
             }
-            return try StageProcess.worker(role: role, parts: parts, endpoint: endpoint, context: context, logger: logger)
+            return try StageProcess.worker(role: role, parts: parts, endpoint: endpoint, context: context, logger: logger,
+                                           security: security.coordinator)
         }
     }
 }
@@ -277,13 +304,14 @@ struct StageSinkCommand: AsyncParsableCommand {
     func run() async throws {
         let (output, input, ordered, dryRun, budgetUSD, retryErrors) = (self.output, self.input, self.ordered, self.dryRun, self.budgetUSD, self.retryErrors)
         var made: (service: SinkService, directory: String)?
-        try await StageRunner.run(.sink, options: options, process: process) { configuration, endpoint, context, logger in
+        try await StageRunner.run(.sink, options: options, process: process) { configuration, endpoint, context, security, logger in
             let directory = output ?? configuration.output.directory
             let reporter = ProgressReporter(logger: logger, console: Console(isTerminal: false))
             let service = try StageProcess.sink(
                 configuration: configuration, outputDirectory: directory,
                 ordered: ordered || configuration.output.ordered, input: input, dryRun: dryRun, budgetUSD: budgetUSD,
-                retryErrors: retryErrors, endpoint: endpoint, context: context, logger: logger) { reporter.update($0) }
+                retryErrors: retryErrors, endpoint: endpoint, context: context, logger: logger,
+                security: security.coordinator) { reporter.update($0) }
             made = (service, directory)
             return service
         }

@@ -37,15 +37,36 @@ struct WorkCoordinatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("worker-timeout-ms")) var workerTimeoutMillis: UInt64 = 3_000
     @Option(name: .customLong("heartbeat-ms")) var heartbeatMillis: UInt64 = 500
     @Option(name: .customLong("log-level")) var logLevel: String = "warning"
+    @Option(name: .customLong("payload-text"), help: "Each payload is this text and the request's number (instead of x bytes).")
+    var payloadText: String?
+    @Option(name: .customLong("key-dir"), help: "CURVE: this coordinator's key pair directory (with --authorized).") var keyDir: String?
+    @Option(help: "CURVE: directory of the workers' public keys (NAME.key) the coordinator admits.") var authorized: String?
+    @Option(name: .customLong("max-worker-credit")) var maxWorkerCredit: Int = 1_024
 
     func run() async throws {
         let logger = ProcessLogging.bootstrap(label: "switchyard.work.coordinator", level: logLevel, console: Console())
         let work = WorkCoordinatorConfiguration(
             stages: stages.split(separator: ",").map(String.init), maxAttempts: maxAttempts, leaseMillis: leaseMillis,
-            workerTimeoutMillis: workerTimeoutMillis, heartbeatIntervalMillis: heartbeatMillis, window: window)
+            workerTimeoutMillis: workerTimeoutMillis, heartbeatIntervalMillis: heartbeatMillis, window: window,
+            maxWorkerCredit: maxWorkerCredit)
         let context = try Context()
+        // CURVE: the in-process producer and consumer connect with the coordinator's own pair, which the ZAP policy admits too.
+        var serverSecurity = LinkSecurity.plain
+        var clientSecurity = LinkSecurity.plain
+        var authenticator: ZAPHandler?
+        if let keyDir, let authorized {
+            let pair = try CurveKeyFiles.loadKeyPair(directory: keyDir)
+            let keys = try AuthorizedKeys(directory: authorized, logger: logger)
+            let zap = try ZAPHandler(context: context) { request in
+                request.clientKey == pair.publicKey ? .allow(userID: "coordinator") : keys.decide(request)
+            }
+            authenticator = zap
+            serverSecurity = LinkSecurity(role: .curveServer(keyPair: pair, authenticator: zap))
+            clientSecurity = LinkSecurity(role: .curveClient(keyPair: pair, serverKey: pair.publicKey))
+        }
+        defer { authenticator?.stop() }
         let server = try CoordinatorServer(
-            configuration: .init(endpoint: endpoint, work: work, journalPath: journal), context: context, logger: logger)
+            configuration: .init(endpoint: endpoint, work: work, journalPath: journal, security: serverSecurity), context: context, logger: logger)
         let started = Date()
         async let served = server.run()
         guard let bound = await Task.detached(operation: { server.waitUntilBound() }).value else {
@@ -54,17 +75,20 @@ struct WorkCoordinatorCommand: AsyncParsableCommand {
         }
         let connect = bound.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
         let results = try ResultLogFile(path: output)
-        let consumer = WorkConsumer(configuration: .init(endpoint: connect, heartbeatIntervalMillis: heartbeatMillis), context: context, logger: logger)
-        let producer = WorkProducer(configuration: .init(endpoint: connect, heartbeatIntervalMillis: heartbeatMillis), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: connect, heartbeatIntervalMillis: heartbeatMillis, security: clientSecurity),
+                                    context: context, logger: logger)
+        let producer = WorkProducer(configuration: .init(endpoint: connect, heartbeatIntervalMillis: heartbeatMillis, security: clientSecurity),
+                                    context: context, logger: logger)
         let total = count
         let body = Data(repeating: UInt8(ascii: "x"), count: payloadBytes)
+        let text = payloadText
         async let consumed = consumer.run(write: { results.write($0) }, flush: { try results.flush() })
         async let produced = producer.run {
             var index = 0
             return AnyIterator<WorkItem> {
                 guard index < total else { return nil }
                 defer { index += 1 }
-                return WorkItem(requestID: "task-\(index)", payload: body)
+                return WorkItem(requestID: "task-\(index)", payload: text.map { Data("\($0) #\(index)".utf8) } ?? body)
             }
         }
         let (recovery, stats) = try await served
@@ -76,6 +100,8 @@ struct WorkCoordinatorCommand: AsyncParsableCommand {
             "alreadyDone": Double(stats.alreadyDone), "requeued": Double(stats.requeued),
             "staleIgnored": Double(stats.staleIgnored), "exhausted": Double(stats.exhausted),
             "workersLost": Double(stats.workersLost), "duplicateSubmits": Double(stats.duplicateSubmits),
+            "refused": Double(stats.refused), "refusedFrames": Double(stats.refusedFrames),
+            "announcementsHeld": Double(stats.announcementsHeld),
             "producerRestarts": Double(producerStats.restarts), "resultsInFile": Double(results.count),
             "duplicatesSkipped": Double(results.duplicatesSkipped),
             "journalRecords": Double(recovery.records), "journalTruncatedBytes": Double(recovery.truncatedBytes),
@@ -101,15 +127,22 @@ struct WorkWorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("fail-every"), help: "Answer a permanent FAIL for every Nth task (0: never).") var failEvery: Int = 0
     @Option(name: .customLong("heartbeat-ms")) var heartbeatMillis: UInt64 = 500
     @Option(name: .customLong("log-level")) var logLevel: String = "warning"
+    @Option(name: .customLong("key-dir"), help: "CURVE: this worker's key pair directory (with --server-key).") var keyDir: String?
+    @Option(name: .customLong("server-key"), help: "CURVE: the coordinator's public key (file or 40 Z85 characters).") var serverKey: String?
 
     func run() async throws {
         let logger = ProcessLogging.bootstrap(label: "switchyard.work.worker", level: logLevel, console: Console())
         let context = try Context()
+        var security = LinkSecurity.plain
+        if let keyDir, let serverKey {
+            security = LinkSecurity(role: .curveClient(keyPair: try CurveKeyFiles.loadKeyPair(directory: keyDir),
+                                                       serverKey: try CurveKeyFiles.publicKey(serverKey)))
+        }
         let suffix = Data("|\(stage)".utf8)
         let work = workMillis
         let failEvery = failEvery
         let worker = try StageWorker(
-            configuration: .init(endpoint: endpoint, stage: stage, credit: credit, heartbeatIntervalMillis: heartbeatMillis),
+            configuration: .init(endpoint: endpoint, stage: stage, credit: credit, heartbeatIntervalMillis: heartbeatMillis, security: security),
             context: context, logger: logger
         ) { task, payload in
             if work > 0 { try await Task.sleep(for: .milliseconds(work)) }

@@ -14,11 +14,11 @@ let quietLogger: Logger = {
 
 /// Runs a Hummingbird application on an ephemeral loopback port for the duration of `body`.
 func withRunningApplication<A: ApplicationProtocol, T: Sendable>(
-    _ make: (@escaping @Sendable (Int) async -> Void) -> A,
+    _ make: (@escaping @Sendable (Int) async -> Void) throws -> A,
     _ body: (Int) async throws -> T
 ) async throws -> T {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let app = make { port in continuation.yield(port) }
+    let app = try make { port in continuation.yield(port) }
     let task = Task { try await app.run() }
     var iterator = ports.makeAsyncIterator()
     guard let port = await iterator.next() else {
