@@ -1,6 +1,6 @@
 # Switchyard. `make demo` shows it working; `make test` is what CI runs.
 SWIFT ?= swift
-.PHONY: setup build release test demo bench clean real-backend test-real validate-deploy image test-deploy
+.PHONY: setup build release test demo bench clean real-backend test-real demo-real validate-deploy image test-deploy
 
 setup:
 	@bash scripts/setup
@@ -20,7 +20,7 @@ release: setup
 # real data) holds a thread for a minute or more, and two of them stall every other test, whose deadlines
 # then expire. So the heavy suites run on their own first, then everything else, then the suites that
 # assert on wall-clock timing (retry backoff, Retry-After, rate limits, settle deadlines).
-HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|BudgetRuleTests|RoutingEndToEndTests|AptitudeExperimentTests
+HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|BudgetRuleTests|CollectEndToEndTests|RealBackendOnboardingTests|DecisionParityTests
 TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ReadinessTests|ScoreBudgetTests|SpendFeedTests
 
 test: setup validate-deploy
@@ -37,7 +37,7 @@ real-backend:
 
 test-real: setup real-backend
 	$(SWIFT) build --build-tests
-	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter RealBackendTests
+	SWITCHYARD_REAL_BACKEND=1 $(SWIFT) test --skip-build --filter "RealBackendTests|RealBackendOnboardingTests"
 
 # Offline checks of the deployment files (compose, Kubernetes manifests with kubernetes-validate --strict);
 # part of `make test`.
@@ -57,9 +57,15 @@ test-deploy: setup
 demo: release
 	@bash scripts/demo
 
+# Opt-in: two real llama.cpp servers (SmolLM2-135M, Gemma 3 270M) onboarded into the ZeroEval router and
+# routed to beside replayed API models. First run builds llama-server (15-25 min, cached as for test-real).
+demo-real: release real-backend
+	@bash scripts/real-backend install-gemma
+	@bash scripts/demo-real
+
 bench: setup
 	$(RELEASE_BUILD)
 	@bash scripts/bench
 
 clean:
-	rm -rf .build demo-out bench-results
+	rm -rf .build demo-out demo-real-out bench-results

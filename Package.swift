@@ -9,8 +9,11 @@
 //   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS, hashed embedder
 //   Profiling                     what a query requires (capabilities, domains, tokens)
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
+//   Grading                       graders: a reply against a labelled prompt's gold answer
 //   Routing                       model profiles and routing strategies
 //   Backends                      OpenAI-compatible client, limits, retries, replay server
+//   Payloads                      what travels between stages: versioned compact binary, bodies as bytes
+//   Collecting                    outcomes from live models: collect, grade, routing data out
 //   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
 //   Evaluation                    cost-quality curves, router metrics, SVG plots
 //   SwitchyardCLI / switchyard    the command line
@@ -68,6 +71,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Budget", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+        .target(name: "Grading", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
         .target(
             name: "Routing",
             dependencies: [
@@ -79,7 +83,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "SwitchyardCore", "Embedding",
+                "SwitchyardCore", "Embedding", "Grading",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -92,9 +96,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Payloads",
+            dependencies: ["SwitchyardCore", "Wire", "Budget", "Routing"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Collecting",
+            dependencies: [
+                "SwitchyardCore", "Budget", "Grading", "Backends",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Pipeline",
             dependencies: [
-                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends",
+                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends", "Payloads",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -117,7 +134,7 @@ let package = Package(
             name: "SwitchyardCLI",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Pipeline", "Evaluation",
+                "Backends", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,7 +149,7 @@ let package = Package(
             name: "SwitchyardBench",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Pipeline", "Evaluation",
+                "Backends", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -146,13 +163,16 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
+        .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),
+        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: [
             "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

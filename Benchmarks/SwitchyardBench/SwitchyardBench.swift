@@ -7,6 +7,7 @@ struct SwitchyardBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "SwitchyardBench",
         abstract: "Switchyard benchmarks (run them with `make bench`).",
-        subcommands: [ZeroMQBench.self, DispatchBench.self, RoutingBench.self, ProtocolBench.self, BudgetBench.self, EmbeddingBench.self]
+        subcommands: [ZeroMQBench.self, DispatchBench.self, RoutingBench.self, ProtocolBench.self, BudgetBench.self, EmbeddingBench.self,
+                      PipelineBench.self]
     )
 }

@@ -32,6 +32,12 @@ public final class SpendLedger: @unchecked Sendable {
         public var estimateUSD: Double
         /// What was set aside (estimate × learned ratio).
         public var reservedUSD: Double
+
+        public init(id: UInt64, estimateUSD: Double, reservedUSD: Double) {
+            self.id = id
+            self.estimateUSD = estimateUSD
+            self.reservedUSD = reservedUSD
+        }
     }
 
     /// A consistent view of the account.

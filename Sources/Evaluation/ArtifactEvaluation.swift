@@ -34,9 +34,11 @@ public enum ArtifactEvaluation {
                     "strategy '\(name)' is not loaded from the artifact; available: \(artifact.strategies.keys.sorted().joined(separator: ", "))")
             }
             let columns = pool.map { strategy.models.firstIndex(of: $0) }
-            let rows = strategy.predictQuality(batch: features)
-            // Estimated costs exactly as the Router estimates them (cost model, with its cost groups).
-            let costs = try artifact.router(strategy: name).estimatedCosts(batch: features)
+            // Quality and cost exactly as `route` and the pipeline's score stage see them (`Router.predict`).
+            let router = try artifact.router(strategy: name)
+            let predictions = features.map(router.predict)
+            let rows = predictions.map(\.quality)
+            let costs = predictions.map(\.cost)
             var predicted = [Double](repeating: -1e6, count: tables.count * m)  // a model the strategy does not score is never chosen
             var estimated = [Double](repeating: 1e6, count: tables.count * m)
             for (i, row) in rows.enumerated() {

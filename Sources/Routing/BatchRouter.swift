@@ -36,8 +36,10 @@ public struct BatchRouter: Sendable {
             features += try profiler.profile(requests[start..<end].map(\.prompt)).map(QueryFeatures.init)
             start = end
         }
-        let qualities = strategy.predictQuality(batch: features)
-        let costs = features.map(router.estimatedCosts)
+        // One query at a time, as the pipeline's score stage predicts (`Router.predict`): same numbers.
+        let predictions = features.map(router.predict)
+        let qualities = predictions.map(\.quality)
+        let costs = predictions.map(\.cost)
         var constraints: [RoutingConstraints] = []
         var outcomes = [Outcome?](repeating: nil, count: requests.count)
         for (i, request) in requests.enumerated() {

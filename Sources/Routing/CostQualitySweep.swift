@@ -28,22 +28,18 @@ public enum CostQualitySweep {
         return out
     }()
 
-    /// Index of the model chosen for one query at `lambda`, as `baselines.py` routes: argmax q − λ·c
-    /// with ties to the cheaper; at λ = ∞ the cheapest predicted, ties to the better.
+    /// Index of the model chosen for one query at `lambda`, as `baselines.py` routes and by the rule of
+    /// every other path (`DecisionRule`): argmax q − λ·c with ties to the cheaper; at λ = ∞ the cheapest
+    /// predicted, ties to the better.
     @inline(__always)
     public static func choose(quality: UnsafeBufferPointer<Double>, cost: UnsafeBufferPointer<Double>, lambda: Double) -> Int {
         var best = 0
         var bestScore = -Double.infinity
         var maxCost = 0.0
         for c in cost where c > maxCost { maxCost = c }
-        let scale = 1 / (maxCost + 1e-30)
+        let scale = DecisionRule.costScale(maxCost: maxCost)
         for j in 0..<quality.count {
-            let score: Double
-            if lambda.isInfinite {
-                score = -(cost[j] * scale) + 1e-9 * quality[j]
-            } else {
-                score = quality[j] - lambda * cost[j] - 1e-12 * cost[j] * scale
-            }
+            let score = DecisionRule.score(quality: quality[j], cost: cost[j], lambda: lambda, costOnly: lambda.isInfinite, costScale: scale)
             if score > bestScore {
                 bestScore = score
                 best = j
@@ -53,59 +49,42 @@ public enum CostQualitySweep {
     }
 
     /// Sweeps λ: `predicted` and `estimated` are queries × models (row-major, flattened), `outcomes`
-    /// and `costs` the realised tables of the same split. Chooses exactly as `choose` does, with each
-    /// row's cost scale and tie-break terms computed once rather than once per λ.
+    /// and `costs` the realised tables of the same split. Chooses by `DecisionRule.score` exactly as
+    /// `choose` does, with each row's cost scale computed once rather than once per λ.
     public static func sweep(predicted: [Double], estimated: [Double], outcomes: FloatMatrix, costs: FloatMatrix, lambdas: [Double] = lambdas) -> [CostQualityPoint] {
         let n = outcomes.rows, m = outcomes.cols
         precondition(predicted.count == n * m && estimated.count == n * m, "tables must be queries x models")
         guard n > 0 else { return [] }
-        // Per cell: the finite-λ tie-break (1e-12·c·scale) and the λ = ∞ score (−c·scale + 1e-9·q).
-        var tieBreak = [Double](repeating: 0, count: n * m)
-        var cheapest = [Double](repeating: 0, count: n * m)
+        var scales = [Double](repeating: 0, count: n)
         for i in 0..<n {
             var maxCost = 0.0
             for j in 0..<m where estimated[i * m + j] > maxCost { maxCost = estimated[i * m + j] }
-            let scale = 1 / (maxCost + 1e-30)
-            for j in 0..<m {
-                let c = estimated[i * m + j]
-                tieBreak[i * m + j] = 1e-12 * c * scale
-                cheapest[i * m + j] = -(c * scale) + 1e-9 * predicted[i * m + j]
-            }
+            scales[i] = DecisionRule.costScale(maxCost: maxCost)
         }
         var points: [CostQualityPoint] = []
         points.reserveCapacity(lambdas.count)
         predicted.withUnsafeBufferPointer { q in
             estimated.withUnsafeBufferPointer { c in
-                tieBreak.withUnsafeBufferPointer { t in
-                    cheapest.withUnsafeBufferPointer { inf in
-                        outcomes.values.withUnsafeBufferPointer { realQuality in
-                            costs.values.withUnsafeBufferPointer { realCost in
-                                for lambda in lambdas {
-                                    var cost = 0.0, quality = 0.0
-                                    for i in 0..<n {
-                                        let base = i * m
-                                        var best = base
-                                        var bestScore = -Double.infinity
-                                        if lambda.isInfinite {
-                                            for k in base..<(base + m) where inf[k] > bestScore {
-                                                bestScore = inf[k]
-                                                best = k
-                                            }
-                                        } else {
-                                            for k in base..<(base + m) {
-                                                let score = q[k] - lambda * c[k] - t[k]
-                                                if score > bestScore {
-                                                    bestScore = score
-                                                    best = k
-                                                }
-                                            }
-                                        }
-                                        cost += Double(realCost[best])
-                                        quality += Double(realQuality[best])
+                outcomes.values.withUnsafeBufferPointer { realQuality in
+                    costs.values.withUnsafeBufferPointer { realCost in
+                        for lambda in lambdas {
+                            let costOnly = lambda.isInfinite
+                            var cost = 0.0, quality = 0.0
+                            for i in 0..<n {
+                                let base = i * m
+                                var best = base
+                                var bestScore = -Double.infinity
+                                for k in base..<(base + m) {
+                                    let score = DecisionRule.score(quality: q[k], cost: c[k], lambda: lambda, costOnly: costOnly, costScale: scales[i])
+                                    if score > bestScore {
+                                        bestScore = score
+                                        best = k
                                     }
-                                    points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
                                 }
+                                cost += Double(realCost[best])
+                                quality += Double(realQuality[best])
                             }
+                            points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
                         }
                     }
                 }

@@ -37,6 +37,9 @@ public struct ProfileBuilder: Sendable {
         /// labelled prompt a line (`id`, `task`, `fold`, `outcomes`, `costs`, `estimated`, and per strategy
         /// its own and its routed predictions): for analysis, e.g. of stacks (default nil).
         public var outOfFoldFile: URL? = nil
+        /// Which task prior to keep: nil (default) the candidate whose blends cross-validate best; true
+        /// only whole-prompt classifiers, false only the routing-vector one (`profile build --task-prior`).
+        public var taskPriorReadsWholePrompt: Bool? = nil
 
         public init(
             featurizers: [Featurizer.Configuration] = [Featurizer.Configuration()], strategies: [String]? = nil,
@@ -268,7 +271,7 @@ public struct ProfileBuilder: Sendable {
         let t0 = Date()
         let fits = try TaskPrior.fits(context)
         var bestPrior: (fit: TaskPrior.Fit, sum: Double, blends: [String: (weight: Double, estimate: CVEstimate, predictions: [Double])])? = nil
-        for fit in fits {
+        for fit in fits where configuration.taskPriorReadsWholePrompt.map({ $0 == fit.readsTaskVector }) ?? true {
             var blends: [String: (weight: Double, estimate: CVEstimate, predictions: [Double])] = [:]
             for entry in entries where !Self.referenceStrategies.contains(entry.name) {
                 guard let local = own[entry.name]?.predictions else { continue }

@@ -83,10 +83,18 @@ public struct Router: Sendable {
         strategy.readsQueryVector || costGroups != nil ? query.indexingNonZeros() : query
     }
 
+    /// Predicted quality and estimated USD per model of `strategy.models` for one query: what every
+    /// decision path reads (`route`, the score stage of `run` and `stage`, `eval`), one query at a time,
+    /// so they agree to the bit (a strategy's batched BLAS form may round differently).
+    public func predict(_ query: QueryFeatures) -> (quality: [Double], cost: [Double]) {
+        let query = prepared(query)
+        return (strategy.predictQuality(query), estimatedCosts(query))
+    }
+
     /// The decision for one query.
     public func decide(id: String, query: QueryFeatures, constraints: RoutingConstraints = .none) throws(RoutingError) -> RoutingDecision {
-        let query = prepared(query)
-        return try decide(id: id, quality: strategy.predictQuality(query), cost: estimatedCosts(query), constraints: constraints)
+        let (quality, cost) = predict(query)
+        return try decide(id: id, quality: quality, cost: cost, constraints: constraints)
     }
 
     /// Decisions for many queries (one strategy call for all: BLAS-batched where the strategy can);
@@ -104,56 +112,11 @@ public struct Router: Sendable {
         }
     }
 
-    /// The decision from already predicted quality and cost (same order as `strategy.models`).
+    /// The decision from already predicted quality and cost (same order as `strategy.models`), by the
+    /// rule every path uses (`DecisionRule`).
     public func decide(id: String, quality: [Double], cost: [Double], constraints: RoutingConstraints) throws(RoutingError) -> RoutingDecision {
-        let models = strategy.models
-        var eligible: [Int] = []
-        eligible.reserveCapacity(models.count)
-        var excludedByFloor = 0
-        // Name checks hash strings: skip them when no list is set (the common case).
-        let filtersByName = constraints.allowedModels != nil || !constraints.deniedModels.isEmpty || !constraints.unavailableModels.isEmpty
-        for j in 0..<models.count {
-            if filtersByName {
-                let name = models[j]
-                if let allowed = constraints.allowedModels, !allowed.contains(name) { continue }
-                if constraints.deniedModels.contains(name) || constraints.unavailableModels.contains(name) { continue }
-            }
-            if let floor = constraints.minQuality, quality[j] < floor {
-                excludedByFloor += 1
-                continue
-            }
-            eligible.append(j)
-        }
-        if eligible.isEmpty {
-            throw .noEligibleModel(reason: excludedByFloor > 0
-                ? "\(excludedByFloor) models were below the quality floor and the rest excluded"
-                : "every model is excluded by the allow/deny lists or unavailable")
-        }
-        if let cap = constraints.maxCostUSD {
-            let cheapest = eligible.map { cost[$0] }.min() ?? 0
-            eligible.removeAll { cost[$0] > cap }
-            if eligible.isEmpty { throw .overCostCap(maxCostUSD: cap, cheapestUSD: cheapest) }
-        }
-        let costOnly = strategy.routesOnCostOnly || lambda.isInfinite
-        var maxCost = 1e-30
-        for j in eligible where cost[j] > maxCost { maxCost = cost[j] }
-        var scored: [(index: Int, score: Double)] = []
-        scored.reserveCapacity(eligible.count)
-        for j in eligible {
-            let score = costOnly
-                ? -(cost[j] / maxCost) + 1e-9 * quality[j]
-                : quality[j] - lambda * cost[j] - 1e-12 * cost[j] / maxCost
-            scored.append((j, score))
-        }
-        scored.sort { a, b in a.score != b.score ? a.score > b.score : a.index < b.index }
-        let ranked = scored.map(\.index)
-        let best = ranked[0]
-        return RoutingDecision(
-            id: id, model: models[best], strategy: strategy.name,
-            predictedQuality: quality[best], estimatedCostUSD: cost[best],
-            alternatives: ranked.dropFirst().map {
-                RoutingAlternative(model: models[$0], predictedQuality: quality[$0], estimatedCostUSD: cost[$0])
-            }
-        )
+        try DecisionRule.decide(
+            id: id, strategy: strategy.name, models: strategy.models, quality: quality, cost: cost, constraints: constraints,
+            order: strategy.routesOnCostOnly || lambda.isInfinite ? .cheapest : .quality(lambda: lambda))
     }
 }

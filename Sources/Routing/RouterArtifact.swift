@@ -91,7 +91,7 @@ public struct RouterArtifact: Sendable {
     /// Subdirectory of the task prior's featurizer (present when its classifier reads the whole prompt).
     static let taskFeaturizerDirectory = "task_featurizer"
 
-    static func strategyDirectory(_ directory: URL, _ name: String) -> URL {
+    public static func strategyDirectory(_ directory: URL, _ name: String) -> URL {
         directory.appendingPathComponent("strategies").appendingPathComponent(name)
     }
 

@@ -25,7 +25,8 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             record per input line.
 
             A typical session:
-              switchyard profile build --train train.jsonl --dev dev.jsonl --out profiles/
+              switchyard collect --config pipeline.yaml --prompts labelled.jsonl --out data/
+              switchyard profile build --train data/routing.jsonl --dev dev.jsonl --out profiles/
               switchyard eval --profiles profiles/ --data test.jsonl --out report/
               switchyard route --profiles profiles/ --input batch.jsonl --output d.jsonl
               switchyard run pipeline.yaml --input batch.jsonl --output out/ --budget-usd 5
@@ -39,6 +40,7 @@ public struct SwitchyardCommand: AsyncParsableCommand {
             RunCommand.self,
             StageCommand.self,
             ProfileCommand.self,
+            CollectCommand.self,
             ModelsCommand.self,
             RouteCommand.self,
             EvalCommand.self,

@@ -110,6 +110,14 @@ public final class JSONLinesWriter {
         }
     }
 
+    /// Writes bytes that already form one or more complete lines.
+    public func writeRaw(_ bytes: [UInt8]) throws(SwitchyardError) {
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
+        if written != bytes.count {
+            throw .unreadableFile(file: path, reason: "short write: \(String(cString: strerror(errno)))")
+        }
+    }
+
     public func flush() { fflush(handle) }
 
     /// Flushes and forces the data to disk (for journals).

@@ -1,26 +1,10 @@
-import Foundation
-
-/// Minimal JSON string quoting for hand-built JSON (replay replies, JSON log lines): faster than
-/// JSONSerialization, and escapes every control character.
+/// JSON string quoting for hand-built JSON (replay replies, JSON log lines): faster than
+/// JSONSerialization, and escapes every control character (`JSONWriter.string`).
 public enum JSONText {
+    /// `text` as a JSON string literal, quotes included.
     public static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        var writer = JSONWriter(capacity: text.utf8.count + 2)
+        writer.string(text)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

@@ -1,31 +1,32 @@
 import Foundation
 
-/// Appends fields in wire layout. A value type, reused frame after frame by `WireFrameEncoder`.
-struct ByteWriter {
-    var bytes: [UInt8]
+/// Appends fields in wire layout. A value type, reused frame after frame by `WireFrameEncoder`; the
+/// stage payloads (`Payloads`) are written with it too.
+public struct ByteWriter {
+    public var bytes: [UInt8]
     /// Room-makers for `append(exactly:_:)`: a TASK or RESULT with a payload of up to a few KiB.
     private static let zeros = [UInt8](repeating: 0, count: 8_192)
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
 
     /// Empties the buffer, keeping its capacity for the next frame.
-    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 
-    mutating func u16(_ value: UInt16) {
+    public mutating func u16(_ value: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: value))
         bytes.append(UInt8(truncatingIfNeeded: value >> 8))
     }
 
-    mutating func u32(_ value: UInt32) {
+    public mutating func u32(_ value: UInt32) {
         withUnsafeBytes(of: value.littleEndian) { append($0) }
     }
 
-    mutating func u64(_ value: UInt64) {
+    public mutating func u64(_ value: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { append($0) }
     }
 
@@ -34,7 +35,7 @@ struct ByteWriter {
         bytes.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         var copy = value
         copy.withUTF8 { utf8 in
             u32(UInt32(truncatingIfNeeded: utf8.count))
@@ -42,11 +43,26 @@ struct ByteWriter {
         }
     }
 
-    mutating func data(_ value: Data) {
+    public mutating func data(_ value: Data) {
         u32(UInt32(truncatingIfNeeded: value.count))
         // Through the raw buffer: one memcpy (appending the `Data` itself walks it byte by byte).
         value.withUnsafeBytes { append($0) }
     }
+
+    /// A length-prefixed field of raw bytes.
+    public mutating func lengthPrefixed(_ value: UnsafeRawBufferPointer) {
+        u32(UInt32(truncatingIfNeeded: value.count))
+        append(value)
+    }
+
+    /// Bytes as they are, with no length.
+    public mutating func raw(_ value: UnsafeRawBufferPointer) { append(value) }
+
+    /// A 32-bit IEEE-754 float.
+    public mutating func f32(_ value: Float) { u32(value.bitPattern) }
+
+    /// A 64-bit IEEE-754 float.
+    public mutating func f64(_ value: Double) { u64(value.bitPattern) }
 
     /// Grows the buffer by exactly `count` bytes and lets `write` fill them through a cursor: one
     /// capacity check for a whole message instead of one per field (the hot TASK and RESULT

@@ -76,7 +76,8 @@ struct CommandLineEndToEndTests {
 
         // Help text is wrapped once, by the help printer: no prose line ends early and goes on below.
         for verb in [["--help"], ["run", "--help"], ["stage", "--help"], ["stage", "score", "--help"], ["eval", "--help"],
-                     ["route", "--help"], ["profile", "build", "--help"], ["models", "add", "--help"], ["replay-backend", "--help"]] {
+                     ["route", "--help"], ["profile", "build", "--help"], ["models", "add", "--help"], ["replay-backend", "--help"],
+                     ["collect", "--help"], ["models", "onboard", "--help"], ["models", "aptitude-set", "--help"]] {
             let (_, help) = try await harness.runToEnd("help", verb, timeout: 60)
             let lines = help.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             for (line, next) in zip(lines, lines.dropFirst()) {

@@ -243,3 +243,58 @@ struct RealBackendTests {
         #expect((spend["actual_usd"] as? Double ?? -1) > 0, "the two short answers cost something")
     }
 }
+
+/// `switchyard models onboard` against upstream llama.cpp `llama-server` serving SmolLM2-135M: a real
+/// model takes a short aptitude test (one ZeroEval prompt per category), its real replies are graded,
+/// and it joins a small ZeroEval router. Skipped unless the real backend is installed (`make test-real`).
+@Suite(
+    "end to end: models onboard against a real llama.cpp llama-server", .serialized,
+    .enabled(if: RealBackend.shouldRun, "no cached llama-server: run `scripts/real-backend install` (or `make test-real`) to enable")
+)
+struct RealBackendOnboardingTests {
+    @Test func onboardSmolLMFromAShortAptitudeTest() async throws {
+        try SwitchyardHarness.requirePrerequisites()
+        let harness = try SwitchyardHarness()
+        defer { harness.cleanUp() }
+        let (built, _, _) = try await CollectEndToEndTests.buildSmallArtifact(harness, train: 300, dev: 60)
+        let (server, port) = try await RealBackend.start(in: harness, aliases: ["smollm2"], context: 8192, slots: 4, maxTokens: 256)
+        defer { RealBackend.stop(server) }
+        let price = (input: 0.01, output: 0.02)
+        let configuration = harness.directory.appendingPathComponent("pipeline-real.yaml")
+        try """
+            models:
+              - name: smollm2
+                backend: {url: "http://127.0.0.1:\(port)/v1", timeout_seconds: 300}
+                price: {input_usd_per_mtok: \(price.input), output_usd_per_mtok: \(price.output)}
+                limits: {concurrency: 4}
+            """.write(to: configuration, atomically: true, encoding: .utf8)
+        let replies = harness.directory.appendingPathComponent("onboard-replies")
+        let onboard = try harness.start("onboard", [
+            "models", "onboard", "--profiles", built.path, "--config", configuration.path, "--name", "smollm2",
+            "--per-category", "1", "--max-tokens", "48", "--out", replies.path, "--log-level", "warning",
+        ])
+        #expect(try await onboard.wait(timeout: 900) == 0, "\(onboard.output.suffix(3000))")
+        #expect(onboard.output.contains("| category | task | asked | mean outcome |"), "\(onboard.output)")
+        #expect(onboard.output.contains("decisions smollm2 would take at the default lambda"), "\(onboard.output)")
+
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: built.appendingPathComponent("manifest.json"))) as? [String: Any])
+        #expect((manifest["models"] as? [String])?.contains("smollm2") == true)
+        let records = try CollectEndToEndTests.lines(replies.appendingPathComponent("aptitude/replies.jsonl"))
+        #expect(!records.isEmpty)
+        for record in records {
+            let id = record["id"] as? String ?? "?"
+            let promptTokens = try #require(record["prompt_tokens"] as? Int, "\(id): no usage")
+            let completionTokens = try #require(record["completion_tokens"] as? Int, "\(id): no usage")
+            #expect(promptTokens > 100, "\(id): a ZeroEval prompt is more than 100 tokens")
+            #expect((1...48).contains(completionTokens), "\(id): \(completionTokens) completion tokens with max_tokens 48")
+            let cost = try #require(record["cost_usd"] as? Double)
+            let expected = (Double(promptTokens) * price.input + Double(completionTokens) * price.output) / 1_000_000
+            #expect(abs(cost - expected) < 1e-15, "\(id): cost \(cost) is not usage x price \(expected)")
+            #expect([0.0, 1.0].contains(record["outcome"] as? Double ?? -1), "\(id): graded 0 or 1")
+            #expect(["stop", "length"].contains(record["finish_reason"] as? String ?? ""), "\(id)")
+            #expect(record["reply"] is String)
+        }
+        let errors = try String(contentsOf: replies.appendingPathComponent("aptitude/errors.jsonl"), encoding: .utf8)
+        #expect(errors.isEmpty, "\(errors.prefix(2000))")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import Pipeline
 import SwitchyardCore
 import Testing
@@ -137,6 +138,11 @@ struct IngestTests {
         #expect(reused.filter { if case .rejected = $0 { return true } else { return false } }.count == 1)
     }
 
+    /// The body a backend receives for `request` when routed to `small`, as a tree.
+    static func wire(_ request: PipelineRequest) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: DispatchStage.wireBody(for: request, model: "small")) as? [String: Any])
+    }
+
     @Test func maxTokensComeFromTheLineElseTheConfiguredDefault() throws {
         let id = RequestID(fileDigest: "d", line: 1)
         let parser = LineParser(poolModels: Self.pool, defaultMaxTokens: 64)
@@ -144,34 +150,37 @@ struct IngestTests {
         #expect(own.maxTokens == 8)
         let defaulted = try parser.parse(Data(#"{"id": "b", "prompt": "hi"}"#.utf8), requestID: id).get()
         #expect(defaulted.maxTokens == 64)
-        #expect(DispatchStage.body(for: defaulted, model: "small")["max_tokens"] == .number(64))
+        #expect(try Self.wire(defaulted)["max_tokens"] as? Int == 64)
+        #expect(try Self.wire(defaulted)["model"] as? String == "small")
         // A batch body keeps its own cap; one without gets the default.
         let capped = try parser.parse(Data(Self.goodLine(3).utf8), requestID: id).get()
-        #expect(capped.body?["max_tokens"] == .number(16))
+        #expect(try Self.wire(capped)["max_tokens"] as? Int == 16)
         let uncapped = try parser.parse(Data(#"{"custom_id": "c", "method": "POST", "url": "/v1/chat/completions", "body": {"messages": [{"role": "user", "content": "hi"}]}}"#.utf8), requestID: id).get()
-        #expect(uncapped.body?["max_tokens"] == .number(64))
+        #expect(uncapped.bodyLayout?.insertMaxTokens == 64)
+        #expect(try Self.wire(uncapped)["max_tokens"] as? Int == 64)
         let completionCapped = try parser.parse(Data(#"{"custom_id": "c", "method": "POST", "url": "/v1/chat/completions", "body": {"max_completion_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}}"#.utf8), requestID: id).get()
-        #expect(completionCapped.body?["max_tokens"] == nil)
+        #expect(try Self.wire(completionCapped)["max_tokens"] == nil)
+        #expect(try Self.wire(completionCapped)["max_completion_tokens"] as? Int == 5)
         // Without a default nothing is added.
         let bare = try LineParser(poolModels: Self.pool).parse(Data(#"{"id": "b", "prompt": "hi"}"#.utf8), requestID: id).get()
         #expect(bare.maxTokens == nil)
-        #expect(DispatchStage.body(for: bare, model: "small")["max_tokens"] == nil)
+        #expect(try Self.wire(bare)["max_tokens"] == nil)
     }
 
-    @Test func batchLinesKeepTheirBodyAndPins() throws {
-        let parser = LineParser(poolModels: Self.pool)
-        let id = RequestID(fileDigest: "d", line: 3)
-        let pinned = try parser.parse(Data(Self.goodLine(3).utf8), requestID: id).get()
-        #expect(pinned.pinnedModel == "small")
-        #expect(pinned.format == .openAIBatch)
-        #expect(pinned.customID == "c3")
-        #expect(pinned.prompt == "Be brief.\nSay 3.")
-        #expect(pinned.body?["max_tokens"] == .number(16))
-        let auto = try parser.parse(Data(Self.goodLine(5).utf8), requestID: id).get()
-        #expect(auto.pinnedModel == nil)
-        let plain = try parser.parse(Data(#"{"id": "q", "prompt": "hi", "max_cost_usd": 0.01}"#.utf8), requestID: id).get()
-        #expect(plain.maxCostUSD == 0.01)
-        #expect(plain.body == nil)
+    /// The caller's body reaches the backend byte for byte except the routed `model`: key order, spacing
+    /// and number text (`1e-7`) are kept.
+    @Test func batchBodiesTravelAsTheCallersBytes() throws {
+        let body = #"{"temperature": 1e-7, "model" : "auto", "messages": [{"role": "user", "content": "caf\u00e9 \"q\""}], "top_p": 0.50, "seed": 12345678901234567890}"#
+        let line = #"{"custom_id": "k", "method": "POST", "url": "/v1/chat/completions", "body": "# + body + "}"
+        let request = try LineParser(poolModels: Self.pool).parse(Data(line.utf8), requestID: RequestID(fileDigest: "d", line: 1)).get()
+        #expect(request.body?.text == body)
+        #expect(request.prompt == "café \"q\"")
+        let sent = String(decoding: DispatchStage.wireBody(for: request, model: "served/large-v2"), as: UTF8.self)
+        #expect(sent == body.replacingOccurrences(of: #""auto""#, with: #""served/large-v2""#))
+        // A default cap goes in front of the caller's members; nothing else moves.
+        let capped = try LineParser(poolModels: Self.pool, defaultMaxTokens: 32).parse(Data(line.utf8), requestID: RequestID(fileDigest: "d", line: 1)).get()
+        let cappedSent = String(decoding: DispatchStage.wireBody(for: capped, model: "m"), as: UTF8.self)
+        #expect(cappedSent == #"{"max_tokens":32,"# + body.dropFirst().replacingOccurrences(of: #""auto""#, with: #""m""#))
     }
 
     @Test func unreadableInputIsAClearError() {

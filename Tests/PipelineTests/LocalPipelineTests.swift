@@ -1,6 +1,7 @@
 import Backends
 import Foundation
 import Logging
+import Payloads
 import Pipeline
 import SwitchyardCore
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import Pipeline
 import SwitchyardCore
 import Testing
@@ -14,11 +15,42 @@ struct ResultSinkTests {
             return .failure(requestID: id, customID: "c\(line)", code: .backendError, message: "boom", routing: routing)
         }
         return OutputRecord(id: id.description, customID: "c\(line)",
-                            response: .init(statusCode: 200, body: .object(["ok": .bool(true)])), error: nil, routing: routing)
+                            response: .init(statusCode: 200, body: RawJSON(trusted: Array(#"{"ok":true,"n":1e-7}"#.utf8))), error: nil, routing: routing)
     }
 
     static func lines(_ path: String) throws -> [OutputRecord] {
         try JSONLinesReader(path: path).map { try JSONDecoder().decode(OutputRecord.self, from: $0.bytes) }
+    }
+
+    /// The hand-written record line says what `JSONEncoder` would, and carries the response body as the
+    /// backend sent it.
+    @Test func recordLinesReadBackAsTheRecords() throws {
+        var downgraded = Self.record(line: 7)
+        downgraded.routing?.budgetDowngraded = true
+        downgraded.routing?.fallbacks = ["a\"b", "é"]
+        downgraded.routing?.predictedQuality = nil
+        let failed = OutputRecord.failure(requestID: RequestID(fileDigest: "ff", line: 9), customID: nil, code: .invalidJSON,
+                                          message: "bad \u{1}\n\"line\" \\ ü", field: "body.messages[0]",
+                                          metadata: RawJSON(trusted: Array(#"{"team":"a","n":[1,2.5e-3]}"#.utf8)))
+        for record in [Self.record(line: 1), Self.record(line: 2, error: true), downgraded, failed] {
+            var writer = JSONWriter()
+            record.jsonLine(into: &writer)
+            #expect(writer.bytes.last == 0x0A)
+            #expect(writer.bytes.dropLast().allSatisfy { $0 != 0x0A })
+            let read = try JSONDecoder().decode(OutputRecord.self, from: Data(writer.bytes.dropLast()))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let viaEncoder = try JSONDecoder().decode(OutputRecord.self, from: encoder.encode(record))
+            #expect(read == viaEncoder)
+            #expect(read.id == record.id && read.error == record.error && read.routing == record.routing)
+            #expect(read.metadata == record.metadata.flatMap { try? JSONDecoder().decode(RawJSON.self, from: Data($0.bytes)) })
+        }
+        var withMetadata = JSONWriter()
+        failed.jsonLine(into: &withMetadata)
+        #expect(String(decoding: withMetadata.bytes, as: UTF8.self).contains(#""metadata":{"team":"a","n":[1,2.5e-3]}"#))
+        var writer = JSONWriter()
+        Self.record(line: 1).jsonLine(into: &writer)
+        #expect(String(decoding: writer.bytes, as: UTF8.self).contains(#""response":{"body":{"ok":true,"n":1e-7},"status_code":200}"#))
     }
 
     @Test func duplicatesAreWrittenOnce() throws {

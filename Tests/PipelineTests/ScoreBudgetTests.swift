@@ -1,28 +1,32 @@
 import Budget
 import Foundation
 import Logging
+import Payloads
 import Pipeline
 import Routing
 import SwitchyardCore
 import Testing
 import ZeroMQ
 
-/// A router with fixed models: quality rises with price, costs scale with the prompt's tokens.
+/// A router with fixed models: quality rises with price, costs scale with the prompt's tokens; it decides
+/// by the rule every path uses (`DecisionRule`) at `lambda`.
 struct LadderRouter: RequestRouter {
     /// (name, quality, USD per input token)
     var ladder: [(String, Double, Double)] = [
         ("nano", 0.40, 1e-7), ("mini", 0.60, 4e-7), ("mid", 0.75, 1.5e-6), ("large", 0.85, 6e-6), ("huge", 0.90, 2e-5),
     ]
+    var lambda = 0.0
     var strategyName: String { "ladder" }
     var models: [String] { ladder.map(\.0) }
+    var predictsQuality: Bool { true }
 
-    func assess(_ features: QueryFeatures) -> [ModelAssessment] {
+    func decide(id: String, features: QueryFeatures, constraints: RoutingConstraints) throws(RoutingError) -> RoutingDecision {
         // A per-line wobble so lines differ (deterministic from the token count).
         let wobble = Double((features.inputTokens * 7919) % 13) / 100
-        return ladder.map { name, quality, perToken in
-            ModelAssessment(model: name, predictedQuality: min(1, quality + (name == "nano" ? 0 : wobble)),
-                            estimatedCostUSD: perToken * Double(features.inputTokens))
-        }
+        let quality = ladder.map { name, quality, _ in min(1, quality + (name == "nano" ? 0 : wobble)) }
+        let cost = ladder.map { $0.2 * Double(features.inputTokens) }
+        return try DecisionRule.decide(id: id, strategy: strategyName, models: models, quality: quality, cost: cost,
+                                       constraints: constraints, order: .quality(lambda: lambda))
     }
 }
 
@@ -36,7 +40,7 @@ struct BudgetDrive {
     var maxInFlightActualUSD = 0.0
 
     static func run(budget: ScoreBudget, lines: Int, ratio: Double, window: Int, lambda: Double = 0) -> BudgetDrive {
-        let stage = ScoreStage(router: LadderRouter(), lambda: lambda, budget: budget)
+        let stage = ScoreStage(router: LadderRouter(lambda: lambda), budget: budget)
         var drive = BudgetDrive()
         var inFlight: [BudgetHold] = []
         func complete(_ hold: BudgetHold) {
@@ -144,7 +148,7 @@ struct ScoreBudgetTests {
         let second = budget.ledger.reserve(0.1)
         #expect(budget.shouldWaitForSettles)
         // A settle arriving while the stage waits lets it go on.
-        let stage = ScoreStage(router: LadderRouter(), lambda: 0, budget: budget)
+        let stage = ScoreStage(router: LadderRouter(), budget: budget)
         Task {
             try? await Task.sleep(for: .milliseconds(50))
             if let second { budget.ledger.settle(second, actualUSD: 0.1) }
@@ -161,7 +165,7 @@ struct ScoreBudgetTests {
     @Test("under a budget, fallbacks never cost more than the reserved model")
     func alternativesFitTheReservation() {
         let budget = ScoreBudget(configuration: .init(budgetUSD: 10, expectedLines: 100), models: Self.models)
-        let stage = ScoreStage(router: LadderRouter(), lambda: 0, budget: budget)
+        let stage = ScoreStage(router: LadderRouter(), budget: budget)
         let request = PipelineRequest(requestID: RequestID(fileDigest: "alt", line: 1), format: .plain, customID: "a", prompt: "q")
         guard case .next(let item) = stage.process(ProfiledRequest(request: request, features: QueryFeatures(vector: [], inputTokens: 300)),
                                                    logger: Logger(label: "test")) else {
@@ -174,7 +178,7 @@ struct ScoreBudgetTests {
     @Test("dispatch settles the actual cost, releases what was never sent")
     func dispatchSettles() async throws {
         let budget = ScoreBudget(configuration: .init(budgetUSD: 1), models: Self.models)
-        let stage = ScoreStage(router: LadderRouter(), lambda: 0, budget: budget)
+        let stage = ScoreStage(router: LadderRouter(), budget: budget)
         let dispatch = DispatchStage(sender: RecordingSender(), settler: budget)
         let request = PipelineRequest(requestID: RequestID(fileDigest: "set", line: 1), format: .plain, customID: "s", prompt: "q")
         guard case .next(let item) = stage.process(ProfiledRequest(request: request, features: QueryFeatures(vector: [], inputTokens: 300)),

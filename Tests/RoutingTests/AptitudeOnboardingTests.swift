@@ -64,6 +64,73 @@ struct AptitudeOnboardingTests {
         #expect(mathDecision.model == "mathy")
     }
 
+    @Test("with a validation set, UniRoute's per-cluster quality comes from it; a short test needs one prompt per category")
+    func onboardWithValidationAndAShortTest() throws {
+        let directory = try AptitudeSyntheticData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let price = ModelPrice(inputUSDPerMTok: 1, outputUSDPerMTok: 1)
+        let builder = ProfileBuilder(
+            configuration: .init(strategies: ["aptitude", "uniroute-cluster"], seed: 1), logger: Logger(label: "test"))
+        _ = try builder.build(
+            train: dataset(150, offset: 0), dev: dataset(60, offset: 10_000),
+            prices: ["coin": price, "mathy": price, "trivia-buff": price],
+            sources: .init(trainFile: "synthetic", devFile: nil), to: directory)
+        let plain = directory.appendingPathComponent("plain")
+        let validated = directory.appendingPathComponent("validated")
+        for copy in [plain, validated] {
+            try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+            for item in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !["plain", "validated"].contains(item) {
+                try FileManager.default.copyItem(at: directory.appendingPathComponent(item), to: copy.appendingPathComponent(item))
+            }
+        }
+        let aptitude = try AptitudeStrategy.load(from: directory.appendingPathComponent("strategies/aptitude"))
+        var outcomes: [String: Double] = [:]
+        for id in aptitude.set.ids { outcomes[id] = id.hasPrefix("code-") ? 1 : 0 }
+        let coder = AptitudeOutcomes(model: "coder", outcomes: outcomes)
+        _ = try ModelOnboarding.onboard(directory: plain, model: "coder", price: price, outcomes: coder, logger: Logger(label: "test"))
+
+        // Validation: code prompts right, math prompts wrong (trivia not asked).
+        let artifact = try RouterArtifact.load(from: directory, only: ["uniroute-cluster"])
+        let prompts = (0..<12).map { AptitudeSyntheticData.prompt(kind: $0 % 2, index: 20_000 + $0) }
+        let vectors = try artifact.featurizer.vectors(prompts)
+        let validationOutcomes: [Float] = (0..<12).map { $0 % 2 == 0 ? 1 : 0 }
+        let report = try ModelOnboarding.onboard(
+            directory: validated, model: "coder", price: price, outcomes: coder,
+            validation: .init(vectors: vectors, outcomes: validationOutcomes), logger: Logger(label: "test"))
+        #expect(report.validationPrompts == 12)
+
+        // The aptitude strategy is the same either way; UniRoute's column is the validation's shrunk cluster means.
+        #expect(try Data(contentsOf: plain.appendingPathComponent("strategies/aptitude/aptitude.json"))
+            == Data(contentsOf: validated.appendingPathComponent("strategies/aptitude/aptitude.json")))
+        let cluster = try UniRouteClusterStrategy.load(from: validated.appendingPathComponent("strategies/uniroute-cluster"))
+        let column = try #require(cluster.models.firstIndex(of: "coder"))
+        let assigned = cluster.clusters(vectors.map { QueryFeatures(vector: $0, inputTokens: 0) })
+        for c in 0..<cluster.centroids.rows {
+            let members = assigned.indices.filter { assigned[$0] == c }
+            let sum = members.map { validationOutcomes[$0] }.reduce(0, +)
+            let expected = (sum + ModelOnboarding.clusterShrinkage * 0.5) / (Float(members.count) + ModelOnboarding.clusterShrinkage)
+            #expect(abs(cluster.quality[c, column] - expected) < 1e-6, "cluster \(c)")
+        }
+
+        // A short test: one answered prompt per category is enough; the others take their category's mean.
+        var firstOfEach: [String: Double] = [:]
+        var categoryValue: [Int: Double] = [:]
+        for (id, category) in zip(aptitude.set.ids, aptitude.set.categories) where categoryValue[category] == nil {
+            firstOfEach[id] = outcomes[id]
+            categoryValue[category] = outcomes[id]
+        }
+        #expect(firstOfEach.count == aptitude.set.categoryCount)
+        let short = try aptitude.adding(model: "coder", outcomes: firstOfEach)
+        let row = try #require(short.aptitude.last)
+        for (i, category) in aptitude.set.categories.enumerated() {
+            #expect(row[i] == Float(try #require(categoryValue[category])))
+        }
+        let one = try #require(firstOfEach.first)
+        if aptitude.set.categoryCount > 1, aptitude.set.count > 2 {
+            #expect(throws: AptitudeError.self) { try aptitude.adding(model: "coder", outcomes: [one.key: one.value]) }
+        }
+    }
+
     @Test("the aptitude file: short form, routing-data form, and bad lines")
     func aptitudeFile() throws {
         let directory = try AptitudeSyntheticData.temporaryDirectory()

@@ -36,26 +36,4 @@ import Testing
         #expect(counter.count(String(repeating: "b", count: 400)) == 103)
         #expect(TokenCounter.calibrate(on: []).count(String(repeating: "b", count: 400)) == 100)
     }
-
-    @Test func routeRequestsParseEveryInputForm() throws {
-        func parse(_ text: String) -> Result<RouteRequest, RouteRequest.LineError> { RouteRequest.parse(Data(text.utf8), line: 3) }
-        #expect(try parse(#"{"id": "a", "prompt": "hi", "max_cost_usd": 0.01}"#).get() == RouteRequest(id: "a", prompt: "hi", maxCostUSD: 0.01))
-        #expect(try parse(#"{"id": "r", "prompt": "hi", "task": "x", "outcomes": {"m": 1}, "costs": {"m": 0.1}}"#).get().prompt == "hi")
-        let batch = try parse(#"{"custom_id": "c1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-x", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": [{"type": "text", "text": "hello"}]}]}}"#).get()
-        #expect(batch == RouteRequest(id: "c1", prompt: "be brief\nhello", pinnedModel: "gpt-x"))
-        #expect(try parse(#"{"custom_id": "c2", "body": {"model": "auto", "messages": [{"role": "user", "content": "x"}]}}"#).get().pinnedModel == nil)
-        #expect(throws: RouteRequest.LineError.self) { try parse("not json").get() }
-        #expect(parse("[1]").failureCode == .invalidJSON)
-        #expect(parse(#"{"id": "a"}"#).failureCode == .missingField)
-        #expect(parse(#"{"id": "a", "prompt": "  "}"#).failureCode == .emptyPrompt)
-        #expect(parse(#"{"id": "a", "prompt": "x", "max_cost_usd": "cheap"}"#).failureCode == .invalidField)
-        #expect(parse(#"{"custom_id": "c", "url": "/v1/embeddings", "body": {"messages": [{"role": "user", "content": "x"}]}}"#).failureCode == .unsupportedEndpoint)
-    }
-}
-
-extension Result where Failure == RouteRequest.LineError {
-    var failureCode: ErrorCode? {
-        if case .failure(let error) = self { return error.code }
-        return nil
-    }
 }

@@ -1,65 +1,92 @@
 import Foundation
 import SwitchyardCore
 
-/// The request body of one chat completion, scanned once per dispatch and re-addressed per model.
+/// The request body of one chat completion, re-addressed per model without re-encoding it.
 ///
-/// Only the top-level `model` is replaced; every other byte the caller sent goes to the backend
-/// unchanged.
-struct ChatBody: Sendable {
+/// Only the top-level `model` is replaced (and `max_tokens` added when the layout says so); every other
+/// byte the caller sent goes to the backend unchanged.
+public struct ChatBody: Sendable {
     private let bytes: Data
-    /// Byte range of the `model` value, or nil when absent (then it is inserted).
-    private let modelRange: Range<Int>?
-    /// Where to insert `"model":…,` when absent: just after the opening brace.
+    private let layout: Layout
+    /// Where to insert members when `model` is absent: just after the opening brace.
     private let openBrace: Int
     private let isEmptyObject: Bool
-    /// Rough token estimate (4 bytes a token for the whole body, plus `max_tokens` or a default),
+    /// Rough token estimate (4 bytes a token for the whole body, plus the completion cap or a default),
     /// used only to reserve tokens/min before the backend reports the real usage.
     let estimatedTokens: Double
 
-    init(json: Data, defaultCompletionTokens: Int) throws(JSONObjectScanner.ScanError) {
-        bytes = json
-        let result = json.withUnsafeBytes { raw -> Result<(Range<Int>?, Int, Int?, Bool), JSONObjectScanner.ScanError> in
+    public typealias Layout = ChatBodyLayout
+
+    /// Scans and validates a body from an untrusted caller.
+    init(json: Data, defaultCompletionTokens: Int) throws(ChatBodyError) {
+        let scanned = json.withUnsafeBytes { raw -> Result<(Layout, Int, Bool), ChatBodyError> in
             let b = raw.bindMemory(to: UInt8.self)
-            let members: [JSONObjectScanner.Member]
-            do throws(JSONObjectScanner.ScanError) {
-                members = try JSONObjectScanner.members(b, in: 0..<b.count)
+            let tape: JSONTape
+            do throws(JSONSyntaxError) {
+                tape = try JSONTape(b)
             } catch {
-                return .failure(error)
+                return .failure(.invalidJSON(error))
             }
-            var model: Range<Int>?
-            var maxTokens: Int?
+            guard tape.kind(tape.root) == .object else { return .failure(.notAnObject) }
+            var layout = Layout(modelValue: nil, completionTokens: nil)
+            let members = tape.members(tape.root)
             for member in members {
-                switch member.key {
-                case "model": model = member.value
-                case "max_tokens", "max_completion_tokens":
-                    maxTokens = JSONObjectScanner.integer(b, member.value) ?? maxTokens
-                default: break
+                if tape.stringEquals(member.key, "model", in: b) {
+                    layout.modelValue = tape.range(member.value)
+                } else if tape.stringEquals(member.key, "max_tokens", in: b) || tape.stringEquals(member.key, "max_completion_tokens", in: b) {
+                    layout.completionTokens = tape.integer(member.value, in: b) ?? layout.completionTokens
                 }
             }
-            let brace = b.firstIndex(of: UInt8(ascii: "{")) ?? 0
-            return .success((model, brace, maxTokens, members.isEmpty))
+            return .success((layout, tape.range(tape.root).lowerBound, members.isEmpty))
         }
-        let scanned = try result.get()
-        modelRange = scanned.0
-        openBrace = scanned.1
-        isEmptyObject = scanned.3
-        estimatedTokens = Double(json.count) / 4 + Double(scanned.2 ?? defaultCompletionTokens)
+        let (layout, brace, empty) = try scanned.get()
+        self.init(bytes: json, layout: layout, openBrace: brace, isEmptyObject: empty, defaultCompletionTokens: defaultCompletionTokens)
+    }
+
+    /// A body validated upstream, starting with its opening brace and holding at least one member.
+    init(trusted json: Data, layout: Layout, defaultCompletionTokens: Int) {
+        self.init(bytes: json, layout: layout, openBrace: 0, isEmptyObject: false, defaultCompletionTokens: defaultCompletionTokens)
+    }
+
+    private init(bytes: Data, layout: Layout, openBrace: Int, isEmptyObject: Bool, defaultCompletionTokens: Int) {
+        self.bytes = bytes
+        self.layout = layout
+        self.openBrace = openBrace
+        self.isEmptyObject = isEmptyObject
+        estimatedTokens = Double(bytes.count) / 4 + Double(layout.completionTokens ?? layout.insertMaxTokens ?? defaultCompletionTokens)
+    }
+
+    /// What a backend serving `servedModel` receives for a body validated upstream (the dispatcher's
+    /// splice, for tests and tools).
+    public static func readdressed(_ json: Data, layout: Layout, servedModel: String) -> Data {
+        ChatBody(trusted: json, layout: layout, defaultCompletionTokens: 0).encoded(servedModel: servedModel)
     }
 
     /// The body with `model` set to what this backend serves.
     func encoded(servedModel: String) -> Data {
-        let quoted = Data(JSONText.quote(servedModel).utf8)
+        var quoted = JSONWriter(capacity: servedModel.utf8.count + 2)
+        quoted.string(servedModel)
+        var inserted = JSONWriter(capacity: 48)
+        if let maxTokens = layout.insertMaxTokens {
+            inserted.raw("\"max_tokens\":")
+            inserted.integer(maxTokens)
+            inserted.raw(",")
+        }
         var out = Data()
-        out.reserveCapacity(bytes.count + quoted.count + 10)
-        if let range = modelRange {
-            out.append(bytes[bytes.startIndex..<(bytes.startIndex + range.lowerBound)])
-            out.append(quoted)
-            out.append(bytes[(bytes.startIndex + range.upperBound)...])
+        out.reserveCapacity(bytes.count + quoted.bytes.count + inserted.bytes.count + 10)
+        let base = bytes.startIndex
+        let cut = base + openBrace + 1
+        if let range = layout.modelValue {
+            out.append(bytes[base..<cut])
+            out.append(contentsOf: inserted.bytes)
+            out.append(bytes[cut..<(base + range.lowerBound)])
+            out.append(contentsOf: quoted.bytes)
+            out.append(bytes[(base + range.upperBound)...])
         } else {
-            let cut = bytes.startIndex + openBrace + 1
-            out.append(bytes[bytes.startIndex..<cut])
-            out.append(Data("\"model\":".utf8))
-            out.append(quoted)
+            out.append(bytes[base..<cut])
+            out.append(contentsOf: inserted.bytes)
+            out.append(contentsOf: Array("\"model\":".utf8))
+            out.append(contentsOf: quoted.bytes)
             if !isEmptyObject { out.append(UInt8(ascii: ",")) }
             out.append(bytes[cut...])
         }
@@ -67,23 +94,36 @@ struct ChatBody: Sendable {
     }
 }
 
+/// Why a request body cannot be sent.
+enum ChatBodyError: Error, CustomStringConvertible {
+    case notAnObject
+    case invalidJSON(JSONSyntaxError)
+
+    var description: String {
+        switch self {
+        case .notAnObject: return "request body must be a JSON object"
+        case .invalidJSON(let error): return "request body is \(error)"
+        }
+    }
+}
+
 /// The `usage` of a chat completion response, read without decoding the rest.
 enum CompletionUsage {
-    static func parse(_ body: Data) -> TokenUsage? {
-        body.withUnsafeBytes { raw -> TokenUsage? in
+    /// The usage, and whether the body is one valid JSON value (checked on the way, so the pipeline
+    /// can pass the body on as it came without checking it again).
+    static func parse(_ body: Data) -> (usage: TokenUsage?, isJSON: Bool) {
+        body.withUnsafeBytes { raw -> (TokenUsage?, Bool) in
             let b = raw.bindMemory(to: UInt8.self)
-            guard let members = try? JSONObjectScanner.members(b, in: 0..<b.count),
-                let usage = members.first(where: { $0.key == "usage" }),
-                let fields = try? JSONObjectScanner.members(b, in: usage.value)
-            else { return nil }
+            guard let tape = try? JSONTape(b) else { return (nil, false) }
+            guard let usage = tape.member("usage", of: tape.root, in: b) else { return (nil, true) }
             var prompt: Int?
             var completion: Int?
-            for field in fields {
-                if field.key == "prompt_tokens" { prompt = JSONObjectScanner.integer(b, field.value) }
-                if field.key == "completion_tokens" { completion = JSONObjectScanner.integer(b, field.value) }
+            for field in tape.members(usage) {
+                if tape.stringEquals(field.key, "prompt_tokens", in: b) { prompt = tape.integer(field.value, in: b) }
+                if tape.stringEquals(field.key, "completion_tokens", in: b) { completion = tape.integer(field.value, in: b) }
             }
-            guard prompt != nil || completion != nil else { return nil }
-            return TokenUsage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0)
+            guard prompt != nil || completion != nil else { return (nil, true) }
+            return (TokenUsage(promptTokens: prompt ?? 0, completionTokens: completion ?? 0), true)
         }
     }
 }

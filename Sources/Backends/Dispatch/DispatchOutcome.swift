@@ -10,6 +10,8 @@ public struct DispatchOutcome: Sendable {
     public var statusCode: Int?
     /// The backend's raw response JSON (the `response.body` of the result record).
     public var responseBody: Data?
+    /// True when `responseBody` was checked to be one valid JSON value (it was read for `usage`).
+    public var responseIsJSON = false
     /// Token usage the backend reported.
     public var usage: TokenUsage?
     /// Cost of the successful call from `usage` and the model's price (failed attempts cost nothing).

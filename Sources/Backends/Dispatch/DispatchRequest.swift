@@ -7,15 +7,20 @@ public struct DispatchRequest: Sendable {
     /// The chat completion body as JSON (an OpenAI Batch line's `body`); its `model` is replaced
     /// by each backend's served model name.
     public var body: Data
+    /// Where `model` sits in `body` when the caller validated it already (the pipeline's ingest): the
+    /// dispatcher then trusts the layout and scans nothing. Nil: the body is scanned and validated.
+    public var layout: ChatBody.Layout?
     /// Candidate pool models, best first: the first is the router's choice, the rest are fallbacks.
     public var candidates: [String]
     /// Called about every second while the request waits for an unavailable backend (extend the work
     /// protocol lease of the task that holds it).
     public var keepAlive: @Sendable () -> Void
 
-    public init(requestID: String, body: Data, candidates: [String], keepAlive: @escaping @Sendable () -> Void = {}) {
+    public init(requestID: String, body: Data, layout: ChatBody.Layout? = nil, candidates: [String],
+                keepAlive: @escaping @Sendable () -> Void = {}) {
         self.requestID = requestID
         self.body = body
+        self.layout = layout
         self.candidates = candidates
         self.keepAlive = keepAlive
     }

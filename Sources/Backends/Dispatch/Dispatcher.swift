@@ -220,10 +220,14 @@ public final class Dispatcher: Sendable {
         var outcome = DispatchOutcome(requestID: request.requestID)
 
         let body: ChatBody
-        do {
-            body = try ChatBody(json: request.body, defaultCompletionTokens: configuration.defaultCompletionTokens)
-        } catch {
-            return fail(&outcome, DispatchError(code: .invalidField, message: "\(error)"))
+        if let layout = request.layout {
+            body = ChatBody(trusted: request.body, layout: layout, defaultCompletionTokens: configuration.defaultCompletionTokens)
+        } else {
+            do {
+                body = try ChatBody(json: request.body, defaultCompletionTokens: configuration.defaultCompletionTokens)
+            } catch {
+                return fail(&outcome, DispatchError(code: .invalidField, message: "\(error)"))
+            }
         }
         guard !request.candidates.isEmpty else {
             return fail(&outcome, DispatchError(code: .noEligibleModel, message: "no candidate model given for this request"))
@@ -377,8 +381,12 @@ public final class Dispatcher: Sendable {
                 backend.breaker.recordSuccess()
                 outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
                 outcome.statusCode = status
-                outcome.responseBody = redactor.redact(data)
-                if let tokens = CompletionUsage.parse(data) {
+                // A body a secret was cut out of is checked again downstream (it is no longer what was read).
+                let redacted = redactor.redact(data)
+                outcome.responseBody = redacted
+                let (usage, isJSON) = CompletionUsage.parse(data)
+                outcome.responseIsJSON = isJSON && redacted == data
+                if let tokens = usage {
                     outcome.usage = tokens
                     outcome.actualCostUSD = backend.endpoint.price.cost(
                         inputTokens: Double(tokens.promptTokens), outputTokens: Double(tokens.completionTokens)

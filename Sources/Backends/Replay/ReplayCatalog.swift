@@ -1,4 +1,5 @@
 import Foundation
+import Grading
 import SwitchyardCore
 
 /// What the replay backend knows: every prompt of a routing-data file, how each model did on it,
@@ -22,15 +23,25 @@ public final class ReplayCatalog: Sendable {
     }
 
     public let models: [String]
+    /// Gold answers by record id (`--answers`): with them a reply carries the gold answer where the
+    /// recorded outcome is 1 and a wrong one otherwise, in the format the prompt's grader reads.
+    public let answers: [String: GoldAnswer]
+    private let graders: [String: any LocalGrader]
     private let records: [RoutingRecord]
     private let promptIndex: [String: Int]
     private let stats: [String: ModelStats]
 
     /// Builds the catalog; a model without a price still answers, with usage from the data's
     /// `output_tokens` when present (else 0 completion tokens).
-    public init(dataset: RoutingDataset, prices: [String: ModelPrice]) {
+    public init(dataset: RoutingDataset, prices: [String: ModelPrice], answers: [String: GoldAnswer] = [:]) {
         records = dataset.records
         models = dataset.models
+        self.answers = answers
+        var graders: [String: any LocalGrader] = [:]
+        for spec in Set(answers.values.map(\.grader)) {
+            if let grader = try? GraderSpec.local(spec) { graders[spec] = grader }
+        }
+        self.graders = graders
         var index: [String: Int] = [:]
         index.reserveCapacity(dataset.records.count)
         for (i, record) in dataset.records.enumerated() where index[record.prompt] == nil {
@@ -51,8 +62,9 @@ public final class ReplayCatalog: Sendable {
         self.stats = stats
     }
 
-    /// Loads routing data and prices (`models.json` beside the data file unless `modelsPath` is given).
-    public static func load(dataPath: String, modelsPath: String? = nil) throws(SwitchyardError) -> ReplayCatalog {
+    /// Loads routing data and prices (`models.json` beside the data file unless `modelsPath` is given),
+    /// and gold answers when `answersPath` is given.
+    public static func load(dataPath: String, modelsPath: String? = nil, answersPath: String? = nil) throws(SwitchyardError) -> ReplayCatalog {
         let dataset = try RoutingDataset.load(path: dataPath)
         let pricesPath = modelsPath
             ?? URL(fileURLWithPath: dataPath).deletingLastPathComponent().appendingPathComponent("models.json").path
@@ -65,12 +77,34 @@ public final class ReplayCatalog: Sendable {
         let catalog = try ModelInfo.loadCatalog(path: pricesPath)
         var prices: [String: ModelPrice] = [:]
         for info in catalog { prices[info.name] = info.price }
-        return ReplayCatalog(dataset: dataset, prices: prices)
+        var answers: [String: GoldAnswer] = [:]
+        if let answersPath {
+            answers = try LabelledPrompts.loadAnswers(path: answersPath)
+            for spec in Set(answers.values.map(\.grader)).sorted() {
+                let grader: (any LocalGrader)?
+                do throws(GradingError) {
+                    grader = try GraderSpec.local(spec)
+                } catch {
+                    throw .badFile(file: answersPath, reason: "\(error)")
+                }
+                if grader == nil {
+                    throw .badFile(file: answersPath, reason: "grader '\(spec)' needs a judge model: the replay backend scripts replies for rule-based graders only")
+                }
+            }
+        }
+        return ReplayCatalog(dataset: dataset, prices: prices, answers: answers)
     }
 
     public func serves(_ model: String) -> Bool { stats[model] != nil }
 
     public func price(of model: String) -> ModelPrice? { stats[model]?.price }
+
+    /// The reply text a model would have given a recorded prompt when its gold answer is known: the
+    /// gold answer for a recorded outcome of 1, a wrong one otherwise. Nil without an answer.
+    public func scriptedReply(recordID: String, correct: Bool) -> String? {
+        guard let gold = answers[recordID], let grader = graders[gold.grader] else { return nil }
+        return ScriptedReply.make(grader: grader, gold: gold.answer, correct: correct)
+    }
 
     /// The recorded answer of `model` to `prompt`, or a deterministic pseudo-answer for an unknown
     /// prompt: correct with the model's mean score as probability (seeded by the prompt's hash),

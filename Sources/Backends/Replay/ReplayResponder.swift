@@ -124,7 +124,9 @@ public final class ReplayResponder: Sendable {
         let verdict = answer.score >= 0.5 ? "correct" : "incorrect"
         let score = String(format: "%.2f", answer.score)
         let content: String
-        if let id = answer.recordID {
+        if let id = answer.recordID, let scripted = catalog.scriptedReply(recordID: id, correct: answer.score >= 0.5) {
+            content = scripted
+        } else if let id = answer.recordID {
             content = "[replay] \(model) on prompt \(id): recorded outcome \(verdict) (score \(score))"
         } else {
             content = "[replay] \(model) on an unknown prompt: pseudo outcome \(verdict) (score \(score))"

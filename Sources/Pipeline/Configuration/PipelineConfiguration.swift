@@ -155,7 +155,8 @@ public struct ProfilerConfiguration: Sendable, Equatable {
 
 /// How the score stage decides.
 public struct RouterConfiguration: Sendable, Equatable {
-    /// Strategies that need no trained profiles: they route on the configured prices alone.
+    /// Strategies that need no trained profiles: without `profiles` they route on the configured prices
+    /// alone; with `profiles`, `cheapest` is the artifact's (its cost model, as `switchyard route` decides).
     public static let profileFreeStrategies: Set<String> = ["cheapest", "first"]
 
     /// Directory written by `switchyard profile build`. Required by every strategy except the profile-free ones.

@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import SwitchyardCore
 
 /// Streams an input file and yields, for every line, either a request or an error record: never both,

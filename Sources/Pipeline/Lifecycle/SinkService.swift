@@ -83,22 +83,25 @@ public final class SinkService: Service, Sendable {
         let onProgress = self.onProgress
         let lastReport = Mutex(ContinuousClock.now)
         let stopped = Atomic<Bool>(false)
+        let metrics = StageMetrics()
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 _ = try await consumer.run(
                     write: { result in
-                        let record = StageHandlers.record(for: result)
-                        let progress: RunProgress? = try sink.withLock { sink in
-                            if try sink.write(record), record.error != nil, result.status != .completed {
-                                StageMetrics().count(record)
+                        let progress: RunProgress? = try StageCPU.measure(.sink) { () throws -> RunProgress? in
+                            let record = StageHandlers.record(for: result)
+                            return try sink.withLock { sink in
+                                if try sink.write(record), record.error != nil, result.status != .completed {
+                                    metrics.count(record)
+                                }
+                                let now = ContinuousClock.now
+                                let due = lastReport.withLock { last in
+                                    guard now - last >= .milliseconds(100) else { return false }
+                                    last = now
+                                    return true
+                                }
+                                return due ? LocalPipeline.progress(sink, total: total ?? 0, since: started, resumed: resumed) : nil
                             }
-                            let now = ContinuousClock.now
-                            let due = lastReport.withLock { last in
-                                guard now - last >= .milliseconds(100) else { return false }
-                                last = now
-                                return true
-                            }
-                            return due ? LocalPipeline.progress(sink, total: total ?? 0, since: started, resumed: resumed) : nil
                         }
                         if let progress { onProgress(progress) }
                     },

@@ -71,9 +71,10 @@ public struct LocalPipeline: Sendable {
                                  journalPath: journal),
             context: context, logger: logger)
         let coordinator = CoordinatorService(server: server, context: context, logger: logger)
-        let pools: [(role: StageRole, handler: StageHandler, credit: Int, workers: Int)] = [
+        let pools: [(role: StageRole, handler: StageWork, credit: Int, workers: Int)] = [
             (.profile, StageHandlers.profile(components.profile), max(2, configuration.stages.profile.batch), configuration.stages.profile.workers),
-            (.score, StageHandlers.score(components.score), max(2, configuration.stages.score.batch), configuration.stages.score.workers),
+            (.score, StageHandlers.score(components.score, domains: components.profile.extractor.domainCodes),
+             max(2, configuration.stages.score.batch), configuration.stages.score.workers),
             (.dispatch, StageHandlers.dispatch(components.dispatch), configuration.stages.dispatch.concurrency, configuration.stages.dispatch.workers),
         ]
         var workers: [StageWorker] = []
@@ -81,7 +82,7 @@ public struct LocalPipeline: Sendable {
             for index in 0..<max(1, pool.workers) {
                 workers.append(try StageWorker(
                     configuration: .init(endpoint: endpoint, stage: pool.role.rawValue, credit: UInt32(clamping: max(1, pool.credit))),
-                    context: context, logger: Self.logger(logger, stage: pool.role.rawValue, worker: index), handler: pool.handler))
+                    context: context, logger: Self.logger(logger, stage: pool.role.rawValue, worker: index), work: pool.handler))
             }
         }
         let ingest = try StageProcess.ingest(configuration: configuration, input: options.input, scanned: scanned, endpoint: endpoint,

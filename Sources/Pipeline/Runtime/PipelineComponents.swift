@@ -2,6 +2,7 @@ import Backends
 import Embedding
 import Foundation
 import Logging
+import Payloads
 import Profiling
 import Routing
 import SwitchyardCore
@@ -33,7 +34,7 @@ public struct PipelineComponents: Sendable {
         let budget = (budgetUSD ?? configuration.router.budgetUSD).map { limit in
             ScoreBudget(configuration: .init(budgetUSD: limit, expectedLines: expectedLines, fixedLambda: lambda), models: router.models)
         }
-        let score = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
+        let score = ScoreStage(router: router, budget: budget, poolModels: Set(configuration.models.map(\.name)))
         let dispatcher = dryRun ? nil : try makeDispatcher(configuration, logger: logger)
         return PipelineComponents(
             profile: ProfileStage(extractor: extractor), score: score,
@@ -41,8 +42,11 @@ public struct PipelineComponents: Sendable {
     }
 
     /// The dispatcher of the pool, with the waits of `stages.dispatch` (start-up readiness, unavailable
-    /// backends). Call `waitUntilReady()` on it before taking work.
-    public static func makeDispatcher(_ configuration: PipelineConfiguration, logger: Logger) throws -> Dispatcher {
+    /// backends). Call `waitUntilReady()` on it before taking work. `only` keeps just those models (what
+    /// `collect` calls): another model's backend or API key is then not required.
+    public static func makeDispatcher(_ configuration: PipelineConfiguration, only: Set<String>? = nil, logger: Logger) throws -> Dispatcher {
+        var configuration = configuration
+        if let only { configuration.models = configuration.models.filter { only.contains($0.name) } }
         try configuration.checkBackends()
         let stage = configuration.stages.dispatch
         var dispatch = DispatcherConfiguration()
@@ -96,11 +100,13 @@ public struct PipelineComponents: Sendable {
         throw ConfigurationError(keyPath: "router.profiles", reason: "the profiles were built with embedder '\(name)', which the pipeline cannot make: rebuild them with minilm or hashed")
     }
 
-    /// Profiler and router: price-only strategies need no profiles; every other strategy is loaded
-    /// from the `switchyard profile build` artifact in `router.profiles`. Returns λ too (config, else the artifact's default).
+    /// Profiler and router: every strategy is loaded from the `switchyard profile build` artifact in
+    /// `router.profiles`, so the pipeline decides as `switchyard route` does on the same profiles; without
+    /// profiles, `cheapest` and `first` route on pipeline.yaml's prices alone (`PriceRouter`), and `first`
+    /// always does (no artifact has it). Returns λ too (config, else the artifact's default).
     static func makeRouting(configuration: PipelineConfiguration, logger: Logger) throws -> (any FeatureExtractor, any RequestRouter, Double) {
         let strategy = configuration.router.strategy
-        if let preference = PriceRouter.Preference(rawValue: strategy) {
+        if let preference = PriceRouter.Preference(rawValue: strategy), configuration.router.profiles == nil || preference == .first {
             let extractor = EmbedderFeatureExtractor(embedder: try makeEmbedder(configuration.profiler, logger: logger))
             return (extractor, PriceRouter(preference: preference, models: configuration.models), configuration.router.lambda ?? 0)
         }

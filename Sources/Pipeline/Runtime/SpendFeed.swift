@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Payloads
 import Synchronization
 import ZeroMQ
 

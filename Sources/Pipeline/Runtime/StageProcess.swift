@@ -1,6 +1,7 @@
 import Backends
 import Foundation
 import Logging
+import Payloads
 import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
@@ -84,7 +85,7 @@ public enum StageProcess {
     }
     /// What one middle-stage process runs, and what it must close when it leaves.
     public struct WorkerParts: Sendable {
-        public var handler: StageHandler
+        public var handler: StageWork
         public var credit: Int
         public var dispatcher: Dispatcher?
         /// Score: the process's share of the batch budget (logged when it leaves).
@@ -129,7 +130,7 @@ public enum StageProcess {
             let (extractor, _, _) = try makeRoutingParts(configuration, logger)
             return WorkerParts(handler: StageHandlers.profile(ProfileStage(extractor: extractor)), credit: max(2, configuration.stages.profile.batch))
         case .score:
-            let (_, router, lambda) = try makeRoutingParts(configuration, logger)
+            let (extractor, router, lambda) = try makeRoutingParts(configuration, logger)
             let workers = max(1, configuration.stages.score.workers)
             let budget = (budgetUSD ?? configuration.router.budgetUSD).map { total in
                 ScoreBudget(configuration: .init(
@@ -146,8 +147,8 @@ public enum StageProcess {
             } else if budget != nil {
                 logger.warning("no router.spend_feed: actual costs never come back, so the budget counts estimates only (set spend_feed to settle real spend)")
             }
-            let stage = ScoreStage(router: router, lambda: lambda, budget: budget, poolModels: Set(configuration.models.map(\.name)))
-            return WorkerParts(handler: StageHandlers.score(stage), credit: max(2, configuration.stages.score.batch),
+            let stage = ScoreStage(router: router, budget: budget, poolModels: Set(configuration.models.map(\.name)))
+            return WorkerParts(handler: StageHandlers.score(stage, domains: extractor.domainCodes), credit: max(2, configuration.stages.score.batch),
                                budget: budget, spendSubscriber: subscriber)
         case .dispatch:
             let dispatcher = dryRun ? nil : try PipelineComponents.makeDispatcher(configuration, logger: logger)
@@ -174,7 +175,7 @@ public enum StageProcess {
     ) throws -> StageWorkerService {
         let worker = try StageWorker(
             configuration: .init(endpoint: endpoint, stage: role.rawValue, credit: UInt32(clamping: max(1, parts.credit)), security: security),
-            context: context, logger: logger, handler: parts.handler)
+            context: context, logger: logger, work: parts.handler)
         return StageWorkerService(workers: [worker], context: context, logger: logger, onExit: { await parts.shutdown(logger: logger) })
     }
 
@@ -233,6 +234,10 @@ struct IngestWorkItems: IteratorProtocol {
     var inner: Ingest.Iterator
 
     mutating func next() -> WorkItem? {
+        StageCPU.measure(.ingest) { nextItem() }
+    }
+
+    private mutating func nextItem() -> WorkItem? {
         guard let item = inner.next() else { return nil }
         let envelope: StageEnvelope
         let id: String
@@ -244,7 +249,6 @@ struct IngestWorkItems: IteratorProtocol {
             envelope = .finished(record)
             id = record.id
         }
-        // Encoding plain values cannot fail; if it ever did, the empty payload becomes an error record downstream.
-        return WorkItem(requestID: id, payload: (try? envelope.encoded()) ?? Data())
+        return WorkItem(requestID: id, payload: envelope.encoded())
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import SwitchyardCore
 
 /// Writes `results.jsonl` and `errors.jsonl`, each request exactly once, and `summary.json` at the end.
@@ -24,7 +25,8 @@ public final class ResultSink {
 
     private let results: JSONLinesWriter
     private let errors: JSONLinesWriter
-    private let encoder: JSONEncoder
+    /// The record being written, reused line after line.
+    private var lineBuffer = JSONWriter(capacity: 2_048)
     private var completed: Set<String> = []
     private var completedLines: Set<Int> = []
     /// Failed records waiting for their replacement (retry): not done, still on disk.
@@ -57,10 +59,6 @@ public final class ResultSink {
         resultsPath = (directory as NSString).appendingPathComponent("results.jsonl")
         errorsPath = (directory as NSString).appendingPathComponent("errors.jsonl")
         summaryPath = (directory as NSString).appendingPathComponent("summary.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        self.encoder = encoder
-
         let read = try Self.readBack(resultsPath: resultsPath, errorsPath: errorsPath)
         if !dryRun && read.decisions > 0 {
             throw .badFile(file: directory, reason: "holds \(read.decisions) routing decisions of a dry run (--dry-run): a real run would take those lines as done and never send them; give it another --output, or delete \(directory)")
@@ -181,9 +179,9 @@ public final class ResultSink {
     }
 
     private func emit(_ record: OutputRecord) throws {
-        var data = try encoder.encode(record)
-        data.append(0x0A)
-        try (record.isError ? errors : results).writeRaw(data)
+        lineBuffer.bytes.removeAll(keepingCapacity: true)
+        record.jsonLine(into: &lineBuffer)
+        try (record.isError ? errors : results).writeRaw(lineBuffer.bytes)
         completed.insert(record.id)
         if reopened.remove(record.id) != nil { replaced.insert(record.id) }
         completedLines.insert(record.line)

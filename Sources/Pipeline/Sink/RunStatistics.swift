@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import SwitchyardCore
 
 /// Running totals of a batch, fed every output record: the progress line and `summary.json` read them.

@@ -1,4 +1,5 @@
 import Foundation
+import Payloads
 import SwitchyardCore
 
 /// `summary.json`: what a run did, for people and for CI checks of the invariant.
@@ -48,13 +49,18 @@ public struct RunSummary: Codable, Sendable {
     public var retriedRecords: Int?
     /// The batch budget's end state; nil without a budget.
     public var budget: BudgetReport?
+    /// CPU seconds (user + system) of the process that wrote the summary, at the end of the run: the whole
+    /// pipeline in `switchyard run`, the sink alone in stage mode.
+    public var processCPUSeconds: Double?
+    /// CPU seconds each stage's own code took in this process, when `SWITCHYARD_STAGE_CPU=1` (`StageCPU`).
+    public var stageCPUSeconds: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
         case input, inputLines = "input_lines", results, errors, errorsByCode = "errors_by_code", spend, models
         case meanPredictedQuality = "mean_predicted_quality", latencyMS = "latency_ms", wallSeconds = "wall_seconds"
         case requestsPerSecond = "requests_per_second", ordered, dryRun = "dry_run", resumedRecords = "resumed_records"
         case retriedRecords = "retried_records"
-        case budget
+        case budget, processCPUSeconds = "process_cpu_seconds", stageCPUSeconds = "stage_cpu_seconds"
     }
 
     public init(statistics: RunStatistics, input: String?, inputLines: Int?, budgetUSD: Double?, wallSeconds: Double,
@@ -81,6 +87,8 @@ public struct RunSummary: Codable, Sendable {
         self.ordered = ordered
         self.dryRun = dryRun
         self.resumedRecords = resumedRecords
+        processCPUSeconds = Self.currentProcessCPUSeconds()
+        stageCPUSeconds = StageCPU.snapshot()
         if let budgetUSD {
             // Counts come from the records (what the files show, resumed ones included); the ledger's
             // state from the score stage when it ran in this process.
@@ -90,5 +98,18 @@ public struct RunSummary: Codable, Sendable {
             report.budgetExhausted = statistics.errorsByCode[ErrorCode.budgetExhausted.rawValue] ?? 0
             budget = report
         }
+    }
+
+    /// User + system CPU of this process so far.
+    static func currentProcessCPUSeconds() -> Double? {
+        var usage = rusage()
+        #if os(Linux)
+        let who = RUSAGE_SELF.rawValue
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return nil }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

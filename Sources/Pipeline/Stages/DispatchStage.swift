@@ -1,6 +1,7 @@
 import Backends
 import Foundation
 import Logging
+import Payloads
 import SwitchyardCore
 
 /// What the dispatch stage needs from `Backends`: send one request along its candidates, never throw.
@@ -30,45 +31,62 @@ public struct DispatchStage: Sendable {
         self.settler = settler
     }
 
-    /// The chat completion body sent for a request: the batch line's body, or one user message for a plain line.
-    public static func body(for request: PipelineRequest, model: String) -> JSONValue {
-        var body = request.body?.objectValue ?? [
-            "messages": .array([.object(["role": .string("user"), "content": .string(request.prompt)])]),
-        ]
-        if request.body == nil, let maxTokens = request.maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
-        body["model"] = .string(model)
-        return .object(body)
+    /// The chat completion body sent for a request, and where its fields sit: a batch line's body as the
+    /// caller wrote it, or one user message for a plain line. The dispatcher splices the served `model`
+    /// (and `max_tokens` where a default applies) into these bytes; nothing is re-encoded.
+    public static func body(for request: PipelineRequest) -> (body: Data, layout: ChatBodyLayout) {
+        if let body = request.body {
+            return (Data(body.bytes), request.bodyLayout ?? ChatBodyLayout(modelValue: nil, completionTokens: nil))
+        }
+        var writer = JSONWriter(capacity: request.prompt.utf8.count + 64)
+        writer.raw("{\"messages\":[{\"role\":\"user\",\"content\":")
+        writer.string(request.prompt)
+        writer.raw("}]")
+        if let maxTokens = request.maxTokens {
+            writer.raw(",\"max_tokens\":")
+            writer.integer(maxTokens)
+        }
+        writer.raw("}")
+        return (Data(writer.bytes), ChatBodyLayout(modelValue: nil, completionTokens: request.maxTokens))
     }
 
-    /// `keepAlive` is called about every second while the request waits for an unavailable backend.
-    public func process(_ item: RoutedRequest, logger: Logger, keepAlive: @escaping @Sendable () -> Void = {}) async -> OutputRecord {
-        let request = item.request
+    /// The body exactly as a backend serving `model` under that name receives it (for tests and tools).
+    public static func wireBody(for request: PipelineRequest, model: String) -> Data {
+        let (body, layout) = body(for: request)
+        return ChatBody.readdressed(body, layout: layout, servedModel: model)
+    }
+
+    /// The record of a dry run (no sender): the decision, with no response; a held budget is settled at
+    /// its estimate, so the decisions show how the budget would be spent.
+    public func decide(_ item: RoutedRequest) -> OutputRecord {
+        if let hold = item.budgetHold { settler?.settle(hold, actualUSD: hold.reservation.estimateUSD) }
+        return OutputRecord(id: item.request.requestID.description, customID: item.request.customID, response: nil, error: nil,
+                            routing: Self.routing(item), metadata: item.request.metadata)
+    }
+
+    private static func routing(_ item: RoutedRequest) -> OutputRecord.Routing {
         let decision = item.decision
         var routing = OutputRecord.Routing(
             model: decision.model, strategy: decision.strategy, predictedQuality: item.predictedQuality,
             estimatedCostUSD: decision.estimatedCostUSD, actualCostUSD: nil, attempts: 0, fallbacks: [],
-            line: request.line)
+            line: item.request.line)
         routing.budgetDowngraded = item.budgetHold?.downgraded == true ? true : nil
+        return routing
+    }
+
+    /// `keepAlive` is called about every second while the request waits for an unavailable backend.
+    public func process(_ item: RoutedRequest, logger: @autoclosure () -> Logger,
+                        keepAlive: @escaping @Sendable () -> Void = {}) async -> OutputRecord {
+        guard let sender else { return decide(item) }
+        let request = item.request
+        let decision = item.decision
+        var routing = Self.routing(item)
         let hold = item.budgetHold
-        guard let sender else {
-            if let hold { settler?.settle(hold, actualUSD: hold.reservation.estimateUSD) }
-            return OutputRecord(id: request.requestID.description, customID: request.customID, response: nil, error: nil, routing: routing,
-                                metadata: request.metadata)
-        }
-        let bodyData: Data
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            bodyData = try encoder.encode(Self.body(for: request, model: decision.model))
-        } catch {
-            if let hold { settler?.release(hold) }
-            return .failure(requestID: request.requestID, customID: request.customID, code: .internalError,
-                            message: "cannot encode the request body: \(error)", routing: routing, metadata: request.metadata)
-        }
+        let (bodyData, layout) = Self.body(for: request)
         let candidates = [decision.model] + decision.alternatives.map(\.model)
         let start = ContinuousClock.now
-        let outcome = await sender.send(DispatchRequest(requestID: request.requestID.description, body: bodyData, candidates: candidates,
-                                                        keepAlive: keepAlive))
+        let outcome = await sender.send(DispatchRequest(
+            requestID: request.requestID.description, body: bodyData, layout: layout, candidates: candidates, keepAlive: keepAlive))
         let elapsed = ContinuousClock.now - start
         if let hold { settler?.settle(hold, actualUSD: outcome.actualCostUSD) }
         routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -84,15 +102,20 @@ public struct DispatchStage: Sendable {
         routing.attempts = outcome.attemptCount
         routing.fallbacks = outcome.fallbacks.map(\.model)
         if let error = outcome.error {
-            logger.debug("dispatch failed", metadata: ["request_id": "\(request.requestID)", "code": "\(error.code.rawValue)"])
+            logger().debug("dispatch failed", metadata: ["request_id": "\(request.requestID)", "code": "\(error.code.rawValue)"])
             return .failure(requestID: request.requestID, customID: request.customID, code: error.code,
                             message: error.message, routing: routing, metadata: request.metadata)
         }
-        let body: JSONValue
+        let body: RawJSON
         if let data = outcome.responseBody {
-            body = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self))
+            if outcome.responseIsJSON {
+                body = RawJSON(validated: data)
+            } else {
+                // Not read by the dispatcher: check it here; a body that is not JSON is kept as its text.
+                body = (try? RawJSON(validating: data)) ?? RawJSON(string: String(decoding: data, as: UTF8.self))
+            }
         } else {
-            body = .null
+            body = RawJSON(trusted: Array("null".utf8))
         }
         return OutputRecord(
             id: request.requestID.description, customID: request.customID,

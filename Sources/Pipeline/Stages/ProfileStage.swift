@@ -1,4 +1,5 @@
 import Logging
+import Payloads
 import SwitchyardCore
 
 /// The profile stage as a plain type: a batch of requests in, one output per request out (same order).
@@ -12,7 +13,7 @@ public struct ProfileStage: Sendable {
         self.extractor = extractor
     }
 
-    public func process(_ batch: [PipelineRequest], logger: Logger) -> [StageOutput<ProfiledRequest>] {
+    public func process(_ batch: [PipelineRequest], logger: @autoclosure () -> Logger) -> [StageOutput<ProfiledRequest>] {
         if let features = try? extractor.features(batch.map(\.prompt)), features.count == batch.count {
             return zip(batch, features).map { .next(ProfiledRequest(request: $0, features: $1)) }
         }
@@ -23,7 +24,7 @@ public struct ProfileStage: Sendable {
                 }
                 return .next(ProfiledRequest(request: request, features: features))
             } catch {
-                logger.warning("profiling failed", metadata: ["request_id": "\(request.requestID)", "error": "\(error)"])
+                logger().warning("profiling failed", metadata: ["request_id": "\(request.requestID)", "error": "\(error)"])
                 return .finished(.failure(
                     requestID: request.requestID, customID: request.customID, code: .internalError,
                     message: "profiling failed: \(error)"))

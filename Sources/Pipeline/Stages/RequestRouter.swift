@@ -1,28 +1,18 @@
 import Routing
 import SwitchyardCore
 
-/// What the score stage needs from `Routing`: per-model predicted quality and estimated cost for one
-/// query. Choosing under λ, cost caps and the batch budget is `ScoreStage`'s job.
+/// What the score stage needs from `Routing`: the decision for one query, made exactly as `switchyard
+/// route` makes it (`Router.decide`), every eligible model ranked best first. The batch budget, pool and
+/// fallback count are `ScoreStage`'s job.
 public protocol RequestRouter: Sendable {
     /// Strategy name written into decisions.
     var strategyName: String { get }
-    /// Pool models this router knows, in the order of `assess`'s results.
+    /// Models this router knows.
     var models: [String] { get }
-    /// Predicted quality (nil when the strategy predicts none) and estimated USD, per model of `models`.
-    func assess(_ features: QueryFeatures) -> [ModelAssessment]
-}
-
-/// One model's prospects for one query.
-public struct ModelAssessment: Sendable, Hashable {
-    public var model: String
-    public var predictedQuality: Double?
-    public var estimatedCostUSD: Double
-
-    public init(model: String, predictedQuality: Double?, estimatedCostUSD: Double) {
-        self.model = model
-        self.predictedQuality = predictedQuality
-        self.estimatedCostUSD = estimatedCostUSD
-    }
+    /// False for price-only routers: their records carry `predicted_quality: null`.
+    var predictsQuality: Bool { get }
+    /// The decision for one profiled query under `constraints` (pin, pool, cost cap).
+    func decide(id: String, features: QueryFeatures, constraints: RoutingConstraints) throws(RoutingError) -> RoutingDecision
 }
 
 /// Routes on configured prices alone, for pools without trained profiles.
@@ -45,19 +35,36 @@ public struct PriceRouter: RequestRouter {
 
     public var strategyName: String { preference.rawValue }
     public var models: [String] { prices.map(\.name) }
+    public var predictsQuality: Bool { false }
 
-    public func assess(_ features: QueryFeatures) -> [ModelAssessment] {
-        let assessments = prices.map { entry in
-            ModelAssessment(
-                model: entry.name, predictedQuality: nil,
-                estimatedCostUSD: entry.price.cost(inputTokens: Double(features.inputTokens), outputTokens: expectedOutputTokens))
-        }
-        switch preference {
-        case .first: return assessments
-        case .cheapest:
-            return assessments.enumerated()
-                .sorted { ($0.element.estimatedCostUSD, $0.offset) < ($1.element.estimatedCostUSD, $1.offset) }
-                .map(\.element)
-        }
+    public func decide(id: String, features: QueryFeatures, constraints: RoutingConstraints) throws(RoutingError) -> RoutingDecision {
+        let cost = prices.map { $0.price.cost(inputTokens: Double(features.inputTokens), outputTokens: expectedOutputTokens) }
+        return try DecisionRule.decide(
+            id: id, strategy: strategyName, models: models, quality: [Double](repeating: 0, count: prices.count), cost: cost,
+            constraints: constraints, order: preference == .cheapest ? .cheapest : .listed)
+    }
+}
+
+/// A trained `Router` (strategy + cost model, loaded from the profiles) as the score stage's router.
+extension Router: RequestRouter {
+    public var strategyName: String { strategy.name }
+    public var models: [String] { strategy.models }
+    public var predictsQuality: Bool { true }
+
+    public func decide(id: String, features: QueryFeatures, constraints: RoutingConstraints) throws(RoutingError) -> RoutingDecision {
+        try decide(id: id, query: features, constraints: constraints)
+    }
+}
+
+/// One model's prospects for one query, as the batch budget weighs them.
+public struct ModelAssessment: Sendable, Hashable {
+    public var model: String
+    public var predictedQuality: Double?
+    public var estimatedCostUSD: Double
+
+    public init(model: String, predictedQuality: Double?, estimatedCostUSD: Double) {
+        self.model = model
+        self.predictedQuality = predictedQuality
+        self.estimatedCostUSD = estimatedCostUSD
     }
 }

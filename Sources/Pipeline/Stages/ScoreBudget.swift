@@ -1,5 +1,6 @@
 import Budget
 import Foundation
+import Payloads
 import Synchronization
 
 /// The batch budget as the score stage spends it: every routed line holds a `SpendLedger` reservation

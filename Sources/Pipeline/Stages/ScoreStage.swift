@@ -1,33 +1,34 @@
 import Logging
+import Payloads
 import Routing
 import SwitchyardCore
 
 /// The score stage as a plain type: features in, a routing decision (or an error record) out.
 ///
-/// Picks argmax `quality − λ·cost` among models that fit the request's `max_cost_usd`; without
-/// predicted quality it keeps the router's order. With a batch budget, `ScoreBudget` chooses instead
-/// (streamed λ, ledger reservation, cheaper model before `budget_exhausted`) and the reservation travels
-/// with the request. The runner-up models become the decision's alternatives, which dispatch falls back
-/// along; under a budget those estimated at most the reserved model's cost come first, and pricier ones
-/// (that still fit the budget left) only when fewer cheaper ones remain.
+/// The decision is the router's (`RequestRouter.decide`, for a trained router exactly `Router.decide`, what
+/// `switchyard route` runs), restricted to the pool, the line's pin and its `max_cost_usd`. With a batch
+/// budget, `ScoreBudget` then chooses along that ranking (streamed λ, ledger reservation, cheaper model
+/// before `budget_exhausted`) and the reservation travels with the request. The runner-up models become
+/// the decision's alternatives, which dispatch falls back along; under a budget those estimated at most
+/// the reserved model's cost come first, and pricier ones (that still fit the budget left) only when fewer
+/// cheaper ones remain.
 public struct ScoreStage: Sendable {
     public let router: any RequestRouter
-    /// λ in quality per USD; 0 means quality first. From `router.lambda` (auto: 0).
-    public let lambda: Double
     /// The batch budget; nil for none.
     public let budget: ScoreBudget?
     /// Models the pipeline can call (pipeline.yaml `models`); nil: every model the router knows.
     public let poolModels: Set<String>?
     /// Fallback models kept per decision. Default 2.
     public let maxAlternatives: Int
+    /// The router's models that are in the pool, when that is not all of them (nil: no restriction).
+    private let poolRestriction: Set<String>?
 
-    public init(router: any RequestRouter, lambda: Double = 0, budget: ScoreBudget? = nil, poolModels: Set<String>? = nil,
-                maxAlternatives: Int = 2) {
+    public init(router: any RequestRouter, budget: ScoreBudget? = nil, poolModels: Set<String>? = nil, maxAlternatives: Int = 2) {
         self.router = router
-        self.lambda = lambda
         self.budget = budget
         self.poolModels = poolModels
         self.maxAlternatives = maxAlternatives
+        poolRestriction = poolModels.flatMap { pool in router.models.allSatisfy(pool.contains) ? nil : pool.intersection(router.models) }
     }
 
     /// Call before `process`: waits (asynchronously, never blocking a thread) while the budget's
@@ -46,36 +47,30 @@ public struct ScoreStage: Sendable {
         }
     }
 
-    public func process(_ item: ProfiledRequest, logger: Logger) -> StageOutput<RoutedRequest> {
+    public func process(_ item: ProfiledRequest, logger: @autoclosure () -> Logger) -> StageOutput<RoutedRequest> {
         let request = item.request
-        var candidates = router.assess(item.features)
-        if let poolModels { candidates = candidates.filter { poolModels.contains($0.model) } }
+        var constraints = RoutingConstraints(maxCostUSD: request.maxCostUSD)
         if let pinned = request.pinnedModel {
-            candidates = candidates.filter { $0.model == pinned }
-            if candidates.isEmpty {
-                return .finished(.failure(
-                    requestID: request.requestID, customID: request.customID, code: .unknownModel,
-                    message: "pinned model '\(pinned)' is not known to router '\(router.strategyName)': add it to the profiles or unpin it",
-                    field: request.format == .openAIBatch ? "body.model" : "model"))
-            }
+            constraints.allowedModels = [pinned]
+        } else {
+            constraints.allowedModels = poolRestriction
         }
-        guard !candidates.isEmpty else {
-            return .finished(.failure(requestID: request.requestID, customID: request.customID, code: .noEligibleModel,
-                                      message: "the router knows no model of the pool"))
+        let ranked: RoutingDecision
+        do {
+            ranked = try router.decide(id: request.customID, features: item.features, constraints: constraints)
+        } catch {
+            return .finished(failure(error, request: request))
         }
-        if let cap = request.maxCostUSD {
-            candidates = candidates.filter { $0.estimatedCostUSD <= cap }
-            if candidates.isEmpty {
-                return .finished(.failure(
-                    requestID: request.requestID, customID: request.customID, code: .overCostCap,
-                    message: "no model is estimated to cost at most max_cost_usd \(cap)", field: "max_cost_usd"))
-            }
-        }
-        let ranked = rank(candidates)
-        var index = ranked[0]
+        // The ranking as candidates, best first.
+        let candidates = [ModelAssessment(model: ranked.model, predictedQuality: ranked.predictedQuality, estimatedCostUSD: ranked.estimatedCostUSD)]
+            + ranked.alternatives.map { ModelAssessment(model: $0.model, predictedQuality: $0.predictedQuality, estimatedCostUSD: $0.estimatedCostUSD) }
+        var index = 0
         var hold: BudgetHold?
         if let budget {
-            switch budget.choose(candidates, ranked: ranked) {
+            let assessed = router.predictsQuality ? candidates : candidates.map {
+                ModelAssessment(model: $0.model, predictedQuality: nil, estimatedCostUSD: $0.estimatedCostUSD)
+            }
+            switch budget.choose(assessed, ranked: Array(assessed.indices)) {
             case .route(let chosen, let reservation):
                 index = chosen
                 hold = reservation
@@ -86,7 +81,7 @@ public struct ScoreStage: Sendable {
             }
         }
         let chosen = candidates[index]
-        var fallbacks = Array(ranked.filter { i in
+        var fallbacks = Array(candidates.indices.filter { i in
             i != index && (hold == nil || candidates[i].estimatedCostUSD <= chosen.estimatedCostUSD)
         }.prefix(maxAlternatives))
         if let budget, fallbacks.count < maxAlternatives {
@@ -95,7 +90,7 @@ public struct ScoreStage: Sendable {
             // after every cheaper candidate failed (a backend down, a model not served) and settles what
             // they cost, so a failing cheap backend does not fail every line routed to it.
             let room = budget.availableUSD
-            fallbacks += ranked.filter { i in
+            fallbacks += candidates.indices.filter { i in
                 i != index && candidates[i].estimatedCostUSD > chosen.estimatedCostUSD && candidates[i].estimatedCostUSD <= room
             }.prefix(maxAlternatives - fallbacks.count)
         }
@@ -107,19 +102,28 @@ public struct ScoreStage: Sendable {
             id: request.customID, model: chosen.model, strategy: router.strategyName,
             predictedQuality: chosen.predictedQuality ?? 0, estimatedCostUSD: chosen.estimatedCostUSD,
             alternatives: Array(alternatives))
-        return .next(RoutedRequest(request: request, decision: decision, predictedQuality: chosen.predictedQuality,
+        return .next(RoutedRequest(request: request, decision: decision,
+                                   predictedQuality: router.predictsQuality ? chosen.predictedQuality : nil,
                                    inputTokens: item.features.inputTokens, budgetHold: hold))
     }
 
-    /// Candidate indices, best first under the fixed λ (the router's order without predicted quality).
-    private func rank(_ candidates: [ModelAssessment]) -> [Int] {
-        guard candidates.contains(where: { $0.predictedQuality != nil }) else { return Array(candidates.indices) }
-        return candidates.indices.sorted { a, b in
-            let scoreA = (candidates[a].predictedQuality ?? 0) - lambda * candidates[a].estimatedCostUSD
-            let scoreB = (candidates[b].predictedQuality ?? 0) - lambda * candidates[b].estimatedCostUSD
-            if scoreA != scoreB { return scoreA > scoreB }
-            if candidates[a].estimatedCostUSD != candidates[b].estimatedCostUSD { return candidates[a].estimatedCostUSD < candidates[b].estimatedCostUSD }
-            return a < b
+    /// The error record for a query the router could not route.
+    private func failure(_ error: RoutingError, request: PipelineRequest) -> OutputRecord {
+        switch error {
+        case .noEligibleModel where request.pinnedModel != nil:
+            return .failure(
+                requestID: request.requestID, customID: request.customID, code: .unknownModel,
+                message: "pinned model '\(request.pinnedModel ?? "")' is not known to router '\(router.strategyName)': add it to the profiles or unpin it",
+                field: request.format == .openAIBatch ? "body.model" : "model")
+        case .noEligibleModel:
+            return .failure(requestID: request.requestID, customID: request.customID, code: .noEligibleModel,
+                            message: "the router knows no model of the pool")
+        case .overCostCap(let cap, _):
+            return .failure(
+                requestID: request.requestID, customID: request.customID, code: .overCostCap,
+                message: "no model is estimated to cost at most max_cost_usd \(cap)", field: "max_cost_usd")
+        case .featureDimensionMismatch, .modelMismatch:
+            return .failure(requestID: request.requestID, customID: request.customID, code: error.code, message: error.description)
         }
     }
 }

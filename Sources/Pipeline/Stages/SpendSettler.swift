@@ -1,3 +1,5 @@
+import Payloads
+
 /// Where dispatch reports what a budgeted request really cost: straight to the score stage's ledger in
 /// `switchyard run`, or over the spend feed to the score process that reserved it in stage mode.
 ///

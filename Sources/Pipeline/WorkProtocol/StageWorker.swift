@@ -100,6 +100,14 @@ public final class StageWorker: LeaseRenewer {
         try self.init(configuration: configuration, context: context, logger: logger, running: .synchronous(synchronousHandler))
     }
 
+    /// A worker running `work` as it says (`StageWork`).
+    public convenience init(configuration: Configuration, context: Context, logger: Logger, work: StageWork) throws(WorkRuntimeError) {
+        switch work {
+        case .async(let handler): try self.init(configuration: configuration, context: context, logger: logger, running: .async(handler))
+        case .synchronous(let handler): try self.init(configuration: configuration, context: context, logger: logger, running: .synchronous(handler))
+        }
+    }
+
     private init(configuration: Configuration, context: Context, logger: Logger, running handler: Handler) throws(WorkRuntimeError) {
         self.configuration = configuration
         self.context = context
@@ -262,6 +270,15 @@ public final class StageWorker: LeaseRenewer {
                     case .extend: break
                     }
                     try outbox.send(Self.message(answer), on: socket)
+                    // A long turn (a slow embedder, a loaded machine) must still show the worker alive: the
+                    // answers so far leave with a heartbeat when one is due, or the coordinator would take
+                    // the worker for dead and requeue what it is working on.
+                    let now = monotonicMillis()
+                    if now >= nextHeartbeat {
+                        try outbox.send(.heartbeat, on: socket)
+                        try outbox.flush(on: socket)
+                        nextHeartbeat = now + configuration.heartbeatIntervalMillis
+                    }
                 }
             } else if running < Int(configuration.credit) && !waiting.isEmpty {
                 // Inline handlers that finish at once post their answers while we are here: they need

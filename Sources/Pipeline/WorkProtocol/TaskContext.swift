@@ -51,3 +51,12 @@ public typealias StageHandler = @Sendable (TaskContext, _ payload: Data) async t
 /// called on the worker's loop thread, so it must finish in microseconds (see there). Throw
 /// `StageFailure` to say how a task failed. `payload` is a slice, as for `StageHandler`.
 public typealias SynchronousStageHandler = @Sendable (TaskContext, _ payload: Data) throws -> Data
+
+/// A stage's handler and how a worker runs it: `.async` as a Swift task per call (work that suspends:
+/// HTTP), `.synchronous` on the worker's loop thread, task after task, with no task, mailbox or wake per
+/// call (CPU work: the profile and score stages, a dry dispatch).
+public enum StageWork: Sendable {
+    case async(StageHandler)
+    case synchronous(SynchronousStageHandler)
+}
+

@@ -17,6 +17,10 @@ public final class WorkConsumer: Sendable {
         public var credit: UInt32
         /// Idle heartbeat period, by which a restarted coordinator is noticed. Default 500 ms.
         public var heartbeatIntervalMillis: UInt64
+        /// Results are held up to this long for more to share their flush (a group commit: one fsync and
+        /// one ACK frame for them all, instead of one per loop pass); a full batch (`credit`) or the end
+        /// of the run flushes at once. 0: flush every pass. Default 10 ms.
+        public var flushDelayMillis: UInt64
         /// What the consumer holds from earlier runs, said before every HELLO (first join and after a
         /// coordinator restart): records it has (ACK, never sent again) and failed ones it will replace
         /// (REOPEN, sent again). Default: nothing.
@@ -25,11 +29,13 @@ public final class WorkConsumer: Sendable {
         /// CURVE (client role) or plain, and the largest frame accepted. Default plain.
         public var security: LinkSecurity
 
-        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500, security: LinkSecurity = .plain,
+        public init(endpoint: String, credit: UInt32 = 256, heartbeatIntervalMillis: UInt64 = 500, flushDelayMillis: UInt64 = 10,
+                    security: LinkSecurity = .plain,
                     announce: @escaping @Sendable () -> Announcement = { Announcement() }) {
             self.endpoint = endpoint
             self.credit = credit
             self.heartbeatIntervalMillis = heartbeatIntervalMillis
+            self.flushDelayMillis = flushDelayMillis
             self.security = security
             self.announce = announce
         }
@@ -127,22 +133,32 @@ public final class WorkConsumer: Sendable {
         var inbox = CoordinatorInbox()
         var batch: [String] = []
         var lastSent = monotonicMillis()
+        var batchStarted = lastSent
 
         while !stopRequested.load(ordering: .acquiring) {
             var waited = true  // messages of an already received batch frame wait: do not block on the socket
             do {
                 if !inbox.hasBuffered {
-                    waited = try socket.waitReadable(timeout: .milliseconds(Int64(configuration.heartbeatIntervalMillis)))
+                    // Wait for the heartbeat, or only until a held batch is due for its flush.
+                    var wait = configuration.heartbeatIntervalMillis
+                    if !batch.isEmpty {
+                        let due = batchStarted + configuration.flushDelayMillis
+                        let now = monotonicMillis()
+                        wait = min(wait, due > now ? due - now : 0)
+                    }
+                    waited = try socket.waitReadable(timeout: .milliseconds(Int64(wait)))
                 }
             } catch {
                 throw .zeroMQ(operation: "poll DEALER", error)
             }
             try watch?.check()
-            if !waited && stopWhenIdle.load(ordering: .acquiring) {
+            // Quiet (no message within the wait) and nothing held back for its flush.
+            let idle = !waited && batch.isEmpty
+            if idle && stopWhenIdle.load(ordering: .acquiring) {
                 logger.info("stopped before the run finished", metadata: ["received": "\(stats.received)"])
                 return stats
             }
-            if !waited || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
+            if idle || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try outbox.send(.heartbeat, on: socket)
                 try outbox.flush(on: socket)
                 lastSent = monotonicMillis()
@@ -154,6 +170,7 @@ public final class WorkConsumer: Sendable {
                 case .result(let result):
                     stats.received += 1
                     do { try write(result) } catch { throw .consumerWrite("\(error)") }
+                    if batch.isEmpty { batchStarted = monotonicMillis() }
                     batch.append(result.requestID)
                 case .finished: finished = true
                 case .reset:
@@ -163,7 +180,9 @@ public final class WorkConsumer: Sendable {
                 default: break
                 }
             }
-            if !batch.isEmpty {
+            let due = finished || batch.count >= Int(configuration.credit)
+                || monotonicMillis() >= batchStarted + configuration.flushDelayMillis
+            if !batch.isEmpty && due {
                 do { try flush() } catch { throw .consumerWrite("\(error)") }
                 for requestID in batch { try outbox.send(.ack(requestID: requestID), on: socket) }
                 try outbox.flush(on: socket)
@@ -175,6 +194,13 @@ public final class WorkConsumer: Sendable {
                 logger.debug("consumer received the end of the run", metadata: ["received": "\(stats.received)"])
                 return stats
             }
+        }
+        // Stopped with results held for their flush: make them durable and acknowledge them now.
+        if !batch.isEmpty {
+            do { try flush() } catch { throw .consumerWrite("\(error)") }
+            for requestID in batch { try outbox.send(.ack(requestID: requestID), on: socket) }
+            try outbox.flush(on: socket)
+            stats.batches += 1
         }
         return stats
     }

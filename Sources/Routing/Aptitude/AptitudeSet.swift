@@ -19,11 +19,60 @@ public struct AptitudeSet: Sendable, Codable, Hashable {
     /// Unit category centroids: `categoryCount × dimension`, row-major.
     public var centroids: [Float]
     public var dimension: Int
+    /// Gold answer of every aptitude prompt (nil for one without), so `models onboard` can grade a new
+    /// model itself; set by `profile build --answers` (`attachingAnswers`). Nil in artifacts built without.
+    public var answers: [String?]?
+    /// Grader spec of every aptitude prompt (`first-number`, ...), beside `answers`.
+    public var graders: [String?]?
+    /// Task label of every aptitude prompt, when the answers file gave one (to name categories).
+    public var tasks: [String?]?
 
     public var count: Int { ids.count }
     public var categoryCount: Int { dimension > 0 ? centroids.count / dimension : 0 }
 
-    public init(ids: [String], prompts: [String], categories: [Int], vectors: [Float], centroids: [Float], dimension: Int) {
+    /// A copy carrying the gold answer, grader and task `lookup` gives each aptitude prompt id, and the
+    /// ids it had none for.
+    public func attachingAnswers(_ lookup: (String) -> (answer: String, grader: String, task: String?)?) -> (set: AptitudeSet, missing: [String]) {
+        var copy = self
+        var answers: [String?] = []
+        var graders: [String?] = []
+        var tasks: [String?] = []
+        var missing: [String] = []
+        for id in ids {
+            let gold = lookup(id)
+            if gold == nil { missing.append(id) }
+            answers.append(gold?.answer)
+            graders.append(gold?.grader)
+            tasks.append(gold?.task)
+        }
+        copy.answers = answers
+        copy.graders = graders
+        copy.tasks = tasks
+        return (copy, missing)
+    }
+
+    /// Aptitude prompts to give a new model, in set order: the first `perCategory` of each category
+    /// that have an answer (all that have one when nil). Deterministic, so a rerun asks the same ones.
+    public func onboardingIndices(perCategory: Int?) -> [Int] {
+        var taken = [Int](repeating: 0, count: max(categoryCount, (categories.max() ?? -1) + 1))
+        var out: [Int] = []
+        for i in 0..<count {
+            guard answers?[i] != nil, graders?[i] != nil else { continue }
+            let c = categories[i]
+            if let perCategory, taken[c] >= perCategory { continue }
+            taken[c] += 1
+            out.append(i)
+        }
+        return out
+    }
+
+    public init(
+        ids: [String], prompts: [String], categories: [Int], vectors: [Float], centroids: [Float], dimension: Int,
+        answers: [String?]? = nil, graders: [String?]? = nil, tasks: [String?]? = nil
+    ) {
+        self.answers = answers
+        self.graders = graders
+        self.tasks = tasks
         self.ids = ids
         self.prompts = prompts
         self.categories = categories

@@ -110,18 +110,31 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
     /// A copy that also routes to `model`, represented by its outcomes on the aptitude prompts
     /// (keyed by aptitude prompt id, values in [0, 1]). Replaces a model of the same name.
     ///
-    /// At least half of the aptitude prompts must be answered; the missing ones count as the model's
-    /// mean on the answered ones.
+    /// Enough means at least half of the aptitude prompts, or at least one in every category (the
+    /// short test `models onboard --per-category k` gives). A missing prompt counts as the model's mean
+    /// on the answered prompts of its category, or on all answered prompts when its category has none.
     public func adding(model: String, outcomes: [String: Double]) throws(AptitudeError) -> AptitudeStrategy {
         let answered = set.ids.compactMap { outcomes[$0] }
-        guard answered.count * 2 >= set.count, !answered.isEmpty else {
+        var categorySums = [Double](repeating: 0, count: set.categoryCount)
+        var categoryCounts = [Int](repeating: 0, count: set.categoryCount)
+        for (id, category) in zip(set.ids, set.categories) {
+            guard let value = outcomes[id], category < categorySums.count else { continue }
+            categorySums[category] += value
+            categoryCounts[category] += 1
+        }
+        let coversCategories = !categoryCounts.isEmpty && categoryCounts.allSatisfy { $0 > 0 }
+        guard answered.count * 2 >= set.count || coversCategories, !answered.isEmpty else {
             throw .tooFewOutcomes(model: model, answered: answered.count, needed: (set.count + 1) / 2, total: set.count)
         }
         if let bad = answered.first(where: { !(0...1).contains($0) }) {
             throw .badOutcome(model: model, value: bad)
         }
         let mean = answered.reduce(0, +) / Double(answered.count)
-        let row = set.ids.map { Float(outcomes[$0] ?? mean) }
+        let row = zip(set.ids, set.categories).map { id, category -> Float in
+            if let value = outcomes[id] { return Float(value) }
+            guard category < categoryCounts.count, categoryCounts[category] > 0 else { return Float(mean) }
+            return Float(categorySums[category] / Double(categoryCounts[category]))
+        }
         var copy = self
         if let existing = copy.models.firstIndex(of: model) {
             copy.aptitude[existing] = row
@@ -203,6 +216,7 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
             && set.dimension > 0 && set.centroids.count % set.dimension == 0
             && set.categories.allSatisfy { $0 >= 0 && $0 < set.categoryCount }
             && strategy.scorer.weights.count == strategy.features.width
+            && [set.answers?.count, set.graders?.count, set.tasks?.count].allSatisfy { $0 == nil || $0 == set.count }
         try ArtifactFiles.check(ok, url, "aptitude set or scorer has the wrong shape")
         return strategy
     }
@@ -276,7 +290,7 @@ public enum AptitudeError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .shapeMismatch(let why): return "aptitude tables do not fit together: \(why); rebuild with `switchyard profile build`"
         case .tooFewOutcomes(let model, let answered, let needed, let total):
-            return "model \(model) has outcomes for \(answered) of the \(total) aptitude prompts, needs at least \(needed): run it on the prompts listed in the artifact's aptitude set (strategies/aptitude/aptitude.json, field set.ids)"
+            return "model \(model) has outcomes for \(answered) of the \(total) aptitude prompts, needs at least \(needed) or one in every category: run it on the prompts listed in the artifact's aptitude set (`switchyard models aptitude-set`)"
         case .badOutcome(let model, let value): return "model \(model) has outcome \(value), outside [0, 1]: fix the aptitude file"
         case .noTrainingData(let why): return "cannot train the aptitude scorer: \(why)"
         }

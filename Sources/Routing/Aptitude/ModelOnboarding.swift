@@ -26,13 +26,30 @@ public enum ModelOnboarding {
         public var aptitudeSize: Int
         /// The model's mean outcome on the aptitude prompts it answered.
         public var meanAptitude: Double
+        /// Validation prompts UniRoute's per-cluster quality came from (0: from the aptitude prompts).
+        public var validationPrompts: Int = 0
+    }
+
+    /// A new model's outcomes on a validation set and the prompts' routing vectors (the artifact's
+    /// featurizer): UniRoute's own way to place a model, its error per cluster on held-out prompts.
+    public struct Validation: Sendable {
+        public var vectors: [[Float]]
+        public var outcomes: [Float]
+
+        public init(vectors: [[Float]], outcomes: [Float]) {
+            self.vectors = vectors
+            self.outcomes = outcomes
+        }
     }
 
     /// Pseudo-count pulling a cluster's quality toward the model's overall aptitude (5 prompts).
     public static let clusterShrinkage: Float = 5
 
+    /// `validation`, when given, fills the UniRoute strategies' per-cluster quality instead of the
+    /// aptitude prompts (the rest is unchanged). Only answered aptitude prompts feed the UniRoute,
+    /// inference-dynamics and task-prior columns; the aptitude strategy fills the others (`adding`).
     public static func onboard(
-        directory: URL, model: String, price: ModelPrice, outcomes: AptitudeOutcomes, logger: Logger
+        directory: URL, model: String, price: ModelPrice, outcomes: AptitudeOutcomes, validation: Validation? = nil, logger: Logger
     ) throws -> Report {
         guard !model.isEmpty else { throw SwitchyardError.invalidArgument("--name must not be empty") }
         guard price.inputUSDPerMTok >= 0, price.outputUSDPerMTok >= 0 else {
@@ -46,13 +63,21 @@ public enum ModelOnboarding {
         }
         let aptitudeDirectory = RouterArtifact.strategyDirectory(directory, AptitudeStrategy.strategyName)
         let aptitude = try AptitudeStrategy.load(from: aptitudeDirectory).adding(model: model, outcomes: outcomes.outcomes)
-        guard let row = aptitude.models.firstIndex(of: model).map({ aptitude.aptitude[$0] }) else {
+        guard let fullRow = aptitude.models.firstIndex(of: model).map({ aptitude.aptitude[$0] }) else {
             throw SwitchyardError.invalidArgument("model \(model) was not added")
         }
         let set = aptitude.set
-        let itemVectors = (0..<set.count).map { Array(set.vectors[($0 * set.dimension)..<(($0 + 1) * set.dimension)]) }
-        let answered = set.ids.filter { outcomes.outcomes[$0] != nil }.count
-        let mean = Double(row.reduce(0, +)) / Double(max(1, row.count))
+        // The answered aptitude prompts (all of them after a full test), in set order.
+        let rows = (0..<set.count).filter { outcomes.outcomes[set.ids[$0]] != nil }
+        let itemVectors = rows.map { Array(set.vectors[($0 * set.dimension)..<(($0 + 1) * set.dimension)]) }
+        let observed = rows.map { fullRow[$0] }
+        let answered = rows.count
+        let mean = Double(observed.reduce(0, +)) / Double(max(1, observed.count))
+        if let validation, validation.vectors.count != validation.outcomes.count || validation.vectors.isEmpty {
+            throw SwitchyardError.invalidArgument("validation: \(validation.vectors.count) vectors for \(validation.outcomes.count) outcomes")
+        }
+        let clusterVectors = validation?.vectors ?? itemVectors
+        let clusterOutcomes = validation?.outcomes ?? observed
         var updated: [String] = []
         var unchanged: [String: String] = [:]
         for entry in manifest.strategies {
@@ -63,24 +88,24 @@ public enum ModelOnboarding {
                 updated.append(entry.name)
             case UniRouteClusterStrategy.strategyName:
                 let strategy = try UniRouteClusterStrategy.load(from: strategyDirectory)
-                let clusters = strategy.clusters(itemVectors.map { QueryFeatures(vector: $0, inputTokens: 0) })
-                var membership = FloatMatrix(rows: set.count, cols: strategy.centroids.rows)
+                let clusters = strategy.clusters(clusterVectors.map { QueryFeatures(vector: $0, inputTokens: 0) })
+                var membership = FloatMatrix(rows: clusterVectors.count, cols: strategy.centroids.rows)
                 for (i, c) in clusters.enumerated() { membership[i, c] = 1 }
-                let quality = appendingColumn(strategy.quality, models: strategy.models, model: model, membership: membership, outcomes: row)
+                let quality = appendingColumn(strategy.quality, models: strategy.models, model: model, membership: membership, outcomes: clusterOutcomes)
                 try UniRouteClusterStrategy(models: columnNames(strategy.models, model), centroids: strategy.centroids, quality: quality)
                     .save(to: strategyDirectory)
                 updated.append(entry.name)
             case UniRouteLearnedMapStrategy.strategyName:
                 let strategy = try UniRouteLearnedMapStrategy.load(from: strategyDirectory)
-                let x = try FloatMatrix(stacking: itemVectors, cols: strategy.theta.cols)
+                let x = try FloatMatrix(stacking: clusterVectors, cols: strategy.theta.cols)
                 let membership = UniRouteLearnedMapStrategy.probabilities(x, theta: strategy.theta, bias: strategy.bias)
-                let quality = appendingColumn(strategy.quality, models: strategy.models, model: model, membership: membership, outcomes: row)
+                let quality = appendingColumn(strategy.quality, models: strategy.models, model: model, membership: membership, outcomes: clusterOutcomes)
                 try UniRouteLearnedMapStrategy(models: columnNames(strategy.models, model), theta: strategy.theta, bias: strategy.bias, quality: quality)
                     .save(to: strategyDirectory)
                 updated.append(entry.name)
             case InferenceDynamicsStrategy.strategyName:
                 let strategy = try InferenceDynamicsStrategy.load(from: strategyDirectory)
-                if let extended = strategy.adding(model: model, vectors: itemVectors, outcomes: row.map(Double.init)) {
+                if let extended = strategy.adding(model: model, vectors: itemVectors, outcomes: observed.map(Double.init)) {
                     try extended.save(to: strategyDirectory)
                     updated.append(entry.name)
                 } else {
@@ -98,8 +123,8 @@ public enum ModelOnboarding {
             let prior = try TaskPrior.load(from: priorDirectory)
             // A classifier over the whole prompt reads the aptitude prompts through its own featurizer.
             let vectors = try prior.readsTaskVector
-                ? Featurizer.load(from: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory)).vectors(set.prompts) : itemVectors
-            try prior.adding(model: model, vectors: vectors, outcomes: row, shrinkage: clusterShrinkage).save(to: priorDirectory)
+                ? Featurizer.load(from: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory)).vectors(rows.map { set.prompts[$0] }) : itemVectors
+            try prior.adding(model: model, vectors: vectors, outcomes: observed, shrinkage: clusterShrinkage).save(to: priorDirectory)
         }
         let costModelURL = directory.appendingPathComponent("cost_model.json")
         let costModel = try ArtifactFiles.readJSON(CostModel.self, from: costModelURL)
@@ -111,7 +136,9 @@ public enum ModelOnboarding {
         logger.info("onboarded model", metadata: [
             "model": "\(model)", "updated": "\(updated.joined(separator: ","))", "answered": "\(answered)/\(set.count)",
         ])
-        return Report(model: model, updated: updated, unchanged: unchanged, answered: answered, aptitudeSize: set.count, meanAptitude: mean)
+        return Report(
+            model: model, updated: updated, unchanged: unchanged, answered: answered, aptitudeSize: set.count, meanAptitude: mean,
+            validationPrompts: validation?.vectors.count ?? 0)
     }
 
     static func columnNames(_ models: [String], _ model: String) -> [String] {

@@ -45,20 +45,29 @@ enum ExitStatus {
     /// Input errors (the line itself is wrong) never count: fix the input. Without `maxErrorRate` the run
     /// fails only when no line got a result.
     static func errorBudgetReason(_ summary: RunSummary, maxErrorRate: Double?, output: String) -> String? {
-        let lines = summary.results + summary.errors
+        errorBudgetReason(
+            succeeded: summary.results, errorsByCode: summary.errorsByCode, unit: "lines", maxErrorRate: maxErrorRate,
+            output: output, retry: "rerun with --retry-errors once the cause is fixed")
+    }
+
+    /// The same rule over any unit of work (`collect`'s pairs): `succeeded` ones, failed ones by error code.
+    static func errorBudgetReason(
+        succeeded: Int, errorsByCode: [String: Int], unit: String, maxErrorRate: Double?, output: String, retry: String
+    ) -> String? {
+        let lines = succeeded + errorsByCode.values.reduce(0, +)
         guard lines > 0 else { return nil }
         var failed = 0
-        for (code, count) in summary.errorsByCode where !(ErrorCode(rawValue: code)?.isInputError ?? false) { failed += count }
-        let codes = summary.errorsByCode.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        for (code, count) in errorsByCode where !(ErrorCode(rawValue: code)?.isInputError ?? false) { failed += count }
+        let codes = errorsByCode.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let where_ = "see \((output as NSString).appendingPathComponent("errors.jsonl"))"
         if let maxErrorRate {
             let share = Double(failed) / Double(lines)
             guard share > maxErrorRate else { return nil }
-            return String(format: "%d of %d lines failed (%.1f%% > --max-error-rate %.1f%%; %@): %@; rerun with --retry-errors once the cause is fixed",
-                          failed, lines, share * 100, maxErrorRate * 100, codes, where_)
+            return String(format: "%d of %d %@ failed (%.1f%% > --max-error-rate %.1f%%; %@): %@; %@",
+                          failed, lines, unit, share * 100, maxErrorRate * 100, codes, where_, retry)
         }
-        guard summary.results == 0 else { return nil }
-        if failed == 0 { return "no line could be sent: all \(lines) lines are input errors (\(codes)): fix them, \(where_)" }
-        return "all \(lines) lines failed (\(codes)): \(where_); rerun with --retry-errors once the cause is fixed"
+        guard succeeded == 0 else { return nil }
+        if failed == 0 { return "no \(unit.dropLast()) could be sent: all \(lines) \(unit) are input errors (\(codes)): fix them, \(where_)" }
+        return "all \(lines) \(unit) failed (\(codes)): \(where_); \(retry)"
     }
 }

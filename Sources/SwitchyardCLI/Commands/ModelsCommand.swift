@@ -9,7 +9,7 @@ struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "Manage the model pool of a profile directory.",
-        subcommands: [ModelsAddCommand.self, ModelsAptitudeSetCommand.self]
+        subcommands: [ModelsAddCommand.self, ModelsOnboardCommand.self, ModelsAptitudeSetCommand.self]
     )
 }
 
@@ -68,7 +68,11 @@ struct ModelsAddCommand: AsyncParsableCommand {
 struct ModelsAptitudeSetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aptitude-set",
-        abstract: "Write the artifact's aptitude prompts ({\"id\", \"prompt\"} lines): run a new model on these for `models add`."
+        abstract: "Write the artifact's aptitude prompts ({\"id\", \"prompt\"} lines): run a new model on these for `models add`.",
+        discussion: """
+            When the artifact keeps answers (`profile build --answers`), each line also has "answer", \
+            "grader" and "task": a labelled prompts file `switchyard collect` can run as it is.
+            """
     )
 
     @Option(help: "Artifact directory written by `switchyard profile build`.")
@@ -77,13 +81,29 @@ struct ModelsAptitudeSetCommand: AsyncParsableCommand {
     @Option(help: "Output JSON Lines file.")
     var output: String
 
+    @Option(name: .customLong("per-category"), help: "Only the first k prompts of each category that have an answer: the short test `models onboard --per-category k` gives.")
+    var perCategory: Int?
+
+    @Option(help: "Gold answers by prompt id, for an artifact built without --answers.")
+    var answers: String?
+
+    func validate() throws {
+        if let perCategory, perCategory < 1 { throw ValidationError("--per-category must be at least 1") }
+    }
+
     func run() async throws {
         do {
-            let directory = URL(fileURLWithPath: profiles).appendingPathComponent("strategies").appendingPathComponent(AptitudeStrategy.strategyName)
-            let strategy = try AptitudeStrategy.load(from: directory)
+            let set = try OnboardingPrompts.aptitudeSet(profiles: profiles, answers: answers)
             let writer = try JSONLinesWriter(path: output)
-            for (id, prompt) in zip(strategy.set.ids, strategy.set.prompts) {
-                try writer.write(["id": id, "prompt": prompt])
+            let rows = perCategory == nil ? Array(0..<set.count) : set.onboardingIndices(perCategory: perCategory)
+            for i in rows {
+                var line = ["id": set.ids[i], "prompt": set.prompts[i]]
+                if let answer = set.answers?[i], let grader = set.graders?[i] {
+                    line["answer"] = answer
+                    line["grader"] = grader
+                    if let task = set.tasks?[i] { line["task"] = task }
+                }
+                try writer.write(line)
             }
             writer.flush()
         } catch let error as SwitchyardError {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedding
 import Evaluation
 import Foundation
+import Grading
 import Logging
 import Pipeline
 import Profiling
@@ -32,6 +33,9 @@ struct ProfileBuildCommand: AsyncParsableCommand {
             and on the whole prompt with its template) and strategies are blended toward the one that \
             cross-validates best. --test reads a held-out split once, after everything is chosen, and \
             prints its AIQ beside the estimate; it never chooses anything. \
+            With --answers (gold answers and graders by prompt id, e.g. answers.jsonl beside the ZeroEval \
+            data), the aptitude set keeps each prompt's answer and grader, so `switchyard models onboard` \
+            can test and grade a new model by itself. \
             Featurizers: \(Featurizer.Configuration.presets.keys.sorted().joined(separator: ", ")).
             """
     )
@@ -63,8 +67,18 @@ struct ProfileBuildCommand: AsyncParsableCommand {
     @Option(help: "Strategies to build (comma-separated); default all.")
     var strategies: String?
 
+    @Option(help: "Gold answers ({\"id\", \"answer\", \"grader\"} lines) kept with the aptitude set, for `models onboard`.")
+    var answers: String?
+
     @Option(help: "Seed of every random choice.")
     var seed: UInt64 = 0
+
+    @Option(help: "Task prior to keep when the records carry a task: auto (whichever blends best by cross-validation), whole-prompt (its own classifier on the whole prompt, template kept) or routing (on the routing features).")
+    var taskPrior: TaskPriorChoice = .auto
+
+    enum TaskPriorChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, wholePrompt = "whole-prompt", routing
+    }
 
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
@@ -98,14 +112,13 @@ struct ProfileBuildCommand: AsyncParsableCommand {
         let catalog = try ModelInfo.loadCatalog(path: pricesPath)
         let prices = Dictionary(catalog.map { ($0.name, $0.price) }, uniquingKeysWith: { first, _ in first })
 
-        let builder = ProfileBuilder(
-            configuration: .init(
-                featurizers: featurizers,
-                strategies: strategies.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
-                seed: seed, folds: folds
-            ),
-            logger: logger
+        var configuration = ProfileBuilder.Configuration(
+            featurizers: featurizers,
+            strategies: strategies.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
+            seed: seed, folds: folds
         )
+        configuration.taskPriorReadsWholePrompt = taskPrior == .auto ? nil : taskPrior == .wholePrompt
+        let builder = ProfileBuilder(configuration: configuration, logger: logger)
         let manifest = try builder.build(
             train: trainData, dev: devData, prices: prices,
             sources: ProfileBuilder.Sources(trainFile: train, devFile: dev), embedders: embedders,
@@ -120,6 +133,37 @@ struct ProfileBuildCommand: AsyncParsableCommand {
             testAIQ = Dictionary(uniqueKeysWithValues: report.strategies.compactMap { result in result.metrics.aiq.map { (result.name, $0) } })
         }
         print(Self.summary(manifest, out: out, testAIQ: testAIQ))
+        if let answers { print(try Self.attachAnswers(path: answers, artifact: URL(fileURLWithPath: out), logger: logger)) }
+    }
+
+    /// Stores each aptitude prompt's gold answer and grader in the artifact (after the build, so the
+    /// build itself never depends on answers).
+    static func attachAnswers(path: String, artifact: URL, logger: Logger) throws -> String {
+        let gold = try LabelledPrompts.loadAnswers(path: path)
+        for spec in Set(gold.values.map(\.grader)) {
+            do {
+                _ = try GraderSpec.local(spec)
+            } catch {
+                throw SwitchyardError.badFile(file: path, reason: "\(error)")
+            }
+        }
+        let directory = RouterArtifact.strategyDirectory(artifact, AptitudeStrategy.strategyName)
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            return "answers: the artifact has no aptitude strategy, so there is no aptitude set to keep them with"
+        }
+        var strategy = try AptitudeStrategy.load(from: directory)
+        let (set, missing) = strategy.set.attachingAnswers { id in gold[id].map { ($0.answer, $0.grader, $0.task) } }
+        guard missing.count < set.count else {
+            throw SwitchyardError.badFile(file: path, reason: "none of the \(set.count) aptitude prompt ids has an answer here (first: \(set.ids.first ?? "-")): is it the answers file of the training data?")
+        }
+        strategy.set = set
+        try strategy.save(to: directory)
+        if !missing.isEmpty {
+            logger.warning("aptitude prompts without an answer: `models onboard` skips them", metadata: [
+                "count": "\(missing.count)", "first": "\(missing.prefix(5).joined(separator: ","))",
+            ])
+        }
+        return "aptitude set: answers and graders kept for \(set.count - missing.count) of \(set.count) prompts (models onboard can grade a new model)"
     }
 
     /// The build's table: every strategy's cross-validated AIQ ± standard error (and the held-out AIQ

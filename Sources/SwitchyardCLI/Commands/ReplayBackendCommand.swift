@@ -13,6 +13,10 @@ struct ReplayBackendCommand: AsyncParsableCommand {
             file. The prompt (exact text of the last user message) is looked up in the data; the reply \
             says whether the model's recorded outcome was correct and its `usage` reproduces the \
             recorded cost. Unknown prompts get a deterministic pseudo-outcome from the model's mean. \
+            With --answers (gold answers and graders by record id, e.g. answers.jsonl beside the \
+            ZeroEval data) the reply is an answer in the format the prompt's grader reads: the gold \
+            answer where the recorded outcome is 1, a wrong one otherwise, so `switchyard collect` \
+            against it reproduces the recorded outcomes. \
             Use it for demos, tests and dry runs of a real batch.
             """
     )
@@ -22,6 +26,9 @@ struct ReplayBackendCommand: AsyncParsableCommand {
 
     @Option(help: "Prices (models.json). Default: models.json beside --data.")
     var models: String?
+
+    @Option(help: "Gold answers ({\"id\", \"answer\", \"grader\"} lines): reply with right or wrong answers as recorded.")
+    var answers: String?
 
     @Option(help: "Port to listen on (0 picks a free one and prints it).")
     var port: Int
@@ -86,7 +93,7 @@ struct ReplayBackendCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (logger, _) = logging.bootstrap(label: "switchyard.replay-backend")
-        let catalog = try ReplayCatalog.load(dataPath: data, modelsPath: models)
+        let catalog = try ReplayCatalog.load(dataPath: data, modelsPath: models, answersPath: answers)
         for model in down + unloaded where !catalog.serves(model) {
             throw ValidationError("--down/--unloaded \(model): not a model of \(data); models are: \(catalog.models.joined(separator: ", "))")
         }

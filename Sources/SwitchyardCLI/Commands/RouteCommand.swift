@@ -59,23 +59,21 @@ struct RouteCommand: AsyncParsableCommand {
         let artifact = try RouterArtifact.load(from: directory, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] }, only: [resolved])
         let batch = BatchRouter(profiler: artifact.profiler(), router: try artifact.router(strategy: resolved, lambda: lambda))
 
+        // Lines are read by the pipeline's own parser, so `route` profiles exactly the prompt `run` and
+        // `stage` profile for the same line (a pin must name one of the router's models).
+        let parser = LineParser(poolModels: Set(batch.router.strategy.models))
         var requests: [RouteRequest] = []
-        var lineNumbers: [Int] = []
         var slots: [Result<Int, RouteRequest.LineError>] = []
         var lineCount = 0
         for line in try JSONLinesReader(path: input) {
             lineCount = line.number
-            if line.isBlank {
-                slots.append(.failure(.init(id: nil, code: .invalidJSON, message: "blank line")))
-                continue
-            }
-            switch RouteRequest.parse(line.bytes, line: line.number) {
+            switch parser.parse(line.bytes, requestID: RequestID(fileDigest: "route", line: line.number)) {
             case .success(let request):
                 slots.append(.success(requests.count))
-                requests.append(request)
-                lineNumbers.append(line.number)
-            case .failure(let error):
-                slots.append(.failure(error))
+                requests.append(RouteRequest(id: request.customID, prompt: request.prompt, maxCostUSD: request.maxCostUSD,
+                                             pinnedModel: request.pinnedModel))
+            case .failure(let rejection):
+                slots.append(.failure(.init(id: rejection.customID, code: rejection.code, message: rejection.message)))
             }
         }
         let outcomes = try batch.route(requests, budgetUSD: budgetUSD, explain: explain)

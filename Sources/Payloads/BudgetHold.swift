@@ -3,7 +3,7 @@ import Budget
 /// The budget a routed request holds: which ledger reserved it (`owner`, one per score process) and the
 /// reservation itself. It travels with the request so dispatch can settle it with the actual cost, in
 /// the same process or over the spend feed.
-public struct BudgetHold: Codable, Sendable, Hashable {
+public struct BudgetHold: Sendable, Hashable {
     /// The reserving ledger's ID (`ScoreBudget.owner`): a settle record for another owner is ignored.
     public var owner: String
     public var reservation: SpendLedger.Reservation

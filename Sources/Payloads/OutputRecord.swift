@@ -3,6 +3,9 @@ import SwitchyardCore
 
 /// One line of `results.jsonl` or `errors.jsonl` (**contract**, DESIGN.md "Results"):
 /// OpenAI Batch output plus the routing that produced it.
+///
+/// The sink writes it with `jsonLine()` (hand-written, the response body copied in as bytes); `Codable`
+/// is for reading records back (resume, tools, tests).
 public struct OutputRecord: Codable, Sendable, Hashable {
     /// `digest:line`, the stable request ID.
     public var id: String
@@ -11,13 +14,14 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     public var error: ErrorBody?
     public var routing: Routing?
     /// The input line's `metadata`, copied through (as the OpenAI Batch API does); absent when it had none.
-    public var metadata: JSONValue?
+    public var metadata: RawJSON?
 
     public struct Response: Codable, Sendable, Hashable {
         public var statusCode: Int
-        public var body: JSONValue
+        /// The backend's response body as it sent it (a JSON string of its text when it was not JSON).
+        public var body: RawJSON
 
-        public init(statusCode: Int, body: JSONValue) {
+        public init(statusCode: Int, body: RawJSON) {
             self.statusCode = statusCode
             self.body = body
         }
@@ -93,7 +97,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         }
     }
 
-    public init(id: String, customID: String?, response: Response?, error: ErrorBody?, routing: Routing?, metadata: JSONValue? = nil) {
+    public init(id: String, customID: String?, response: Response?, error: ErrorBody?, routing: Routing?, metadata: RawJSON? = nil) {
         self.id = id
         self.customID = customID
         self.response = response
@@ -103,7 +107,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     }
 
     /// This record with the input line's `metadata` (kept when the record already has one).
-    public func carrying(_ metadata: JSONValue?) -> OutputRecord {
+    public func carrying(_ metadata: RawJSON?) -> OutputRecord {
         guard self.metadata == nil, let metadata else { return self }
         var record = self
         record.metadata = metadata
@@ -113,7 +117,7 @@ public struct OutputRecord: Codable, Sendable, Hashable {
     /// An error record for `request` (or for a line that never became a request).
     public static func failure(
         requestID: RequestID, customID: String?, code: ErrorCode, message: String,
-        field: String? = nil, routing: Routing? = nil, metadata: JSONValue? = nil
+        field: String? = nil, routing: Routing? = nil, metadata: RawJSON? = nil
     ) -> OutputRecord {
         OutputRecord(
             id: requestID.description, customID: customID, response: nil,
@@ -138,5 +142,75 @@ public struct OutputRecord: Codable, Sendable, Hashable {
         try c.encode(error, forKey: .error)
         try c.encode(routing, forKey: .routing)
         try c.encodeIfPresent(metadata, forKey: .metadata)
+    }
+}
+
+extension OutputRecord {
+    /// The record as one JSON Lines line (newline included), keys sorted as `JSONEncoder` with
+    /// `.sortedKeys` would write them; the response body is copied in as the backend sent it.
+    public func jsonLine(into writer: inout JSONWriter) {
+        writer.raw("{\"custom_id\":")
+        writer.optional(customID) { $0.string($1) }
+        writer.raw(",\"error\":")
+        writer.optional(error) { w, error in
+            w.raw("{\"code\":")
+            w.string(error.code.rawValue)
+            if let field = error.field {
+                w.raw(",\"field\":")
+                w.string(field)
+            }
+            w.raw(",\"line\":")
+            w.integer(error.line)
+            w.raw(",\"message\":")
+            w.string(error.message)
+            w.raw("}")
+        }
+        writer.raw(",\"id\":")
+        writer.string(id)
+        if let metadata {
+            writer.raw(",\"metadata\":")
+            writer.raw(metadata.bytes)
+        }
+        writer.raw(",\"response\":")
+        writer.optional(response) { w, response in
+            w.raw("{\"body\":")
+            w.raw(response.body.bytes)
+            w.raw(",\"status_code\":")
+            w.integer(response.statusCode)
+            w.raw("}")
+        }
+        writer.raw(",\"routing\":")
+        writer.optional(routing) { w, routing in
+            w.raw("{\"actual_cost_usd\":")
+            w.optional(routing.actualCostUSD) { $0.number($1) }
+            w.raw(",\"attempts\":")
+            w.integer(routing.attempts)
+            if let downgraded = routing.budgetDowngraded {
+                w.raw(",\"budget_downgraded\":")
+                w.bool(downgraded)
+            }
+            w.raw(",\"estimated_cost_usd\":")
+            w.number(routing.estimatedCostUSD)
+            w.raw(",\"fallbacks\":[")
+            for (i, model) in routing.fallbacks.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.string(model)
+            }
+            w.raw("]")
+            if let latency = routing.latencyMS {
+                w.raw(",\"latency_ms\":")
+                w.number(latency)
+            }
+            w.raw(",\"line\":")
+            w.integer(routing.line)
+            w.raw(",\"model\":")
+            w.string(routing.model)
+            w.raw(",\"predicted_quality\":")
+            w.optional(routing.predictedQuality) { $0.number($1) }
+            w.raw(",\"strategy\":")
+            w.string(routing.strategy)
+            w.raw("}")
+        }
+        writer.raw("}\n")
     }
 }

@@ -2,7 +2,7 @@ import Routing
 import SwitchyardCore
 
 /// What the profile stage hands to score: the request and what the router needs to know about it.
-public struct ProfiledRequest: Codable, Sendable, Hashable {
+public struct ProfiledRequest: Sendable, Hashable {
     public var request: PipelineRequest
     public var features: QueryFeatures
 
@@ -13,7 +13,7 @@ public struct ProfiledRequest: Codable, Sendable, Hashable {
 }
 
 /// What the score stage hands to dispatch: the request and the routing decision (with fallbacks).
-public struct RoutedRequest: Codable, Sendable, Hashable {
+public struct RoutedRequest: Sendable, Hashable {
     public var request: PipelineRequest
     public var decision: RoutingDecision
     /// The chosen model's predicted quality; nil for strategies that predict none (the decision then says 0).
@@ -38,5 +38,3 @@ public enum StageOutput<Next: Sendable>: Sendable {
     case next(Next)
     case finished(OutputRecord)
 }
-
-extension StageOutput: Codable where Next: Codable {}
