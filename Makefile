@@ -20,7 +20,7 @@ release: setup
 # real data) holds a thread for a minute or more, and two of them stall every other test, whose deadlines
 # then expire. So the heavy suites run on their own first, then everything else, then the suites that
 # assert on wall-clock timing (retry backoff, Retry-After, rate limits, settle deadlines).
-HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|BudgetRuleTests|CollectEndToEndTests|RealBackendOnboardingTests|DecisionParityTests
+HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|BudgetRuleTests|CollectEndToEndTests|RealBackendOnboardingTests|DecisionParityTests|PromptScanParityTests
 TIMING_SUITES = FailureHandlingTests|ThreeBackendsTests|DispatcherTests|ReadinessTests|ScoreBudgetTests|SpendFeedTests
 
 test: setup validate-deploy

@@ -11,7 +11,8 @@
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
 //   Grading                       graders: a reply against a labelled prompt's gold answer
 //   Routing                       model profiles and routing strategies
-//   Backends                      OpenAI-compatible client, limits, retries, replay server
+//   Backends                      OpenAI-compatible client, limits, retries, breakers, dispatch
+//   ReplayBackend                 an OpenAI-compatible server that answers from recorded outcomes (tests, demos)
 //   Payloads                      what travels between stages: versioned compact binary, bodies as bytes
 //   Collecting                    outcomes from live models: collect, grade, routing data out
 //   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
@@ -57,7 +59,7 @@ let package = Package(
         // MARK: Foundations
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         .target(name: "SwitchyardCore", swiftSettings: swiftSettings),
-        .target(name: "Wire", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
+        .target(name: "Wire", swiftSettings: swiftSettings),
 
         // MARK: Domain
         .target(
@@ -83,13 +85,23 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "SwitchyardCore", "Embedding", "Grading",
+                "SwitchyardCore", "Grading",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ReplayBackend",
+            dependencies: [
+                "SwitchyardCore", "Grading",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -119,12 +131,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Evaluation",
-            dependencies: ["SwitchyardCore", "Budget", "Routing"],
+            dependencies: ["SwitchyardCore", "Budget", "Routing", .product(name: "Logging", package: "swift-log")],
             exclude: ["METRICS.md"],
             swiftSettings: swiftSettings
         ),
@@ -134,7 +147,7 @@ let package = Package(
             name: "SwitchyardCLI",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
+                "Backends", "ReplayBackend", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,7 +162,7 @@ let package = Package(
             name: "SwitchyardBench",
             dependencies: [
                 "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
-                "Backends", "Payloads", "Pipeline", "Evaluation",
+                "Backends", "ReplayBackend", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -158,26 +171,38 @@ let package = Package(
         ),
 
         // MARK: Tests (Swift Testing)
+        // Test support: Hummingbird servers in tests, shut down gracefully.
+        .target(
+            name: "HTTPTestSupport",
+            dependencies: [
+                "ReplayBackend",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/HTTPTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),
-        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
         .testTarget(name: "BackendsTests", dependencies: [
-            "Backends", "SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird"),
+            "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget",
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Routing", "SwitchyardCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
     ]
 )

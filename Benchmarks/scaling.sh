@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Stage-level scaling (make bench): requests/s of one batch through separate `switchyard stage` processes with
 # 1 and 2 profile processes (the profile stage CPU-bound on MiniLM; coordinator, ingest, sink, one score and
-# one dispatch --dry-run fixed), the coordinator's switchyard_stage_queue_depth during each, every process's
+# one dispatch --dry-run fixed), each with one MiniLM thread per profile process (profiler.threads: 1) and with
+# every core per process (unset, the default), the coordinator's switchyard_stage_queue_depth during each, every process's
 # CPU per request, and a queueing model from those service demands predicting 1-64 workers across hosts
 # (Benchmarks/scaling/scaling.py says how), checked against the two measurements.
 # Writes bench-results/scaling.json and prints the tables. Needs the release build (make bench does it),
 # the MiniLM files (scripts/setup) and the routing data (data/routing/zeroeval).
 # The MiniLM router artifact (uniroute-cluster on MiniLM features; the score stage's cost is not what is
 # measured) is built once into ${SWITCHYARD_CACHE:-~/.cache/switchyard}/bench/.
-# Environment: SCALING_LINES (1200), SCALING_ROUNDS (2). Say the machine's load with the figures.
+# Environment: SCALING_LINES (1200), SCALING_ROUNDS (2), SCALING_THREADS (1,all: the profiler.threads settings). Say the machine's load with the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${SWITCHYARD_BIN:-.build/release/switchyard}"
@@ -41,5 +42,6 @@ for i in range(int(sys.argv[2])):
 PY
 echo "scaling.sh: uptime: $(uptime)"
 python3 Benchmarks/scaling/scaling.py --binary "$BIN" --profiles "$PROFILES" --model-dir "$MODEL_DIR" \
-  --models-json "$DATA/models.json" --batch "$BATCH" --rounds "${SCALING_ROUNDS:-2}" --out bench-results/scaling.json
+  --models-json "$DATA/models.json" --batch "$BATCH" --rounds "${SCALING_ROUNDS:-2}" \
+  --profile-threads "${SCALING_THREADS:-1,all}" --out bench-results/scaling.json
 echo "scaling.sh: results in bench-results/scaling.json (uptime: $(uptime))"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backends
 import Foundation
 import Logging
+import ReplayBackend
 import SwitchyardCore
 
 /// `SwitchyardBench dispatch`: the Dispatcher against the replay backend (zero added latency),
@@ -177,7 +178,7 @@ struct DispatchBench: AsyncParsableCommand {
                         let t0 = ContinuousClock.now
                         let ok = await call(i)
                         let d = ContinuousClock.now - t0
-                        latencies.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+                        latencies.append(d.milliseconds)
                         if !ok { failures += 1 }
                     }
                     return (latencies, failures)
@@ -192,7 +193,7 @@ struct DispatchBench: AsyncParsableCommand {
             return (all.sorted(), failed)
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import SwitchyardCore
 
 /// `SwitchyardBench embedding`: MiniLM throughput on real prompts (batch 1 and 32), the encoder's
 /// achieved GFLOP/s against the machine's sgemm rate measured in the same run, peak RSS, and, when
@@ -156,8 +157,7 @@ struct EmbeddingBench: AsyncParsableCommand {
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        (ContinuousClock.now - start).seconds
     }
 
     /// Peak resident set (VmHWM) of this process in MB.

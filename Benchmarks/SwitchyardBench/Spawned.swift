@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import SwitchyardCore
 
 /// A child process started with `posix_spawn` and reaped with `wait4`, so its own CPU time and peak
 /// RSS come back from the kernel (`Foundation.Process` does not give them).
@@ -102,8 +103,4 @@ final class Spawned: @unchecked Sendable {  // touched by one task at a time
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

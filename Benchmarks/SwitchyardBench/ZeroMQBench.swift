@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwitchyardCore
 import ZeroMQ
 
 /// `SwitchyardBench zmq`: one-way throughput of the Swift ZeroMQ wrapper beside the same
@@ -280,7 +281,7 @@ enum ZMQSwiftThroughput {
         let elapsed = clock.now - start
         done.wait()
         if let error = failure.error { throw error }
-        return ZMQThroughput(seconds: seconds(elapsed), messages: count, size: size)
+        return ZMQThroughput(seconds: elapsed.seconds, messages: count, size: size)
     }
 
     /// PUSH and PULL on this thread, bursts of 100 sends then 100 receives (as zmq_bench.c).
@@ -317,11 +318,7 @@ enum ZMQSwiftThroughput {
             }
         }
         let elapsed = clock.now - start
-        return ZMQThroughput(seconds: seconds(elapsed), messages: bursts * burst, size: size)
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return ZMQThroughput(seconds: elapsed.seconds, messages: bursts * burst, size: size)
     }
 }
 

@@ -12,9 +12,9 @@
 ///    for it. If not, the next best by `q − λ·c` that fits is taken (a cheaper model), and when none fits
 ///    the line is `budget_exhausted`, never sent.
 ///
-/// Not thread-safe on its own (one score worker owns one controller); the `SpendLedger` it uses is, and may be
-/// shared with the dispatchers that settle actual costs.
-public final class StreamingBudgetController: @unchecked Sendable {
+/// Not thread-safe, so not `Sendable`: one owner decides with it (the score stage keeps it in a `Mutex`); the
+/// `SpendLedger` it uses is thread-safe and may be shared with the dispatchers that settle actual costs.
+public final class StreamingBudgetController {
     public struct Configuration: Sendable {
         /// Lines in the calibration window. Default 256.
         public var windowSize: Int

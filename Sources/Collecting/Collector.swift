@@ -325,10 +325,3 @@ public struct CollectProgress: Sendable, Hashable {
         self.resumed = resumed
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}

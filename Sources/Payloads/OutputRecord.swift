@@ -1,7 +1,7 @@
 import Foundation
 import SwitchyardCore
 
-/// One line of `results.jsonl` or `errors.jsonl` (**contract**, DESIGN.md "Results"):
+/// One line of `results.jsonl` or `errors.jsonl` (**contract**, README "Formats (contract)"):
 /// OpenAI Batch output plus the routing that produced it.
 ///
 /// The sink writes it with `jsonLine()` (hand-written, the response body copied in as bytes); `Codable`

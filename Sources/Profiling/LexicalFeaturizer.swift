@@ -40,7 +40,7 @@ public struct LexicalFeaturizer: Sendable {
     public static func learn(from texts: [String], configuration: Configuration = Configuration()) throws(SwitchyardError) -> LexicalFeaturizer {
         var documentFrequency = [Int](repeating: 0, count: configuration.dimension)
         for text in texts {
-            for bucket in Set(bucketCounts(text, configuration).keys) { documentFrequency[bucket] += 1 }
+            for (bucket, _) in bucketCounts(text, configuration) { documentFrequency[bucket] += 1 }
         }
         let n = Float(texts.count)
         let idf = documentFrequency.map { logf((1 + n) / (1 + Float($0))) + 1 }
@@ -51,9 +51,8 @@ public struct LexicalFeaturizer: Sendable {
     public func vector(_ text: String) -> [Float] {
         var out = [Float](repeating: 0, count: configuration.dimension)
         var norm: Float = 0
-        // Sorted, so the float sum (and the vector's bits) do not depend on dictionary order,
-        // which Swift randomises per process.
-        for (bucket, count) in Self.bucketCounts(text, configuration).sorted(by: { $0.key < $1.key }) {
+        // In bucket order, so the float sum (and the vector's bits) do not depend on hashing order.
+        for (bucket, count) in Self.bucketCounts(text, configuration) {
             let value = (1 + logf(Float(count))) * idf[bucket]
             out[bucket] = value
             norm += value * value
@@ -71,7 +70,14 @@ public struct LexicalFeaturizer: Sendable {
         return lowered.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).filter { $0.count >= 2 }
     }
 
-    static func bucketCounts(_ text: String, _ configuration: Configuration) -> [Int: Int] {
+    /// How often each hash bucket occurs in `text`, by increasing bucket.
+    static func bucketCounts(_ text: String, _ configuration: Configuration) -> [(bucket: Int, count: Int)] {
+        PlainASCII.withBytes(text) { asciiBucketCounts($0, configuration) }
+            ?? unicodeBucketCounts(text, configuration).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// The n-grams of `words`, over `Character`s: every text that is not plain ASCII.
+    static func unicodeBucketCounts(_ text: String, _ configuration: Configuration) -> [Int: Int] {
         let tokens = words(text)
         var counts: [Int: Int] = [:]
         let dimension = UInt64(configuration.dimension)
@@ -96,6 +102,58 @@ public struct LexicalFeaturizer: Sendable {
                         counts[Int(hash % dimension), default: 0] += 1
                     }
                 }
+            }
+        }
+        return counts
+    }
+
+    /// `unicodeBucketCounts` over bytes (see `PlainASCII`): words are runs of letters, digits and `_`,
+    /// lower-cased as they are hashed; the same hashes, counted by sorting instead of a dictionary.
+    static func asciiBucketCounts(_ text: UnsafeBufferPointer<UInt8>, _ configuration: Configuration) -> [(bucket: Int, count: Int)] {
+        var tokens: [Range<Int>] = []
+        var i = 0
+        while i < text.count {
+            guard PlainASCII.isWordByte(text[i]) else { i += 1; continue }
+            let start = i
+            while i < text.count && PlainASCII.isWordByte(text[i]) { i += 1 }
+            if i - start >= 2 { tokens.append(start..<i) }
+        }
+        var buckets: [Int] = []
+        let dimension = UInt64(configuration.dimension)
+        for n in configuration.wordNGrams where n >= 1 && tokens.count >= n {
+            buckets.reserveCapacity(buckets.count + tokens.count - n + 1)
+            for start in 0...(tokens.count - n) {
+                var hash = fnv(fnvOffset, byte: UInt8(n))
+                for k in 0..<n {
+                    if k > 0 { hash = fnv(hash, byte: 0x20) }
+                    for index in tokens[start + k] { hash = fnv(hash, byte: PlainASCII.lowered(text[index])) }
+                }
+                buckets.append(Int(hash % dimension))
+            }
+        }
+        if let charNGrams = configuration.charNGrams {
+            var bytes: [UInt8] = []
+            for token in tokens {
+                bytes.removeAll(keepingCapacity: true)
+                bytes.append(0x20)
+                for index in token { bytes.append(PlainASCII.lowered(text[index])) }
+                bytes.append(0x20)
+                for n in charNGrams where n >= 1 && bytes.count >= n {
+                    for start in 0...(bytes.count - n) {
+                        var hash = fnv(fnvOffset, byte: 0xFF &- UInt8(truncatingIfNeeded: n))
+                        for byte in bytes[start..<(start + n)] { hash = fnv(hash, byte: byte) }
+                        buckets.append(Int(hash % dimension))
+                    }
+                }
+            }
+        }
+        buckets.sort()
+        var counts: [(bucket: Int, count: Int)] = []
+        for bucket in buckets {
+            if let last = counts.last, last.bucket == bucket {
+                counts[counts.count - 1].count += 1
+            } else {
+                counts.append((bucket, 1))
             }
         }
         return counts

@@ -54,12 +54,45 @@ public struct TemplateStripper: Sendable, Codable, Hashable {
     /// The prompt without its template lines; the prompt unchanged when that would leave nothing.
     public func strip(_ prompt: String) -> String {
         if lines.isEmpty { return prompt }
+        return PlainASCII.withBytes(prompt) { asciiStrip($0) ?? prompt } ?? unicodeStrip(prompt)
+    }
+
+    /// `strip` over `Character`s: every prompt that is not plain ASCII.
+    func unicodeStrip(_ prompt: String) -> String {
         let kept = prompt.split(separator: "\n", omittingEmptySubsequences: false).filter { raw in
             let line = Self.normalise(raw)
             return !line.isEmpty && !lines.contains(line)
         }
         let stripped = kept.joined(separator: "\n")
         return stripped.isEmpty ? prompt : stripped
+    }
+
+    /// `unicodeStrip` over bytes (see `PlainASCII`); nil when it would leave nothing.
+    func asciiStrip(_ prompt: UnsafeBufferPointer<UInt8>) -> String? {
+        var kept: [UInt8] = []
+        var normalised: [UInt8] = []
+        var lineStart = 0
+        while lineStart <= prompt.count {
+            var lineEnd = lineStart
+            while lineEnd < prompt.count && prompt[lineEnd] != 0x0A { lineEnd += 1 }
+            // The line with runs of spaces and tabs made one space, none at either end.
+            normalised.removeAll(keepingCapacity: true)
+            var pendingSpace = false
+            for byte in prompt[lineStart..<lineEnd] {
+                if byte == 0x20 || byte == 0x09 {
+                    pendingSpace = !normalised.isEmpty
+                } else {
+                    if pendingSpace { normalised.append(0x20); pendingSpace = false }
+                    normalised.append(byte)
+                }
+            }
+            if !normalised.isEmpty && !lines.contains(String(decoding: normalised, as: UTF8.self)) {
+                if !kept.isEmpty { kept.append(0x0A) }
+                kept.append(contentsOf: prompt[lineStart..<lineEnd])
+            }
+            lineStart = lineEnd + 1
+        }
+        return kept.isEmpty ? nil : String(decoding: kept, as: UTF8.self)
     }
 
     static func normalisedLines(_ text: String) -> [String] {

@@ -33,6 +33,11 @@ public struct TokenCounter: Sendable, Codable, Hashable {
 
     /// Estimated tokens, at least 1.
     public func count(_ prompt: String) -> Int {
-        max(1, Int((tokensPerChar * Double(prompt.count) + intercept).rounded()))
+        max(1, Int((tokensPerChar * Double(Self.characters(prompt)) + intercept).rounded()))
+    }
+
+    /// `prompt.count` without grapheme breaking when every byte is one `Character` (`PlainASCII`).
+    static func characters(_ prompt: String) -> Int {
+        PlainASCII.withBytes(prompt) { $0.count } ?? prompt.count
     }
 }

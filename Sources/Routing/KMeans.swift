@@ -32,7 +32,7 @@ public struct KMeans: Sendable {
     /// non-zeros × K instead of rows × dimension × K, the same arithmetic in another order.
     public static func fit(_ points: FloatMatrix, configuration: Configuration) -> KMeans {
         let k = max(1, min(configuration.k, points.rows))
-        var generator = SeededGenerator(seed: configuration.seed)
+        var generator = SplitMix64(seed: configuration.seed)
         var best: KMeans? = nil
         let norms = rowNorms(points)
         let sparse = SparseRows(points)
@@ -114,7 +114,7 @@ public struct KMeans: Sendable {
         return (assignments, distances)
     }
 
-    static func plusPlus(_ points: FloatMatrix, norms: [Float], k: Int, generator: inout SeededGenerator, sparse: SparseRows? = nil) -> FloatMatrix {
+    static func plusPlus(_ points: FloatMatrix, norms: [Float], k: Int, generator: inout SplitMix64, sparse: SparseRows? = nil) -> FloatMatrix {
         var centroids = FloatMatrix(rows: 0, cols: points.cols)
         let first = Int(generator.next() % UInt64(points.rows))
         try? centroids.appendRow(points.row(first))
@@ -129,7 +129,7 @@ public struct KMeans: Sendable {
             }
             var chosen = Int(generator.next() % UInt64(points.rows))
             if total > 0 {
-                var target = generator.nextUnit() * total
+                var target = generator.unit() * total
                 for i in 0..<points.rows {
                     target -= nearest[i]
                     if target <= 0 {

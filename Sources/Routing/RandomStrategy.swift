@@ -20,8 +20,8 @@ public struct RandomStrategy: TrainableStrategy {
         var hash = seed ^ 0x5151_5151_5151_5151
         for value in query.vector { hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01b3 }
         hash = (hash ^ UInt64(truncatingIfNeeded: query.inputTokens)) &* 0x0000_0100_0000_01b3
-        var generator = SeededGenerator(seed: hash)
-        return models.map { _ in generator.nextUnit() }
+        var generator = SplitMix64(seed: hash)
+        return models.map { _ in generator.unit() }
     }
 
     public static func train(_ context: TrainingContext) throws -> RandomStrategy {

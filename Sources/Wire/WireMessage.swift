@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every message of the work protocol (see DESIGN.md, "Work protocol").
+/// Every message of the work protocol (README, "The work protocol").
 ///
 /// Roles: stage workers (DEALER) send `ready`, `done`, `fail`, `heartbeat`, `extend`, `drain`, `bye`;
 /// the producer (ingest) sends `hello(.producer)`, `submit`, `endOfInput`; the consumer (sink) sends

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTestSupport
 import Logging
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends
@@ -7,7 +9,7 @@ import Testing
 @Suite("Dispatcher against the replay backend")
 struct DispatcherTests {
     @Test func happyPathReturnsRecordedAnswerUsageAndCost() async throws {
-        try await withReplayServer { port, _ in
+        try await withReplayServer(catalog: TestData.catalog) { port, _ in
             let dispatcher = try Dispatcher(
                 endpoints: ["alpha", "beta"].map { TestData.endpoint($0, port: port) },
                 configuration: TestData.configuration(), logger: quietLogger
@@ -31,7 +33,7 @@ struct DispatcherTests {
     }
 
     @Test func servedModelNameReplacesTheRequestedModel() async throws {
-        try await withReplayServer { port, responder in
+        try await withReplayServer(catalog: TestData.catalog) { port, responder in
             var endpoint = TestData.endpoint("pool-name", port: port)
             endpoint.servedModel = "beta"
             let dispatcher = try Dispatcher(endpoints: [endpoint], configuration: TestData.configuration(), logger: quietLogger)
@@ -49,7 +51,7 @@ struct DispatcherTests {
 
     @Test func downBackendOpensBreakerAndFallsBackWithoutLosingRequests() async throws {
         let configuration = ReplayConfiguration(downModels: ["alpha"])
-        try await withReplayServer(configuration: configuration) { port, responder in
+        try await withReplayServer(catalog: TestData.catalog, configuration: configuration) { port, responder in
             let dispatcher = try Dispatcher(
                 endpoints: ["alpha", "beta", "gamma"].map { TestData.endpoint($0, port: port) },
                 configuration: TestData.configuration(maxAttempts: 2, failureThreshold: 3), logger: quietLogger
@@ -92,7 +94,7 @@ struct DispatcherTests {
     }
 
     @Test func unknownCandidateIsSkippedAndRecorded() async throws {
-        try await withReplayServer { port, _ in
+        try await withReplayServer(catalog: TestData.catalog) { port, _ in
             let dispatcher = try Dispatcher(endpoints: [TestData.endpoint("beta", port: port)], configuration: TestData.configuration(), logger: quietLogger)
             let outcome = await dispatcher.dispatch(
                 DispatchRequest(requestID: "r", body: TestData.body(prompt: "Say hi."), candidates: ["nope", "beta"]))
@@ -103,7 +105,7 @@ struct DispatcherTests {
     }
 
     @Test func modelMissingOnServerFallsBackWithItsMessage() async throws {
-        try await withReplayServer { port, _ in
+        try await withReplayServer(catalog: TestData.catalog) { port, _ in
             var ghost = TestData.endpoint("ghost", port: port)
             ghost.servedModel = "not-in-data"
             let dispatcher = try Dispatcher(
@@ -118,7 +120,7 @@ struct DispatcherTests {
     }
 
     @Test func badRequestIsAnErrorWithTheBackendMessageAndNoFallback() async throws {
-        try await withReplayServer { port, _ in
+        try await withReplayServer(catalog: TestData.catalog) { port, _ in
             let dispatcher = try Dispatcher(
                 endpoints: ["alpha", "beta"].map { TestData.endpoint($0, port: port) }, configuration: TestData.configuration(), logger: quietLogger)
             // No `messages`: the replay backend answers 400 like llama-server does.

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTestSupport
 import Logging
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends
@@ -29,7 +31,7 @@ struct ReadinessTests {
 
     @Test("a backend serving every configured model is ready, in either list shape", arguments: ReplayConfiguration.ModelsListShape.allCases)
     func readyInEitherShape(shape: ReplayConfiguration.ModelsListShape) async throws {
-        try await withReplayServer(configuration: ReplayConfiguration(modelsListShape: shape)) { port, _ in
+        try await withReplayServer(catalog: TestData.catalog, configuration: ReplayConfiguration(modelsListShape: shape)) { port, _ in
             let dispatcher = try Dispatcher(endpoints: ["alpha", "beta", "gamma"].map { TestData.endpoint($0, port: port) },
                                             configuration: TestData.configuration(), logger: quietLogger)
             try await dispatcher.waitUntilReady()
@@ -39,7 +41,7 @@ struct ReadinessTests {
 
     @Test("a configured model the backend does not serve is refused at start, naming what it serves")
     func unservedModelIsRefused() async throws {
-        try await withReplayServer { port, _ in
+        try await withReplayServer(catalog: TestData.catalog) { port, _ in
             var ghost = TestData.endpoint("ghost", port: port)
             ghost.servedModel = "not-in-data"
             let dispatcher = try Dispatcher(endpoints: [ghost, TestData.endpoint("alpha", port: port)],
@@ -82,7 +84,7 @@ struct ReadinessTests {
 
     @Test("404 model_not_found falls back along the ranking and opens that model's breaker")
     func notFoundOpensTheBreaker() async throws {
-        try await withReplayServer(configuration: ReplayConfiguration(unloadedModels: ["alpha"])) { port, responder in
+        try await withReplayServer(catalog: TestData.catalog, configuration: ReplayConfiguration(unloadedModels: ["alpha"])) { port, responder in
             let dispatcher = try Dispatcher(endpoints: ["alpha", "beta"].map { TestData.endpoint($0, port: port) },
                                             configuration: TestData.configuration(), logger: quietLogger)
             let first = await dispatcher.dispatch(DispatchRequest(requestID: "r1", body: TestData.body(prompt: "Say hi."), candidates: ["alpha", "beta"]))

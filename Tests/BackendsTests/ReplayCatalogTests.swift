@@ -1,4 +1,5 @@
 import Foundation
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends

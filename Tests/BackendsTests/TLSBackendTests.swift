@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTestSupport
 import Logging
 import NIOSSL
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends
@@ -103,7 +105,7 @@ struct TLSBackendTests {
         let pki = try TestPKI.make()
         defer { pki.remove() }
         try await withTLSReplayServer(pki) { tlsPort in
-            try await withReplayServer { plainPort, _ in
+            try await withReplayServer(catalog: TestData.catalog) { plainPort, _ in
                 let dispatcher = try Dispatcher(endpoints: [endpoint("alpha", port: tlsPort), endpoint("beta", port: plainPort, scheme: "http")],
                                                 configuration: TestData.configuration(), logger: quietLogger)
                 let (alone, elapsed) = await dispatch(dispatcher, candidates: ["alpha"])

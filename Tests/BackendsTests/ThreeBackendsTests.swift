@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTestSupport
+import ReplayBackend
 import SwitchyardCore
 import Testing
 @testable import Backends
@@ -7,9 +9,9 @@ import Testing
 struct ThreeBackendsTests {
     @Test func everyRequestIsAnsweredWithFallbacksRecorded() async throws {
         // Three servers; alpha's server fails every request with 500.
-        try await withReplayServer(configuration: ReplayConfiguration(errorRate: 1, errorKind: .serverError)) { failingPort, failing in
-            try await withReplayServer { betaPort, beta in
-                try await withReplayServer { gammaPort, gamma in
+        try await withReplayServer(catalog: TestData.catalog, configuration: ReplayConfiguration(errorRate: 1, errorKind: .serverError)) { failingPort, failing in
+            try await withReplayServer(catalog: TestData.catalog) { betaPort, beta in
+                try await withReplayServer(catalog: TestData.catalog) { gammaPort, gamma in
                     let dispatcher = try Dispatcher(
                         endpoints: [
                             TestData.endpoint("alpha", port: failingPort),

@@ -1,20 +1,10 @@
+import SwitchyardCore
 import Testing
 @testable import Budget
 
-/// A small deterministic generator so every run sees the same instances.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func randomProblem(queries n: Int, models m: Int, seed: UInt64, masked: Bool = false) throws -> BudgetProblem {
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     var q: [Float] = [], c: [Float] = [], e: [Bool] = []
     for _ in 0..<n {
         for j in 0..<m {

@@ -2,8 +2,10 @@ import Backends
 @testable import Collecting
 import Foundation
 import Grading
+import HTTPTestSupport
 import Hummingbird
 import Logging
+import ReplayBackend
 import Synchronization
 import SwitchyardCore
 import Testing
@@ -47,22 +49,6 @@ struct CollectorTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("collect-test-\(UUID().uuidString)")
     }
 
-    /// Runs a replay backend for the duration of `body`.
-    static func withReplay<T: Sendable>(
-        _ catalog: ReplayCatalog, configuration: ReplayConfiguration = ReplayConfiguration(),
-        _ body: (Int, ReplayResponder) async throws -> T
-    ) async throws -> T {
-        let responder = ReplayResponder(catalog: catalog, configuration: configuration)
-        let server = ReplayServer(responder: responder, logger: quiet)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.makeApplication { continuation.yield($0) }
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        return try await body(port, responder)
-    }
-
     static func collector(port: Int, fixture: Fixture, out: URL, budget: Double? = nil, concurrency: Int = 8) throws -> (Collector, Dispatcher) {
         let endpoints = models.map {
             ModelEndpoint(name: $0, baseURL: "http://127.0.0.1:\(port)/v1", price: fixture.prices[$0]!, limits: BackendLimits(maxConcurrency: concurrency))
@@ -81,7 +67,7 @@ struct CollectorTests {
         let fixture = try Self.fixture(count: 24)
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let summary = try await Self.withReplay(fixture.catalog) { port, _ in
+        let summary = try await withReplayServer(catalog: fixture.catalog) { port, _ in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             defer { Task { try? await dispatcher.shutdown() } }
             return try await collector.run(prompts: fixture.prompts)
@@ -111,7 +97,7 @@ struct CollectorTests {
         let fixture = try Self.fixture(count: 10)
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        try await Self.withReplay(fixture.catalog) { port, responder in
+        try await withReplayServer(catalog: fixture.catalog) { port, responder in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             _ = try await collector.run(prompts: fixture.prompts)
             #expect(responder.requestCounts().values.reduce(0, +) == 30)
@@ -140,7 +126,7 @@ struct CollectorTests {
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let budget = 0.01
-        let summary = try await Self.withReplay(fixture.catalog) { port, responder in
+        let summary = try await withReplayServer(catalog: fixture.catalog) { port, responder in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out, budget: budget, concurrency: 1)
             defer { Task { try? await dispatcher.shutdown() } }
             let summary = try await collector.run(prompts: fixture.prompts)
@@ -163,7 +149,7 @@ struct CollectorTests {
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let down = ReplayConfiguration(downModels: ["gemma-2-9b-it"])
-        let first = try await Self.withReplay(fixture.catalog, configuration: down) { port, _ in
+        let first = try await withReplayServer(catalog: fixture.catalog, configuration: down) { port, _ in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             defer { Task { try? await dispatcher.shutdown() } }
             return try await collector.run(prompts: fixture.prompts)
@@ -173,7 +159,7 @@ struct CollectorTests {
         #expect(first.routingPrompts == 0, "no prompt has every model yet")
         let errorLines = try String(contentsOf: out.appendingPathComponent("errors.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(errorLines.count == 6 && errorLines.allSatisfy { $0.contains("gemma-2-9b-it") })
-        let second = try await Self.withReplay(fixture.catalog) { port, _ in
+        let second = try await withReplayServer(catalog: fixture.catalog) { port, _ in
             let (collector, dispatcher) = try Self.collector(port: port, fixture: fixture, out: out)
             defer { Task { try? await dispatcher.shutdown() } }
             return try await collector.run(prompts: fixture.prompts)
@@ -209,15 +195,13 @@ struct CollectorTests {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: reply))))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        return try await body(port, calls)
+        return try await withRunningApplication({ onRunning in
+            Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { await onRunning($0.localAddress?.port ?? 0) }, logger: quiet)
+        }) { port in
+            try await body(port, calls)
+        }
     }
 
     final class JudgeCalls: Sendable {
@@ -241,7 +225,7 @@ struct CollectorTests {
         defer { try? FileManager.default.removeItem(at: out) }
         let judgePrice = ModelPrice(inputUSDPerMTok: 1, outputUSDPerMTok: 2)
         let perJudgement = judgePrice.cost(inputTokens: 1000, outputTokens: 10)
-        let (summary, calls) = try await Self.withReplay(fixture.catalog) { port, _ in
+        let (summary, calls) = try await withReplayServer(catalog: fixture.catalog) { port, _ in
             try await Self.withJudge { judgePort, calls in
                 var endpoints = Self.models.map {
                     ModelEndpoint(name: $0, baseURL: "http://127.0.0.1:\(port)/v1", price: fixture.prices[$0]!, limits: BackendLimits(maxConcurrency: 4))

@@ -11,6 +11,15 @@ struct ConfigurationTests {
             price: {input_usd_per_mtok: 0.1, output_usd_per_mtok: 0.2}
         """
 
+    /// `yaml` written as pipeline.yaml in a fresh temporary directory (the caller removes the directory).
+    static func writeConfiguration(_ yaml: String) throws -> (directory: URL, file: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("pipeline.yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return (directory, file)
+    }
+
     @Test func minimalFileGetsDocumentedDefaults() throws {
         let configuration = try PipelineConfiguration.parse(yaml: Self.minimal)
         #expect(configuration.models.count == 1)
@@ -20,6 +29,7 @@ struct ConfigurationTests {
         #expect(configuration.router.strategy == "auto")
         #expect(configuration.router.lambda == nil)
         #expect(configuration.metrics.port == nil)
+        #expect(configuration.profiler.threads == nil)   // MiniLM on every core, as before the setting existed
     }
 
     @Test func fullFileParses() throws {
@@ -27,7 +37,7 @@ struct ConfigurationTests {
             coordinator: {endpoint: "tcp://0.0.0.0:6000", journal: ./run/j, lease_seconds: 5, max_attempts: 4}
             stages: {profile: {workers: 3, batch: 8}, score: {workers: 1}, dispatch: {workers: 2, concurrency: 32}}
             ingest: {max_prompt_chars: 1000, default_max_tokens: 512}
-            profiler: {embedder: hashed, dimension: 256}
+            profiler: {embedder: hashed, dimension: 256, threads: 1}
             router: {profiles: ./profiles, strategy: knn, lambda: 2.5, budget_usd: 3}
             metrics: {port: 9300}
             output: {dir: out, ordered: true}
@@ -41,6 +51,7 @@ struct ConfigurationTests {
             """
         let configuration = try PipelineConfiguration.parse(yaml: yaml, environment: ["HOST": "api.example.com"])
         #expect(configuration.coordinator.maxAttempts == 4)
+        #expect(configuration.profiler.threads == 1)
         #expect(configuration.ingest.defaultMaxTokens == 512)
         #expect(configuration.stages.dispatch.concurrency == 32)
         #expect(configuration.router.lambda == 2.5)
@@ -62,6 +73,10 @@ struct ConfigurationTests {
         ("router: {lambda: -1}\n" + minimal, "router.lambda", "0 or more"),
         ("router: {budget_usd: lots}\n" + minimal, "router.budget_usd", "number"),
         ("profiler: {embedder: word2vec}\n" + minimal, "profiler.embedder", "unknown embedder"),
+        ("profiler: {threads: 0}\n" + minimal, "profiler.threads", "at least 1"),
+        ("profiler: {threads: -2}\n" + minimal, "profiler.threads", "at least 1"),
+        ("profiler: {threads: 1.5}\n" + minimal, "profiler.threads", "whole number"),
+        ("profiler: {threads: all}\n" + minimal, "profiler.threads", "whole number"),
         ("coordinator: {endpoint: http://x}\n" + minimal, "coordinator.endpoint", "ZeroMQ endpoint"),
         ("metrics: {port: 70000}\n" + minimal, "metrics.port", "TCP port"),
         ("output: {ordered: maybe}\n" + minimal, "output.ordered", "true or false"),
@@ -137,6 +152,21 @@ struct ConfigurationTests {
         }
     }
 
+    /// A bad `profiler.threads` in a file is reported with the file's path, the key path and the fix.
+    @Test func badThreadsNameFileAndField() throws {
+        let (directory, file) = try Self.writeConfiguration("router: {strategy: first}\nprofiler: {threads: 0}\n" + Self.minimal)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            _ = try PipelineConfiguration.load(path: file.path)
+            Issue.record("expected an error for threads: 0")
+        } catch {
+            #expect(error.file == file.path)
+            #expect(error.keyPath == "profiler.threads")
+            #expect("\(error)".contains(file.path))
+            #expect("\(error)".contains("profiler.threads"))
+        }
+    }
+
     @Test func secretsNeverAppearInErrors() {
         let yaml = """
             models:
@@ -194,11 +224,8 @@ struct ConfigurationTests {
     }
 
     @Test func loadResolvesPathsAgainstTheFile() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sy-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, file) = try Self.writeConfiguration("router: {strategy: first}\noutput: {dir: out}\n" + Self.minimal)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("pipeline.yaml")
-        try ("router: {strategy: first}\noutput: {dir: out}\n" + Self.minimal).write(to: file, atomically: true, encoding: .utf8)
         let configuration = try PipelineConfiguration.load(path: file.path)
         #expect(configuration.output.directory == directory.appendingPathComponent("out").path)
         #expect(throws: ConfigurationError.self) { try PipelineConfiguration.load(path: directory.appendingPathComponent("nope.yaml").path) }

@@ -253,12 +253,6 @@ struct SpendFeedTests {
     }
 
     static func freePort() throws -> Int {
-        let context = try Context()
-        defer { context.shutdown() }
-        let socket = try context.socket(.pull)
-        try socket.bind("tcp://127.0.0.1:*")
-        let port = try socket.lastPort ?? 0
-        socket.close()
-        return port
+        try LoopbackPort.free()
     }
 }

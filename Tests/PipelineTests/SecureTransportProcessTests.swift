@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SwitchyardCore
 import Testing
 import Wire
 import ZeroMQ
@@ -253,7 +254,7 @@ struct HostileFrames {
     var outOfOrderRefusals = 0
 
     static func make(count: Int, seed: UInt64) -> HostileFrames {
-        var generator = SplitMixTest(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var result = HostileFrames()
         let valid: [WireMessage] = [
             .ready(stage: "a", credit: 4), .done(taskID: 12, payload: Data(repeating: 1, count: 40)),

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Testing
 import Wire
 @testable import Pipeline
@@ -341,7 +342,7 @@ struct WorkProtocolCoordinatorTests {
 /// A deterministic in-memory pipeline: workers answer in random order, some are killed (vanish
 /// with their leases) and replaced; the producer respects its grants, the consumer acknowledges.
 struct Simulation {
-    var generator: SplitMixTest
+    var generator: SplitMix64
     var h = CoordinatorHarness(WorkCoordinatorConfiguration(stages: ["a", "b", "c"], maxAttempts: 50, leaseMillis: 5_000,
                                                          workerTimeoutMillis: 1_000, window: 64))
     var workers: [String: (stage: String, held: [WireTask])] = [:]
@@ -350,7 +351,7 @@ struct Simulation {
     var results: [String: Int] = [:]
     var queue: [(String, WireMessage)] = []
 
-    init(seed: UInt64) { generator = SplitMixTest(seed: seed) }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
     mutating func route() {
         while !queue.isEmpty {
@@ -413,17 +414,6 @@ struct Simulation {
     }
 }
 
-struct SplitMixTest: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Work protocol: the sink's own records decide what is done (either mode, retries)")
 struct WorkProtocolSinkRecordsTests {

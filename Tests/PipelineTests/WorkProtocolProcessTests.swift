@@ -1,9 +1,6 @@
 import Foundation
+import SwitchyardCore
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Real processes on loopback: the built `switchyard` binary runs `work coordinator` and
 /// `work worker`; the tests kill, stop and restart them and check the result file.
@@ -191,10 +188,13 @@ struct WorkProtocolProcessTests {
     func joinMidRun() async throws {
         try requireBinary()
         let run = try Run()
-        let count = 1_000
+        // The first worker alone would need 200 × 20 ms = 4 s (one task at a time), so the late one joins
+        // with most of the run left even when a loaded machine is slow to start it (a CI run once saw a
+        // faster first worker finish everything before the late one connected).
+        let count = 200
         let (coordinator, pipe) = try run.coordinator(["--count", "\(count)", "--stages", "a"])
-        try run.worker(stage: "a", ["--work-ms", "3", "--credit", "4"])
-        try await pause(500_000)
+        try run.worker(stage: "a", ["--work-ms", "20", "--credit", "1"])
+        try await pause(300_000)
         let latePipe = Pipe()
         let late = try run.spawn(["work", "worker", "--endpoint", run.endpoint, "--stage", "a", "--credit", "4",
                                   "--work-ms", "3", "--heartbeat-ms", "100"], stdout: latePipe)
@@ -238,16 +238,5 @@ func waitForExit(_ process: Process) async {
 
 /// A TCP port free on 127.0.0.1 right now.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    try #require(bound, "could not find a free TCP port on 127.0.0.1")
-    return Int(UInt16(bigEndian: address.sin_port))
+    try LoopbackPort.free()
 }

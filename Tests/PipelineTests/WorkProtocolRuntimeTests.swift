@@ -61,4 +61,29 @@ struct WorkProtocolRuntimeTests {
         #expect(failed.status == .failed && failed.reason == "no model fits" && failed.payload == Data("in|profile".utf8))
         #expect(workers.map(\.stats.done).reduce(0, +) == 2 * count - 1)
     }
+
+    @Test("producer and consumer leave when the coordinator's inproc socket closes under them, instead of blocking in a send",
+          .timeLimit(.minutes(1)))
+    func clientsLeaveWhenTheCoordinatorCloses() async throws {
+        var logger = Logger(label: "test.closed-coordinator")
+        logger.logLevel = .warning
+        let context = try Context()
+        let endpoint = "inproc://closed-coordinator-test"
+        // A bare ROUTER stands for a coordinator that takes the HELLOs and then closes without a word (as
+        // the embedded run's coordinator does once it has ended the run).
+        let router = try context.socket(.router)
+        try router.bind(endpoint)
+        let producer = WorkProducer(configuration: .init(endpoint: endpoint, heartbeatIntervalMillis: 50), context: context, logger: logger)
+        let consumer = WorkConsumer(configuration: .init(endpoint: endpoint, credit: 8, heartbeatIntervalMillis: 50),
+                                    context: context, logger: logger)
+        async let produced = producer.run { AnyIterator<WorkItem> { nil } }
+        async let consumed = consumer.run(write: { _ in }, flush: {})
+        try await Task.sleep(for: .milliseconds(300))  // both connected and heartbeating
+        router.close()
+        // Before the fix, each blocked forever in zmq_send on its next heartbeat (the time limit fails it).
+        let producerStats = try await produced
+        let consumerStats = try await consumed
+        #expect(producerStats.submitted == 0)
+        #expect(consumerStats.received == 0)
+    }
 }

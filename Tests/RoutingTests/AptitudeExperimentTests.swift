@@ -8,7 +8,8 @@ import Testing
 
 /// Measurements on the shared routing data, not unit tests: they take minutes in a debug build, so
 /// they run only with `SWITCHYARD_EXPERIMENTS=1` (and `SWITCHYARD_EXPERIMENT_SPLIT=test` to evaluate
-/// on test once development is over; dev otherwise). They print AIQ tables; numbers go in the report.
+/// on test once development is over; dev otherwise). They print AIQ tables (numbers go in the report) and
+/// check the claims the README makes from them.
 @Suite("Aptitude and InferenceDynamics experiments (opt-in)", .serialized)
 struct AptitudeExperimentTests {
     static let enabled = ProcessInfo.processInfo.environment["SWITCHYARD_EXPERIMENTS"] == "1"
@@ -49,6 +50,9 @@ struct AptitudeExperimentTests {
         let knn = try KNNStrategy.train(context)
         rows.append(("knn (D1)", data.aiq(knn, models: data.models)))
         for (name, value) in rows { print("AIQ[\(Self.dataName)/\(Self.split)] \(name): \(String(format: "%.4f", value))") }
+        for (name, value) in rows {
+            #expect(value > 0 && value < 1, "\(name): AIQ \(value) outside (0, 1)")
+        }
     }
 
     @Test("onboarding: leave 5 models out, add them from aptitude outcomes", .enabled(if: enabled))
@@ -69,12 +73,20 @@ struct AptitudeExperimentTests {
             ("trained without, 5 onboarded (26)", onboarded, onboarded.models),
             ("trained with all 26", full, data.models),
         ]
+        var measured: [(aiq: Double, newShare: Double)] = []
         for (label, strategy, models) in report {
             let aiq = data.aiq(strategy, models: models)
             let (share, quality) = data.shareAndQuality(strategy, models: models, newModels: Self.leftOut, lambda: 0)
             let (shareMid, qualityMid, costMid) = data.atBudget(strategy, models: models, newModels: Self.leftOut)
             print("ONBOARD[\(Self.dataName)/\(Self.split)] \(label): AIQ \(String(format: "%.4f", aiq)); λ=0: quality \(String(format: "%.4f", quality)), new-model share \(String(format: "%.3f", share)); at ≤25% best-single cost: quality \(String(format: "%.4f", qualityMid)) cost \(String(format: "%.6f", costMid)) new share \(String(format: "%.3f", shareMid))")
+            measured.append((aiq, share))
         }
+        // The README's claims: onboarding from aptitude outcomes alone beats leaving the models out, comes
+        // within 0.01 AIQ of training with them, and the onboarded models are actually chosen.
+        let (without, onboardedRun, trainedWith) = (measured[0], measured[1], measured[2])
+        #expect(onboardedRun.aiq > without.aiq, "onboarding did not beat leaving the 5 models out")
+        #expect(abs(onboardedRun.aiq - trainedWith.aiq) <= 0.01, "onboarded \(onboardedRun.aiq) vs trained with all \(trainedWith.aiq)")
+        #expect(onboardedRun.newShare > 0, "the onboarded models are never chosen at λ = 0")
     }
 }
 

@@ -21,7 +21,7 @@ enum AptitudeSyntheticData {
 
     /// A unit vector near axis `kind` (deterministic noise from the index).
     static func vector(kind: Int, index: Int) -> [Float] {
-        var rng = SeededSplitMix(seed: UInt64(kind * 1000 + index))
+        var rng = SplitMix64(seed: UInt64(kind * 1000 + index), discarding: 1)
         var v = (0..<8).map { _ in Float(rng.unit() - 0.5) * 0.3 }
         v[kind] += 1
         return RequirementVectorMath.normalized(v)

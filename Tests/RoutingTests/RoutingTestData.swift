@@ -28,12 +28,12 @@ enum RoutingTestData {
 
     /// `count` prompts alternating math and code, each wrapped in the shared template.
     static func records(_ count: Int, seed: UInt64, prefix: String) -> [RoutingRecord] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         return (0..<count).map { i in
             let isMath = i % 2 == 0
             let words = isMath ? mathWords : codeWords
             let question = (0..<6).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
-            let cheapRight: Double = generator.nextUnit() < 0.5 ? 1 : 0
+            let cheapRight: Double = generator.unit() < 0.5 ? 1 : 0
             let outcomes = ["cheap": cheapRight, "code-pro": isMath ? 0 : 1, "math-pro": isMath ? 1 : 0]
             let costs = ["cheap": 0.00001, "code-pro": 0.0001, "math-pro": 0.0001]
             return RoutingRecord(

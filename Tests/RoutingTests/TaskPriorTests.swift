@@ -74,7 +74,7 @@ struct TaskPriorTests {
     /// Prompts whose question words are drawn from one shared vocabulary: only the instruction line
     /// (the template, which the routing features strip) tells the two tasks apart.
     static func templatedRecords(_ count: Int, seed: UInt64, prefix: String) -> [RoutingRecord] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let words = RoutingTestData.mathWords + RoutingTestData.codeWords
         return (0..<count).map { i in
             let isMath = i % 2 == 0

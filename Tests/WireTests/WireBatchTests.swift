@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Testing
 @testable import Wire
 

@@ -100,13 +100,6 @@ extension OpenAIClient {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 extension OpenAIClient {
     /// One plain POST with no limits, retries, body rewriting or accounting: the baseline the
     /// dispatch benchmark compares the `Dispatcher` against. Returns the status and body.

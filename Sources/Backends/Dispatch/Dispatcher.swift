@@ -324,16 +324,30 @@ public final class Dispatcher: Sendable {
         case gaveUp(reason: String, error: DispatchError)
     }
 
-    /// Tries one backend up to `maxAttemptsPerModel` times.
+    /// What one attempt tells the backend's breaker. A probe that ends without a verdict (cancelled, 429,
+    /// another 4xx, a TLS failure) lets the next request probe instead.
+    private enum BreakerVerdict {
+        case success, failure, trip, none
+    }
+
+    /// How one attempt ended: with this model's result, or with a failure worth another attempt.
+    private enum AttemptEnd {
+        case finished(ModelResult)
+        case retryable(description: String, code: ErrorCode, retryAfter: Duration?)
+    }
+
+    /// Tries one backend up to `maxAttemptsPerModel` times: admission by the breaker, one attempt, the
+    /// breaker told what the attempt showed, then either this model's result or a backoff and another try.
     private func attempt(
         _ backend: Backend, body: ChatBody, outcome: inout DispatchOutcome, logger: Logger
     ) async -> ModelResult {
         let model = backend.endpoint.name
         let payload = body.encoded(servedModel: backend.endpoint.servedModel)
         let policy = configuration.retry
+        let attempts = max(1, policy.maxAttemptsPerModel)
         var lastDescription = ""
         var lastCode = ErrorCode.maxAttemptsExceeded
-        for attemptIndex in 0..<max(1, policy.maxAttemptsPerModel) {
+        for attemptIndex in 0..<attempts {
             let admission = backend.breaker.admit()
             if admission == .rejected {
                 let reason = attemptIndex == 0
@@ -341,159 +355,184 @@ public final class Dispatcher: Sendable {
                     : "circuit opened after: \(lastDescription)"
                 return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: reason))
             }
-            let isProbe = admission == .probe
-
-            // Limits: rate buckets, then this backend's share, then the global in-flight budget.
-            let reserved: Double
-            do {
-                reserved = try await backend.waitForRateLimits(estimatedTokens: body.estimatedTokens)
-                try await backend.concurrency.acquire()
-            } catch {
-                if isProbe { backend.breaker.releaseProbe() }
-                return .failed(DispatchError(code: .internalError, message: "dispatch cancelled while waiting for \(model)'s limits"))
+            let (end, verdict) = await attemptOnce(backend, body: body, payload: payload, outcome: &outcome, logger: logger)
+            tell(backend.breaker, verdict, probe: admission == .probe)
+            let description: String, code: ErrorCode, retryAfter: Duration?
+            switch end {
+            case .finished(let result): return result
+            case .retryable(let why, let errorCode, let after): (description, code, retryAfter) = (why, errorCode, after)
             }
-            do {
-                try await inFlight.acquire()
-            } catch {
-                backend.concurrency.release()
-                if isProbe { backend.breaker.releaseProbe() }
-                return .failed(DispatchError(code: .internalError, message: "dispatch cancelled while waiting for an in-flight slot"))
-            }
-            metrics.inFlight.increment()
-            let total = backend.endpoint.timeouts.total
-            let headTimeout = min(backend.endpoint.timeouts.firstByte, total)
-            let started = ContinuousClock.now
-            let result = await client.post(
-                url: backend.url, body: payload, headers: backend.headers,
-                headDeadline: .now() + TimeAmount(headTimeout), tls: backend.tls, logger: logger
-            )
-            let latency = (ContinuousClock.now - started)
-            inFlight.release()
-            backend.concurrency.release()
-            metrics.inFlight.decrement()
-            backend.metrics.attempts.increment()
-            backend.metrics.latency.recordNanoseconds(latency.nanoseconds)
-            outcome.model = model
-
-            var retryAfter: Duration?
-            switch result {
-            case .response(let status, let data, _) where (200..<300).contains(status):
-                backend.breaker.recordSuccess()
-                outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
-                outcome.statusCode = status
-                // A body a secret was cut out of is checked again downstream (it is no longer what was read).
-                let redacted = redactor.redact(data)
-                outcome.responseBody = redacted
-                let (usage, isJSON) = CompletionUsage.parse(data)
-                outcome.responseIsJSON = isJSON && redacted == data
-                if let tokens = usage {
-                    outcome.usage = tokens
-                    outcome.actualCostUSD = backend.endpoint.price.cost(
-                        inputTokens: Double(tokens.promptTokens), outputTokens: Double(tokens.completionTokens)
-                    )
-                    backend.settleTokens(reserved: reserved, actual: Double(tokens.totalTokens))
-                    backend.metrics.spend.increment(by: outcome.actualCostUSD)
-                    backend.metrics.promptTokens.increment(by: tokens.promptTokens)
-                    backend.metrics.completionTokens.increment(by: tokens.completionTokens)
-                } else {
-                    logger.warning("backend response has no usage: cost recorded as 0", metadata: ["model": "\(model)"])
-                }
-                return .answered
-
-            case .response(let status, let data, let after):
-                outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "http_\(status)"))
-                outcome.statusCode = status
-                let message = redactor.redact(BackendErrorMessage.extract(from: data))
-                lastDescription = "HTTP \(status): \(message)"
-                switch status {
-                case 429:
-                    if isProbe { backend.breaker.releaseProbe() }
-                    retryAfter = after
-                    lastCode = .maxAttemptsExceeded
-                case 408, 500...599:
-                    backend.breaker.recordFailure()
-                    retryAfter = after
-                    lastCode = .maxAttemptsExceeded
-                case 404:
-                    // The backend does not serve this model (unloaded, or never there): another model may
-                    // answer; until the cooldown passes and a probe checks again, skip this one.
-                    backend.breaker.trip()
-                    return .gaveUp(
-                        reason: "HTTP 404: \(message)",
-                        error: DispatchError(code: .backendUnavailable, message: "\(model) answered HTTP 404: \(message)")
-                    )
-                case 401, 403:
-                    // The backend is misconfigured for this model (key, permissions): retrying will not
-                    // help, another model may.
-                    if isProbe { backend.breaker.releaseProbe() }
-                    return .gaveUp(
-                        reason: "HTTP \(status): \(message)",
-                        error: DispatchError(code: .backendError, message: "\(model) answered HTTP \(status): \(message)")
-                    )
-                default:
-                    if isProbe { backend.breaker.releaseProbe() }
-                    outcome.responseBody = redactor.redact(data)
-                    return .failed(DispatchError(code: .backendError, message: "\(model) rejected the request with HTTP \(status): \(message)"))
-                }
-
-            case .timeout(let detail):
-                backend.breaker.recordFailure()
-                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "timeout"))
-                lastDescription = "timeout after \(String(format: "%.3f", latency.seconds)) s (\(detail))"
-                lastCode = .timeout
-
-            case .tlsFailure(let detail):
-                // The certificate will not become trusted on a retry: on to the next model at once.
-                if isProbe { backend.breaker.releaseProbe() }
-                backend.settleTokens(reserved: reserved, actual: 0)
-                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "tls_error"))
-                let reason = "TLS handshake with \(backend.origin) failed (\(detail)): "
-                    + (backend.endpoint.tls?.caFile == nil
-                        ? "its certificate is not trusted by the system trust store: set backend.ca_file to the CA that signed it, or check the URL's host name"
-                        : "its certificate is not signed by the CA in backend.ca_file, its name does not match the URL's host, or it wants a client certificate (backend.client_cert)")
-                logger.warning("TLS handshake failed", metadata: ["model": "\(model)", "origin": "\(backend.origin)", "detail": "\(detail)"])
-                return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: "\(model): \(reason)"))
-
-            case .connectionError(let detail):
-                if Task.isCancelled {
-                    if isProbe { backend.breaker.releaseProbe() }
-                    return .failed(DispatchError(code: .internalError, message: "dispatch cancelled"))
-                }
-                backend.breaker.recordFailure()
-                backend.settleTokens(reserved: reserved, actual: 0)
-                outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "connection_error"))
-                lastDescription = "connection error: \(detail)"
-                lastCode = .backendUnavailable
-            }
-            logger.debug("attempt failed", metadata: ["model": "\(model)", "attempt": "\(attemptIndex + 1)", "cause": "\(lastDescription)"])
-
-            guard attemptIndex + 1 < policy.maxAttemptsPerModel else { break }
+            lastDescription = description
+            lastCode = code
+            logger.debug("attempt failed", metadata: ["model": "\(model)", "attempt": "\(attemptIndex + 1)", "cause": "\(description)"])
+            guard attemptIndex + 1 < attempts else { break }
             if let retryAfter, retryAfter > policy.maxRetryAfter {
-                let reason = "Retry-After \(retryAfter.seconds) s exceeds the \(policy.maxRetryAfter.seconds) s limit (\(lastDescription))"
-                return .gaveUp(reason: reason, error: DispatchError(code: lastCode, message: reason))
+                let reason = "Retry-After \(retryAfter.seconds) s exceeds the \(policy.maxRetryAfter.seconds) s limit (\(description))"
+                return .gaveUp(reason: reason, error: DispatchError(code: code, message: reason))
             }
             if backend.breaker.isUnavailable() {
-                let reason = "circuit opened after: \(lastDescription)"
+                let reason = "circuit opened after: \(description)"
                 return .gaveUp(reason: reason, error: DispatchError(code: .backendUnavailable, message: reason))
             }
-            let delay = backoff.delay(retry: attemptIndex, retryAfter: retryAfter)
             backend.metrics.retries.increment()
             do {
-                try await Task.sleep(for: delay)
+                try await Task.sleep(for: backoff.delay(retry: attemptIndex, retryAfter: retryAfter))
             } catch {
                 return .failed(DispatchError(code: .internalError, message: "dispatch cancelled during retry backoff"))
             }
         }
-        let attempts = max(1, policy.maxAttemptsPerModel)
         let reason = "\(attempts) attempt\(attempts == 1 ? "" : "s") failed, last: \(lastDescription)"
         return .gaveUp(reason: reason, error: DispatchError(code: lastCode, message: "\(model): \(reason)"))
     }
-}
 
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    /// The one place an attempt's verdict reaches the breaker.
+    private func tell(_ breaker: CircuitBreaker, _ verdict: BreakerVerdict, probe: Bool) {
+        switch verdict {
+        case .success: breaker.recordSuccess()
+        case .failure: breaker.recordFailure()
+        case .trip: breaker.trip()
+        case .none: if probe { breaker.releaseProbe() }
+        }
+    }
+
+    /// One attempt: the limits, the request, and what its answer means.
+    private func attemptOnce(
+        _ backend: Backend, body: ChatBody, payload: Data, outcome: inout DispatchOutcome, logger: Logger
+    ) async -> (AttemptEnd, BreakerVerdict) {
+        let reserved: Double
+        switch await acquireLimits(backend, estimatedTokens: body.estimatedTokens) {
+        case .success(let tokens): reserved = tokens
+        case .failure(let error): return (.finished(.failed(error)), .none)
+        }
+        let (result, latency) = await send(payload, to: backend, logger: logger)
+        outcome.model = backend.endpoint.name
+        return interpret(result, latency: latency, reservedTokens: reserved, backend: backend, outcome: &outcome, logger: logger)
+    }
+
+    /// Waits for the rate buckets, then this backend's share, then the global in-flight budget. Returns the
+    /// tokens reserved in the token bucket (settled against the usage the answer reports).
+    private func acquireLimits(_ backend: Backend, estimatedTokens: Double) async -> Result<Double, DispatchError> {
+        let reserved: Double
+        do {
+            reserved = try await backend.waitForRateLimits(estimatedTokens: estimatedTokens)
+            try await backend.concurrency.acquire()
+        } catch {
+            return .failure(DispatchError(code: .internalError, message: "dispatch cancelled while waiting for \(backend.endpoint.name)'s limits"))
+        }
+        do {
+            try await inFlight.acquire()
+        } catch {
+            backend.concurrency.release()
+            return .failure(DispatchError(code: .internalError, message: "dispatch cancelled while waiting for an in-flight slot"))
+        }
+        return .success(reserved)
+    }
+
+    /// Posts one request with the slots `acquireLimits` took, then gives them back.
+    private func send(_ payload: Data, to backend: Backend, logger: Logger) async -> (AttemptResult, Duration) {
+        metrics.inFlight.increment()
+        let headTimeout = min(backend.endpoint.timeouts.firstByte, backend.endpoint.timeouts.total)
+        let started = ContinuousClock.now
+        let result = await client.post(
+            url: backend.url, body: payload, headers: backend.headers,
+            headDeadline: .now() + TimeAmount(headTimeout), tls: backend.tls, logger: logger
+        )
+        let latency = ContinuousClock.now - started
+        inFlight.release()
+        backend.concurrency.release()
+        metrics.inFlight.decrement()
+        backend.metrics.attempts.increment()
+        backend.metrics.latency.recordNanoseconds(latency.nanoseconds)
+        return (result, latency)
+    }
+
+    /// What an attempt's result means for this request and for the backend's breaker.
+    private func interpret(
+        _ result: AttemptResult, latency: Duration, reservedTokens reserved: Double, backend: Backend,
+        outcome: inout DispatchOutcome, logger: Logger
+    ) -> (AttemptEnd, BreakerVerdict) {
+        let model = backend.endpoint.name
+        switch result {
+        case .response(let status, let data, _) where (200..<300).contains(status):
+            outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "ok"))
+            recordAnswer(status: status, data: data, reservedTokens: reserved, backend: backend, outcome: &outcome, logger: logger)
+            return (.finished(.answered), .success)
+
+        case .response(let status, let data, let retryAfter):
+            outcome.attempts.append(AttemptRecord(model: model, statusCode: status, latencySeconds: latency.seconds, result: "http_\(status)"))
+            outcome.statusCode = status
+            let message = redactor.redact(BackendErrorMessage.extract(from: data))
+            let description = "HTTP \(status): \(message)"
+            switch status {
+            case 429:
+                return (.retryable(description: description, code: .maxAttemptsExceeded, retryAfter: retryAfter), .none)
+            case 408, 500...599:
+                return (.retryable(description: description, code: .maxAttemptsExceeded, retryAfter: retryAfter), .failure)
+            case 404:
+                // The backend does not serve this model (unloaded, or never there): another model may
+                // answer; until the cooldown passes and a probe checks again, skip this one.
+                let error = DispatchError(code: .backendUnavailable, message: "\(model) answered HTTP 404: \(message)")
+                return (.finished(.gaveUp(reason: description, error: error)), .trip)
+            case 401, 403:
+                // The backend is misconfigured for this model (key, permissions): retrying will not
+                // help, another model may.
+                let error = DispatchError(code: .backendError, message: "\(model) answered HTTP \(status): \(message)")
+                return (.finished(.gaveUp(reason: description, error: error)), .none)
+            default:
+                outcome.responseBody = redactor.redact(data)
+                let error = DispatchError(code: .backendError, message: "\(model) rejected the request with HTTP \(status): \(message)")
+                return (.finished(.failed(error)), .none)
+            }
+
+        case .timeout(let detail):
+            outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "timeout"))
+            let description = "timeout after \(String(format: "%.3f", latency.seconds)) s (\(detail))"
+            return (.retryable(description: description, code: .timeout, retryAfter: nil), .failure)
+
+        case .tlsFailure(let detail):
+            // The certificate will not become trusted on a retry: on to the next model at once.
+            backend.settleTokens(reserved: reserved, actual: 0)
+            outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "tls_error"))
+            let reason = "TLS handshake with \(backend.origin) failed (\(detail)): "
+                + (backend.endpoint.tls?.caFile == nil
+                    ? "its certificate is not trusted by the system trust store: set backend.ca_file to the CA that signed it, or check the URL's host name"
+                    : "its certificate is not signed by the CA in backend.ca_file, its name does not match the URL's host, or it wants a client certificate (backend.client_cert)")
+            logger.warning("TLS handshake failed", metadata: ["model": "\(model)", "origin": "\(backend.origin)", "detail": "\(detail)"])
+            let error = DispatchError(code: .backendUnavailable, message: "\(model): \(reason)")
+            return (.finished(.gaveUp(reason: reason, error: error)), .none)
+
+        case .connectionError(let detail):
+            if Task.isCancelled {
+                return (.finished(.failed(DispatchError(code: .internalError, message: "dispatch cancelled"))), .none)
+            }
+            backend.settleTokens(reserved: reserved, actual: 0)
+            outcome.attempts.append(AttemptRecord(model: model, statusCode: nil, latencySeconds: latency.seconds, result: "connection_error"))
+            return (.retryable(description: "connection error: \(detail)", code: .backendUnavailable, retryAfter: nil), .failure)
+        }
+    }
+
+    /// A 2xx: the (redacted) body, its usage, what it cost, and the token bucket settled.
+    private func recordAnswer(
+        status: Int, data: Data, reservedTokens reserved: Double, backend: Backend, outcome: inout DispatchOutcome, logger: Logger
+    ) {
+        outcome.statusCode = status
+        // A body a secret was cut out of is checked again downstream (it is no longer what was read).
+        let redacted = redactor.redact(data)
+        outcome.responseBody = redacted
+        let (usage, isJSON) = CompletionUsage.parse(data)
+        outcome.responseIsJSON = isJSON && redacted == data
+        guard let tokens = usage else {
+            logger.warning("backend response has no usage: cost recorded as 0", metadata: ["model": "\(backend.endpoint.name)"])
+            return
+        }
+        outcome.usage = tokens
+        outcome.actualCostUSD = backend.endpoint.price.cost(
+            inputTokens: Double(tokens.promptTokens), outputTokens: Double(tokens.completionTokens)
+        )
+        backend.settleTokens(reserved: reserved, actual: Double(tokens.totalTokens))
+        backend.metrics.spend.increment(by: outcome.actualCostUSD)
+        backend.metrics.promptTokens.increment(by: tokens.promptTokens)
+        backend.metrics.completionTokens.increment(by: tokens.completionTokens)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// A token bucket that hands out reservations: `reserve(n)` takes `n` tokens at once (the balance
 /// may go negative) and returns how long the caller must wait before using them.
@@ -47,7 +48,7 @@ final class TokenBucket: Sendable {
     private func refill(_ s: inout State, now: ContinuousClock.Instant) {
         let elapsed = now - s.last
         guard elapsed > .zero else { return }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         s.tokens = min(capacity, s.tokens + seconds * rate)
         s.last = now
     }

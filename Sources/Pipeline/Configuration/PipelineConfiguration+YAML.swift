@@ -217,7 +217,7 @@ extension PipelineConfiguration {
 
     private static func parseProfiler(_ node: YAMLNodeReader) throws(ConfigurationError) -> ProfilerConfiguration {
         var result = ProfilerConfiguration()
-        let map = try node.mapping(allowed: ["embedder", "model_dir", "dimension", "url"])
+        let map = try node.mapping(allowed: ["embedder", "model_dir", "dimension", "url", "threads"])
         if let value = map["embedder"] {
             let name = try value.string()
             guard let kind = ProfilerConfiguration.EmbedderKind(rawValue: name) else {
@@ -228,6 +228,7 @@ extension PipelineConfiguration {
         if let value = map["model_dir"] { result.modelDirectory = try value.nonEmptyString() }
         if let value = map["dimension"] { result.hashedDimension = try value.positiveInt() }
         if let value = map["url"] { result.remoteURL = try httpURL(value) }
+        if let value = map["threads"] { result.threads = try value.positiveInt() }
         if result.embedder == .remote && result.remoteURL == nil {
             throw node.fail("missing: embedder remote needs a url", at: node.child("url"))
         }

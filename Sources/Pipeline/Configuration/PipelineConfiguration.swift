@@ -143,13 +143,17 @@ public struct ProfilerConfiguration: Sendable, Equatable {
     public var hashedDimension: Int
     /// Base URL of a remote `/v1/embeddings` server (for `remote`).
     public var remoteURL: String?
+    /// MiniLM's OpenBLAS threads per process (`profiler.threads`); nil = every core. Set 1 when several
+    /// profile processes share a host, so each uses one core instead of all of them contending for every core.
+    public var threads: Int?
 
     public init(embedder: EmbedderKind = .hashed, modelDirectory: String = ".models/all-MiniLM-L6-v2",
-                hashedDimension: Int = 1024, remoteURL: String? = nil) {
+                hashedDimension: Int = 1024, remoteURL: String? = nil, threads: Int? = nil) {
         self.embedder = embedder
         self.modelDirectory = modelDirectory
         self.hashedDimension = hashedDimension
         self.remoteURL = remoteURL
+        self.threads = threads
     }
 }
 

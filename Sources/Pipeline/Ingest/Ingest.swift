@@ -29,7 +29,7 @@ public struct Ingest: Sequence, Sendable {
 
     /// Reads the file once to digest it and count its lines (streamed), so IDs are stable across restarts.
     public init(path: String, parser: LineParser) throws(IngestError) {
-        let scan = try SHA256.scanFile(path)
+        let scan = try InputScan.scanFile(path)
         self.path = path
         self.fileDigest = String(scan.digest.prefix(16))
         self.lineCount = scan.lines

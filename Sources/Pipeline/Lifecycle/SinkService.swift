@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SwitchyardCore
 import Synchronization
 import ZeroMQ
 
@@ -117,7 +118,7 @@ public final class SinkService: Service, Sendable {
             onProgress(LocalPipeline.progress(sink, total: total ?? sink.completedCount, since: started, resumed: resumed))
             let summary = try sink.finish(
                 input: configuration.input, inputLines: total, budgetUSD: configuration.budgetUSD,
-                wallSeconds: LocalPipeline.seconds(ContinuousClock.now - started), dryRun: configuration.dryRun,
+                wallSeconds: (ContinuousClock.now - started).seconds, dryRun: configuration.dryRun,
                 ledger: budgetReport())
             if configuration.ordered { try sink.sortFilesByLine() }
             if sink.duplicatesDropped > 0 {

@@ -28,8 +28,7 @@ public struct StageMetrics: Sendable {
     /// Records one task of `stage` that started at `start`.
     public func observe(_ stage: String, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        instruments.timer("switchyard_stage_latency_seconds", [("stage", stage)]).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        instruments.timer("switchyard_stage_latency_seconds", [("stage", stage)]).recordNanoseconds(elapsed.nanoseconds)
     }
 
     /// Counts a finished record: errors by code, spend by model.

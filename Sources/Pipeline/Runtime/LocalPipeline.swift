@@ -132,11 +132,7 @@ public struct LocalPipeline: Sendable {
         return RunProgress(
             done: statistics.completed, total: total, errors: statistics.errors,
             estimatedSpendUSD: statistics.estimatedUSD, actualSpendUSD: statistics.actualUSD,
-            elapsedSeconds: seconds(elapsed), resumed: resumed)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+            elapsedSeconds: elapsed.seconds, resumed: resumed)
     }
 
     static func logger(_ base: Logger, stage: String, worker: Int) -> Logger {

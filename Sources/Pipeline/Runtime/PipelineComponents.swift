@@ -80,7 +80,7 @@ public struct PipelineComponents: Sendable {
             hashed.dimension = profiler.hashedDimension
             return try HashedEmbedder(configuration: hashed)
         case .minilm:
-            return try MiniLMEmbedder(modelDirectory: profiler.modelDirectory, logger: logger)
+            return try MiniLMEmbedder(modelDirectory: profiler.modelDirectory, threads: profiler.threads, logger: logger)
         case .remote:
             throw ConfigurationError(keyPath: "profiler.embedder", reason: "the remote embedder is not wired into the pipeline yet: use minilm or hashed")
         }
@@ -90,7 +90,7 @@ public struct PipelineComponents: Sendable {
     static func artifactEmbedder(named name: String?, profiler: ProfilerConfiguration, logger: Logger) throws -> (any Embedder)? {
         guard let name else { return nil }
         if name == "minilm" {
-            return try MiniLMEmbedder(modelDirectory: profiler.modelDirectory, logger: logger)
+            return try MiniLMEmbedder(modelDirectory: profiler.modelDirectory, threads: profiler.threads, logger: logger)
         }
         if name.hasPrefix("hashed-"), let dimension = Int(name.dropFirst("hashed-".count)) {
             var hashed = HashedEmbedder.Configuration()

@@ -89,7 +89,7 @@ public struct DispatchStage: Sendable {
             requestID: request.requestID.description, body: bodyData, layout: layout, candidates: candidates, keepAlive: keepAlive))
         let elapsed = ContinuousClock.now - start
         if let hold { settler?.settle(hold, actualUSD: outcome.actualCostUSD) }
-        routing.latencyMS = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        routing.latencyMS = elapsed.milliseconds
         routing.model = outcome.model ?? decision.model
         if routing.model != decision.model {
             // The estimate and prediction of the model that actually answered.

@@ -91,8 +91,16 @@ public final class WorkConsumer: Sendable {
     public func run(write: @escaping Write, flush: @escaping Flush) async throws(WorkRuntimeError) -> Stats {
         let result: Result<Stats, WorkRuntimeError> = await withCheckedContinuation { continuation in
             queue.async {
+                var stats = Stats()
                 do throws(WorkRuntimeError) {
-                    continuation.resume(returning: .success(try self.loop(write: write, flush: flush)))
+                    try self.loop(write: write, flush: flush, stats: &stats)
+                    continuation.resume(returning: .success(stats))
+                } catch .zeroMQ(_, .timeout) {
+                    // Nothing to send to: the coordinator has closed (it ended the run, or is gone for good). A
+                    // blocking send would wait forever there and keep the process from exiting; what was not
+                    // acknowledged is announced again by the next consumer (it reads the output).
+                    self.logger.info("coordinator unreachable (no peer to send to); leaving", metadata: ["received": "\(stats.received)"])
+                    continuation.resume(returning: .success(stats))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -116,7 +124,7 @@ public final class WorkConsumer: Sendable {
         try outbox.flush(on: socket)
     }
 
-    private func loop(write: Write, flush: Flush) throws(WorkRuntimeError) -> Stats {
+    private func loop(write: Write, flush: Flush, stats: inout Stats) throws(WorkRuntimeError) {
         let options = try configuration.security.applied(
             to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
                               reconnectIntervalMax: .seconds(2)),
@@ -126,9 +134,9 @@ public final class WorkConsumer: Sendable {
         var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "coordinator", isClient: true, logger: logger)
         defer { watch?.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
-        // A flushed batch's ACKs leave as one frame.
-        var outbox = DealerOutbox()
-        var stats = Stats()
+        // A flushed batch's ACKs leave as one frame. Never blocks: HWM is unlimited, so a send fails only
+        // when the DEALER has no peer at all (`.timeout`, handled in `run`).
+        var outbox = DealerOutbox(flags: .dontWait)
         try join(&outbox, on: socket)
         var inbox = CoordinatorInbox()
         var batch: [String] = []
@@ -156,7 +164,7 @@ public final class WorkConsumer: Sendable {
             let idle = !waited && batch.isEmpty
             if idle && stopWhenIdle.load(ordering: .acquiring) {
                 logger.info("stopped before the run finished", metadata: ["received": "\(stats.received)"])
-                return stats
+                return
             }
             if idle || monotonicMillis() - lastSent >= configuration.heartbeatIntervalMillis {
                 try outbox.send(.heartbeat, on: socket)
@@ -192,7 +200,7 @@ public final class WorkConsumer: Sendable {
             }
             if finished {
                 logger.debug("consumer received the end of the run", metadata: ["received": "\(stats.received)"])
-                return stats
+                return
             }
         }
         // Stopped with results held for their flush: make them durable and acknowledge them now.
@@ -202,6 +210,6 @@ public final class WorkConsumer: Sendable {
             try outbox.flush(on: socket)
             stats.batches += 1
         }
-        return stats
+        return
     }
 }

@@ -63,8 +63,15 @@ public final class WorkProducer: Sendable {
     public func run(source: @escaping Source) async throws(WorkRuntimeError) -> Stats {
         let result: Result<Stats, WorkRuntimeError> = await withCheckedContinuation { continuation in
             queue.async {
+                var stats = Stats()
                 do throws(WorkRuntimeError) {
-                    continuation.resume(returning: .success(try self.loop(source)))
+                    try self.loop(source, stats: &stats)
+                    continuation.resume(returning: .success(stats))
+                } catch .zeroMQ(_, .timeout) {
+                    // Nothing to send to: the coordinator has closed (it ended the run, or is gone for good). A
+                    // blocking send would wait forever there and keep the process from exiting.
+                    self.logger.info("coordinator unreachable (no peer to send to); leaving")
+                    continuation.resume(returning: .success(stats))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -73,7 +80,7 @@ public final class WorkProducer: Sendable {
         return try result.get()
     }
 
-    private func loop(_ source: Source) throws(WorkRuntimeError) -> Stats {
+    private func loop(_ source: Source, stats: inout Stats) throws(WorkRuntimeError) {
         let options = try configuration.security.applied(
             to: SocketOptions(sendHighWaterMark: 0, receiveHighWaterMark: 0, reconnectInterval: .milliseconds(100),
                               reconnectIntervalMax: .seconds(2)),
@@ -83,13 +90,13 @@ public final class WorkProducer: Sendable {
         var watch = try LinkWatch.make(socket, endpoint: configuration.endpoint, peerName: "coordinator", isClient: true, logger: logger)
         defer { watch?.close() }
         try zmq("connect \(configuration.endpoint)") { () throws(ZeroMQError) in try socket.connect(configuration.endpoint) }
-        // Submits of one turn leave as batch frames (a lone message as a plain frame).
-        var outbox = DealerOutbox(maxMessages: Self.maxSubmitsPerFrame)
+        // Submits of one turn leave as batch frames (a lone message as a plain frame). Never blocks: HWM is
+        // unlimited, so a send fails only when the DEALER has no peer at all (`.timeout`, handled in `run`).
+        var outbox = DealerOutbox(maxMessages: Self.maxSubmitsPerFrame, flags: .dontWait)
         func makeIterator() throws(WorkRuntimeError) -> any IteratorProtocol<WorkItem> {
             do { return try source() } catch { throw .producerInput("\(error)") }
         }
 
-        var stats = Stats()
         var iterator = try makeIterator()
         var credit = 0
         var ended = false
@@ -131,7 +138,7 @@ public final class WorkProducer: Sendable {
                 case .alreadyDone: stats.alreadyDone += 1
                 case .finished:
                     logger.debug("producer received the end of the run", metadata: ["submitted": "\(stats.submitted)", "already_done": "\(stats.alreadyDone)"])
-                    return stats
+                    return
                 case .reset:
                     stats.restarts += 1
                     logger.info("coordinator restarted: submitting again from the start of the input")
@@ -144,6 +151,5 @@ public final class WorkProducer: Sendable {
                 }
             }
         }
-        return stats
     }
 }

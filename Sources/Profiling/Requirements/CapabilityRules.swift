@@ -25,6 +25,11 @@ import SwitchyardCore
 public enum CapabilityRules {
     /// Rule score in [0, 1] for every capability, in `Capability.allCases` order.
     public static func scores(_ text: String) -> [Capability: Double] {
+        PlainASCII.withBytes(text, asciiScores) ?? unicodeScores(text)
+    }
+
+    /// The rules over `Character`s: every text that is not plain ASCII.
+    static func unicodeScores(_ text: String) -> [Capability: Double] {
         let lower = text.lowercased()
         var result: [Capability: Double] = [:]
         result[.coding] = coding(text, lower)
@@ -46,52 +51,40 @@ public enum CapabilityRules {
     // MARK: rules
 
     static func coding(_ text: String, _ lower: String) -> Double {
-        let strong = ["```python", "[python]", "def ", "#include", "assert ", "class ", "import ", "return ", "console.log", "public static"]
-        let weak = ["function", "code", "program", "python", "script", "compile"]
-        let s = count(strong, in: lower)
-        let w = count(weak, in: lower)
+        coding(strong: count(Cues.strongCode, in: lower), weak: count(Cues.weakCode, in: lower))
+    }
+
+    static func coding(strong s: Int, weak w: Int) -> Double {
         if s >= 2 || (s >= 1 && w >= 1) { return 1 }
         if s == 1 || w >= 2 { return 0.6 }
         return w == 1 ? 0.3 : 0
     }
 
     static func reasoning(_ text: String, _ lower: String) -> Double {
-        let cues = ["how many", "how much", "calculate", "compute", "solve", "prove", "probability",
-                    "find the", "equation", "\\frac", "remainder", "integer", "sum of", "total", "percent",
-                    "reasoning", "deduce", "logic"]
-        var score = min(1, Double(count(cues, in: lower)) * 0.35)
+        var score = min(1, Double(count(Cues.reasoning, in: lower)) * 0.35)
         if hasArithmetic(text) { score = min(1, score + 0.4) }
         if lower.contains("$") && lower.contains("\\") { score = min(1, score + 0.3) }
         return score
     }
 
     static func comprehension(_ text: String, _ lower: String) -> Double {
-        let cues = ["passage", "according to the", "based on the text", "based on the article",
-                    "the following text", "read the", "context:"]
-        var score = min(1, Double(count(cues, in: lower)) * 0.5)
+        var score = min(1, Double(count(Cues.comprehension, in: lower)) * 0.5)
         if text.count >= 600 && text.contains("?") { score = min(1, score + 0.5) }
         return score
     }
 
     static func instructionFollowing(_ lower: String) -> Double {
-        let cues = ["json", "in the following format", "format", "bullet", "exactly", "at most", "at least",
-                    "do not", "must", "only output", "respond with", "your answer should"]
-        return min(1, Double(count(cues, in: lower)) * 0.3)
+        min(1, Double(count(Cues.instruction, in: lower)) * 0.3)
     }
 
     static func agentic(_ lower: String) -> Double {
-        let cues = ["tool", " api", "agent", "action:", "observation:", "step-by-step plan", "plan ", "execute",
-                    "environment", "function call", "browse", "navigate"]
-        return min(1, Double(count(cues, in: lower)) * 0.35)
+        min(1, Double(count(Cues.agentic, in: lower)) * 0.35)
     }
 
     static func knowledgeRetrieval(_ lower: String) -> Double {
-        let starts = ["who ", "when ", "where ", "which ", "what is ", "what was ", "what are "]
-        let cues = ["capital of", "which of the following", "who wrote", "who was", "what year", "in which",
-                    "trivia", "fact", "history", "known as"]
         let trimmed = lower.drop { $0 == " " || $0 == "\n" || $0 == "q" || $0 == ":" }
-        var score = min(1, Double(count(cues, in: lower)) * 0.35)
-        if starts.contains(where: { trimmed.hasPrefix($0) }) { score = min(1, score + 0.5) }
+        var score = min(1, Double(count(Cues.knowledge, in: lower)) * 0.35)
+        if Cues.knowledgeStarts.contains(where: { trimmed.hasPrefix("\($0)") }) { score = min(1, score + 0.5) }
         return score
     }
 
@@ -115,10 +108,94 @@ public enum CapabilityRules {
         return ratio > 0.15 ? 1 : min(0.4, ratio * 2)
     }
 
+    // MARK: plain ASCII (the same rules over bytes; see `PlainASCII`)
+
+    static func asciiScores(_ text: UnsafeBufferPointer<UInt8>) -> [Capability: Double] {
+        let lowered = [UInt8](unsafeUninitializedCapacity: text.count) { buffer, count in
+            for i in text.indices { buffer[i] = PlainASCII.lowered(text[i]) }
+            count = text.count
+        }
+        return lowered.withUnsafeBufferPointer { lower in
+            func count(_ cues: [StaticString]) -> Int {
+                cues.reduce(0) { $0 + (PlainASCII.contains(lower, $1) ? 1 : 0) }
+            }
+            var result: [Capability: Double] = [:]
+            result[.coding] = coding(strong: count(Cues.strongCode), weak: count(Cues.weakCode))
+
+            var reasoning = min(1, Double(count(Cues.reasoning)) * 0.35)
+            if asciiHasArithmetic(text) { reasoning = min(1, reasoning + 0.4) }
+            if PlainASCII.contains(lower, "$") && PlainASCII.contains(lower, "\\") { reasoning = min(1, reasoning + 0.3) }
+            result[.reasoning] = reasoning
+
+            var comprehension = min(1, Double(count(Cues.comprehension)) * 0.5)
+            if text.count >= 600 && PlainASCII.contains(text, "?") { comprehension = min(1, comprehension + 0.5) }
+            result[.comprehension] = comprehension
+
+            result[.instructionFollowing] = min(1, Double(count(Cues.instruction)) * 0.3)
+            result[.agentic] = min(1, Double(count(Cues.agentic)) * 0.35)
+
+            let trimmed = lower.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x71 || $0 == 0x3A }
+            var knowledge = min(1, Double(count(Cues.knowledge)) * 0.35)
+            if Cues.knowledgeStarts.contains(where: { PlainASCII.hasPrefix(trimmed, $0) }) { knowledge = min(1, knowledge + 0.5) }
+            result[.knowledgeRetrieval] = knowledge
+
+            if PlainASCII.contains(lower, "example:") || PlainASCII.contains(lower, "examples:") || PlainASCII.contains(lower, "for example") {
+                result[.inContextLearning] = 0.8
+            } else {
+                let qa = min(PlainASCII.occurrences(of: "q:", in: lower), PlainASCII.occurrences(of: "a:", in: lower))
+                let io = min(PlainASCII.occurrences(of: "input:", in: lower), PlainASCII.occurrences(of: "output:", in: lower))
+                result[.inContextLearning] = qa >= 2 || io >= 2 ? 1 : 0
+            }
+            // No letter outside ASCII: the ratio is 0 (and 0 without letters too).
+            result[.multilingual] = 0
+            return result
+        }
+    }
+
+    /// The cue lists of the rules, shared by the `Character` and the byte scans.
+    enum Cues {
+        static let strongCode: [StaticString] = ["```python", "[python]", "def ", "#include", "assert ", "class ", "import ", "return ", "console.log", "public static"]
+        static let weakCode: [StaticString] = ["function", "code", "program", "python", "script", "compile"]
+        static let reasoning: [StaticString] = ["how many", "how much", "calculate", "compute", "solve", "prove", "probability",
+                                                "find the", "equation", "\\frac", "remainder", "integer", "sum of", "total", "percent",
+                                                "reasoning", "deduce", "logic"]
+        static let comprehension: [StaticString] = ["passage", "according to the", "based on the text", "based on the article",
+                                                    "the following text", "read the", "context:"]
+        static let instruction: [StaticString] = ["json", "in the following format", "format", "bullet", "exactly", "at most", "at least",
+                                                  "do not", "must", "only output", "respond with", "your answer should"]
+        static let agentic: [StaticString] = ["tool", " api", "agent", "action:", "observation:", "step-by-step plan", "plan ", "execute",
+                                              "environment", "function call", "browse", "navigate"]
+        static let knowledgeStarts: [StaticString] = ["who ", "when ", "where ", "which ", "what is ", "what was ", "what are "]
+        static let knowledge: [StaticString] = ["capital of", "which of the following", "who wrote", "who was", "what year", "in which",
+                                                "trivia", "fact", "history", "known as"]
+    }
+
+    /// `hasArithmetic` over bytes: the operators among ASCII, digits as numbers.
+    static func asciiHasArithmetic(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        let chars = UnsafeBufferPointer(rebasing: text.prefix(4000))
+        var i = 0
+        while i < chars.count {
+            switch chars[i] {
+            case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "*"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "^"):
+                var l = i - 1
+                while l >= 0 && chars[l] == 0x20 { l -= 1 }
+                var r = i + 1
+                while r < chars.count && chars[r] == 0x20 { r += 1 }
+                if l >= 0, r < chars.count, PlainASCII.isDigit(chars[l]) || chars[l] == UInt8(ascii: ")"),
+                   PlainASCII.isDigit(chars[r]) || chars[r] == UInt8(ascii: "(") {
+                    return true
+                }
+            default: break
+            }
+            i += 1
+        }
+        return false
+    }
+
     // MARK: helpers
 
-    static func count(_ cues: [String], in lower: String) -> Int {
-        cues.reduce(0) { $0 + (lower.contains($1) ? 1 : 0) }
+    static func count(_ cues: [StaticString], in lower: String) -> Int {
+        cues.reduce(0) { $0 + (lower.contains("\($1)") ? 1 : 0) }
     }
 
     static func occurrences(_ needle: String, in haystack: String) -> Int {

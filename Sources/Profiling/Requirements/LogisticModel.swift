@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// A binary logistic regression, P(y = 1 | x) = σ(w·x + b), trained in Swift with Adam.
 ///
@@ -58,7 +59,7 @@ extension LogisticModel {
         var grad = [Double](repeating: 0, count: dim + 1)
         var step = 0
         let (b1, b2, eps) = (0.9, 0.999, 1e-8)
-        var rng = SeededSplitMix(seed: configuration.seed)
+        var rng = SplitMix64(seed: configuration.seed, discarding: 1)
         var order = Array(x.indices)
         var best = model
         var bestLoss = validation.map { logLoss(model, $0.x, $0.y) } ?? .infinity

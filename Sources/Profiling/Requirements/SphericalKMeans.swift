@@ -1,3 +1,4 @@
+import SwitchyardCore
 /// Spherical K-means (cosine similarity, unit-norm centroids) with seeded k-means++ initialisation.
 ///
 /// Used to learn the knowledge-domain vocabulary and the aptitude categories from training vectors.
@@ -44,7 +45,7 @@ public struct SphericalKMeans: Sendable {
                 }
             }
         }
-        var rng = SeededSplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed, discarding: 1)
         let kk = min(k, vectors.count)
         // k-means++: first centre uniform, then proportional to (1 − best cosine)².
         var centroids: [[Float]] = [vectors[Int(rng.next() % UInt64(vectors.count))]]

@@ -88,7 +88,7 @@ public struct AptitudeSet: Sendable, Codable, Hashable {
     ) -> (set: AptitudeSet, trainingRows: [Int]) {
         let dimension = vectors.first?.count ?? 0
         let fit = SphericalKMeans(k: k, seed: seed).fit(vectors)
-        var rng = SeededSplitMix(seed: seed ^ 0xA5A5)
+        var rng = SplitMix64(seed: seed ^ 0xA5A5, discarding: 1)
         var rows: [Int] = []
         var cats: [Int] = []
         for c in fit.centroids.indices {

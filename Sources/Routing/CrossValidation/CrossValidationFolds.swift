@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// K folds over the labelled prompts (train + dev stacked), stratified by task and seeded: every task
 /// is spread over the folds in the same proportions, and the same data and seed give the same folds.
@@ -23,7 +24,7 @@ public struct CrossValidationFolds: Sendable, Hashable {
         let k = n < 2 ? 1 : min(max(2, count), n)
         var strata: [String: [Int]] = [:]
         for (i, task) in tasks.enumerated() { strata[task.map { "t:" + $0 } ?? "none", default: []].append(i) }
-        var generator = SeededGenerator(seed: seed ^ 0x5EED_F01D)
+        var generator = SplitMix64(seed: seed ^ 0x5EED_F01D)
         var fold = [Int](repeating: 0, count: n)
         var dealt = 0
         for key in strata.keys.sorted() {

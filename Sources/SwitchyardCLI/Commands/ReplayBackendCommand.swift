@@ -3,6 +3,7 @@ import Backends
 import Foundation
 import Logging
 import Pipeline
+import ReplayBackend
 
 struct ReplayBackendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -188,7 +188,9 @@ struct StageProfileCommand: AsyncParsableCommand {
         discussion: """
             Loads the profiler of router.profiles (or profiler: from pipeline.yaml for price-only strategies) \
             and turns each request into the features the score stage routes on. CPU-bound: add processes, on \
-            any host, while the run goes. SIGTERM finishes the leased tasks, then leaves.
+            any host, while the run goes. MiniLM uses every core of the host unless profiler.threads says \
+            otherwise: with several profile processes on one host, set profiler.threads: 1 so each keeps one \
+            core busy. SIGTERM finishes the leased tasks, then leaves.
             """
     )
 

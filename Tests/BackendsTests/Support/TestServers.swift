@@ -1,7 +1,9 @@
 import Backends
 import Foundation
+import HTTPTestSupport
 import Hummingbird
 import Logging
+import ReplayBackend
 import SwitchyardCore
 @testable import Backends
 
@@ -12,47 +14,9 @@ let quietLogger: Logger = {
     return logger
 }()
 
-/// Runs a Hummingbird application on an ephemeral loopback port for the duration of `body`.
-func withRunningApplication<A: ApplicationProtocol, T: Sendable>(
-    _ make: (@escaping @Sendable (Int) async -> Void) throws -> A,
-    _ body: (Int) async throws -> T
-) async throws -> T {
-    let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let app = try make { port in continuation.yield(port) }
-    let task = Task { try await app.run() }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next() else {
-        task.cancel()
-        throw TestFailure("test server did not start")
-    }
-    do {
-        let result = try await body(port)
-        task.cancel()
-        _ = try? await task.value
-        return result
-    } catch {
-        task.cancel()
-        _ = try? await task.value
-        throw error
-    }
-}
-
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs the replay backend over `catalog` with `configuration` for the duration of `body`.
-func withReplayServer<T: Sendable>(
-    catalog: ReplayCatalog = TestData.catalog,
-    configuration: ReplayConfiguration = ReplayConfiguration(),
-    _ body: (Int, ReplayResponder) async throws -> T
-) async throws -> T {
-    let responder = ReplayResponder(catalog: catalog, configuration: configuration)
-    let server = ReplayServer(responder: responder, logger: quietLogger)
-    return try await withRunningApplication({ server.makeApplication(onRunning: $0) }) { port in
-        try await body(port, responder)
-    }
 }
 
 /// What a scripted test server saw: one entry per chat request.

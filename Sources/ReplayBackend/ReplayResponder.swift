@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCore
+import Synchronization
 
 /// The replay backend's logic, apart from HTTP: a request body in, a reply (status, headers, body,
 /// delay) out. Deterministic for a given seed and order of requests.
@@ -14,15 +15,15 @@ public final class ReplayResponder: Sendable {
 
     public let catalog: ReplayCatalog
     public let configuration: ReplayConfiguration
-    private let generator: LockedState<SeededGenerator>
-    private let counts: LockedState<[String: Int]>
+    private let generator: Mutex<SplitMix64>
+    private let counts: Mutex<[String: Int]>
     private let sigma: Double
 
     public init(catalog: ReplayCatalog, configuration: ReplayConfiguration) {
         self.catalog = catalog
         self.configuration = configuration
-        generator = LockedState(SeededGenerator(seed: configuration.seed))
-        counts = LockedState([:])
+        generator = Mutex(SplitMix64(seed: configuration.seed))
+        counts = Mutex([:])
         if let p99 = configuration.latencyP99Ms, configuration.latencyP50Ms > 0, p99 > configuration.latencyP50Ms {
             sigma = log(p99 / configuration.latencyP50Ms) / 2.326_347_9
         } else {
@@ -69,7 +70,7 @@ public final class ReplayResponder: Sendable {
         if configuration.downModels.contains(model) {
             return error(503, type: "server_error", code: "model_down", message: "model \(model) is down (replay-backend --down)")
         }
-        let (failDraw, latencyDraw) = generator.withLock { g in (g.nextUnit(), g.nextGaussian()) }
+        let (failDraw, latencyDraw) = generator.withLock { g in (g.unit(), g.nextGaussian()) }
         let latency = latencyMs(gaussian: latencyDraw)
         if failDraw < configuration.errorRate {
             switch configuration.errorKind {
@@ -151,14 +152,11 @@ public final class ReplayResponder: Sendable {
     }
 }
 
-extension SeededGenerator {
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
+extension SplitMix64 {
     /// Standard normal (Box–Muller).
     mutating func nextGaussian() -> Double {
-        let u1 = max(nextUnit(), 1e-300)
-        let u2 = nextUnit()
+        let u1 = max(unit(), 1e-300)
+        let u2 = unit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

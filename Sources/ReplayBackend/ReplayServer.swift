@@ -78,7 +78,8 @@ public struct ReplayServer: Sendable {
         )
     }
 
-    static func response(_ status: Int, headers: [(String, String)], body: Data) -> Response {
+    /// A response from a status, header pairs and bytes (scripted test servers build theirs the same way).
+    public static func response(_ status: Int, headers: [(String, String)], body: Data) -> Response {
         var fields = HTTPFields()
         for (name, value) in headers {
             if let fieldName = HTTPFields.Element.Name(name) { fields[fieldName] = value }
