@@ -67,16 +67,7 @@ public struct KMeans: Sendable {
                     let v = sparse.values[position]
                     for c in 0..<k { dots[c] += v * t[base + c] }
                 }
-                var bestDistance = Float.infinity, bestIndex = 0
-                for c in 0..<k {
-                    let d = norms[i] + centroidNorms[c] - 2 * dots[c]
-                    if d < bestDistance {
-                        bestDistance = d
-                        bestIndex = c
-                    }
-                }
-                assignments[i] = bestIndex
-                distances[i] = Double(max(0, bestDistance))
+                (assignments[i], distances[i]) = nearest(norm: norms[i], centroidNorms: centroidNorms) { dots[$0] }
             }
         }
         return (assignments, distances)
@@ -99,19 +90,24 @@ public struct KMeans: Sendable {
         var assignments = [Int](repeating: 0, count: points.rows)
         var distances = [Double](repeating: 0, count: points.rows)
         for i in 0..<points.rows {
-            let norm = norms[i]
-            var bestDistance = Float.infinity, bestIndex = 0
-            for c in 0..<centroids.rows {
-                let d = norm + centroidNorms[c] - 2 * dots[i, c]
-                if d < bestDistance {
-                    bestDistance = d
-                    bestIndex = c
-                }
-            }
-            assignments[i] = bestIndex
-            distances[i] = Double(max(0, bestDistance))
+            (assignments[i], distances[i]) = nearest(norm: norms[i], centroidNorms: centroidNorms) { dots[i, $0] }
         }
         return (assignments, distances)
+    }
+
+    /// The centroid nearest a row (squared distance ‖x‖² + ‖c‖² − 2 x·c, first on ties) and that distance
+    /// (clamped at 0 against rounding), given the row's dot product with centroid c.
+    @inline(__always)
+    static func nearest(norm: Float, centroidNorms: [Float], dot: (Int) -> Float) -> (Int, Double) {
+        var bestDistance = Float.infinity, bestIndex = 0
+        for c in 0..<centroidNorms.count {
+            let d = norm + centroidNorms[c] - 2 * dot(c)
+            if d < bestDistance {
+                bestDistance = d
+                bestIndex = c
+            }
+        }
+        return (bestIndex, Double(max(0, bestDistance)))
     }
 
     static func plusPlus(_ points: FloatMatrix, norms: [Float], k: Int, generator: inout SplitMix64, sparse: SparseRows? = nil) -> FloatMatrix {
