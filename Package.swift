@@ -6,6 +6,8 @@
 //   ZeroMQ                        thin safe wrapper over libzmq
 //   SwitchyardCore                shared value types and file formats (contracts)
 //   Wire                          frames of the work protocol
+//   WorkProtocol                  the work protocol without a transport: coordinator state machine, journal, tables
+//   WorkRuntime                   the work protocol over ZeroMQ: coordinator server, stage worker, producer, consumer
 //   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS, hashed embedder
 //   Profiling                     what a query requires (capabilities, domains, tokens)
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
@@ -15,7 +17,7 @@
 //   ReplayBackend                 an OpenAI-compatible server that answers from recorded outcomes (tests, demos)
 //   Payloads                      what travels between stages: versioned compact binary, bodies as bytes
 //   Collecting                    outcomes from live models: collect, grade, routing data out
-//   Pipeline                      coordinator, stage workers, stages, pipeline.yaml
+//   Pipeline                      requests: pipeline.yaml, ingest, stages, sink, runtime assembly
 //   Evaluation                    cost-quality curves, router metrics, SVG plots
 //   SwitchyardCLI / switchyard    the command line
 import PackageDescription
@@ -60,6 +62,22 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         .target(name: "SwitchyardCore", swiftSettings: swiftSettings),
         .target(name: "Wire", swiftSettings: swiftSettings),
+
+        // MARK: Work protocol (no ZeroMQ), then its runtime over ZeroMQ
+        .target(
+            name: "WorkProtocol",
+            dependencies: ["Wire", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WorkRuntime",
+            dependencies: [
+                "WorkProtocol", "Wire", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Domain
         .target(
@@ -123,7 +141,8 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "ZeroMQ", "Wire", "SwitchyardCore", "Embedding", "Profiling", "Budget", "Routing", "Backends", "Payloads",
+                "ZeroMQ", "Wire", "WorkProtocol", "WorkRuntime", "SwitchyardCore", "Embedding", "Profiling", "Budget",
+                "Routing", "Backends", "Payloads",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -146,7 +165,7 @@ let package = Package(
         .target(
             name: "SwitchyardCLI",
             dependencies: [
-                "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
+                "SwitchyardCore", "ZeroMQ", "Wire", "WorkProtocol", "WorkRuntime", "Embedding", "Profiling", "Budget", "Routing",
                 "Backends", "ReplayBackend", "Payloads", "Pipeline", "Evaluation", "Grading", "Collecting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -161,7 +180,7 @@ let package = Package(
         .executableTarget(
             name: "SwitchyardBench",
             dependencies: [
-                "SwitchyardCore", "ZeroMQ", "Wire", "Embedding", "Profiling", "Budget", "Routing",
+                "SwitchyardCore", "ZeroMQ", "Wire", "WorkProtocol", "WorkRuntime", "Embedding", "Profiling", "Budget", "Routing",
                 "Backends", "ReplayBackend", "Payloads", "Pipeline", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -183,6 +202,13 @@ let package = Package(
             path: "Tests/HTTPTestSupport",
             swiftSettings: swiftSettings
         ),
+        // Test support: the work protocol's in-memory coordinator harness; helpers for tests that drive real processes.
+        .target(
+            name: "WorkProtocolTestSupport",
+            dependencies: ["WorkProtocol", "Wire", "SwitchyardCore"],
+            path: "Tests/WorkProtocolTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SwitchyardCore"]),
@@ -190,14 +216,23 @@ let package = Package(
         .testTarget(name: "BudgetTests", dependencies: ["Budget", "SwitchyardCore"]),
         .testTarget(name: "GradingTests", dependencies: ["Grading", "SwitchyardCore"]),
         .testTarget(name: "CollectingTests", dependencies: ["Collecting", "Grading", "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"]),
+        .testTarget(
+            name: "RoutingTests", dependencies: ["Routing", "Profiling", "Embedding", "SwitchyardCore"],
+            exclude: ["Fixtures/requirements_llm_server.py"]  // a server the tests start by path, not a resource
+        ),
         .testTarget(name: "BackendsTests", dependencies: [
             "Backends", "ReplayBackend", "SwitchyardCore", "HTTPTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "PayloadsTests", dependencies: ["Payloads", "Wire", "SwitchyardCore", "Profiling", "Routing", "Budget"]),
+        .testTarget(name: "WorkProtocolTests", dependencies: [
+            "WorkProtocol", "WorkProtocolTestSupport", "Wire", "SwitchyardCore", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "WorkRuntimeTests", dependencies: [
+            "WorkRuntime", "WorkProtocol", "WorkProtocolTestSupport", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "PipelineTests", dependencies: [
-            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding",
+            "Pipeline", "Payloads", "ZeroMQ", "Wire", "SwitchyardCore", "Routing", "Budget", "Embedding", "WorkProtocolTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

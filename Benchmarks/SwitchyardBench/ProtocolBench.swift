@@ -5,6 +5,8 @@ import Logging
 import Pipeline
 import SwitchyardCore
 import Wire
+import WorkProtocol
+import WorkRuntime
 import ZeroMQ
 
 /// `SwitchyardBench protocol`: the work protocol against its peers, measured in the same run:

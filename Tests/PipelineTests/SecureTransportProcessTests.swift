@@ -5,6 +5,7 @@ import Testing
 import Wire
 import ZeroMQ
 @testable import Pipeline
+import WorkProtocolTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ import Glibc
 /// (`keys generate`) and runs `work coordinator` / `work worker` with them.
 @Suite("Security: CURVE between real processes", .serialized)
 struct SecureTransportProcessTests {
-    static let binary = WorkProtocolProcessTests.binary
+    static let binary = switchyardBinary
 
     /// A run's directory, key pairs and processes (each with its stderr in a log file).
     final class Secure: @unchecked Sendable {  // used by one test at a time

@@ -105,7 +105,6 @@ struct YAMLNodeReader {
         case .scalar(let scalar): return "the scalar '\(scalar.string)'"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        default: return "another kind of node"
         }
     }
 

@@ -1,6 +1,8 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import WorkProtocol
+import WorkRuntime
 import ZeroMQ
 
 /// The coordinator as a `Service`: binds, replays its journal and serves until the run is finished.

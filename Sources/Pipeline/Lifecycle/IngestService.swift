@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import WorkRuntime
 import ZeroMQ
 
 /// Ingest as a `Service`: streams the input into the coordinator (malformed lines go as finished error

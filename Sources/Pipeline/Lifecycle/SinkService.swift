@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SwitchyardCore
 import Synchronization
+import WorkRuntime
 import ZeroMQ
 
 /// The sink as a `Service`: receives every request's record from the coordinator, writes it once

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import WorkRuntime
 import ZeroMQ
 
 /// Stage workers as one `Service`: one worker in a `switchyard stage` process, every pool's workers in

@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import Synchronization
+import WorkRuntime
 
 /// Runs a service, then stays until the group shuts down.
 ///

@@ -4,6 +4,8 @@ import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
 import UnixSignals
+import WorkProtocol
+import WorkRuntime
 import ZeroMQ
 
 /// Every stage in one process (`switchyard run`): the coordinator, ingest, the profile, score and

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import Payloads
 import Synchronization
+import WorkRuntime
 import ZeroMQ
 
 /// Dispatch's end of the spend feed (stage mode): publishes each budgeted request's actual cost to the

@@ -3,6 +3,7 @@ import Logging
 import Payloads
 import SwitchyardCore
 import Wire
+import WorkProtocol
 
 /// The work-protocol handlers of the three middle stages: decode the envelope, run the plain stage
 /// type, encode the next envelope (binary, `Payloads`). `.finished` envelopes pass through untouched.

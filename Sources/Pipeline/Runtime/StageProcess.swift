@@ -7,6 +7,8 @@ import Synchronization
 import SwitchyardCore
 import UnixSignals
 import Wire
+import WorkProtocol
+import WorkRuntime
 import ZeroMQ
 
 /// One pipeline stage as its own process, on the work protocol over ZeroMQ (`switchyard stage NAME`).

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import WorkProtocol
 import ZeroMQ
 
 /// The public keys a server process admits: every `NAME.key` file in `security.curve.authorized_keys`

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WorkRuntime
 import ZeroMQ
 
 /// The security of one stage process's links, decided once at start from `pipeline.yaml`'s `security`

@@ -1,6 +1,7 @@
 import Foundation
 import Payloads
 import SwitchyardCore
+import WorkRuntime
 
 /// Writes `results.jsonl` and `errors.jsonl`, each request exactly once, and `summary.json` at the end.
 ///

@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import Pipeline
 import Wire
+import WorkProtocol
+import WorkRuntime
 import ZeroMQ
 
 /// `switchyard work ...`: the work protocol with synthetic tasks, as real processes, for the
