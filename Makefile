@@ -23,7 +23,7 @@ release: setup
 # PUB/SUB delivery over real ZeroMQ (SpendFeedTests). Retries, backoff, Retry-After, rate limits, breaker
 # cooldowns, readiness retries and budget pacing take a clock (ManualClock in tests, Tests/ClockTestSupport),
 # so the suites that test them run with everything else and do not depend on the machine's load.
-HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|CollectEndToEndTests|RealBackendOnboardingTests|DecisionParityTests|PromptScanParityTests
+HEAVY_SUITES = MiniLMParityTests|LeaveModelsOutTests|ArtifactEvaluationTests|RoutingEndToEndTests|AptitudeExperimentTests|BudgetRuleTests|CollectEndToEndTests|RealBackendOnboardingTests|DecisionParityTests|PromptScanParityTests
 TIMING_SUITES = HTTPTimeoutTests|SpendFeedTests
 
 test: setup validate-deploy

@@ -27,6 +27,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The numeric modules (embedding, profiling, routing, evaluation) run their training and sweep loops over every
+/// prompt × model × λ of the real data sets in the test suite; unoptimized, they are ~30× slower (BudgetRuleTests:
+/// 12 min of CPU at -Onone, 24 s at -O) and the suite's profile builds took most of `make test`. Debug builds
+/// compile these modules with -O (still `-enable-testing`, so `@testable import` works); release builds are
+/// unchanged. The pipeline, transport and CLI modules stay unoptimized for the debugger.
+let numericSwiftSettings: [SwiftSetting] = swiftSettings + [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
 let package = Package(
     name: "Switchyard",
     platforms: [.macOS(.v14)],
@@ -96,12 +105,12 @@ let package = Package(
         .target(
             name: "Embedding",
             dependencies: ["COpenBLAS", "BlockingHTTP", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: numericSwiftSettings
         ),
         .target(
             name: "Profiling",
             dependencies: ["SwitchyardCore", "Embedding", "BlockingHTTP", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
+            swiftSettings: numericSwiftSettings
         ),
         .target(name: "Budget", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
         .target(name: "Grading", dependencies: ["SwitchyardCore"], swiftSettings: swiftSettings),
@@ -111,7 +120,7 @@ let package = Package(
                 "SwitchyardCore", "Embedding", "Profiling", "Budget", "COpenBLAS",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: numericSwiftSettings
         ),
         .target(
             name: "Backends",
@@ -171,7 +180,7 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["SwitchyardCore", "Budget", "Routing", .product(name: "Logging", package: "swift-log")],
             exclude: ["METRICS.md"],
-            swiftSettings: swiftSettings
+            swiftSettings: numericSwiftSettings
         ),
 
         // MARK: Command line

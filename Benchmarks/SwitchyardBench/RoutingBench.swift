@@ -48,9 +48,14 @@ struct RoutingBench: AsyncParsableCommand {
     @Option(help: "MiniLM model directory (for minilm featurizers).")
     var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
+    @Option(help: "Write each data set's out-of-fold predictions (train + dev) to DIR/<data set>-oof.jsonl, for analysis.")
+    var outOfFold: String?
+
     struct StrategyResult: Codable {
         var strategy: String
-        var devAIQ: Double
+        /// Cross-validated AIQ over train + dev (the build's estimate) and its standard error.
+        var cvAIQ: Double
+        var cvStandardError: Double?
         var aiq: Double
         var qualityAtBestSingleCost: Double
         var qualityAtHalfBestSingleCost: Double
@@ -118,12 +123,11 @@ struct RoutingBench: AsyncParsableCommand {
             manifest = existing
             logger.warning("loaded the kept artifact: build time not measured", metadata: ["artifact": "\(artifactDir.path)"])
         } else {
-            manifest = try ProfileBuilder(
-                configuration: .init(
-                    featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) },
-                    costGroupCandidates: costGroups.split(separator: ",").compactMap { Int($0) }),
-                logger: logger
-            ).build(
+            var configuration = ProfileBuilder.Configuration(
+                featurizers: presets, strategies: strategies.map { $0.split(separator: ",").map(String.init) },
+                costGroupCandidates: costGroups.split(separator: ",").compactMap { Int($0) })
+            configuration.outOfFoldFile = outOfFold.map { URL(fileURLWithPath: $0).appendingPathComponent("\(name)-oof.jsonl") }
+            manifest = try ProfileBuilder(configuration: configuration, logger: logger).build(
                 train: train, dev: dev, prices: prices, sources: .init(trainFile: "train.jsonl", devFile: "dev.jsonl"),
                 embedders: embedders, to: artifactDir
             )
@@ -159,7 +163,7 @@ struct RoutingBench: AsyncParsableCommand {
             let base = (router.strategy as? TaskPriorBlendStrategy)?.base ?? router.strategy
             let given = (base as? InferenceDynamicsStrategy).map { id in features.map(id.withRequirements) } ?? features
             strategies.append(StrategyResult(
-                strategy: entry.name, devAIQ: entry.devAIQ,
+                strategy: entry.name, cvAIQ: entry.cvAIQ, cvStandardError: entry.cvStandardError,
                 aiq: CostQualitySweep.aiq(points, lo: lo, hi: hi),
                 qualityAtBestSingleCost: CostQualitySweep.quality(at: singles.cost[best], points),
                 qualityAtHalfBestSingleCost: CostQualitySweep.quality(at: 0.5 * singles.cost[best], points),
@@ -210,17 +214,17 @@ struct RoutingBench: AsyncParsableCommand {
             ## \(r.dataset) (\(r.split) split; featurizer \(r.featurizer); build \(f(r.buildSeconds, 1)) s; load \(f(r.loadMilliseconds, 1)) ms; cost groups K=\(r.costGroups))
             best single: \(r.bestSingleModel) quality \(f(r.bestSingleQuality)) at $\(f(r.bestSingleCost, 7)); single-model envelope AIQ \(f(r.singleEnvelopeAIQ))
 
-            | strategy | dev AIQ | AIQ | Q @ 50% best-single cost | Q @ best-single cost | cost to match best single (ratio) | max Q | decisions/s batched (best 0.1-s pass) | decisions/s single (best 0.1-s pass) |
+            | strategy | CV AIQ ± s.e. (train + dev) | test AIQ | Q @ 50% best-single cost | Q @ best-single cost | cost to match best single (ratio) | max Q | decisions/s batched (best 0.1-s pass) | decisions/s single (best 0.1-s pass) |
             |---|---|---|---|---|---|---|---|---|
             """)
         for s in r.strategies {
             let ratio = s.costRatioToBestSingle.map { " (\(String(format: "%.0f", $0 * 100)) %)" } ?? ""
-            print("| \(s.strategy) | \(f(s.devAIQ)) | \(f(s.aiq)) | \(f(s.qualityAtHalfBestSingleCost)) | \(f(s.qualityAtBestSingleCost)) | \(s.costToMatchBestSingle.map { "$" + String(format: "%.7f", $0) } ?? "never")\(ratio) | \(f(s.maxQuality)) | \(String(format: "%.0f", s.decisionsPerSecondBatched)) | \(String(format: "%.0f", s.decisionsPerSecondSingle)) |")
+            print("| \(s.strategy) | \(f(s.cvAIQ)) ± \(f(s.cvStandardError)) | \(f(s.aiq)) | \(f(s.qualityAtHalfBestSingleCost)) | \(f(s.qualityAtBestSingleCost)) | \(s.costToMatchBestSingle.map { "$" + String(format: "%.7f", $0) } ?? "never")\(ratio) | \(f(s.maxQuality)) | \(String(format: "%.0f", s.decisionsPerSecondBatched)) | \(String(format: "%.0f", s.decisionsPerSecondSingle)) |")
         }
         if !r.featurizerComparison.isEmpty {
-            print("\nFeaturizers on dev (AIQ):")
+            print("\nFeaturizers (cross-validated AIQ):")
             for trial in r.featurizerComparison {
-                print("- \(trial.featurizer): " + trial.devAIQ.sorted { $0.key < $1.key }.map { "\($0.key) \(f($0.value))" }.joined(separator: ", "))
+                print("- \(trial.featurizer): " + trial.cvAIQ.sorted { $0.key < $1.key }.map { "\($0.key) \(f($0.value))" }.joined(separator: ", "))
             }
         }
     }

@@ -108,7 +108,9 @@ public final class StreamingBudgetController {
             queries: n, models: models, quality: recentQuality, cost: recentCost, eligible: recentEligible)
         else { return }
         let frontier = EfficientFrontier(sample)
-        let lam = allocator.calibrateLambda(frontier, budgetUSD: targetPerLine * Double(n))
+        var floored = allocator
+        floored.configuration.minimumLambda = configuration.minimumLambda
+        let lam = floored.calibrateLambda(frontier, budgetUSD: targetPerLine * Double(n))
         lambda = max(configuration.minimumLambda, lam.isInfinite ? frontier.maxSlope * 2 + 1 : lam)
     }
 

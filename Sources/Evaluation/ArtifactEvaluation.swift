@@ -52,7 +52,8 @@ public enum ArtifactEvaluation {
             if strategy.routesOnCostOnly {
                 costOnlyScores(&predicted, estimated: estimated, models: m)
             }
-            out.append(StrategyPredictions(name: name, predicted: predicted, estimated: estimated))
+            out.append(StrategyPredictions(
+                name: name, predicted: predicted, estimated: estimated, minimumLambda: artifact.manifest.defaultLambda(of: strategy.name)))
         }
         return (tables, out)
     }

@@ -8,11 +8,15 @@ public struct StrategyPredictions: Sendable {
     public var predicted: [Double]
     /// Estimated USD (the cost model's), `count × models`, row-major.
     public var estimated: [Double]
+    /// The strategy's own λ (the artifact's default for it): the floor of its batch budgets' λ, as in
+    /// `route --budget-usd` and the score stage. Default 0.
+    public var minimumLambda: Double
 
-    public init(name: String, predicted: [Double], estimated: [Double]) {
+    public init(name: String, predicted: [Double], estimated: [Double], minimumLambda: Double = 0) {
         self.name = name
         self.predicted = predicted
         self.estimated = estimated
+        self.minimumLambda = minimumLambda
     }
 }
 
@@ -133,6 +137,24 @@ public struct Evaluator: Sendable {
         return out
     }
 
+    /// The allocator a strategy's batch budgets are spent with: λ never below the strategy's own λ
+    /// (`StrategyPredictions.minimumLambda`), the rule of `route --budget-usd` and the score stage.
+    public func budgetAllocator(for s: StrategyPredictions) -> BudgetAllocator {
+        var allocator = self.allocator
+        allocator.configuration.minimumLambda = max(allocator.configuration.minimumLambda, s.minimumLambda)
+        return allocator
+    }
+
+    /// The choices budget mode makes for a strategy on a split within `budgetUSD` (estimates): the
+    /// allocation behind a `BudgetRow`, for checks that need it prompt by prompt.
+    public func allocate(_ t: EvaluationTables, _ s: StrategyPredictions, budgetUSD: Double) throws -> BudgetAllocation {
+        budgetAllocator(for: s).allocate(try Self.budgetProblem(t, s), budgetUSD: budgetUSD)
+    }
+
+    static func budgetProblem(_ t: EvaluationTables, _ s: StrategyPredictions) throws -> BudgetProblem {
+        try BudgetProblem(queries: t.count, models: t.models.count, quality: s.predicted.map(Float.init), cost: s.estimated.map(Float.init))
+    }
+
     func evaluate(_ t: EvaluationTables, _ s: StrategyPredictions, _ r: ReferenceRouters) throws -> StrategyResult {
         let m = t.models.count
         guard s.predicted.count == t.count * m, s.estimated.count == t.count * m else {
@@ -158,9 +180,9 @@ public struct Evaluator: Sendable {
             bestLambda = cheapest.1
         }
         let perTask = TaskBreakdown.router(t, choices: Self.choices(s, models: m, lambda: bestLambda))
-        let problem = try BudgetProblem(
-            queries: t.count, models: m, quality: s.predicted.map(Float.init), cost: s.estimated.map(Float.init))
+        let problem = try Self.budgetProblem(t, s)
         let bestTotal = r.bestSingle.cost * Double(t.count)
+        let allocator = budgetAllocator(for: s)
         let budgets = configuration.budgetFractions.map { fraction -> BudgetRow in
             let allocation = allocator.allocate(problem, budgetUSD: bestTotal * fraction)
             let realised = t.realised(allocation.choices)

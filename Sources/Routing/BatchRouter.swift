@@ -4,7 +4,8 @@ import Profiling
 import SwitchyardCore
 
 /// Routes a whole batch: profile every prompt, predict, then decide per query at a fixed λ or, with
-/// a batch budget, by `Budget.BudgetAllocator` (one λ for the batch, never over budget in estimates).
+/// a batch budget, by `Budget.BudgetAllocator` (one λ for the batch, never below the router's λ, never
+/// over budget in estimates).
 /// What `switchyard route` runs, without any file or CLI concern.
 public struct BatchRouter: Sendable {
     public let profiler: QueryProfiler
@@ -60,7 +61,9 @@ public struct BatchRouter: Sendable {
                 problem.restrict(query: i, maxCostUSD: c.maxCostUSD, allowed: allowed)
                 if outcomes[i] != nil { problem.restrict(query: i, allowed: []) }
             }
-            let allocation = BudgetAllocator().allocate(problem, budgetUSD: budgetUSD)
+            // The router's λ (the artifact's default) is the budget's floor: a budget caps spend, it
+            // never buys what the router alone would not.
+            let allocation = BudgetAllocator(configuration: .init(minimumLambda: router.lambda)).allocate(problem, budgetUSD: budgetUSD)
             router.lambda = allocation.lambda.isFinite ? allocation.lambda : 1e12
             budgetChoice = allocation.choices
             for (i, reason) in allocation.unassigned where outcomes[i] == nil {

@@ -10,6 +10,7 @@ public struct CheapestStrategy: TrainableStrategy {
     public var name: String { Self.strategyName }
     public var models: [String] { single.models }
     public var routesOnCostOnly: Bool { true }
+    public static let costOnly = true
     let single: BestSingleStrategy
 
     public init(models: [String], meanQuality: [Double]) throws(SwitchyardError) {
@@ -20,6 +21,13 @@ public struct CheapestStrategy: TrainableStrategy {
 
     public static func train(_ context: TrainingContext) throws -> CheapestStrategy {
         try CheapestStrategy(models: context.models, meanQuality: MeanOutcomes.pooled(context))
+    }
+
+    /// Scored as it routes: the λ = ∞ point alone.
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let cv = try context.crossValidation()
+        let predictions = cv.rowsOfFoldValues(cv.complementMeans(cv.labelled.outcomes))
+        return CrossValidated(predictions: predictions, estimate: cv.score(predictions, lambdas: [.infinity]), choice: "")
     }
 
     public func save(to directory: URL) throws { try single.save(to: directory) }

@@ -33,41 +33,45 @@ public struct CostGroups: Sendable {
         return CostGroups(centroids: fit.centroids)
     }
 
-    /// Chooses the number of groups on dev: for each candidate K, groups and cost model are fitted on
-    /// train alone and the relative error of estimated against realised cost, Σ|est − real| / Σ real over
-    /// dev records and models, is measured; the smallest error wins (ties to fewer groups). Returns the
-    /// chosen groups (nil for none) and the error of every candidate, for the log.
+    /// Chooses the number of groups by cross-validation: for each candidate K, groups are fitted once
+    /// on every labelled prompt's vector (no outcome), and each fold's prompts are priced by the cost
+    /// model of the other folds; the relative error of estimated against realised cost,
+    /// Σ|est − real| / Σ real over the fold's records and models, is averaged over folds, and the
+    /// smallest wins (a larger K must lower it by more than 1e-4). Returns the chosen groups (nil for
+    /// none) and every candidate's error, for the log.
     public static func select(
-        candidates: [Int], train: TrainingContext.Split, dev: TrainingContext.Split,
+        candidates: [Int], labelled: TrainingContext.Split, folds: CrossValidationFolds,
         prices: [String: ModelPrice], models: [String], seed: UInt64
-    ) throws -> (groups: CostGroups?, errors: [(k: Int, error: Double)]) {
-        guard dev.count > 0 else {
+    ) throws -> (groups: CostGroups?, errors: [(k: Int, error: CVEstimate)]) {
+        guard folds.count > 1 else {
             let k = candidates.max() ?? 0
-            return (k > 1 ? fit(train.vectors, k: k, seed: seed) : nil, [])
+            return (k > 1 ? fit(labelled.vectors, k: k, seed: seed) : nil, [])
         }
         var best: (error: Double, groups: CostGroups?)? = nil
-        var errors: [(k: Int, error: Double)] = []
+        var errors: [(k: Int, error: CVEstimate)] = []
         for k in candidates.sorted() {
-            let groups = k > 1 ? fit(train.vectors, k: k, seed: seed) : nil
+            let groups = k > 1 ? fit(labelled.vectors, k: k, seed: seed) : nil
             if k > 1 && groups == nil { continue }
+            let assigned = groups?.groups(of: labelled.features) ?? labelled.features.map { _ in nil }
             var groupOf: [String: String] = [:]
-            if let groups {
-                for (record, group) in zip(train.records, groups.groups(of: train.features)) { groupOf[record.prompt] = group }
-            }
-            let model = try CostModel.fit(records: train.records, prices: prices, models: models, group: { groupOf[$0.prompt] })
-            let devGroups = groups?.groups(of: dev.features) ?? dev.features.map { _ in nil }
-            var absolute = 0.0, total = 0.0
-            for i in 0..<dev.count {
-                let estimate = model.estimate(inputTokens: dev.features[i].inputTokens, group: devGroups[i])
-                for j in 0..<models.count {
-                    let real = Double(dev.costs[i, j])
-                    absolute += abs(estimate[j] - real)
-                    total += real
+            for (record, group) in zip(labelled.records, assigned) { groupOf[record.prompt] = group }
+            let foldErrors = try (0..<folds.count).map { f -> Double in
+                let model = try CostModel.fit(
+                    records: folds.training(f).map { labelled.records[$0] }, prices: prices, models: models, group: { groupOf[$0.prompt] })
+                var absolute = 0.0, total = 0.0
+                for i in folds.heldOut(f) {
+                    let estimate = model.estimate(inputTokens: labelled.features[i].inputTokens, group: assigned[i])
+                    for j in 0..<models.count {
+                        let real = Double(labelled.costs[i, j])
+                        absolute += abs(estimate[j] - real)
+                        total += real
+                    }
                 }
+                return total > 0 ? absolute / total : 0
             }
-            let error = total > 0 ? absolute / total : 0
+            let error = CVEstimate(folds: foldErrors)
             errors.append((k, error))
-            if best == nil || error < best!.error - 1e-12 { best = (error, groups) }
+            if best == nil || error.mean < best!.error - 1e-4 { best = (error.mean, groups) }
         }
         return (best?.groups, errors)
     }

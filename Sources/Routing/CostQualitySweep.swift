@@ -49,24 +49,40 @@ public enum CostQualitySweep {
     }
 
     /// Sweeps λ: `predicted` and `estimated` are queries × models (row-major, flattened), `outcomes`
-    /// and `costs` the realised tables of the same split.
+    /// and `costs` the realised tables of the same split. Chooses by `DecisionRule.score` exactly as
+    /// `choose` does, with each row's cost scale computed once rather than once per λ.
     public static func sweep(predicted: [Double], estimated: [Double], outcomes: FloatMatrix, costs: FloatMatrix, lambdas: [Double] = lambdas) -> [CostQualityPoint] {
         let n = outcomes.rows, m = outcomes.cols
         precondition(predicted.count == n * m && estimated.count == n * m, "tables must be queries x models")
         guard n > 0 else { return [] }
+        var scales = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            var maxCost = 0.0
+            for j in 0..<m where estimated[i * m + j] > maxCost { maxCost = estimated[i * m + j] }
+            scales[i] = DecisionRule.costScale(maxCost: maxCost)
+        }
         var points: [CostQualityPoint] = []
+        points.reserveCapacity(lambdas.count)
         predicted.withUnsafeBufferPointer { q in
             estimated.withUnsafeBufferPointer { c in
                 outcomes.values.withUnsafeBufferPointer { realQuality in
                     costs.values.withUnsafeBufferPointer { realCost in
                         for lambda in lambdas {
+                            let costOnly = lambda.isInfinite
                             var cost = 0.0, quality = 0.0
                             for i in 0..<n {
-                                let row = UnsafeBufferPointer(rebasing: q[(i * m)..<((i + 1) * m)])
-                                let rowCost = UnsafeBufferPointer(rebasing: c[(i * m)..<((i + 1) * m)])
-                                let j = choose(quality: row, cost: rowCost, lambda: lambda)
-                                cost += Double(realCost[i * m + j])
-                                quality += Double(realQuality[i * m + j])
+                                let base = i * m
+                                var best = base
+                                var bestScore = -Double.infinity
+                                for k in base..<(base + m) {
+                                    let score = DecisionRule.score(quality: q[k], cost: c[k], lambda: lambda, costOnly: costOnly, costScale: scales[i])
+                                    if score > bestScore {
+                                        bestScore = score
+                                        best = k
+                                    }
+                                }
+                                cost += Double(realCost[best])
+                                quality += Double(realQuality[best])
                             }
                             points.append(CostQualityPoint(lambda: lambda, cost: cost / Double(n), quality: quality / Double(n)))
                         }

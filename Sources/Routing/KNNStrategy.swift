@@ -8,8 +8,8 @@ import SwitchyardCore
 /// `PriorShrinkage` with evidence n = Σ of the neighbours' cosines (far neighbours are weak evidence).
 /// The prior is either the model's global mean or, hierarchically, its shrunk mean on the query's
 /// UniRoute cluster (`ClusterTable`: global → cluster → neighbours). k, the vote weighting, the prior
-/// and κ are chosen together on dev (by area under the cost–quality curve) with train as the pool; the
-/// final neighbour pool and priors are train + dev.
+/// and κ are chosen together by cross-validated area under the cost–quality curve; the saved
+/// neighbour pool and priors are every labelled prompt (train + dev).
 public struct KNNStrategy: TrainableStrategy {
     public static let strategyName = "knn"
     public static let decisionCostRank = 4
@@ -36,9 +36,6 @@ public struct KNNStrategy: TrainableStrategy {
 
     /// Values of k tried.
     public static let candidates = [5, 10, 20, 40, 80]
-    /// AIQ a more smoothed candidate must gain over the best so far to be chosen (about a tenth of the
-    /// smallest difference between strategies worth reporting).
-    static let minimumGain = 1e-4
 
     public init(
         models: [String], k: Int, vectors: FloatMatrix, outcomes: FloatMatrix, weighted: Bool = false, shrinkage: PriorShrinkage? = nil,
@@ -181,85 +178,106 @@ public struct KNNStrategy: TrainableStrategy {
         return bestIndex
     }
 
-    /// Chooses k, the vote weighting, the prior and κ together by leave-one-out over train + dev:
-    /// every labelled prompt is predicted from its k nearest *other* prompts, shrunk toward its cluster's
-    /// table without its own outcomes (`ClusterTable.Stats.leaveOneOut`), the evidence UniRoute's K and κ
-    /// are chosen by. Why not dev alone: 5 × 2 × 2 × 9 candidates scored on a few hundred dev prompts
-    /// choose by noise (LLMRouter: dev preferred k = 20 at dev AIQ 0.639, 0.627 on test, below the
-    /// reference's 0.635), and the inflated dev score then hid what the task-prior blend adds.
-    /// Candidates run from the least smoothing (small k, equal votes, no cluster prior, κ = 0) up, and a
-    /// later one must gain more than `minimumGain` AIQ: near-ties go to the simpler choice, not to noise.
+    /// Chooses k, the vote weighting, the prior and κ together by K-fold cross-validation: every
+    /// labelled prompt is predicted from its k nearest prompts *of the other folds*, shrunk toward the
+    /// other folds' mean or their table of its cluster (`ClusterTable.quality(excludingFold:)`). One
+    /// neighbour search serves every candidate. Why not dev alone: 5 × 2 × 2 × 9 candidates scored on a
+    /// few hundred dev prompts choose by noise (LLMRouter: dev preferred k = 20 at dev AIQ 0.639, 0.627
+    /// on test). Candidates run from the least smoothing (small k, equal votes, no cluster prior,
+    /// κ = 0) up, and a later one must gain more than `CrossValidation.minimumGain`: near-ties go to
+    /// the simpler choice, not to noise.
     public static func train(_ context: TrainingContext) throws -> KNNStrategy {
-        let table = ClusterTable.build(context)
-        // The choice does not depend on which rows the saved fit pools: made once per build.
-        let best = try context.cache.value("knn-choice") { try choose(context, table: table) }
+        let table = try ClusterTable.build(context)
+        let best = try choice(context)
         return try fit(context, k: best.k, weighted: best.weighted, kappa: best.kappa, clusterPrior: best.clusterPrior, table: table)
     }
 
-    /// The knobs leave-one-out chose.
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let best = try choice(context)
+        return CrossValidated(
+            predictions: best.predictions, estimate: best.estimate,
+            choice: "k=\(best.k) weighted=\(best.weighted) cluster_prior=\(best.clusterPrior) κ=\(best.kappa)")
+    }
+
+    /// The knobs cross-validation chose, with their out-of-fold predictions.
     struct Choice: Sendable {
         var k: Int
         var weighted: Bool
         var kappa: Double
         var clusterPrior: Bool
-        var aiq: Double
+        var estimate: CVEstimate
+        var predictions: [Double]
+    }
+
+    /// The build's choice (made once per context; the saved fit reuses it).
+    static func choice(_ context: TrainingContext) throws -> Choice {
+        try context.cache.value("knn-choice") { try choose(context, table: ClusterTable.build(context)) }
     }
 
     static func choose(_ context: TrainingContext, table: ClusterTable) throws -> Choice {
-        let labelled = try context.labelled()
-        let kMax = min(candidates.max() ?? 1, labelled.count - 1)
-        guard kMax >= 1 else { return Choice(k: 1, weighted: false, kappa: 0, clusterPrior: false, aiq: 0) }
-        let neighbours = leaveOneOutNeighbours(labelled, k: kMax)
-        let assigned = KMeans.assign(labelled.vectors, centroids: table.centroids).assignments
-        let clusterPriors = ClusterTable.Stats(assignments: [(assigned, labelled.outcomes)], k: table.centroids.rows)
-            .leaveOneOut(assigned: assigned, outcomes: labelled.outcomes, kappa: table.kappa)
-        let prior = PriorShrinkage.means(labelled.outcomes)
-        let estimated = context.estimatedCosts(labelled)
-        let score = { (predicted: [Double]) in
-            CostQualitySweep.aiq(predicted: predicted, estimated: estimated, outcomes: labelled.outcomes, costs: labelled.costs)
+        let cv = try context.crossValidation()
+        let labelled = cv.labelled
+        let m = labelled.outcomes.cols
+        let smallestPool = (0..<cv.folds.count).map { labelled.count - cv.heldOutRows[$0].count }.min() ?? 0
+        let kMax = min(candidates.max() ?? 1, smallestPool)
+        let empty = CVEstimate(folds: [])
+        guard kMax >= 1 else {
+            return Choice(k: 1, weighted: false, kappa: 0, clusterPrior: false, estimate: empty, predictions: [])
         }
-        var best = Choice(k: candidates[0], weighted: false, kappa: 0, clusterPrior: false, aiq: -.infinity)
+        let neighbours = outOfFoldNeighbours(labelled, folds: cv.folds.fold, k: kMax)
+        let clusterPriors = ClusterTable.outOfFold(
+            cv, assigned: table.assigned, tables: (0..<cv.folds.count).map { table.quality(excludingFold: $0) })
+        // The global prior of a fold: the other folds' mean outcome per model.
+        let globalPriors = cv.rowsOfFoldValues(cv.complementMeans(labelled.outcomes))
+        var best: Choice? = nil
         for k in candidates where k <= kMax {
             for weighted in [false, true] {
                 var local: [Double] = []
                 var evidence: [Double] = []
-                local.reserveCapacity(labelled.count * labelled.outcomes.cols)
+                local.reserveCapacity(labelled.count * m)
                 for row in neighbours {
                     let votes = vote(row.index.prefix(k), similarities: row.similarity.prefix(k), outcomes: labelled.outcomes, weighted: weighted)
                     local += votes.means
                     evidence.append(votes.evidence)
                 }
                 for useClusters in [false, true] {
-                    let choice = PriorShrinkage.choose(
-                        local: local, evidence: evidence, prior: prior, queryPriors: useClusters ? clusterPriors : nil,
-                        minimumGain: minimumGain, score: score)
-                    context.logger.debug("knn candidate", metadata: [
-                        "k": "\(k)", "weighted": "\(weighted)", "cluster_prior": "\(useClusters)",
-                        "kappa": "\(choice.shrinkage.kappa)", "loo_aiq": "\(choice.aiq)",
-                    ])
-                    if choice.aiq > best.aiq + minimumGain {
-                        best = Choice(k: k, weighted: weighted, kappa: choice.shrinkage.kappa, clusterPrior: useClusters, aiq: choice.aiq)
+                    for kappa in PriorShrinkage.candidates {
+                        let predicted = PriorShrinkage.shrink(
+                            local: local, evidence: evidence, queryPriors: useClusters ? clusterPriors : globalPriors, kappa: kappa)
+                        let estimate = cv.score(predicted)
+                        context.logger.debug("knn candidate", metadata: [
+                            "k": "\(k)", "weighted": "\(weighted)", "cluster_prior": "\(useClusters)", "kappa": "\(kappa)",
+                            "cv_aiq": "\(estimate.formatted)",
+                        ])
+                        if best == nil || estimate.mean > best!.estimate.mean + CrossValidation.minimumGain {
+                            best = Choice(
+                                k: k, weighted: weighted, kappa: kappa, clusterPrior: useClusters, estimate: estimate, predictions: predicted)
+                        }
                     }
                 }
             }
         }
-        context.logger.info("knn: chose by leave-one-out on train + dev", metadata: [
+        guard let best else { return Choice(k: 1, weighted: false, kappa: 0, clusterPrior: false, estimate: empty, predictions: []) }
+        context.logger.info("knn: chose by cross-validation", metadata: [
             "k": "\(best.k)", "weighted": "\(best.weighted)", "cluster_prior": "\(best.clusterPrior)",
-            "kappa": "\(best.kappa)", "loo_aiq": "\(best.aiq)",
+            "kappa": "\(best.kappa)", "cv_aiq": "\(best.estimate.formatted)",
         ])
         return best
     }
 
-    /// The `k` nearest other prompts of every pool prompt, best first, with their cosines.
-    static func leaveOneOutNeighbours(_ pool: TrainingContext.Split, k: Int) -> [(index: [Int], similarity: [Float])] {
+    /// The `k` nearest prompts of every pool prompt among those of the other folds (`folds[i]` is row
+    /// i's fold), best first, with their cosines.
+    static func outOfFoldNeighbours(_ pool: TrainingContext.Split, folds: [Int], k: Int) -> [(index: [Int], similarity: [Float])] {
         let n = pool.count
         let postings = SparsePostings(pool.vectors)
+        var members: [Int: [Int]] = [:]
+        for (i, f) in folds.enumerated() { members[f, default: []].append(i) }
         var out: [(index: [Int], similarity: [Float])] = []
         out.reserveCapacity(n)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sims in
             for i in 0..<n {
                 similarities(pool.features[i], pool: pool.vectors, postings: postings, into: sims)
-                sims[i] = -.infinity
+                for r in members[folds[i]] ?? [i] { sims[r] = -.infinity }
                 let top = topIndices(UnsafeBufferPointer(sims), k: k)
                 out.append((top, top.map { sims[$0] }))
             }
@@ -282,17 +300,16 @@ public struct KNNStrategy: TrainableStrategy {
         }
     }
 
-    /// The strategy with the chosen knobs over train, or train + dev when the context pools them.
+    /// The strategy with the chosen knobs over every labelled prompt.
     static func fit(
         _ context: TrainingContext, k: Int, weighted: Bool, kappa: Double, clusterPrior: Bool, table: ClusterTable
     ) throws -> KNNStrategy {
-        let pooled = context.includeDevInFit && context.dev.count > 0
-        let pool = pooled ? try context.labelled() : context.train
+        let pool = try context.labelled()
         let vectors = pool.vectors, outcomes = pool.outcomes
         return try KNNStrategy(
             models: context.models, k: min(k, vectors.rows), vectors: vectors, outcomes: outcomes, weighted: weighted,
             shrinkage: PriorShrinkage(prior: PriorShrinkage.means(outcomes), kappa: kappa),
-            clusterPrior: clusterPrior ? (table.centroids, pooled ? table.pooledQuality : table.trainQuality) : nil
+            clusterPrior: clusterPrior ? (table.centroids, table.quality) : nil
         )
     }
 

@@ -58,6 +58,34 @@ enum LinearAlgebra {
         return c
     }
 
+    /// Solves the small linear system A·x = b (A: d × d, row-major) by Gaussian elimination with partial
+    /// pivoting; nil when A is singular. For the few-parameter fits of the build (stack weights, calibrations).
+    static func solve(_ a: [Double], _ b: [Double], _ d: Int) -> [Double]? {
+        var a = a, b = b
+        for column in 0..<d {
+            var pivot = column
+            for r in (column + 1)..<d where abs(a[r * d + column]) > abs(a[pivot * d + column]) { pivot = r }
+            guard abs(a[pivot * d + column]) > 1e-12 else { return nil }
+            if pivot != column {
+                for c in 0..<d { a.swapAt(column * d + c, pivot * d + c) }
+                b.swapAt(column, pivot)
+            }
+            for r in (column + 1)..<d {
+                let factor = a[r * d + column] / a[column * d + column]
+                guard factor != 0 else { continue }
+                for c in column..<d { a[r * d + c] -= factor * a[column * d + c] }
+                b[r] -= factor * b[column]
+            }
+        }
+        var x = [Double](repeating: 0, count: d)
+        for r in stride(from: d - 1, through: 0, by: -1) {
+            var total = b[r]
+            for c in (r + 1)..<d { total -= a[r * d + c] * x[c] }
+            x[r] = total / a[r * d + r]
+        }
+        return x
+    }
+
     /// Stacks the vectors of queries into one matrix (zero rows for vectors of the wrong length, which
     /// the caller has validated against).
     static func stack(_ queries: [QueryFeatures], dimension: Int) -> FloatMatrix {

@@ -6,17 +6,18 @@ import SwitchyardCore
 ///
 /// Why: per-query predictions from a few similar prompts are noisy, and the λ sweep trades them against
 /// costs, so noise buys expensive models for nothing. Pulling a prediction toward the prior by how
-/// little evidence it has is the posterior mean of a Beta prior worth κ pseudo-prompts. κ is chosen
-/// on dev (`choose`), with κ = 0 (no shrinkage) among the candidates, so it never costs dev AIQ.
+/// little evidence it has is the posterior mean of a Beta prior worth κ pseudo-prompts. κ is chosen by
+/// cross-validation (each strategy's), with κ = 0 (no shrinkage) among the candidates, so it never
+/// costs cross-validated AIQ.
 public struct PriorShrinkage: Sendable, Codable, Hashable {
     /// Prior quality per model (its mean outcome), same order as the strategy's `models`.
     public var prior: [Double]
     /// Pseudo-count κ of the prior, in the evidence's unit (0: no shrinkage).
     public var kappa: Double
 
-    /// Pseudo-counts compared on dev by default.
+    /// Pseudo-counts compared by default.
     public static let candidates: [Double] = [0, 1, 2, 5, 10, 20, 50, 100, 200]
-    /// Pseudo-counts compared on dev for a blend with evidence 1 (w = 1, 0.8, 0.67, 0.5, 0.33, 0.2, 0.1).
+    /// Pseudo-counts compared for a blend with evidence 1 (w = 1, 0.8, 0.67, 0.5, 0.33, 0.2, 0.1).
     public static let blendCandidates: [Double] = [0, 0.25, 0.5, 1, 2, 4, 9]
 
     public init(prior: [Double], kappa: Double) {
@@ -44,6 +45,20 @@ public struct PriorShrinkage: Sendable, Codable, Hashable {
         return local.indices.map { j in w * local[j] + (1 - w) * (j < prior.count ? prior[j] : local[j]) }
     }
 
+    /// Predictions (queries × models, flattened) of `local` shrunk at `kappa` with `evidence` per query,
+    /// each toward its own row of `queryPriors` (same shape as `local`).
+    static func shrink(local: [Double], evidence: [Double], queryPriors: [Double], kappa: Double) -> [Double] {
+        let m = evidence.isEmpty ? 0 : local.count / evidence.count
+        let shrinkage = PriorShrinkage(prior: [], kappa: kappa)
+        var out = local
+        for i in evidence.indices {
+            let w = shrinkage.weight(evidence: evidence[i])
+            guard w < 1 else { continue }
+            for j in (i * m)..<((i + 1) * m) { out[j] = w * local[j] + (1 - w) * queryPriors[j] }
+        }
+        return out
+    }
+
     /// Mean outcome of every model over the rows of `outcomes` (the usual prior).
     public static func means(_ outcomes: FloatMatrix...) -> [Double] {
         let m = outcomes.first?.cols ?? 0
@@ -54,46 +69,5 @@ public struct PriorShrinkage: Sendable, Codable, Hashable {
             n += table.rows
         }
         return sums.map { n > 0 ? $0 / Double(n) : 0 }
-    }
-
-    /// The κ of `candidates` whose shrunk predictions have the best selection AIQ (ties to the smaller
-    /// κ). `local` is queries × models (flattened) on the selection split, `evidence` one value per
-    /// query; `prior` must come from the same fit as `local` (train only while selecting).
-    /// `queryPriors`, when given, holds each query's own prior (queries × models, flattened), used
-    /// instead of `prior`.
-    public static func choose(
-        local: [Double], evidence: [Double], prior: [Double], queryPriors: [Double]? = nil, context: TrainingContext,
-        candidates: [Double] = candidates
-    ) -> (shrinkage: PriorShrinkage, aiq: Double) {
-        choose(local: local, evidence: evidence, prior: prior, queryPriors: queryPriors, candidates: candidates) {
-            context.selectionAIQ(predicted: $0)
-        }
-    }
-
-    /// The same, scored by `score` (AIQ of predictions on whichever prompts `local` holds, e.g.
-    /// leave-one-out over train + dev) instead of the selection split; a larger κ must beat the
-    /// best so far by more than `minimumGain`.
-    static func choose(
-        local: [Double], evidence: [Double], prior: [Double], queryPriors: [Double]? = nil,
-        candidates: [Double] = candidates, minimumGain: Double = 1e-12, score: ([Double]) -> Double
-    ) -> (shrinkage: PriorShrinkage, aiq: Double) {
-        let m = prior.count
-        var best = (shrinkage: PriorShrinkage(prior: prior, kappa: 0), aiq: -Double.infinity)
-        for kappa in candidates {
-            let shrinkage = PriorShrinkage(prior: prior, kappa: kappa)
-            var predicted: [Double] = []
-            predicted.reserveCapacity(local.count)
-            for i in evidence.indices {
-                let row = Array(local[(i * m)..<((i + 1) * m)])
-                if let queryPriors {
-                    predicted += shrinkage.apply(row, evidence: evidence[i], toward: Array(queryPriors[(i * m)..<((i + 1) * m)]))
-                } else {
-                    predicted += shrinkage.apply(row, evidence: evidence[i])
-                }
-            }
-            let aiq = score(predicted)
-            if aiq > best.aiq + minimumGain { best = (shrinkage, aiq) }
-        }
-        return best
     }
 }

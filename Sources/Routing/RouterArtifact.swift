@@ -35,8 +35,12 @@ public struct RouterArtifact: Sendable {
             throw SwitchyardError.badFile(file: directory.path, reason: "cost groups have dimension \(costGroups.centroids.cols), features \(manifest.featureDimension): rebuild")
         }
         var strategies: [String: any RoutingStrategy] = [:]
-        let blended = manifest.strategies.contains { ($0.taskPriorWeight ?? 1) < 1 && (only?.contains($0.name) ?? true) }
-        let taskPrior = blended ? try TaskPrior.load(from: directory.appendingPathComponent(taskPriorDirectory)) : nil
+        let wanted = { (name: String) in only?.contains(name) ?? true }
+        let ensembleEntry = manifest.strategies.first { $0.name == EnsembleStrategy.strategyName && wanted($0.name) }
+        let stack = try ensembleEntry.map { _ in try EnsembleStrategy.Stack.load(from: strategyDirectory(directory, EnsembleStrategy.strategyName)) }
+        let needsPrior = manifest.strategies.contains { ($0.taskPriorWeight ?? 1) < 1 && (wanted($0.name) || stack?.bases.contains($0.name) == true) }
+            || stack?.usesPrior == true
+        let taskPrior = needsPrior ? try TaskPrior.load(from: directory.appendingPathComponent(taskPriorDirectory)) : nil
         let taskFeaturizer = try taskPrior.flatMap { prior in
             try prior.readsTaskVector ? Featurizer.load(from: directory.appendingPathComponent(taskFeaturizerDirectory)) : nil
         }
@@ -45,7 +49,10 @@ public struct RouterArtifact: Sendable {
                 file: directory.path,
                 reason: "the task prior has dimension \(taskPrior.dimension), its features \(taskFeaturizer?.dimension ?? manifest.featureDimension): rebuild")
         }
-        for entry in manifest.strategies where only?.contains(entry.name) ?? true {
+        // The stacked strategies load whether or not they were asked for: the ensemble runs them as
+        // they route (blended where blended).
+        var routed: [String: any RoutingStrategy] = [:]
+        for entry in manifest.strategies where entry.name != EnsembleStrategy.strategyName && (wanted(entry.name) || stack?.bases.contains(entry.name) == true) {
             guard let type = registry.type(named: entry.name) else {
                 throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' is unknown to this switchyard: rebuild the artifact or upgrade")
             }
@@ -54,10 +61,23 @@ public struct RouterArtifact: Sendable {
                 throw SwitchyardError.badFile(file: directory.path, reason: "strategy '\(entry.name)' scores models the cost model does not price: rebuild")
             }
             if let weight = entry.taskPriorWeight, weight < 1, let taskPrior {
-                strategies[entry.name] = TaskPriorBlendStrategy(base: strategy, prior: taskPrior, weight: weight)
+                routed[entry.name] = TaskPriorBlendStrategy(base: strategy, prior: taskPrior, weight: weight)
             } else {
-                strategies[entry.name] = strategy
+                routed[entry.name] = strategy
             }
+            if wanted(entry.name) { strategies[entry.name] = routed[entry.name] }
+        }
+        if let stack {
+            let bases = try stack.bases.map { name in
+                guard let base = routed[name] else {
+                    throw SwitchyardError.badFile(file: directory.path, reason: "the ensemble stacks '\(name)', which the artifact lacks: rebuild it")
+                }
+                return base
+            }
+            guard Set(stack.models).isSubset(of: Set(costModel.models)) else {
+                throw SwitchyardError.badFile(file: directory.path, reason: "the ensemble scores models the cost model does not price: rebuild")
+            }
+            strategies[EnsembleStrategy.strategyName] = try EnsembleStrategy(stack: stack, bases: bases, prior: taskPrior)
         }
         return RouterArtifact(
             directory: directory, manifest: manifest, featurizer: featurizer,
@@ -89,9 +109,12 @@ public struct RouterArtifact: Sendable {
         return strategy
     }
 
-    /// A router for `strategy` (nil/`auto`: the auto strategy) at `lambda` (nil: the manifest's default).
+    /// A router for `strategy` (nil/`auto`: the auto strategy) at `lambda` (nil: that strategy's default
+    /// λ, `RouterManifest.defaultLambda(of:)`).
     public func router(strategy name: String? = nil, lambda: Double? = nil) throws -> Router {
-        try Router(strategy: strategy(named: name), costModel: costModel, lambda: lambda ?? manifest.defaultLambda, costGroups: costGroups)
+        let resolved = try strategy(named: name)
+        return try Router(
+            strategy: resolved, costModel: costModel, lambda: lambda ?? manifest.defaultLambda(of: resolved.name), costGroups: costGroups)
     }
 
     /// The profiler that produces features this artifact's strategies understand.

@@ -10,7 +10,8 @@ import SwitchyardCore
 /// template (LLMRouter: multiple-choice sets of one format), nearest neighbours and K-means confuse
 /// tasks; a classifier trained on the records' task labels knows them better (dev, LLMRouter: 83 % vs
 /// 70 % for the nearest neighbour), and on dev its prior alone beat every unsupervised strategy.
-/// Strategies are blended toward it by a weight chosen on dev (`TaskPriorBlend`). Needs only labels
+/// Strategies are blended toward it by a weight chosen by cross-validation (`TaskPriorBlendStrategy`),
+/// and the `ensemble` stacks it with them. Needs only labels
 /// present in the training data; at query time no label is read.
 public struct TaskPrior: Sendable, Hashable {
     /// Task names, one per row of `theta` and `quality`.
@@ -115,163 +116,214 @@ public struct TaskPrior: Sendable, Hashable {
 
     // MARK: Training
 
-    /// Training knobs (defaults chosen on LLMRouter and ZeroEval dev).
+    /// Training knobs.
     public struct Configuration: Sendable, Hashable {
-        public var epochs = 100
+        /// Epochs at most; the number used is chosen by cross-validated log loss among every fifth.
+        public var epochs = 200
         public var learningRate: Float = 0.1
         /// L2 decay per sample (≈ 1 / (C·n) of a logistic regression with C = 10 on a few thousand prompts).
         public var weightDecay: Float = 3e-5
         /// Pseudo-count pulling a task's mean toward the model's global mean.
         public var kappa: Float = 2
-        /// Fewest training prompts a task needs to get its own row (smaller ones are left out).
+        /// Fewest labelled prompts a task needs to get its own row (smaller ones are left out).
         public var minimumTaskSize = 10
         public init() {}
     }
 
-    /// What one build learns once and every strategy reuses: θ (train only, early-stopped on dev log
-    /// loss) and per-task outcome sums over train and over train + dev.
+    /// What one build learns once and every strategy reuses, for one feature space: θ over every
+    /// labelled prompt for the cross-validated number of epochs, the per-task outcome table, and the
+    /// out-of-fold prior of every labelled prompt (its fold's classifier and table), which the blends
+    /// and the stack are chosen by.
     struct Fit: Sendable {
         var tasks: [String]
         var theta: FloatMatrix
         var bias: [Float]
-        var trainQuality: FloatMatrix
-        var pooledQuality: FloatMatrix
-        var readsTaskVector: Bool
+        var quality: FloatMatrix
+        /// What the classifier reads.
+        var input: Input
+        var readsTaskVector: Bool { input.readsTaskVector }
+        var epochs: Int
+        /// Cross-validated log loss of the task classifier at `epochs`.
+        var logLoss: CVEstimate
+        /// Out-of-fold prior (labelled rows × models, flattened, in the context's model order).
+        var predictions: [Double]
 
-        func prior(models: [String], pooled: Bool) -> TaskPrior? {
-            try? TaskPrior(
-                tasks: tasks, models: models, theta: theta, bias: bias, quality: pooled ? pooledQuality : trainQuality, readsTaskVector: readsTaskVector)
+        func prior(models: [String]) -> TaskPrior? {
+            try? TaskPrior(tasks: tasks, models: models, theta: theta, bias: bias, quality: quality, readsTaskVector: input.readsTaskVector)
         }
     }
 
-    /// The build's fit (cached) over the given features (nil: those the build chose,
-    /// `context.taskPriorReadsTaskVector`), or nil when the training records carry fewer than two usable
-    /// task labels. A context without task vectors has only the routing-vector fit.
-    static func fit(_ context: TrainingContext, readsTaskVector: Bool? = nil) -> Fit? {
-        let fits = fits(context)
+    /// What a task classifier reads: the routing vector, the task vector the training features carry,
+    /// or a candidate task featurizer's vectors of the whole prompt (template kept).
+    enum Input: Sendable {
+        case routingVector
+        case taskVector
+        case featurizer(Featurizer)
+
+        var readsTaskVector: Bool {
+            if case .routingVector = self { return false }
+            return true
+        }
+
+        /// The featurizer the profile stage must run for this input (nil: the routing vector's, or unknown).
+        var featurizer: Featurizer? {
+            if case .featurizer(let featurizer) = self { return featurizer }
+            return nil
+        }
+
+        var label: String {
+            switch self {
+            case .routingVector: return "routing vector"
+            case .taskVector: return "task vector"
+            case .featurizer(let featurizer): return "whole prompt, \(featurizer.configuration.label)"
+            }
+        }
+    }
+
+    /// The build's fit (cached): the one the build chose (`context.taskPriorInput`), else the first over
+    /// the given features (nil: `context.taskPriorReadsTaskVector`); nil when the labelled records carry
+    /// fewer than two usable task labels.
+    static func fit(_ context: TrainingContext, readsTaskVector: Bool? = nil) throws -> Fit? {
+        let fits = try fits(context)
+        if readsTaskVector == nil, let label = context.taskPriorInput, let chosen = fits.first(where: { $0.input.label == label }) {
+            return chosen
+        }
         let wanted = readsTaskVector ?? context.taskPriorReadsTaskVector
         return fits.first { $0.readsTaskVector == wanted } ?? fits.first { !$0.readsTaskVector }
     }
 
-    /// Every candidate fit (cached): over the routing vector, and over the whole prompt's task vector
-    /// when the splits carry one. The build keeps the one its blended strategies score best with on dev.
-    static func fits(_ context: TrainingContext) -> [Fit] {
-        context.cache.value("task-prior") { compute(context, configuration: Configuration()) }
+    /// Every candidate fit (cached): over the routing vector, over the task vector when the training
+    /// features carry one, and over each of `context.taskFeaturizers`. The build keeps the one its
+    /// blended strategies score best with.
+    static func fits(_ context: TrainingContext) throws -> [Fit] {
+        try context.cache.value("task-prior") { try compute(context, configuration: Configuration()) }
     }
 
-    static func compute(_ context: TrainingContext, configuration: Configuration) -> [Fit] {
-        let train = context.train
+    static func compute(_ context: TrainingContext, configuration: Configuration) throws -> [Fit] {
+        let cv = try context.crossValidation()
+        let labelled = cv.labelled
         var sizes: [String: Int] = [:]
-        for record in train.records { if let task = record.task { sizes[task, default: 0] += 1 } }
+        for record in labelled.records { if let task = record.task { sizes[task, default: 0] += 1 } }
         let tasks = sizes.filter { $0.value >= configuration.minimumTaskSize }.keys.sorted()
         guard tasks.count >= 2 else {
-            context.logger.info("task prior: not used (the training records carry fewer than two task labels with enough prompts)", metadata: [
+            context.logger.info("task prior: not used (the labelled records carry fewer than two task labels with enough prompts)", metadata: [
                 "labelled_tasks": "\(sizes.count)", "minimum_task_size": "\(configuration.minimumTaskSize)",
             ])
             return []
         }
         let index = Dictionary(uniqueKeysWithValues: tasks.enumerated().map { ($1, $0) })
-        // Rows with a usable label only.
-        func labelled(_ split: TrainingContext.Split) -> (rows: [Int], labels: [Int]) {
-            var rows: [Int] = [], labels: [Int] = []
-            for (i, record) in split.records.enumerated() {
-                if let task = record.task, let t = index[task] {
-                    rows.append(i)
-                    labels.append(t)
+        // Task of every labelled row (-1: none usable) and the rows that have one.
+        let labels = labelled.records.map { record in record.task.flatMap { index[$0] } ?? -1 }
+        let taskRows = labels.indices.filter { labels[$0] >= 0 }
+        let stats = ClusterTable.Stats(assignments: labels, outcomes: labelled.outcomes, k: tasks.count, rows: taskRows)
+        let foldTables = cv.heldOutRows.map { rows in
+            stats.subtracting(ClusterTable.Stats(
+                assignments: labels, outcomes: labelled.outcomes, k: tasks.count, rows: rows.filter { labels[$0] >= 0 })
+            ).quality(kappa: configuration.kappa)
+        }
+        let hasTaskVectors = !labelled.features.isEmpty && labelled.features.allSatisfy { $0.taskVector != nil }
+        let checkpoints = Array(stride(from: 5, through: configuration.epochs, by: 5))
+        let t = tasks.count, m = context.models.count
+        let candidates: [Input] = [.routingVector] + (hasTaskVectors ? [.taskVector] : []) + context.taskFeaturizers.map { .featurizer($0) }
+        return try candidates.map { input in
+            let x = try inputs(labelled, input)
+            // Held-out p(t | x) of every fold row at every checkpoint, by fold.
+            let held: [[[Float]]] = try cv.mapFolds { f in
+                let training = cv.folds.training(f).filter { labels[$0] >= 0 }
+                let heldOut = SparseRows(x, rows: cv.heldOutRows[f])
+                var byEpoch = [[Float]](repeating: [], count: checkpoints.count)
+                _ = fitClassifier(
+                    SparseRows(x, rows: training), labels: training.map { labels[$0] }, tasks: t, epochs: configuration.epochs,
+                    configuration: configuration, checkpoints: Set(checkpoints)
+                ) { epoch, weights in
+                    if let position = checkpoints.firstIndex(of: epoch) { byEpoch[position] = heldOut.probabilities(weights) }
+                }
+                return byEpoch
+            }
+            // The checkpoint with the lowest cross-validated log loss over the labelled held-out rows.
+            var best: (position: Int, loss: CVEstimate)? = nil
+            for position in checkpoints.indices {
+                let losses = (0..<cv.folds.count).map { f -> Double in
+                    var total = 0.0, n = 0.0
+                    for (r, row) in cv.heldOutRows[f].enumerated() where labels[row] >= 0 {
+                        total -= log(max(Double(held[f][position][r * t + labels[row]]), 1e-12))
+                        n += 1
+                    }
+                    return n > 0 ? total / n : 0
+                }
+                let loss = CVEstimate(folds: losses)
+                if best == nil || loss.mean < best!.loss.mean - 1e-6 { best = (position, loss) }
+            }
+            let chosen = best ?? (0, CVEstimate(folds: []))
+            let epochs = checkpoints.isEmpty ? configuration.epochs : checkpoints[chosen.position]
+            let perFold = (0..<cv.folds.count).map { f in
+                mixes(held[f].isEmpty ? [] : held[f][chosen.position], tasks: t, quality: foldTables[f], models: m)
+            }
+            let predictions = cv.assemble(perFold)
+            let weights = fitClassifier(
+                SparseRows(x, rows: taskRows), labels: taskRows.map { labels[$0] }, tasks: t, epochs: epochs, configuration: configuration)
+            var accuracy = 0.0
+            for (f, rows) in cv.heldOutRows.enumerated() where !held[f].isEmpty {
+                for (r, row) in rows.enumerated() where labels[row] >= 0 {
+                    let p = held[f][chosen.position][(r * t)..<((r + 1) * t)]
+                    if p.indices.max(by: { p[$0] < p[$1] }).map({ $0 - r * t }) == labels[row] { accuracy += 1 }
                 }
             }
-            return (rows, labels)
-        }
-        let (trainRows, trainLabels) = labelled(train)
-        let (devRows, devLabels) = labelled(context.dev)
-        // Both feature spaces when the splits carry task vectors (every train prompt does).
-        let hasTaskVectors = !train.features.isEmpty && train.features.allSatisfy { $0.taskVector != nil }
-        let trainStats = ClusterTable.Stats(assignments: [(trainLabels, subset(train.outcomes, rows: trainRows))], k: tasks.count)
-        let pooledStats = ClusterTable.Stats(
-            assignments: [(trainLabels, subset(train.outcomes, rows: trainRows)), (devLabels, subset(context.dev.outcomes, rows: devRows))],
-            k: tasks.count)
-        return (hasTaskVectors ? [false, true] : [false]).map { readsTaskVector in
-            func inputs(_ split: TrainingContext.Split, rows: [Int]) -> FloatMatrix {
-                guard readsTaskVector else { return subset(split.vectors, rows: rows) }
-                let dimension = train.features.first?.taskVector?.count ?? 0
-                return LinearAlgebra.stack(rows.map { QueryFeatures(vector: split.features[$0].taskVector ?? [], inputTokens: 0) }, dimension: dimension)
-            }
-            let fit = fitClassifier(x: inputs(train, rows: trainRows), labels: trainLabels, devX: inputs(context.dev, rows: devRows), devLabels: devLabels,
-                            tasks: tasks.count, readsTaskVector: readsTaskVector, configuration: configuration)
+            accuracy /= Double(max(1, taskRows.count))
             context.logger.info("task prior: trained", metadata: [
-                "tasks": "\(tasks.count)", "best_epoch": "\(fit.epoch)", "dev_log_loss": "\(fit.loss)", "dev_task_accuracy": "\(fit.accuracy)",
-                "features": "\(readsTaskVector ? "task featurizer (whole prompt)" : "routing vector")",
+                "tasks": "\(t)", "epochs": "\(epochs)", "cv_log_loss": "\(chosen.loss.formatted)",
+                "cv_task_accuracy": "\(String(format: "%.3f", accuracy))",
+                "features": "\(input.label)",
             ])
             return Fit(
-                tasks: tasks, theta: fit.theta, bias: fit.bias,
-                trainQuality: trainStats.quality(kappa: configuration.kappa), pooledQuality: pooledStats.quality(kappa: configuration.kappa),
-                readsTaskVector: readsTaskVector)
+                tasks: tasks, theta: weights.theta, bias: weights.bias, quality: stats.quality(kappa: configuration.kappa),
+                input: input, epochs: epochs, logLoss: chosen.loss, predictions: predictions)
         }
     }
 
-    /// One trained classifier and how it did on dev.
-    struct Classifier {
-        var theta: FloatMatrix
-        var bias: [Float]
-        var readsTaskVector: Bool
-        var loss: Float
-        var epoch: Int
-        var accuracy: Double
+    /// The classifier's inputs for every row of `split`: its routing vectors, its task vectors, or a
+    /// featurizer's vectors of its prompts.
+    static func inputs(_ split: TrainingContext.Split, _ input: Input) throws -> FloatMatrix {
+        switch input {
+        case .routingVector:
+            return split.vectors
+        case .taskVector:
+            let dimension = split.features.first?.taskVector?.count ?? 0
+            return LinearAlgebra.stack(split.features.map { QueryFeatures(vector: $0.taskVector ?? [], inputTokens: 0) }, dimension: dimension)
+        case .featurizer(let featurizer):
+            return try FloatMatrix(stacking: featurizer.vectors(split.records.map(\.prompt)), cols: featurizer.dimension)
+        }
     }
 
-    /// Softmax regression on `x` (Adam), early-stopped on dev log loss (train loss when dev has no labels).
-    static func fitClassifier(
-        x: FloatMatrix, labels trainLabels: [Int], devX: FloatMatrix, devLabels: [Int], tasks t: Int, readsTaskVector: Bool,
-        configuration: Configuration
-    ) -> Classifier {
-        let d = x.cols, n = Float(max(1, x.rows))
-        var theta = FloatMatrix(rows: t, cols: d)
-        var bias = [Float](repeating: 0, count: t)
-        var bestTheta = theta, bestBias = bias, bestLoss = Float.infinity, bestEpoch = 0
-        var adam = AdamOptimizer(rows: t, cols: d, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
-        func logLoss(_ x: FloatMatrix, _ labels: [Int], _ theta: FloatMatrix, _ bias: [Float]) -> Float {
-            let p = UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
-            var total: Float = 0
-            for (i, label) in labels.enumerated() { total -= logf(max(p[i, label], 1e-12)) }
-            return total / Float(max(1, labels.count))
-        }
-        for epoch in 1...max(1, configuration.epochs) {
-            var gradient = UniRouteLearnedMapStrategy.probabilities(x, theta: theta, bias: bias)
-            for (i, label) in trainLabels.enumerated() { gradient[i, label] -= 1 }
-            for index in gradient.values.indices { gradient.values[index] /= n }
-            let gradTheta = LinearAlgebra.transposedMultiply(gradient, x)
-            var gradBias = [Float](repeating: 0, count: t)
-            for i in 0..<gradient.rows { for c in 0..<t { gradBias[c] += gradient[i, c] } }
-            adam.update(theta: &theta, bias: &bias, gradTheta: gradTheta, gradBias: gradBias)
-            if epoch % 5 == 0 || epoch == configuration.epochs {
-                let loss = devLabels.isEmpty ? logLoss(x, trainLabels, theta, bias) : logLoss(devX, devLabels, theta, bias)
-                if loss < bestLoss {
-                    bestLoss = loss
-                    bestTheta = theta
-                    bestBias = bias
-                    bestEpoch = epoch
-                }
+    /// Rows × models priors Σₜ p(t | x)·quality(t, m) from rows × T probabilities.
+    static func mixes(_ p: [Float], tasks t: Int, quality: FloatMatrix, models m: Int) -> [Double] {
+        let rows = t > 0 ? p.count / t : 0
+        var out = [Double](repeating: 0, count: rows * m)
+        for i in 0..<rows {
+            for c in 0..<t {
+                let w = Double(p[i * t + c])
+                guard w > 0 else { continue }
+                for j in 0..<m { out[i * m + j] += w * Double(quality[c, j]) }
             }
-        }
-        var accuracy = 0.0
-        if !devLabels.isEmpty {
-            let p = UniRouteLearnedMapStrategy.probabilities(devX, theta: bestTheta, bias: bestBias)
-            for (i, label) in devLabels.enumerated() {
-                var best = 0
-                for c in 1..<t where p[i, c] > p[i, best] { best = c }
-                if best == label { accuracy += 1 }
-            }
-            accuracy /= Double(devLabels.count)
-        }
-        return Classifier(theta: bestTheta, bias: bestBias, readsTaskVector: readsTaskVector, loss: bestLoss, epoch: bestEpoch, accuracy: accuracy)
-    }
-
-    static func subset(_ matrix: FloatMatrix, rows: [Int]) -> FloatMatrix {
-        var out = FloatMatrix(rows: rows.count, cols: matrix.cols)
-        for (r, source) in rows.enumerated() {
-            for c in 0..<matrix.cols { out[r, c] = matrix[source, c] }
         }
         return out
+    }
+
+    /// Softmax regression (full-batch Adam, `SoftmaxMapTrainer`) of `labels` on rows `x` for `epochs`
+    /// epochs, calling `checkpoint` after the epochs in `checkpoints`.
+    static func fitClassifier(
+        _ x: SparseRows, labels: [Int], tasks t: Int, epochs: Int, configuration: Configuration, checkpoints: Set<Int> = [],
+        checkpoint: (Int, SoftmaxMapWeights) -> Void = { _, _ in }
+    ) -> SoftmaxMapWeights {
+        let n = Float(max(1, x.count))
+        let trainer = SoftmaxMapTrainer(epochs: epochs, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+        let start = SoftmaxMapWeights(theta: FloatMatrix(rows: t, cols: x.cols), bias: [Float](repeating: 0, count: t))
+        return trainer.train(x, from: start, checkpoints: checkpoints, logitGradient: { p in
+            var gradient = p
+            for (i, label) in labels.enumerated() { gradient[i * t + label] -= 1 }
+            for index in gradient.indices { gradient[index] /= n }
+            return gradient
+        }, checkpoint: checkpoint)
     }
 
     // MARK: Persistence
@@ -306,10 +358,11 @@ public struct TaskPrior: Sendable, Hashable {
 }
 
 /// A strategy's predictions blended toward the `TaskPrior`: q = w·q_strategy + (1 − w)·prior(x), w
-/// chosen on dev per strategy (`choose`, w = 1 among the candidates, so the blend never costs dev AIQ).
+/// chosen per strategy by cross-validation (`choose`, w = 1 among the candidates, so the blend never
+/// costs cross-validated AIQ).
 ///
 /// Why one wrapper instead of a prior inside every strategy: the blend is the same arithmetic for all,
-/// the build chooses w from the dev predictions it already computes, and a model onboarded from its
+/// the build chooses w from the out-of-fold predictions it already has, and a model onboarded from its
 /// aptitude results gets its prior column the same way for every strategy.
 public struct TaskPriorBlendStrategy: RoutingStrategy {
     public let base: any RoutingStrategy
@@ -330,7 +383,7 @@ public struct TaskPriorBlendStrategy: RoutingStrategy {
     public var models: [String] { base.models }
     public var routesOnCostOnly: Bool { base.routesOnCostOnly }
 
-    /// Weights of the base prediction compared on dev.
+    /// Weights of the base prediction compared by cross-validation.
     public static let candidates: [Double] = [1, 0.75, 0.5, 0.35, 0.25, 0.15, 0.1]
 
     public func explain(_ query: QueryFeatures) -> String? {
@@ -364,24 +417,18 @@ public struct TaskPriorBlendStrategy: RoutingStrategy {
         }
     }
 
-    /// The weight of `candidates` whose blend of `local` (selection split, queries × models flattened,
-    /// in `models` order) has the best selection AIQ, ties to the larger weight; nil when no prior.
-    static func choose(local: [Double], models: [String], prior: TaskPrior, context: TrainingContext) -> (weight: Double, aiq: Double) {
-        let split = context.selection
-        let priors = prior.priors(split.features)
-        let columns = models.map { prior.models.firstIndex(of: $0) }
-        let m = models.count
-        var best = (weight: 1.0, aiq: -Double.infinity)
+    /// The weight of `candidates` whose blend of a strategy's out-of-fold predictions `local` with the
+    /// out-of-fold prior `prior` (both labelled rows × models, flattened, same model order) has the best
+    /// cross-validated AIQ; w = 1 (no blend) comes first and a smaller weight must gain more than
+    /// `CrossValidation.minimumGain`.
+    static func choose(local: [Double], prior: [Double], cv: CrossValidation) -> (weight: Double, estimate: CVEstimate, predictions: [Double]) {
+        var best: (weight: Double, estimate: CVEstimate, predictions: [Double])? = nil
         for weight in candidates {
-            var predicted: [Double] = []
-            predicted.reserveCapacity(local.count)
-            for i in 0..<split.count {
-                predicted += blend(Array(local[(i * m)..<((i + 1) * m)]), prior: priors, row: i, columns: columns, weight: weight)
-            }
-            let aiq = context.selectionAIQ(predicted: predicted)
-            if aiq > best.aiq + 1e-12 { best = (weight, aiq) }
+            let predicted = weight == 1 ? local : zip(local, prior).map { weight * $0 + (1 - weight) * $1 }
+            let estimate = cv.score(predicted)
+            if best == nil || estimate.mean > best!.estimate.mean + CrossValidation.minimumGain { best = (weight, estimate, predicted) }
         }
-        return best
+        return best ?? (1, cv.score(local), local)
     }
 }
 

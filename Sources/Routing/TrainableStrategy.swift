@@ -1,5 +1,6 @@
 import Budget
 import Foundation
+import Profiling
 import Logging
 import SwitchyardCore
 
@@ -19,19 +20,56 @@ public protocol TrainableStrategy: RoutingStrategy {
     static func load(from directory: URL) throws -> Self
     /// Where the strategy stands in per-decision work, lowest first (the order `Benchmarks/routing.sh`
     /// measures: a cluster table, a soft map, requirement profiles, the aptitude set, the whole training
-    /// pool). `auto` prefers the cheaper of strategies dev cannot tell apart. Default: after the five.
+    /// pool). `auto` prefers the cheaper of strategies cross-validation cannot tell apart. Default:
+    /// after the five.
     static var decisionCostRank: Int { get }
+    /// Out-of-fold predictions of the configuration cross-validation chooses (`CrossValidation`): what
+    /// the build ranks strategies, blends and stacks by. `train` then fits that configuration on every
+    /// labelled prompt. The default fits `train` on each fold's complement (for strategies with nothing
+    /// to choose); strategies with hyper-parameters choose them here and share the choice with `train`
+    /// through `context.cache`.
+    static func crossValidate(_ context: TrainingContext) throws -> CrossValidated
+    /// True for baselines that route on estimated cost alone (their instances' `routesOnCostOnly`).
+    /// Default false.
+    static var costOnly: Bool { get }
 }
 
 extension TrainableStrategy {
     public static var decisionCostRank: Int { 5 }
+
+    public static var costOnly: Bool { false }
+
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let cv = try context.crossValidation()
+        let perFold = try cv.mapFolds { f in
+            let fit = try train(cv.foldContext(context, fold: f))
+            return fit.predictQuality(batch: cv.heldOutRows[f].map { cv.labelled.features[$0] }).flatMap { $0 }
+        }
+        let predictions = cv.assemble(perFold)
+        return CrossValidated(predictions: predictions, estimate: cv.score(predictions), choice: "")
+    }
+}
+
+/// A strategy's cross-validation: its out-of-fold predictions (labelled rows × models, flattened, in
+/// `context.models` order), their score, and what was chosen (for the log and the manifest).
+public struct CrossValidated: Sendable {
+    public var predictions: [Double]
+    public var estimate: CVEstimate
+    /// The chosen hyper-parameters, e.g. "K=30 κ=5" (empty when there is nothing to choose).
+    public var choice: String
+
+    public init(predictions: [Double], estimate: CVEstimate, choice: String) {
+        self.predictions = predictions
+        self.estimate = estimate
+        self.choice = choice
+    }
 }
 
 /// Everything a strategy may learn from, computed once by the profile builder.
 ///
 /// Row i of every matrix belongs to record i of the same split; columns of outcome and cost matrices
-/// follow `models`. `dev` is the selection split (UniRoute's validation set); it may be empty when no
-/// dev file was given, in which case strategies that need it fall back to train (and say so in the log).
+/// follow `models`. Train and dev are one labelled pool (`labelled()`), which cross-validation
+/// (`crossValidation()`) scores every choice on; dev may be empty.
 public struct TrainingContext: Sendable {
     public var models: [String]
     public var prices: [String: ModelPrice]
@@ -45,15 +83,21 @@ public struct TrainingContext: Sendable {
     public var logger: Logger
     /// Shared between the strategies of one build (e.g. K-means reused by the learned map).
     public var cache: TrainingCache
-    /// False while `profile build` measures strategies on dev (then dev may choose hyper-parameters
-    /// but must not enter the fitted tables, or dev scores would be in-sample); true for the final
-    /// fit that is saved, where dev outcomes may be pooled with train. Default true.
+    /// Whether dev is labelled data like train (default true): cross-validated and fitted with it. False
+    /// leaves dev out of everything (experiments that keep it as a held-out split of their own).
     public var includeDevInFit: Bool = true
+    /// Folds of the cross-validation every choice is made by (default `CrossValidationFolds.defaultCount`).
+    public var crossValidationFolds: Int = CrossValidationFolds.defaultCount
     /// Query groups `costModel` was fitted on (nil: per-model means); the router uses the same.
     public var costGroups: CostGroups? = nil
-    /// Whether the task prior kept by the build reads the whole prompt's task vector (chosen on dev by
+    /// Whether the task prior kept by the build reads the whole prompt's task vector (chosen by
     /// `profile build`) rather than the routing vector.
     public var taskPriorReadsTaskVector: Bool = false
+    /// Candidate featurizers of the whole prompt for the task prior's classifier (each cross-validated
+    /// beside the routing vector; `profile build` keeps the best).
+    public var taskFeaturizers: [Featurizer] = []
+    /// The task prior's input the build chose (`TaskPrior.Input.label`), nil before it chose.
+    public var taskPriorInput: String? = nil
 
     /// One split of routing data with its features and outcome/cost tables.
     public struct Split: Sendable {
@@ -121,28 +165,16 @@ public struct TrainingContext: Sendable {
         self.cache = TrainingCache()
     }
 
-    /// Train and dev stacked, row for row: every labelled prompt, which leave-one-out selection scores
-    /// and a fit that pools dev is made of.
+    /// Train and dev stacked, row for row (train alone when `includeDevInFit` is false): every labelled
+    /// prompt, which cross-validation scores and the saved fit is made of.
     public func labelled() throws(SwitchyardError) -> Split {
-        dev.count > 0 ? try Split(stacking: train, dev) : train
+        includeDevInFit && dev.count > 0 ? try Split(stacking: train, dev) : train
     }
 
-    /// The split used for selection and validation: dev when it has records, else train.
-    public var selection: Split { dev.count > 0 ? dev : train }
-
-    /// Estimated cost table (queries × models, flattened) of a split, for `CostQualitySweep`.
-    public func estimatedCosts(_ split: Split) -> [Double] {
-        let groups = costGroups?.groups(of: split.features) ?? split.features.map { _ in nil }
-        return split.features.indices.flatMap { costModel.estimate(inputTokens: split.features[$0].inputTokens, group: groups[$0]) }
-    }
-
-    /// Area under the cost–quality curve of predictions (queries × models, flattened) on the
-    /// selection split: the one number hyper-parameters and `auto` are chosen by.
-    public func selectionAIQ(predicted: [Double]) -> Double {
-        let split = selection
-        return CostQualitySweep.aiq(
-            predicted: predicted, estimated: estimatedCosts(split), outcomes: split.outcomes, costs: split.costs
-        )
+    /// The build's cross-validation over `labelled()` (computed once per context and cached; set
+    /// `costGroups` and `costModel` before the first call).
+    public func crossValidation() throws -> CrossValidation {
+        try cache.value("cross-validation") { try CrossValidation(context: self) }
     }
 }
 

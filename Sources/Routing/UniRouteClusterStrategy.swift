@@ -2,10 +2,9 @@ import Foundation
 import SwitchyardCore
 
 /// UniRoute, hard cluster map: a query goes to its nearest K-means centroid; a model's predicted
-/// quality is 1 − its error on that cluster (error measured on train + dev, dev being UniRoute's
-/// validation set, shrunk toward the model's mean with the cluster's size as evidence, see
-/// `ClusterTable`). K and the shrinkage pseudo-count κ are chosen on dev by area under the cost–quality
-/// curve.
+/// quality is 1 − its error on that cluster (error measured on every labelled prompt, train + dev,
+/// shrunk toward the model's mean with the cluster's size as evidence, see `ClusterTable`). K and the
+/// shrinkage pseudo-count κ are chosen by cross-validated area under the cost–quality curve.
 public struct UniRouteClusterStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-cluster"
     public static let decisionCostRank = 0
@@ -54,10 +53,13 @@ public struct UniRouteClusterStrategy: TrainableStrategy {
     }
 
     public static func train(_ context: TrainingContext) throws -> UniRouteClusterStrategy {
-        let table = ClusterTable.build(context)
-        return try UniRouteClusterStrategy(models: context.models, centroids: table.centroids,
-            quality: context.includeDevInFit ? table.pooledQuality : table.trainQuality
-        )
+        let table = try ClusterTable.build(context)
+        return try UniRouteClusterStrategy(models: context.models, centroids: table.centroids, quality: table.quality)
+    }
+
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let table = try ClusterTable.build(context)
+        return CrossValidated(predictions: table.predictions, estimate: table.estimate, choice: "K=\(table.centroids.rows) κ=\(table.kappa)")
     }
 
     struct Stored: Codable {

@@ -5,12 +5,11 @@ import SwitchyardCore
 /// Σₖ p(k | x) · (1 − error(k, m)).
 ///
 /// θ starts as the soft nearest-centroid map (θₖ = β·cₖ, bₖ = −β|cₖ|²/2) of the cluster strategy's
-/// K-means and is trained on train with Adam to maximise predicted correctness (squared error between
-/// Σₖ p(k|x)·ψₖ and the prompt's real outcomes, ψ from train), with L2 decay; the epoch with the
-/// best dev area under the cost–quality curve is kept (epoch 0, the soft centroid map, included).
-/// Then the pseudo-count κ that shrinks each cluster's ψ toward the model's mean (evidence: the
-/// cluster's size, see `ClusterTable`) is chosen again on dev for this map, whose soft mixing already
-/// averages clusters. Routing then uses ψ from train + dev at that κ, like `uniroute-cluster`.
+/// K-means and is trained with full-batch Adam to maximise predicted correctness (squared error between
+/// Σₖ p(k|x)·ψₖ and the prompt's real outcomes), with L2 decay. The number of epochs (0, the soft
+/// centroid map, included) and the pseudo-count κ that shrinks each cluster's ψ toward the model's
+/// mean (this map's soft mixing already averages clusters) are chosen together by cross-validation;
+/// the saved map is trained on every labelled prompt for that many epochs.
 public struct UniRouteLearnedMapStrategy: TrainableStrategy {
     public static let strategyName = "uniroute-learned-map"
     public static let decisionCostRank = 1
@@ -83,85 +82,133 @@ public struct UniRouteLearnedMapStrategy: TrainableStrategy {
         return logits
     }
 
-    /// Mean squared error of Σₖ p(k|x)ψₖ against outcomes.
-    static func meanSquaredError(_ x: FloatMatrix, outcomes: FloatMatrix, theta: FloatMatrix, bias: [Float], quality: FloatMatrix) -> Float {
-        let predicted = LinearAlgebra.multiply(probabilities(x, theta: theta, bias: bias), quality)
-        var total: Float = 0
-        for index in predicted.values.indices {
-            let r = predicted.values[index] - outcomes.values[index]
-            total += r * r
-        }
-        return total / Float(max(1, x.rows))
-    }
-
     public static func train(_ context: TrainingContext) throws -> UniRouteLearnedMapStrategy {
         try train(context, configuration: Configuration())
     }
 
     public static func train(_ context: TrainingContext, configuration: Configuration) throws -> UniRouteLearnedMapStrategy {
-        let table = ClusterTable.build(context)
-        let x = context.train.vectors
-        let y = context.train.outcomes
-        let psi = table.trainQuality
-        let k = table.centroids.rows, d = x.cols, n = Float(max(1, x.rows))
-        var theta = table.centroids
-        for index in theta.values.indices { theta.values[index] *= configuration.sharpness }
-        var bias = (0..<k).map { c in -configuration.sharpness * table.centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+        let table = try ClusterTable.build(context)
+        let best = try choice(context, configuration: configuration)
+        let labelled = try context.labelled()
+        let weights = fit(
+            SparseRows(labelled.vectors), outcomes: labelled.outcomes, psi: table.quality, table: table, epochs: best.epoch,
+            configuration: configuration)
+        return try UniRouteLearnedMapStrategy(
+            models: context.models, theta: weights.theta, bias: weights.bias, quality: table.stats.quality(kappa: best.kappa))
+    }
 
-        let validation = context.selection
-        var bestTheta = theta, bestBias = bias
-        func devScore(_ theta: FloatMatrix, _ bias: [Float]) -> Double {
-            let p = probabilities(validation.vectors, theta: theta, bias: bias)
-            return context.selectionAIQ(predicted: LinearAlgebra.multiply(p, psi).values.map(Double.init))
-        }
-        var bestScore = devScore(theta, bias)
-        let initialScore = bestScore
-        var bestEpoch = 0
-        var adam = AdamOptimizer(rows: k, cols: d, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
-        for epoch in 1...max(1, configuration.epochs) {
-            let p = probabilities(x, theta: theta, bias: bias)
-            var residual = LinearAlgebra.multiply(p, psi)
-            for index in residual.values.indices { residual.values[index] = 2 * (residual.values[index] - y.values[index]) / n }
-            // dL/dP = R ψᵀ, then through the softmax.
-            var gradLogits = LinearAlgebra.multiplyTransposed(residual, psi)
-            for i in 0..<x.rows {
-                var dot: Float = 0
-                for c in 0..<k { dot += p[i, c] * gradLogits[i, c] }
-                for c in 0..<k { gradLogits[i, c] = p[i, c] * (gradLogits[i, c] - dot) }
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let best = try choice(context, configuration: Configuration())
+        return CrossValidated(predictions: best.predictions, estimate: best.estimate, choice: "epochs=\(best.epoch) κ=\(best.kappa)")
+    }
+
+    /// The epochs and κ cross-validation chose, with their out-of-fold predictions.
+    struct Choice: Sendable {
+        var epoch: Int
+        var kappa: Float
+        var estimate: CVEstimate
+        var predictions: [Double]
+    }
+
+    /// Epochs compared: the soft centroid map (0) and every tenth epoch.
+    static func checkpoints(_ configuration: Configuration) -> [Int] {
+        Array(stride(from: 0, through: configuration.epochs, by: 10)) + (configuration.epochs % 10 == 0 ? [] : [configuration.epochs])
+    }
+
+    /// The build's choice (made once per context and configuration; the saved fit reuses it).
+    static func choice(_ context: TrainingContext, configuration: Configuration) throws -> Choice {
+        try context.cache.value("learned-map-\(configuration)") { try choose(context, configuration: configuration) }
+    }
+
+    /// Trains the map on every fold's complement (θ from the cluster strategy's centroids, ψ the other
+    /// folds' cluster table), keeps the held-out probabilities at every checkpoint, then scores every
+    /// (epochs, κ) pair: one training run per fold serves the whole grid.
+    static func choose(_ context: TrainingContext, configuration: Configuration) throws -> Choice {
+        let table = try ClusterTable.build(context)
+        let cv = try context.crossValidation()
+        let labelled = cv.labelled
+        let epochs = checkpoints(configuration)
+        let k = table.centroids.rows
+        // Held-out probabilities (fold rows × K) at every checkpoint, by fold.
+        let held: [[[Float]]] = try cv.mapFolds { f in
+            let training = cv.folds.training(f)
+            let heldOut = SparseRows(labelled.vectors, rows: cv.heldOutRows[f])
+            var byEpoch = [[Float]](repeating: [], count: epochs.count)
+            _ = fit(
+                SparseRows(labelled.vectors, rows: training), outcomes: CrossValidation.gather(labelled.outcomes, rows: training),
+                psi: table.quality(excludingFold: f), table: table, epochs: configuration.epochs, configuration: configuration,
+                checkpoints: Set(epochs)
+            ) { epoch, weights in
+                if let index = epochs.firstIndex(of: epoch) { byEpoch[index] = heldOut.probabilities(weights) }
             }
-            let gradTheta = LinearAlgebra.transposedMultiply(gradLogits, x)
-            var gradBias = [Float](repeating: 0, count: k)
-            for i in 0..<x.rows { for c in 0..<k { gradBias[c] += gradLogits[i, c] } }
-            adam.update(theta: &theta, bias: &bias, gradTheta: gradTheta, gradBias: gradBias)
-            if epoch % 10 == 0 || epoch == configuration.epochs {
-                let score = devScore(theta, bias)
-                if score > bestScore {
-                    bestScore = score
-                    bestTheta = theta
-                    bestBias = bias
-                    bestEpoch = epoch
+            return byEpoch
+        }
+        var best: Choice? = nil
+        let m = context.models.count
+        for (index, epoch) in epochs.enumerated() {
+            for kappa in [table.kappa] + PriorShrinkage.candidates.map(Float.init).filter({ $0 != table.kappa }) {
+                let perFold = (0..<cv.folds.count).map { f -> [Double] in
+                    let psi = table.quality(excludingFold: f, kappa: kappa)
+                    let p = held[f][index]
+                    let rows = p.count / max(1, k)
+                    var out = [Double](repeating: 0, count: rows * m)
+                    for i in 0..<rows {
+                        for c in 0..<k where p[i * k + c] > 0 {
+                            let w = Double(p[i * k + c])
+                            for j in 0..<m { out[i * m + j] += w * Double(psi[c, j]) }
+                        }
+                    }
+                    return out
+                }
+                let predicted = cv.assemble(perFold)
+                let estimate = cv.score(predicted)
+                context.logger.debug("learned-map candidate", metadata: ["epochs": "\(epoch)", "kappa": "\(kappa)", "cv_aiq": "\(estimate.formatted)"])
+                if best == nil || estimate.mean > best!.estimate.mean + CrossValidation.minimumGain {
+                    best = Choice(epoch: epoch, kappa: kappa, estimate: estimate, predictions: predicted)
                 }
             }
         }
-        var bestKappa = table.kappa
-        let devP = probabilities(validation.vectors, theta: bestTheta, bias: bestBias)
-        for kappa in PriorShrinkage.candidates.map(Float.init) {
-            let score = context.selectionAIQ(predicted: LinearAlgebra.multiply(devP, table.trainStats.quality(kappa: kappa)).values.map(Double.init))
-            if score > bestScore + 1e-12 {
-                bestScore = score
-                bestKappa = kappa
+        guard let best else { throw SwitchyardError.invalidArgument("uniroute-learned-map: nothing to cross-validate") }
+        context.logger.info("uniroute-learned-map: chose by cross-validation", metadata: [
+            "k": "\(k)", "epochs": "\(best.epoch)", "kappa": "\(best.kappa)", "cv_aiq": "\(best.estimate.formatted)",
+        ])
+        return best
+    }
+
+    /// θ trained from the soft centroid map (θₖ = β·cₖ, bₖ = −β|cₖ|²/2) for `epochs` epochs on rows `x`
+    /// with `outcomes`, the loss the squared error of Σₖ p(k|x)ψₖ against them.
+    static func fit(
+        _ x: SparseRows, outcomes y: FloatMatrix, psi: FloatMatrix, table: ClusterTable, epochs: Int, configuration: Configuration,
+        checkpoints: Set<Int> = [], checkpoint: (Int, SoftmaxMapWeights) -> Void = { _, _ in }
+    ) -> SoftmaxMapWeights {
+        let k = table.centroids.rows, m = psi.cols
+        var theta = table.centroids
+        for index in theta.values.indices { theta.values[index] *= configuration.sharpness }
+        let bias = (0..<k).map { c in -configuration.sharpness * table.centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+        let n = Float(max(1, x.count))
+        let trainer = SoftmaxMapTrainer(epochs: epochs, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+        return trainer.train(x, from: SoftmaxMapWeights(theta: theta, bias: bias), checkpoints: checkpoints, logitGradient: { p in
+            // Residual R = 2(Pψ − Y)/n; dL/dP = Rψᵀ; then through the softmax.
+            var gradient = [Float](repeating: 0, count: x.count * k)
+            var residual = [Float](repeating: 0, count: m)
+            var dP = [Float](repeating: 0, count: k)
+            for i in 0..<x.count {
+                for j in 0..<m {
+                    var predicted: Float = 0
+                    for c in 0..<k { predicted += p[i * k + c] * psi[c, j] }
+                    residual[j] = 2 * (predicted - y[i, j]) / n
+                }
+                var dot: Float = 0
+                for c in 0..<k {
+                    var total: Float = 0
+                    for j in 0..<m { total += residual[j] * psi[c, j] }
+                    dP[c] = total
+                    dot += p[i * k + c] * total
+                }
+                for c in 0..<k { gradient[i * k + c] = p[i * k + c] * (dP[c] - dot) }
             }
-        }
-        context.logger.info(
-            "uniroute-learned-map: trained",
-            metadata: [
-                "k": "\(k)", "best_epoch": "\(bestEpoch)", "kappa": "\(bestKappa)",
-                "dev_aiq_initial": "\(initialScore)", "dev_aiq": "\(bestScore)",
-            ]
-        )
-        return try UniRouteLearnedMapStrategy(models: context.models, theta: bestTheta, bias: bestBias,
-            quality: (context.includeDevInFit ? table.pooledStats : table.trainStats).quality(kappa: bestKappa)
-        )
+            return gradient
+        }, checkpoint: checkpoint)
     }
 
     struct Stored: Codable {

@@ -75,6 +75,27 @@ struct BudgetAllocatorTests {
         }
     }
 
+    @Test("with a λ floor a budget is a cap: room to spare buys nothing the floor's λ would not; a tight budget binds above it")
+    func lambdaFloor() throws {
+        let p = try randomProblem(queries: 300, models: 5, seed: 13)
+        let frontier = EfficientFrontier(p)
+        // The router's λ: about where a third of the way from the cheapest choices to quality-first is spent
+        // (×1.5 keeps it off the breakpoint the bisection lands next to).
+        let floor = 1.5 * BudgetAllocator().calibrateLambda(
+            frontier, budgetUSD: frontier.cheapestTotal + (frontier.totalCost(lambda: 0) - frontier.cheapestTotal) / 3)
+        let floored = BudgetAllocator(configuration: .init(minimumLambda: floor))
+        let atFloor = frontier.positions(lambda: floor).enumerated().map { $1 >= 0 ? Int(frontier.model[$1]) : nil as Int? }
+        let generous = floored.allocate(p, budgetUSD: frontier.totalCost(lambda: 0) * 2)
+        #expect(generous.lambda == floor)
+        #expect(generous.choices == atFloor, "the repair takes no upgrade worth less than the floor per USD")
+        #expect(generous.estimatedCostUSD < BudgetAllocator().allocate(p, budgetUSD: frontier.totalCost(lambda: 0) * 2).estimatedCostUSD)
+        let tight = frontier.cheapestTotal + (frontier.totalCost(lambda: floor) - frontier.cheapestTotal) / 2
+        let bound = floored.allocate(p, budgetUSD: tight)
+        #expect(bound.lambda > floor)
+        #expect(bound.estimatedCostUSD <= tight)
+        #expect(bound.unassigned.isEmpty)
+    }
+
     @Test("a budget below the cheapest assignment serves what fits and marks the rest budget_exhausted")
     func infeasibleBudget() throws {
         let p = try randomProblem(queries: 20, models: 3, seed: 11)

@@ -146,8 +146,9 @@ struct CollectEndToEndTests {
         let set = try Self.lines(setFile)
         #expect(set.allSatisfy { $0["answer"] is String && $0["grader"] is String })
 
-        // models add: the left-out model's recorded lines for exactly the aptitude prompts.
-        let byID = Dictionary(uniqueKeysWithValues: train.map { ($0["id"] as? String ?? "", $0) })
+        // models add: the left-out model's recorded lines for exactly the aptitude prompts (sampled from
+        // train + dev, which the saved fits are refitted on).
+        let byID = Dictionary(uniqueKeysWithValues: (train + dev).map { ($0["id"] as? String ?? "", $0) })
         let aptitudeFile = dir.appendingPathComponent("recorded-aptitude.jsonl")
         try Self.write(try set.map { try #require(byID[$0["id"] as? String ?? ""]) }, to: aptitudeFile)
         let catalog = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("models.json"))) as? [[String: Any]])

@@ -87,7 +87,9 @@ struct DecisionParityTests {
         let profiles = harness.directory.appendingPathComponent("profiles")
         let build = try harness.start("profile-build", [
             "profile", "build", "--train", data.appendingPathComponent("train.jsonl").path, "--dev", data.appendingPathComponent("dev.jsonl").path,
-            "--out", profiles.path, "--log-level", "warning",
+            // Two folds: the choices do not matter for parity, and five (the default) took most of the
+            // 15-minute timeout for the LLMRouter subset in a debug build on a loaded machine.
+            "--out", profiles.path, "--folds", "2", "--log-level", "warning",
         ] + (wholePromptPrior ? ["--task-prior", "whole-prompt"] : []))
         let status = try await build.wait(timeout: 900)
         #expect(status == 0, "profile build failed:\n\(build.output.suffix(3000))")

@@ -27,7 +27,7 @@ struct AptitudeTests {
         #expect(q[mathy] < 0.3)
     }
 
-    @Test("aptitude set is stratified: at most promptsPerCategory per category, all from train")
+    @Test("aptitude set is stratified: at most promptsPerCategory per category, all labelled prompts")
     func stratifiedSet() throws {
         var configuration = AptitudeConfiguration()
         configuration.categories = 3
@@ -38,8 +38,8 @@ struct AptitudeTests {
         for c in 0..<strategy.set.categoryCount {
             #expect(strategy.set.categories.filter { $0 == c }.count <= 5)
         }
-        let trainIDs = Set(context.train.records.map(\.id))
-        #expect(strategy.set.ids.allSatisfy { trainIDs.contains($0) })
+        let labelledIDs = Set((context.train.records + context.dev.records).map(\.id))
+        #expect(strategy.set.ids.allSatisfy { labelledIDs.contains($0) })
         // Three well-separated kinds: every kind is represented.
         let kinds = Set(strategy.set.ids.map { $0.split(separator: "-").first.map(String.init) ?? "" })
         #expect(kinds == ["code", "math", "trivia"])

@@ -57,7 +57,7 @@ import Testing
             try? FileManager.default.removeItem(at: b)
         }
         let ma = try build(to: a, seed: 7), mb = try build(to: b, seed: 7)
-        #expect(ma.strategies.map(\.devAIQ) == mb.strategies.map(\.devAIQ))
+        #expect(ma.strategies.map(\.cvAIQ) == mb.strategies.map(\.cvAIQ))
         #expect(ma.autoStrategy == mb.autoStrategy)
         #expect(ma.defaultLambda == mb.defaultLambda)
         for name in ["uniroute-cluster", "uniroute-learned-map", "knn"] {
@@ -101,7 +101,7 @@ import Testing
         let manifestURL = directory.appendingPathComponent("manifest.json")
         let manifestData = try #require(FileManager.default.contents(atPath: manifestURL.path))
         let manifest = try #require(String(data: manifestData, encoding: .utf8))
-        try manifest.replacingOccurrences(of: "\"formatVersion\" : 2", with: "\"formatVersion\" : 99").write(to: manifestURL, atomically: true, encoding: .utf8)
+        try manifest.replacingOccurrences(of: "\"formatVersion\" : \(RouterManifest.currentFormatVersion)", with: "\"formatVersion\" : 99").write(to: manifestURL, atomically: true, encoding: .utf8)
         do {
             _ = try RouterArtifact.load(from: directory)
             Issue.record("a version-99 artifact loaded")
@@ -110,10 +110,10 @@ import Testing
         }
     }
 
-    @Test("auto takes the cheapest strategy to run among those dev cannot tell apart, and a clear winner otherwise")
+    @Test("auto takes the cheapest strategy to run among those cross-validation cannot tell apart, and a clear winner otherwise")
     func autoPrefersCheapNearTies() {
         let builder = ProfileBuilder(logger: RoutingTestData.logger)
-        func entry(_ name: String, _ aiq: Double) -> RouterManifest.StrategyEntry { .init(name: name, devAIQ: aiq, trainSeconds: 0) }
+        func entry(_ name: String, _ aiq: Double) -> RouterManifest.StrategyEntry { .init(name: name, cvAIQ: aiq, trainSeconds: 0) }
         // LLMRouter dev, 2026-12-03: kNN leads by 0.0014, within the tolerance.
         let nearTie = [entry("knn", 0.6404), entry("inference-dynamics", 0.6393), entry("uniroute-learned-map", 0.6390),
                        entry("uniroute-cluster", 0.6390), entry("aptitude", 0.6371)]

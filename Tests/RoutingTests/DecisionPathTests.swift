@@ -69,7 +69,7 @@ import SwitchyardCore
             let single = knn.predictQuality(query)
             for j in single.indices { #expect(abs(single[j] - batch[i][j]) < 1e-4) }
         }
-        let prior = try #require(TaskPrior.fit(base)?.prior(models: base.models, pooled: true))
+        let prior = try #require(try TaskPrior.fit(base)?.prior(models: base.models))
         let blended = TaskPriorBlendStrategy(base: knn, prior: prior, weight: 0.4)
         let blendedBatch = blended.predictQuality(batch: base.dev.features)
         for (i, query) in base.dev.features.enumerated() {

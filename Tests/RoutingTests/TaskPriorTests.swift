@@ -10,19 +10,20 @@ struct TaskPriorTests {
     @Test("the classifier learns the synthetic tasks and its prior prefers each task's expert")
     func learnsTasks() throws {
         let (context, featurizer, _) = try RoutingTestData.context()
-        let fit = try #require(TaskPrior.fit(context))
+        let fit = try #require(try TaskPrior.fit(context))
         #expect(fit.tasks == ["code", "math"])
-        let prior = try #require(fit.prior(models: context.models, pooled: false))
+        let prior = try #require(fit.prior(models: context.models))
         let math = try RoutingTestData.features(RoutingTestData.prompt(math: true), featurizer)
         let code = try RoutingTestData.features(RoutingTestData.prompt(math: false), featurizer)
         let p = prior.priors([math, code])
         let mathPro = try #require(context.models.firstIndex(of: "math-pro"))
         let codePro = try #require(context.models.firstIndex(of: "code-pro"))
-        // (Measured: math query math-pro 0.78 / code-pro 0.22; code query 0.04 / 0.96.)
-        #expect(p[0, mathPro] > 0.7 && p[0, mathPro] > p[0, codePro] + 0.4)
+        // (Measured, epochs chosen by cross-validated log loss (60): math query math-pro 0.65 / code-pro 0.35;
+        // code query 0.02 / 0.98.)
+        #expect(p[0, mathPro] > 0.6 && p[0, mathPro] > p[0, codePro] + 0.2, "\(p.row(0)) \(p.row(1)) epochs \(fit.epochs)")
         #expect(p[1, codePro] > 0.7 && p[1, codePro] > p[1, mathPro] + 0.4)
         // Same inputs, same fit.
-        let again = try #require(TaskPrior.compute(context, configuration: TaskPrior.Configuration()).first)
+        let again = try #require(try TaskPrior.compute(context, configuration: TaskPrior.Configuration()).first)
         #expect(again.theta == fit.theta && again.bias == fit.bias)
     }
 
@@ -30,19 +31,22 @@ struct TaskPriorTests {
     func unlabelledData() throws {
         var (context, _, _) = try RoutingTestData.context()
         context.train.records = context.train.records.map { var r = $0; r.task = nil; return r }
-        #expect(TaskPrior.compute(context, configuration: TaskPrior.Configuration()).isEmpty)
+        context.dev.records = context.dev.records.map { var r = $0; r.task = nil; return r }
+        #expect(try TaskPrior.compute(context, configuration: TaskPrior.Configuration()).isEmpty)
     }
 
-    @Test("a blend never lowers dev AIQ, and w = 1 returns the base predictions unchanged")
+    @Test("a blend never lowers cross-validated AIQ, and w = 1 returns the base predictions unchanged")
     func blendChoice() throws {
         let (context, featurizer, _) = try RoutingTestData.context()
-        let prior = try #require(TaskPrior.fit(context)?.prior(models: context.models, pooled: false))
+        let fit = try #require(try TaskPrior.fit(context))
+        let prior = try #require(fit.prior(models: context.models))
+        let cv = try context.crossValidation()
         // A useless base strategy: the same prediction for every query.
-        let flat = [Double](repeating: 0.5, count: context.selection.count * context.models.count)
-        let baseAIQ = context.selectionAIQ(predicted: flat)
-        let choice = TaskPriorBlendStrategy.choose(local: flat, models: context.models, prior: prior, context: context)
-        #expect(choice.aiq >= baseAIQ)
+        let flat = [Double](repeating: 0.5, count: cv.count * context.models.count)
+        let choice = TaskPriorBlendStrategy.choose(local: flat, prior: fit.predictions, cv: cv)
+        #expect(choice.estimate.mean >= cv.score(flat).mean)
         #expect(choice.weight < 1)
+        #expect(choice.estimate == cv.score(choice.predictions))
         let best = try BestSingleStrategy.train(context)
         let unblended = TaskPriorBlendStrategy(base: best, prior: prior, weight: 1)
         let query = try RoutingTestData.features(RoutingTestData.prompt(math: true), featurizer)
@@ -54,7 +58,7 @@ struct TaskPriorTests {
         let directory = RoutingTestData.temporaryDirectory("task-prior")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (context, _, _) = try RoutingTestData.context()
-        let prior = try #require(TaskPrior.fit(context)?.prior(models: context.models, pooled: true))
+        let prior = try #require(try TaskPrior.fit(context)?.prior(models: context.models))
         try prior.save(to: directory)
         let loaded = try TaskPrior.load(from: directory)
         #expect(loaded == prior)
@@ -92,14 +96,15 @@ struct TaskPriorTests {
         let featurizer = try Featurizer.learn(from: pairs, configuration: .init(lexical: .init(dimension: 256)))
         let taskFeaturizer = try Featurizer.learn(from: pairs, configuration: .init(stripTemplate: false, lexical: .init(dimension: 256)))
         #expect(featurizer.stripper.lines.count == 2)
-        let context = try ProfileBuilder(logger: RoutingTestData.logger).makeContext(
+        var context = try ProfileBuilder(logger: RoutingTestData.logger).makeContext(
             featurizer: featurizer, tokenCounter: TokenCounter.calibrate(on: train.records),
             costModel: try CostModel.fit(records: train.records, prices: RoutingTestData.prices, models: RoutingTestData.models),
             models: RoutingTestData.models, prices: RoutingTestData.prices, train: train, dev: dev, taskFeaturizer: taskFeaturizer)
-        let fits = TaskPrior.fits(context)
+        context.includeDevInFit = false  // dev stays held out: the accuracies below are measured on it
+        let fits = try TaskPrior.fits(context)
         #expect(fits.map(\.readsTaskVector) == [false, true])
-        let routing = try #require(TaskPrior.fit(context, readsTaskVector: false)?.prior(models: context.models, pooled: false))
-        let whole = try #require(TaskPrior.fit(context, readsTaskVector: true)?.prior(models: context.models, pooled: false))
+        let routing = try #require(try TaskPrior.fit(context, readsTaskVector: false)?.prior(models: context.models))
+        let whole = try #require(try TaskPrior.fit(context, readsTaskVector: true)?.prior(models: context.models))
         func accuracy(_ prior: TaskPrior) -> Double {
             let right = zip(context.dev.features, context.dev.records).filter { features, record in
                 let mix = prior.taskMix(features)
@@ -137,7 +142,7 @@ struct TaskPriorTests {
         #expect(try TaskPrior.load(from: directory) == whole)
     }
 
-    @Test("profile build keeps the whole-prompt prior when it wins on dev; the loaded profiler sends its mix and routes by it")
+    @Test("profile build keeps the whole-prompt prior when it cross-validates better; the loaded profiler sends its mix and routes by it")
     func buildKeepsWholePromptPrior() throws {
         let train = RoutingDataset(records: Self.templatedRecords(80, seed: 5, prefix: "train"))
         let dev = RoutingDataset(records: Self.templatedRecords(40, seed: 6, prefix: "dev"))
@@ -146,7 +151,7 @@ struct TaskPriorTests {
         let manifest = try ProfileBuilder(
             configuration: .init(
                 featurizers: [Featurizer.Configuration(lexical: .init(dimension: 256))], strategies: ["best-single", "uniroute-cluster", "aptitude"],
-                costGroupCandidates: [0], taskFeaturizer: Featurizer.Configuration(stripTemplate: false, lexical: .init(dimension: 256))),
+                costGroupCandidates: [0], taskFeaturizers: [Featurizer.Configuration(stripTemplate: false, lexical: .init(dimension: 256))]),
             logger: RoutingTestData.logger
         ).build(train: train, dev: dev, prices: RoutingTestData.prices, sources: .init(trainFile: "train", devFile: "dev"), to: out)
         let entry = try #require(manifest.strategies.first { $0.name == "uniroute-cluster" })
@@ -166,7 +171,7 @@ struct TaskPriorTests {
         // Onboarding reads the aptitude prompts through the classifier's own featurizer: a model right on
         // every math prompt and wrong on every code prompt gets a high math row and a low code row.
         let aptitude = try AptitudeStrategy.load(from: RouterArtifact.strategyDirectory(out, "aptitude"))
-        let isMath = Dictionary(uniqueKeysWithValues: train.records.map { ($0.id, $0.task == "math") })
+        let isMath = Dictionary(uniqueKeysWithValues: (train.records + dev.records).map { ($0.id, $0.task == "math") })
         let outcomes = Dictionary(uniqueKeysWithValues: aptitude.set.ids.map { ($0, isMath[$0] == true ? 1.0 : 0.0) })
         _ = try ModelOnboarding.onboard(
             directory: out, model: "math-too", price: ModelPrice(inputUSDPerMTok: 0.5, outputUSDPerMTok: 0.5),

@@ -40,11 +40,13 @@ public struct LogisticTrainingConfiguration: Sendable {
 
 extension LogisticModel {
     /// Fits on `(x, y)` with y in [0, 1] (soft labels allowed); when validation rows are given, keeps the
-    /// weights of the epoch with the lowest validation log-loss (early stopping).
+    /// weights of the epoch with the lowest validation log-loss (early stopping). `onEpoch(e, model)` sees
+    /// the weights after every epoch e (1-based), for callers that compare epochs themselves.
     public static func train(
         x: [[Float]], y: [Double],
         validation: (x: [[Float]], y: [Double])? = nil,
-        configuration: LogisticTrainingConfiguration = .init()
+        configuration: LogisticTrainingConfiguration = .init(),
+        onEpoch: ((Int, LogisticModel) -> Void)? = nil
     ) -> LogisticModel {
         let dim = x.first?.count ?? 0
         var model = LogisticModel(weights: [Double](repeating: 0, count: dim), bias: 0)
@@ -62,7 +64,7 @@ extension LogisticModel {
         var best = model
         var bestLoss = validation.map { logLoss(model, $0.x, $0.y) } ?? .infinity
         var stale = 0
-        for _ in 0..<configuration.epochs {
+        for epoch in 0..<configuration.epochs {
             order.shuffle(using: &rng)
             var start = 0
             while start < order.count {
@@ -89,6 +91,7 @@ extension LogisticModel {
                 }
                 start = end
             }
+            onEpoch?(epoch + 1, model)
             if let validation {
                 let loss = logLoss(model, validation.x, validation.y)
                 if loss < bestLoss - 1e-6 {

@@ -23,15 +23,33 @@ public struct SphericalKMeans: Sendable {
         public var assignments: [Int]
     }
 
-    /// Clusters `vectors` (normalised here; they need not be unit-norm on input).
+    /// Clusters `vectors` (normalised here; they need not be unit-norm on input). Lexical vectors (at
+    /// most a quarter non-zero) are read over their non-zeros: the same sums in the same order (a zero
+    /// term adds nothing), at non-zeros × K instead of dimension × K per vector.
     public func fit(_ input: [[Float]]) -> Result {
         let vectors = input.map(RequirementVectorMath.normalized)
         guard !vectors.isEmpty, k > 0 else { return Result(centroids: [], assignments: []) }
+        let dim = vectors[0].count
+        let nonZeros: [[Int32]] = vectors.map { v in v.indices.filter { v[$0] != 0 }.map { Int32($0) } }
+        let sparse = nonZeros.reduce(0) { $0 + $1.count } * 4 <= vectors.count * dim
+        func dot(_ i: Int, _ b: [Float]) -> Float {
+            guard sparse else { return RequirementVectorMath.dot(vectors[i], b) }
+            return vectors[i].withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    var s: Float = 0
+                    for d32 in nonZeros[i] {
+                        let d = Int(d32)
+                        if d < b.count { s += a[d] * b[d] }
+                    }
+                    return s
+                }
+            }
+        }
         var rng = SplitMix64(seed: seed, discarding: 1)
         let kk = min(k, vectors.count)
         // k-means++: first centre uniform, then proportional to (1 − best cosine)².
         var centroids: [[Float]] = [vectors[Int(rng.next() % UInt64(vectors.count))]]
-        var best = vectors.map { Double(RequirementVectorMath.dot($0, centroids[0])) }
+        var best = vectors.indices.map { Double(dot($0, centroids[0])) }
         while centroids.count < kk {
             let weights = best.map { max(0, 1 - $0) * max(0, 1 - $0) }
             let total = weights.reduce(0, +)
@@ -44,16 +62,20 @@ public struct SphericalKMeans: Sendable {
             }
             centroids.append(vectors[chosen])
             for i in vectors.indices {
-                best[i] = max(best[i], Double(RequirementVectorMath.dot(vectors[i], vectors[chosen])))
+                best[i] = max(best[i], Double(dot(i, vectors[chosen])))
             }
         }
         var assignments = [Int](repeating: -1, count: vectors.count)
-        let dim = vectors[0].count
         for _ in 0..<maxIterations {
             var changed = false
             for i in vectors.indices {
-                let a = Self.nearest(vectors[i], centroids).index
-                if a != assignments[i] { assignments[i] = a; changed = true }
+                var bestIndex = 0
+                var bestCos = -Float.infinity
+                for (c, centroid) in centroids.enumerated() {
+                    let s = dot(i, centroid)
+                    if s > bestCos { bestCos = s; bestIndex = c }
+                }
+                if bestIndex != assignments[i] { assignments[i] = bestIndex; changed = true }
             }
             if !changed { break }
             var sums = [[Float]](repeating: [Float](repeating: 0, count: dim), count: centroids.count)
@@ -63,7 +85,11 @@ public struct SphericalKMeans: Sendable {
                 counts[a] += 1
                 vectors[i].withUnsafeBufferPointer { v in
                     sums[a].withUnsafeMutableBufferPointer { s in
-                        for d in 0..<min(dim, v.count) { s[d] += v[d] }
+                        if sparse {
+                            for d32 in nonZeros[i] where Int(d32) < dim { s[Int(d32)] += v[Int(d32)] }
+                        } else {
+                            for d in 0..<min(dim, v.count) { s[d] += v[d] }
+                        }
                     }
                 }
             }

@@ -11,7 +11,8 @@ public struct AptitudeConfiguration: Sendable, Codable, Hashable {
     public var temperature: Double = 20
     /// Pseudo-count pulling a category accuracy toward the model's overall aptitude (default 2).
     public var smoothing: Double = 2
-    /// Training of the scorer (Adam on train rows, early-stopped on dev log-loss).
+    /// Training of the scorer (Adam on the labelled pairs; the epochs used, at most `epochs`, chosen by
+    /// cross-validated log loss).
     public var epochs: Int = 40
     public var learningRate: Double = 0.01
 

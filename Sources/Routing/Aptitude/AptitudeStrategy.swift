@@ -157,17 +157,27 @@ public struct AptitudeStrategy: TrainableStrategy, Codable, Hashable {
 
     // MARK: TrainableStrategy
 
-    /// The aptitude set has one category per UniRoute cluster (K chosen by leave-one-out over train + dev,
+    /// The aptitude set has one category per UniRoute cluster (K chosen by cross-validation,
     /// `ClusterTable`): the clusters that tell models apart are the categories an aptitude test should
     /// cover. A fixed 12 left ZeroEval's 26 models with 240 prompts (test AIQ 0.8075, below the TF-IDF
-    /// kNN reference's 0.8146); its K = 30 gives 580 (0.8306).
-    /// Trained once per build: the set is drawn from train and the scorer early-stopped on dev whether
-    /// or not the saved fit pools dev, so the selection fit and the saved one are the same.
+    /// kNN reference's 0.8146); its K = 30 gives 580 (0.8306). The scorer's epochs are chosen by
+    /// cross-validation (`AptitudeTrainer`), once per build.
     public static func train(_ context: TrainingContext) throws -> AptitudeStrategy {
-        try context.cache.value("aptitude-strategy") {
+        try choice(context).strategy
+    }
+
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        let best = try choice(context)
+        return CrossValidated(
+            predictions: best.predictions, estimate: best.estimate,
+            choice: "categories=\(best.strategy.set.categoryCount) prompts=\(best.strategy.set.count) epochs=\(best.epochs)")
+    }
+
+    static func choice(_ context: TrainingContext) throws -> AptitudeTrainer.Choice {
+        try context.cache.value("aptitude-choice") {
             var configuration = AptitudeConfiguration()
-            configuration.categories = ClusterTable.build(context).centroids.rows
-            return try AptitudeTrainer(configuration: configuration).train(context)
+            configuration.categories = try ClusterTable.build(context).centroids.rows
+            return try AptitudeTrainer(configuration: configuration).choose(context)
         }
     }
 

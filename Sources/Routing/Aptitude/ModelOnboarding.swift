@@ -12,8 +12,8 @@ import SwitchyardCore
 /// aptitude prompt (its stored vector) to their clusters; `inference-dynamics` gets its proficiencies
 /// from the aptitude prompts' requirements; the shared task prior (when strategies are blended toward it)
 /// gets its per-task quality the same way; the cost model and manifest get its price. Strategies that
-/// need a model's outcomes on every training prompt (kNN, best-single, ...) keep their pool until the
-/// next `profile build`. Files are written strategies first and manifest last.
+/// need a model's outcomes on every training prompt (kNN, best-single, the ensemble's stack, ...) keep
+/// their pool until the next `profile build`. Files are written strategies first and manifest last.
 public enum ModelOnboarding {
     public struct Report: Sendable, Codable, Hashable {
         public var model: String
@@ -111,6 +111,8 @@ public enum ModelOnboarding {
                 } else {
                     unchanged[entry.name] = "its requirements came from the profiler; rebuild to include the model"
                 }
+            case EnsembleStrategy.strategyName:
+                unchanged[entry.name] = "its stack has weights per model, learned from outcomes on all training prompts; rebuild to include it"
             default:
                 unchanged[entry.name] = "needs the model's outcomes on all training prompts; rebuild to include it"
             }

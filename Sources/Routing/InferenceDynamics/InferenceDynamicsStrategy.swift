@@ -9,15 +9,15 @@ import SwitchyardCore
 /// S(m, e) = mean over training queries holding e of (score − β·cost)·α^(rank−1) / Σ α^(j−1),
 /// shrunk toward the model's overall mean for rarely seen elements. A query's raw score for m is the
 /// rank-weighted sum of S over its ranked capabilities (one part) and domains (another part); a small
-/// logistic calibration fitted on dev turns the two parts into P(correct), so the Router can subtract
-/// λ·cost from a quality on the outcome scale.
+/// logistic calibration, fitted (by Newton's method) on out-of-fold raw parts (cross-fitting), turns the
+/// two parts into P(correct), so the Router can subtract λ·cost from a quality on the outcome scale.
 ///
-/// Empirical Bayes twice, both chosen on dev with proficiencies from train alone: the element
-/// pseudo-count (`InferenceDynamicsConfiguration.shrinkage`), and a final blend of the calibrated
-/// prediction toward the model's mean outcome (`prior`, evidence 1: w = 1 / (1 + κ)), since two
-/// calibration weights shared by all models cannot express how much a model's requirement profile is
-/// worth. The blend's prior is the global mean or the query's cluster mean (`ClusterPrior`), chosen on
-/// dev too. The saved fit then recomputes the proficiencies (and priors) on train + dev.
+/// Empirical Bayes twice, both chosen by cross-validation: the element pseudo-count
+/// (`InferenceDynamicsConfiguration.shrinkage`), and a final blend of the calibrated prediction toward
+/// the model's mean outcome (`prior`, evidence 1: w = 1 / (1 + κ)), since two calibration weights
+/// shared by all models cannot express how much a model's requirement profile is worth. The blend's
+/// prior is the global mean or the query's cluster mean (`ClusterPrior`). The saved proficiencies and
+/// priors are over every labelled prompt (train + dev).
 public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
     public static let strategyName = "inference-dynamics"
     public static let decisionCostRank = 2
@@ -135,9 +135,13 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
 
         init(models m: Int) { overall = [Double](repeating: 0, count: m) }
 
-        mutating func add(_ requirements: [([Capability], [String])], split: TrainingContext.Split, configuration: InferenceDynamicsConfiguration) {
+        /// Adds rows `rows` of `split` (default all) with their requirements (`requirements[i]` for row i).
+        mutating func add(
+            _ requirements: [([Capability], [String])], split: TrainingContext.Split, configuration: InferenceDynamicsConfiguration,
+            rows: [Int]? = nil
+        ) {
             let m = overall.count
-            for i in 0..<split.count {
+            for i in rows ?? Array(0..<split.count) {
                 let (capabilities, domains) = requirements[i]
                 func accumulate(_ elements: [String], _ sums: inout [String: [Double]], _ counts: inout [String: Double]) {
                     let weights = configuration.rankWeights(count: elements.count)
@@ -158,6 +162,26 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
             }
         }
 
+        /// These tallies without `part`'s (tallies of a subset of the same rows).
+        func subtracting(_ part: Tallies) -> Tallies {
+            func minus(_ a: [String: [Double]], _ b: [String: [Double]]) -> [String: [Double]] {
+                a.reduce(into: [:]) { out, entry in
+                    out[entry.key] = b[entry.key].map { zip(entry.value, $0).map { $0 - $1 } } ?? entry.value
+                }
+            }
+            var out = self
+            out.capSums = minus(capSums, part.capSums)
+            out.domSums = minus(domSums, part.domSums)
+            out.capCounts = capCounts.reduce(into: [:]) { $0[$1.key] = $1.value - (part.capCounts[$1.key] ?? 0) }
+            out.domCounts = domCounts.reduce(into: [:]) { $0[$1.key] = $1.value - (part.domCounts[$1.key] ?? 0) }
+            // Elements only the removed rows had disappear, as they would from a fit without them.
+            out.capSums = out.capSums.filter { (out.capCounts[$0.key] ?? 0) > 0.5 }
+            out.domSums = out.domSums.filter { (out.domCounts[$0.key] ?? 0) > 0.5 }
+            out.overall = zip(overall, part.overall).map { $0 - $1 }
+            out.overallCount = overallCount - part.overallCount
+            return out
+        }
+
         /// Proficiency tables at pseudo-count κ, and the fallback.
         func tables(shrinkage kappa: Double) -> (capability: [String: [Double]], domain: [String: [Double]], fallback: [Double]) {
             let m = overall.count
@@ -172,21 +196,104 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
         }
     }
 
-    /// Learns proficiencies on train and the calibration on dev (train when dev is empty); with
-    /// `shrinkageCandidates`, chooses the element pseudo-count and the prior blend on dev too.
+    /// Learns proficiencies and the calibration by cross-fitting over every labelled prompt: each fold's
+    /// raw parts come from the other folds' proficiencies, each fold's calibration from the other folds'
+    /// raw parts and outcomes, and the saved calibration from every prompt's out-of-fold parts. With
+    /// `shrinkageCandidates`, the element pseudo-count and the prior blend are chosen by
+    /// cross-validated AIQ; without, `shrinkage` is used and nothing is blended.
     public static func train(_ context: TrainingContext, configuration: InferenceDynamicsConfiguration) throws -> InferenceDynamicsStrategy {
-        let train = context.train
-        guard train.count > 0, !context.models.isEmpty else {
+        try choice(context, configuration: configuration).strategy
+    }
+
+    public static func crossValidate(_ context: TrainingContext) throws -> CrossValidated {
+        var configuration = InferenceDynamicsConfiguration()
+        configuration.shrinkageCandidates = InferenceDynamicsConfiguration.defaultShrinkageCandidates
+        let best = try choice(context, configuration: configuration)
+        let chosen = best.strategy
+        return CrossValidated(
+            predictions: best.predictions, estimate: best.estimate,
+            choice: "shrinkage=\(chosen.configuration.shrinkage) blend_kappa=\(chosen.prior?.kappa ?? 0) cluster_prior=\(chosen.clusterPrior != nil)")
+    }
+
+    /// P(correct) = σ(w₀·capability + w₁·domain + b) fitted to the outcomes of `rows` (every model) by
+    /// Newton's method on the log likelihood: three parameters, so a handful of exact steps over the
+    /// rows replace epochs of stochastic gradient. `parts` holds (capability, domain) per row and model.
+    /// The weights are kept ≥ 0 (a weight the fit drives below 0 is fixed at 0 and the rest refitted):
+    /// a higher proficiency never lowers P(correct). Why: the two parts are strongly correlated, and an
+    /// unconstrained fit can trade one against the other, which then ranks a model onboarded from a
+    /// few aptitude prompts (high proficiency on its own elements) below a coin.
+    static func calibrate(parts: [Double], outcomes: FloatMatrix, rows: [Int]) -> LogisticModel {
+        let m = outcomes.cols
+        var total = 0.0
+        for i in rows { for j in 0..<m { total += Double(outcomes[i, j]) } }
+        let mean = min(max(total / Double(max(1, rows.count * m)), 1e-3), 1 - 1e-3)
+        var free = [0, 1, 2]
+        var theta = [0, 0, 0.0]
+        while true {
+            theta = newton(parts: parts, outcomes: outcomes, rows: rows, free: free, start: [0, 0, RequirementVectorMath.logit(mean)])
+            let negative = free.filter { $0 < 2 && theta[$0] < 0 }
+            guard !negative.isEmpty else { break }
+            free.removeAll { negative.contains($0) }
+        }
+        return LogisticModel(weights: [theta[0], theta[1]], bias: theta[2])
+    }
+
+    /// Newton's method for the logistic fit of `calibrate` over the parameters `free` (indices into
+    /// (w₀, w₁, b)); the others stay at `start`.
+    static func newton(parts: [Double], outcomes: FloatMatrix, rows: [Int], free: [Int], start: [Double]) -> [Double] {
+        let m = outcomes.cols
+        let d = free.count
+        var theta = start
+        for _ in 0..<50 {
+            var gradient = [Double](repeating: 0, count: d)
+            var hessian = [Double](repeating: 0, count: d * d)
+            for i in rows {
+                for j in 0..<m {
+                    let cell = i * m + j
+                    let x = [parts[cell * 2], parts[cell * 2 + 1], 1]
+                    let p = RequirementVectorMath.sigmoid(theta[0] * x[0] + theta[1] * x[1] + theta[2])
+                    let residual = p - Double(outcomes[i, j])
+                    let weight = max(p * (1 - p), 1e-12)
+                    for (a, pa) in free.enumerated() {
+                        gradient[a] += residual * x[pa]
+                        for (b, pb) in free.enumerated() { hessian[a * d + b] += weight * x[pa] * x[pb] }
+                    }
+                }
+            }
+            for a in 0..<d { hessian[a * d + a] += 1e-9 }
+            guard let step = LinearAlgebra.solve(hessian, gradient, d), step.allSatisfy(\.isFinite) else { break }
+            for (a, pa) in free.enumerated() { theta[pa] -= step[a] }
+            if step.map(abs).max() ?? 0 < 1e-10 { break }
+        }
+        return theta
+    }
+
+    /// The saved fit with the cross-validated choice and its out-of-fold predictions.
+    struct Choice: Sendable {
+        var strategy: InferenceDynamicsStrategy
+        var estimate: CVEstimate
+        var predictions: [Double]
+    }
+
+    static func choice(_ context: TrainingContext, configuration: InferenceDynamicsConfiguration) throws -> Choice {
+        try context.cache.value("inference-dynamics-\(configuration)") { try choose(context, configuration: configuration) }
+    }
+
+    static func choose(_ context: TrainingContext, configuration: InferenceDynamicsConfiguration) throws -> Choice {
+        let cv = try context.crossValidation()
+        let labelled = cv.labelled
+        guard labelled.count > 0, !context.models.isEmpty else {
             throw SwitchyardError.invalidArgument("inference-dynamics: no training records or no models")
         }
-        // Requirements of training queries: the profiler's when present, else a learned extractor's.
+        // Requirements of labelled queries: the profiler's when present, else a learned extractor's
+        // (trained on the prompts alone, no outcome).
         var extractor: EmbeddedRequirementExtractor? = nil
-        let needsExtractor = train.features.contains { $0.capabilities.isEmpty || $0.domains.isEmpty }
-        if needsExtractor, train.vectors.cols > 0 {
+        let needsExtractor = labelled.features.contains { $0.capabilities.isEmpty || $0.domains.isEmpty }
+        if needsExtractor, labelled.vectors.cols > 0 {
             var extractorConfiguration = configuration.extractor
             extractorConfiguration.seed = context.seed
             extractor = try EmbeddedRequirementExtractor.train(
-                prompts: train.records.map(\.prompt), vectors: train.features.map(\.vector), configuration: extractorConfiguration
+                prompts: labelled.records.map(\.prompt), vectors: labelled.features.map(\.vector), configuration: extractorConfiguration
             )
             context.logger.info("inference-dynamics: learned its own requirement extractor", metadata: [
                 "domains": "\(extractor?.vocabulary.names.joined(separator: ",") ?? "")",
@@ -197,93 +304,89 @@ public struct InferenceDynamicsStrategy: TrainableStrategy, Codable, Hashable {
             fallbackProficiency: [], calibration: LogisticModel(weights: [1, 1], bias: 0), extractor: extractor
         )
         let m = context.models.count
-        let trainRequirements = train.features.map(base.requirements(of:))
-        var tallies = Tallies(models: m)
-        tallies.add(trainRequirements, split: train, configuration: configuration)
-        let selection = context.selection
-        let selectionRequirements = selection.features.map(base.requirements(of:))
-        let selecting = configuration.shrinkageCandidates != nil
-        let table = selecting ? ClusterTable.build(context) : nil
-        let selectionClusterPriors = table.map { table in
-            KMeans.assign(selection.vectors, centroids: table.centroids).assignments.flatMap { table.trainQuality.row($0).map(Double.init) }
+        let requirements = labelled.features.map(base.requirements(of:))
+        var all = Tallies(models: m)
+        all.add(requirements, split: labelled, configuration: configuration)
+        let complements = cv.heldOutRows.map { rows in
+            var part = Tallies(models: m)
+            part.add(requirements, split: labelled, configuration: configuration, rows: rows)
+            return all.subtracting(part)
         }
-        var best: (strategy: InferenceDynamicsStrategy, aiq: Double)? = nil
+        let selecting = configuration.shrinkageCandidates != nil
+        let table = selecting ? try ClusterTable.build(context) : nil
+        let clusterPriors = table.map { table in
+            ClusterTable.outOfFold(cv, assigned: table.assigned, tables: (0..<cv.folds.count).map { table.quality(excludingFold: $0) })
+        }
+        let globalPriors = cv.rowsOfFoldValues(cv.complementMeans(labelled.outcomes))
+        var best: Choice? = nil
         for kappa in configuration.shrinkageCandidates ?? [configuration.shrinkage] {
             var strategy = base
             strategy.configuration.shrinkage = kappa
-            let tables = tallies.tables(shrinkage: kappa)
-            strategy.capabilityProficiency = tables.capability
-            strategy.domainProficiency = tables.domain
-            strategy.fallbackProficiency = tables.fallback
-            // Calibrate on the selection split: one row per (query, model).
-            var x: [[Float]] = []
-            var y: [Double] = []
-            x.reserveCapacity(selection.count * m)
-            for i in 0..<selection.count {
-                let (capabilities, domains) = selectionRequirements[i]
-                let cap = strategy.part(capabilities.map(\.rawValue), strategy.capabilityProficiency)
-                let dom = strategy.part(domains, strategy.domainProficiency)
-                for j in 0..<m {
-                    x.append([Float(cap[j]), Float(dom[j])])
-                    y.append(Double(selection.outcomes[i, j]))
+            // Out-of-fold raw parts of every labelled row: (capability, domain) per model.
+            var parts = [Double](repeating: 0, count: labelled.count * m * 2)
+            for (f, rows) in cv.heldOutRows.enumerated() {
+                var foldStrategy = strategy
+                (foldStrategy.capabilityProficiency, foldStrategy.domainProficiency, foldStrategy.fallbackProficiency) =
+                    complements[f].tables(shrinkage: kappa)
+                for i in rows {
+                    let (capabilities, domains) = requirements[i]
+                    let cap = foldStrategy.part(capabilities.map(\.rawValue), foldStrategy.capabilityProficiency)
+                    let dom = foldStrategy.part(domains, foldStrategy.domainProficiency)
+                    for j in 0..<m {
+                        parts[(i * m + j) * 2] = cap[j]
+                        parts[(i * m + j) * 2 + 1] = dom[j]
+                    }
                 }
             }
-            var fit = LogisticTrainingConfiguration()
-            fit.epochs = 60
-            fit.learningRate = 0.05
-            fit.l2 = 0
-            fit.seed = context.seed
-            strategy.calibration = LogisticModel.train(x: x, y: y, configuration: fit)
-            guard selecting else { return try pooled(strategy, tallies: tallies, context: context) }
-            let local = selectionRequirements.flatMap { strategy.calibrated(capabilities: $0.0, domains: $0.1) }
-            for queryPriors in [nil, selectionClusterPriors] {
-                let choice = PriorShrinkage.choose(
-                    local: local, evidence: [Double](repeating: 1, count: selection.count), prior: PriorShrinkage.means(train.outcomes),
-                    queryPriors: queryPriors, context: context, candidates: PriorShrinkage.blendCandidates
-                )
-                context.logger.debug("inference-dynamics candidate", metadata: [
-                    "shrinkage": "\(kappa)", "cluster_prior": "\(queryPriors != nil)", "blend_kappa": "\(choice.shrinkage.kappa)",
-                    "dev_aiq": "\(choice.aiq)",
-                ])
-                var candidate = strategy
-                candidate.prior = choice.shrinkage.kappa > 0 ? choice.shrinkage : nil
-                if let table, queryPriors != nil, candidate.prior != nil {
-                    candidate.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.trainQuality)
+            // Each fold calibrated on the other folds' out-of-fold parts; the saved calibration on all.
+            let calibrations = (0..<cv.folds.count).map { f in
+                Self.calibrate(parts: parts, outcomes: labelled.outcomes, rows: cv.folds.training(f))
+            }
+            var local = [Double](repeating: 0, count: labelled.count * m)
+            for i in 0..<labelled.count {
+                let calibration = calibrations[cv.fold(of: i)]
+                for j in 0..<m {
+                    let cell = i * m + j
+                    local[cell] = RequirementVectorMath.sigmoid(
+                        calibration.weights[0] * parts[cell * 2] + calibration.weights[1] * parts[cell * 2 + 1] + calibration.bias)
                 }
-                if best == nil || choice.aiq > best!.aiq + 1e-12 { best = (candidate, choice.aiq) }
+            }
+            (strategy.capabilityProficiency, strategy.domainProficiency, strategy.fallbackProficiency) = all.tables(shrinkage: kappa)
+            strategy.calibration = Self.calibrate(parts: parts, outcomes: labelled.outcomes, rows: Array(0..<labelled.count))
+            let blends: [(cluster: Bool, priors: [Double])] = selecting
+                ? [(false, globalPriors)] + (clusterPriors.map { [(true, $0)] } ?? []) : []
+            if blends.isEmpty {
+                let estimate = cv.score(local)
+                if best == nil || estimate.mean > best!.estimate.mean + CrossValidation.minimumGain {
+                    best = Choice(strategy: strategy, estimate: estimate, predictions: local)
+                }
+            }
+            for blend in blends {
+                for blendKappa in PriorShrinkage.blendCandidates {
+                    let predicted = PriorShrinkage.shrink(
+                        local: local, evidence: [Double](repeating: 1, count: labelled.count), queryPriors: blend.priors, kappa: blendKappa)
+                    let estimate = cv.score(predicted)
+                    context.logger.debug("inference-dynamics candidate", metadata: [
+                        "shrinkage": "\(kappa)", "cluster_prior": "\(blend.cluster)", "blend_kappa": "\(blendKappa)", "cv_aiq": "\(estimate.formatted)",
+                    ])
+                    guard best == nil || estimate.mean > best!.estimate.mean + CrossValidation.minimumGain else { continue }
+                    var candidate = strategy
+                    candidate.prior = blendKappa > 0 ? PriorShrinkage(prior: PriorShrinkage.means(labelled.outcomes), kappa: blendKappa) : nil
+                    if let table, blend.cluster, blendKappa > 0 {
+                        candidate.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.quality)
+                    }
+                    best = Choice(strategy: candidate, estimate: estimate, predictions: predicted)
+                }
             }
         }
-        guard let chosen = best?.strategy else {
+        guard let chosen = best else {
             throw SwitchyardError.invalidArgument("inference-dynamics: no shrinkage candidate to choose from")
         }
-        context.logger.info("inference-dynamics: chose on dev", metadata: [
-            "shrinkage": "\(chosen.configuration.shrinkage)", "blend_kappa": "\(chosen.prior?.kappa ?? 0)",
-            "cluster_prior": "\(chosen.clusterPrior != nil)", "dev_aiq": "\(best?.aiq ?? 0)",
+        context.logger.info("inference-dynamics: chose by cross-validation", metadata: [
+            "shrinkage": "\(chosen.strategy.configuration.shrinkage)", "blend_kappa": "\(chosen.strategy.prior?.kappa ?? 0)",
+            "cluster_prior": "\(chosen.strategy.clusterPrior != nil)", "cv_aiq": "\(chosen.estimate.formatted)",
         ])
-        return try pooled(chosen, tallies: tallies, context: context)
-    }
-
-    /// The saved fit: proficiencies and prior over train + dev (same κ, same calibration) when the
-    /// context pools dev, else `strategy` unchanged.
-    static func pooled(
-        _ strategy: InferenceDynamicsStrategy, tallies: Tallies, context: TrainingContext
-    ) throws -> InferenceDynamicsStrategy {
-        guard context.includeDevInFit, context.dev.count > 0 else { return strategy }
-        var all = tallies
-        all.add(context.dev.features.map(strategy.requirements(of:)), split: context.dev, configuration: strategy.configuration)
-        var out = strategy
-        let tables = all.tables(shrinkage: strategy.configuration.shrinkage)
-        out.capabilityProficiency = tables.capability
-        out.domainProficiency = tables.domain
-        out.fallbackProficiency = tables.fallback
-        if let prior = strategy.prior {
-            out.prior = PriorShrinkage(prior: PriorShrinkage.means(context.train.outcomes, context.dev.outcomes), kappa: prior.kappa)
-        }
-        if strategy.clusterPrior != nil {
-            let table = ClusterTable.build(context)
-            out.clusterPrior = ClusterPrior(centroids: table.centroids, quality: table.pooledQuality)
-        }
-        return out
+        return chosen
     }
 
     public func save(to directory: URL) throws {
