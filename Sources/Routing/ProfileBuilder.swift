@@ -105,89 +105,33 @@ public struct ProfileBuilder: Sendable {
     }
 
     /// Builds the artifact into `directory` (created; existing files of the same names replaced)
-    /// and returns its manifest.
+    /// and returns its manifest: the labelled pool's cost model, one cross-validated trial per featurizer,
+    /// the best trial's defaults, then the saved fits and the manifest.
     public func build(
         train: RoutingDataset, dev: RoutingDataset?, prices: [String: ModelPrice], sources: Sources,
         embedders: [String: any Embedder] = [:], to directory: URL
     ) throws -> RouterManifest {
         let started = Date()
-        var models = train.models
-        if let dev { models = models.filter { dev.models.contains($0) } }
-        guard !models.isEmpty else {
-            throw SwitchyardError.invalidArgument("no model has outcomes and costs in every train (and dev) record: check the routing data")
-        }
-        let unpriced = models.filter { prices[$0] == nil }
-        guard unpriced.isEmpty else {
-            throw SwitchyardError.invalidArgument("no price for \(unpriced.joined(separator: ", ")): add them to models.json (or pass --models)")
-        }
+        let models = try Self.sharedPricedModels(train: train, dev: dev, prices: prices)
         let strategyTypes = try selectedTypes()
         let tokenCounter = TokenCounter.calibrate(on: train.records)
         let labelledRecords = train.records + (dev?.records ?? [])
         let costModel = try CostModel.fit(records: labelledRecords, prices: prices, models: models)
-        // Featurizers (idf, template) learn from every labelled prompt's text: no outcome reaches them.
-        let labelledPrompts = labelledRecords.map { (prompt: $0.prompt, task: $0.task) }
-        // Only records that carry task labels can teach a task classifier.
-        let taskFeaturizers = try labelledRecords.contains(where: { $0.task != nil })
-            ? configuration.taskFeaturizers.map { try Featurizer.learn(from: labelledPrompts, configuration: $0) } : []
-
-        var trials: [RouterManifest.FeaturizerTrial] = []
-        var best: Trial? = nil
-        for featurizerConfiguration in configuration.featurizers {
-            let embedder = featurizerConfiguration.embedder.flatMap { embedders[$0] }
-            let featurizer = try Featurizer.learn(from: labelledPrompts, configuration: featurizerConfiguration, embedder: embedder)
-            let trial = try crossValidate(
-                featurizer: featurizer, tokenCounter: tokenCounter, costModel: costModel, models: models, prices: prices,
-                train: train, dev: dev, taskFeaturizers: taskFeaturizers, strategyTypes: strategyTypes)
-            trials.append(.init(
-                featurizer: featurizerConfiguration.label,
-                cvAIQ: Dictionary(uniqueKeysWithValues: trial.entries.map { ($0.name, $0.cvAIQ) }),
-                cvStandardError: Dictionary(uniqueKeysWithValues: trial.entries.map { ($0.name, $0.cvStandardError ?? 0) })))
-            if best == nil || trial.score > best!.score { best = trial }
-        }
+        let (trials, best) = try compareFeaturizers(
+            labelledRecords: labelledRecords, embedders: embedders, tokenCounter: tokenCounter, costModel: costModel,
+            models: models, prices: prices, train: train, dev: dev, strategyTypes: strategyTypes)
         guard var chosen = best, !chosen.entries.isEmpty else {
             throw SwitchyardError.invalidArgument("no strategy could be trained: see the errors above")
         }
         let candidates = chosen.entries.filter { !Self.referenceStrategies.contains($0.name) }
         let auto = autoStrategy(candidates.isEmpty ? chosen.entries : candidates)
         let cv = try chosen.context.crossValidation()
-        for index in chosen.entries.indices {
-            let entry = chosen.entries[index]
-            if let predicted = chosen.predictions[entry.name] {
-                chosen.entries[index].defaultLambda = Self.defaultLambda(
-                    predicted: predicted, costOnly: registry.type(named: entry.name)?.costOnly ?? false, cv: cv)
-            }
-        }
+        setDefaultLambdas(&chosen, cv: cv)
         let defaultLambda = chosen.entries.first { $0.name == auto }?.defaultLambda ?? 0
         if let file = configuration.outOfFoldFile { try Self.writeOutOfFold(chosen, cv: cv, to: file) }
 
-        // The saved fits: every labelled prompt, the cross-validated choices (cached in the context).
-        try ArtifactFiles.makeDirectory(directory)
+        try saveFits(&chosen, models: models, to: directory)
         let context = chosen.context
-        if let fit = chosen.prior, let prior = fit.prior(models: models),
-           chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) || chosen.stack?.usesPrior == true {
-            try prior.save(to: directory.appendingPathComponent(RouterArtifact.taskPriorDirectory))
-            if let taskFeaturizer = fit.input.featurizer {
-                try taskFeaturizer.save(to: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory))
-            }
-        }
-        for (index, entry) in chosen.entries.enumerated() {
-            let t0 = Date()
-            let strategyDirectory = RouterArtifact.strategyDirectory(directory, entry.name)
-            if entry.name == EnsembleStrategy.strategyName {
-                guard let stack = chosen.stack else { continue }
-                try ArtifactFiles.makeDirectory(strategyDirectory)
-                try stack.save(to: strategyDirectory)
-            } else {
-                guard let type = registry.type(named: entry.name) else { continue }
-                let strategy = try type.train(context)
-                try ArtifactFiles.makeDirectory(strategyDirectory)
-                try strategy.save(to: strategyDirectory)
-            }
-            chosen.entries[index].trainSeconds += Date().timeIntervalSince(t0)
-        }
-        try chosen.featurizer.save(to: directory.appendingPathComponent("featurizer"))
-        try ArtifactFiles.writeJSON(context.costModel, to: directory.appendingPathComponent("cost_model.json"))
-        try context.costGroups?.save(to: directory)
         let manifest = RouterManifest(
             formatVersion: RouterManifest.currentFormatVersion,
             featurizer: chosen.featurizer.configuration,
@@ -217,6 +161,94 @@ public struct ProfileBuilder: Sendable {
             "default_lambda": "\(defaultLambda)", "seconds": "\(manifest.build.seconds)",
         ])
         return manifest
+    }
+
+    /// The models every train (and dev) record has outcomes and costs for; each must have a price.
+    static func sharedPricedModels(train: RoutingDataset, dev: RoutingDataset?, prices: [String: ModelPrice]) throws -> [String] {
+        var models = train.models
+        if let dev { models = models.filter { dev.models.contains($0) } }
+        guard !models.isEmpty else {
+            throw SwitchyardError.invalidArgument("no model has outcomes and costs in every train (and dev) record: check the routing data")
+        }
+        let unpriced = models.filter { prices[$0] == nil }
+        guard unpriced.isEmpty else {
+            throw SwitchyardError.invalidArgument("no price for \(unpriced.joined(separator: ", ")): add them to models.json (or pass --models)")
+        }
+        return models
+    }
+
+    /// One cross-validated trial per configured featurizer: every trial's figures for the manifest, and
+    /// the trial whose best learned strategy scores highest (nil when there is none).
+    func compareFeaturizers(
+        labelledRecords: [RoutingRecord], embedders: [String: any Embedder], tokenCounter: TokenCounter, costModel: CostModel,
+        models: [String], prices: [String: ModelPrice], train: RoutingDataset, dev: RoutingDataset?,
+        strategyTypes: [any TrainableStrategy.Type]
+    ) throws -> ([RouterManifest.FeaturizerTrial], Trial?) {
+        // Featurizers (idf, template) learn from every labelled prompt's text: no outcome reaches them.
+        let labelledPrompts = labelledRecords.map { (prompt: $0.prompt, task: $0.task) }
+        // Only records that carry task labels can teach a task classifier.
+        let taskFeaturizers = try labelledRecords.contains(where: { $0.task != nil })
+            ? configuration.taskFeaturizers.map { try Featurizer.learn(from: labelledPrompts, configuration: $0) } : []
+        var trials: [RouterManifest.FeaturizerTrial] = []
+        var best: Trial? = nil
+        for featurizerConfiguration in configuration.featurizers {
+            let embedder = featurizerConfiguration.embedder.flatMap { embedders[$0] }
+            let featurizer = try Featurizer.learn(from: labelledPrompts, configuration: featurizerConfiguration, embedder: embedder)
+            let trial = try crossValidate(
+                featurizer: featurizer, tokenCounter: tokenCounter, costModel: costModel, models: models, prices: prices,
+                train: train, dev: dev, taskFeaturizers: taskFeaturizers, strategyTypes: strategyTypes)
+            trials.append(.init(
+                featurizer: featurizerConfiguration.label,
+                cvAIQ: Dictionary(uniqueKeysWithValues: trial.entries.map { ($0.name, $0.cvAIQ) }),
+                cvStandardError: Dictionary(uniqueKeysWithValues: trial.entries.map { ($0.name, $0.cvStandardError ?? 0) })))
+            if let current = best, !(trial.score > current.score) { continue }
+            best = trial
+        }
+        return (trials, best)
+    }
+
+    /// Each strategy's default λ, from its out-of-fold predictions.
+    func setDefaultLambdas(_ trial: inout Trial, cv: CrossValidation) {
+        for index in trial.entries.indices {
+            let entry = trial.entries[index]
+            if let predicted = trial.predictions[entry.name] {
+                trial.entries[index].defaultLambda = Self.defaultLambda(
+                    predicted: predicted, costOnly: registry.type(named: entry.name)?.costOnly ?? false, cv: cv)
+            }
+        }
+    }
+
+    /// The saved fits into `directory`: every labelled prompt with the cross-validated choices (cached in
+    /// the trial's context), the task prior where a blend or the stack uses it, the featurizer, cost model
+    /// and cost groups. Adds each strategy's training time to its entry.
+    func saveFits(_ chosen: inout Trial, models: [String], to directory: URL) throws {
+        try ArtifactFiles.makeDirectory(directory)
+        let context = chosen.context
+        if let fit = chosen.prior, let prior = fit.prior(models: models),
+           chosen.entries.contains(where: { ($0.taskPriorWeight ?? 1) < 1 }) || chosen.stack?.usesPrior == true {
+            try prior.save(to: directory.appendingPathComponent(RouterArtifact.taskPriorDirectory))
+            if let taskFeaturizer = fit.input.featurizer {
+                try taskFeaturizer.save(to: directory.appendingPathComponent(RouterArtifact.taskFeaturizerDirectory))
+            }
+        }
+        for (index, entry) in chosen.entries.enumerated() {
+            let t0 = Date()
+            let strategyDirectory = RouterArtifact.strategyDirectory(directory, entry.name)
+            if entry.name == EnsembleStrategy.strategyName {
+                guard let stack = chosen.stack else { continue }
+                try ArtifactFiles.makeDirectory(strategyDirectory)
+                try stack.save(to: strategyDirectory)
+            } else {
+                guard let type = registry.type(named: entry.name) else { continue }
+                let strategy = try type.train(context)
+                try ArtifactFiles.makeDirectory(strategyDirectory)
+                try strategy.save(to: strategyDirectory)
+            }
+            chosen.entries[index].trainSeconds += Date().timeIntervalSince(t0)
+        }
+        try chosen.featurizer.save(to: directory.appendingPathComponent("featurizer"))
+        try ArtifactFiles.writeJSON(context.costModel, to: directory.appendingPathComponent("cost_model.json"))
+        try context.costGroups?.save(to: directory)
     }
 
     /// Cross-validates everything under one featurizer: cost groups, every strategy, the task prior's
