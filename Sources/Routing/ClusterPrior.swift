@@ -63,16 +63,11 @@ public struct ClusterPrior: Sendable, Codable, Hashable {
         try c.encode(quality, forKey: .quality)
     }
 
-    /// The prior row of every query (nearest centroid by squared L2); nil for a query whose vector has
-    /// another length (the caller falls back to the global prior).
+    /// The prior row of every query; nil for a query whose vector has another length (the caller falls
+    /// back to the global prior). The same sparse nearest-centroid search as `prior(_:nonZeros:)`, so a
+    /// batch decides exactly as one query at a time (a dense n × dimension stack and K-means assignment
+    /// made the batch 3.8× slower than single queries on TF-IDF vectors: 80k vs 303k decisions/s).
     public func priors(_ queries: [QueryFeatures]) -> [[Double]?] {
-        let valid = queries.indices.filter { queries[$0].vector.count == dimension }
-        var out = [[Double]?](repeating: nil, count: queries.count)
-        guard !valid.isEmpty else { return out }
-        let stacked = LinearAlgebra.stack(valid.map { queries[$0] }, dimension: dimension)
-        for (position, cluster) in KMeans.assign(stacked, centroids: centroids).assignments.enumerated() {
-            out[valid[position]] = quality[cluster]
-        }
-        return out
+        queries.map { prior($0.vector, nonZeros: $0.nonZeros) }
     }
 }
