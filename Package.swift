@@ -54,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // MARK: C shims
@@ -76,14 +77,14 @@ let package = Package(
         // MARK: Work protocol (no ZeroMQ), then its runtime over ZeroMQ
         .target(
             name: "WorkProtocol",
-            dependencies: ["Wire", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Wire", .product(name: "Logging", package: "swift-log"), .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WorkRuntime",
             dependencies: [
                 "WorkProtocol", "Wire", "ZeroMQ",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings

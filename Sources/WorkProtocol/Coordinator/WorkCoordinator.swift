@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Wire
 
@@ -82,7 +83,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
 
     /// Live tasks by task ID (a slot array with generations: no hashing per message).
     private var tasks = TaskSlab<TaskState>()
-    private var pending: [RingBuffer<UInt64>]
+    private var pending: [Deque<UInt64>]
     /// Workers in slots (nil: free), found by peer through `workerSlots` once per frame; tasks and
     /// the per-stage round robin refer to slots, so leasing a task hashes nothing.
     private var workers: [WorkerState?] = []
@@ -111,7 +112,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
     private static var heldPeersLimit: Int { 4 }
     private static var heldAnnouncementsLimit: Int { 16_000_000 }
     /// Request slots whose result waits for consumer credit, in order.
-    private var deliveries = RingBuffer<Int>()
+    private var deliveries = Deque<Int>()
     private var awaitingAckCount = 0
     private var inputEnded = false
     private var finishedSent = false
@@ -130,7 +131,7 @@ public struct WorkCoordinatorMachine<Effects: WorkCoordinatorEffects> {
         self.effects = effects
         self.configuration = configuration
         self.completed = CompletedIDs(completed)
-        pending = Array(repeating: RingBuffer<UInt64>(), count: configuration.stages.count)
+        pending = Array(repeating: Deque<UInt64>(), count: configuration.stages.count)
         stageCounters = Array(repeating: StageCounters(), count: configuration.stages.count)
         stageWorkers = Array(repeating: [], count: configuration.stages.count)
         roundRobin = Array(repeating: 0, count: configuration.stages.count)

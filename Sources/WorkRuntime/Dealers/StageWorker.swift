@@ -1,3 +1,4 @@
+import DequeModule
 import Dispatch
 import Foundation
 import Logging
@@ -149,7 +150,7 @@ public final class StageWorker: LeaseRenewer {
         /// plain send forever. With unlimited HWM a send only fails that way, so `.timeout` means "gone".
         var outbox = DealerOutbox(flags: .dontWait)
         /// Tasks leased and not yet started.
-        var waiting = RingBuffer<WireTask>()
+        var waiting = Deque<WireTask>()
         /// Async handlers started and not yet answered.
         var running = 0
         var draining = false
