@@ -9,7 +9,7 @@
 //   WorkProtocol                  the work protocol without a transport: coordinator state machine, journal, tables
 //   WorkRuntime                   the work protocol over ZeroMQ: coordinator server, stage worker, producer, consumer
 //   BlockingHTTP                  AsyncHTTPClient for synchronous callers; blocking work off the cooperative pool
-//   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS, hashed embedder
+//   Embedding                     tokenizer, safetensors, MiniLM on OpenBLAS (the one BLAS caller), hashed embedder
 //   Profiling                     what a query requires (capabilities, domains, tokens)
 //   Budget                        batch budget: knapsack by Lagrangian relaxation, spend ledger
 //   Grading                       graders: a reply against a labelled prompt's gold answer
@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "Routing",
             dependencies: [
-                "SwitchyardCore", "Embedding", "Profiling", "Budget", "COpenBLAS",
+                "SwitchyardCore", "Embedding", "Profiling", "Budget",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: numericSwiftSettings

@@ -39,7 +39,7 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
     /// Loads `vocab.txt` and `model.safetensors` from `modelDirectory`.
     /// - Parameters:
     ///   - threads: OpenBLAS threads; default all cores. OpenBLAS has one process-wide pool, so this
-    ///     also changes it for any other OpenBLAS user in the process.
+    ///     also changes it for any other OpenBLAS user in the process (see `OpenBLASThreads`).
     ///   - batchSize: texts per forward pass (default 32).
     ///   - maxLength: tokens per text incl. [CLS]/[SEP], at most 512 (default 256).
     /// - Throws: `EmbeddingError` when a file is missing or malformed; the message says how to fetch it.
@@ -104,12 +104,12 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
             let chunk = Array(order[start..<min(start + batchSize, order.count)])
             if chunk.count == 1 || encoders.count == 1 {
                 // One sequence: let OpenBLAS split each sgemm over all threads instead.
-                BLAS.setThreads(threads)
+                OpenBLASThreads.set(threads)
                 var vectors: [[Float]] = []
                 encoders[0].encode(chunk.map { tokenized[$0] }, into: &vectors)
                 for (index, vector) in zip(chunk, vectors) { result[index] = vector }
             } else {
-                BLAS.setThreads(1)
+                OpenBLASThreads.set(1)
                 let groups = Self.balancedGroups(chunk, lengths: { tokenized[$0].count }, count: encoders.count)
                 let outputs = UnsafeMutableBufferPointer<[[Float]]>.allocate(capacity: groups.count)
                 outputs.initialize(repeating: [])

@@ -107,20 +107,20 @@ public struct CostQualityPlot: Sendable {
         var ly = top + 10
         out.append("<text x='\(f(lx))' y='\(f(ly))' font-size='12' font-weight='bold'>strategies (λ sweep)</text>")
         ly += 20
-        for (label, color, _) in legend {
-            out.append("<line x1='\(f(lx))' y1='\(f(ly - 4))' x2='\(f(lx + 24))' y2='\(f(ly - 4))' stroke='\(color)' stroke-width='3'/>")
+        // One legend row: its symbol (drawn at `ly - 4` by the caller), the label beside it, then the next row.
+        func legendRow(_ symbol: String, _ label: String) {
+            out.append(symbol)
             out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>\(escape(label))</text>")
             ly += 18
         }
-        out.append("<line x1='\(f(lx))' y1='\(f(ly - 4))' x2='\(f(lx + 24))' y2='\(f(ly - 4))' stroke='#999' stroke-width='2' stroke-dasharray='5,4'/>")
-        out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>single models (envelope)</text>")
-        ly += 18
-        out.append("<circle cx='\(f(lx + 12))' cy='\(f(ly - 4))' r='3.5' fill='#777'/>")
-        out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>single model</text>")
-        ly += 18
-        out.append("<circle cx='\(f(lx + 12))' cy='\(f(ly - 4))' r='4' fill='#333'/>")
-        out.append("<text x='\(f(lx + 30))' y='\(f(ly))' font-size='11'>operating point</text>")
-        ly += 26
+        for (label, color, _) in legend {
+            legendRow("<line x1='\(f(lx))' y1='\(f(ly - 4))' x2='\(f(lx + 24))' y2='\(f(ly - 4))' stroke='\(color)' stroke-width='3'/>", label)
+        }
+        legendRow("<line x1='\(f(lx))' y1='\(f(ly - 4))' x2='\(f(lx + 24))' y2='\(f(ly - 4))' stroke='#999' stroke-width='2' stroke-dasharray='5,4'/>",
+                  "single models (envelope)")
+        legendRow("<circle cx='\(f(lx + 12))' cy='\(f(ly - 4))' r='3.5' fill='#777'/>", "single model")
+        legendRow("<circle cx='\(f(lx + 12))' cy='\(f(ly - 4))' r='4' fill='#333'/>", "operating point")
+        ly += 8
         let best = r.bestSingle
         for line in [
             "best single: \(best.model)", String(format: "  quality %.4f at %@", best.quality, usd(best.cost)),

@@ -1,5 +1,5 @@
 import Foundation
-import COpenBLAS
+import Embedding
 import SwitchyardCore
 
 /// Dot products of one query vector with every row of a matrix (centroids, a learned map's θ) and the
@@ -89,8 +89,7 @@ struct CentroidIndex: Sendable, Hashable {
                         }
                     } else {
                         // Dense enough that gathers lose to one vectorised BLAS matrix-vector product.
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(k), Int32(d), 1, c.baseAddress, Int32(d),
-                                    v.baseAddress, 1, 0, out.baseAddress, 1)
+                        BLAS.sgemv(rows: k, cols: d, a: c.baseAddress, x: v.baseAddress, y: out.baseAddress)
                     }
                 }
             }

@@ -1,4 +1,4 @@
-import COpenBLAS
+import Embedding
 import Foundation
 import Logging
 import SwitchyardCore
@@ -294,8 +294,7 @@ public struct KNNStrategy: TrainableStrategy {
         }
         pool.values.withUnsafeBufferPointer { values in
             query.vector.withUnsafeBufferPointer { v in
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(pool.rows), Int32(pool.cols), 1, values.baseAddress, Int32(pool.cols),
-                            v.baseAddress, 1, 0, out.baseAddress, 1)
+                BLAS.sgemv(rows: pool.rows, cols: pool.cols, a: values.baseAddress, x: v.baseAddress, y: out.baseAddress)
             }
         }
     }

@@ -1,4 +1,4 @@
-import COpenBLAS
+import Embedding
 import SwitchyardCore
 
 /// The few BLAS products routing needs, on row-major `FloatMatrix`.
@@ -7,51 +7,34 @@ enum LinearAlgebra {
     /// centroids or training prompts in one call.
     static func multiplyTransposed(_ a: FloatMatrix, _ b: FloatMatrix) -> FloatMatrix {
         precondition(a.cols == b.cols, "inner dimensions differ")
-        var c = FloatMatrix(rows: a.rows, cols: b.rows)
-        if a.rows == 0 || b.rows == 0 || a.cols == 0 { return c }
-        a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                c.values.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(a.rows), Int32(b.rows), Int32(a.cols),
-                        1, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols), 0, pc.baseAddress, Int32(b.rows)
-                    )
-                }
-            }
-        }
-        return c
+        return product(a, b, transposeA: false, transposeB: true, m: a.rows, n: b.rows, k: a.cols)
     }
 
     /// a · b: (a.rows × a.cols) · (a.cols × b.cols).
     static func multiply(_ a: FloatMatrix, _ b: FloatMatrix) -> FloatMatrix {
         precondition(a.cols == b.rows, "inner dimensions differ")
-        var c = FloatMatrix(rows: a.rows, cols: b.cols)
-        if a.rows == 0 || b.cols == 0 || a.cols == 0 { return c }
-        a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                c.values.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(a.rows), Int32(b.cols), Int32(a.cols),
-                        1, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols), 0, pc.baseAddress, Int32(b.cols)
-                    )
-                }
-            }
-        }
-        return c
+        return product(a, b, transposeA: false, transposeB: false, m: a.rows, n: b.cols, k: a.cols)
     }
 
     /// aᵀ · b: (a.rows × a.cols)ᵀ · (a.rows × b.cols) = a.cols × b.cols.
     static func transposedMultiply(_ a: FloatMatrix, _ b: FloatMatrix) -> FloatMatrix {
         precondition(a.rows == b.rows, "inner dimensions differ")
-        var c = FloatMatrix(rows: a.cols, cols: b.cols)
-        if a.rows == 0 || a.cols == 0 || b.cols == 0 { return c }
+        return product(a, b, transposeA: true, transposeB: false, m: a.cols, n: b.cols, k: a.rows)
+    }
+
+    /// op(a) · op(b) = m × n over the inner dimension k, by one `BLAS.sgemm`; a zero matrix when any dimension
+    /// is 0. The leading dimensions are the stored row lengths.
+    private static func product(
+        _ a: FloatMatrix, _ b: FloatMatrix, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+    ) -> FloatMatrix {
+        var c = FloatMatrix(rows: m, cols: n)
+        if m == 0 || n == 0 || k == 0 { return c }
         a.values.withUnsafeBufferPointer { pa in
             b.values.withUnsafeBufferPointer { pb in
                 c.values.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a.cols), Int32(b.cols), Int32(a.rows),
-                        1, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols), 0, pc.baseAddress, Int32(b.cols)
-                    )
+                    BLAS.sgemm(
+                        m: m, n: n, k: k, a: pa.baseAddress, lda: a.cols, transposeA: transposeA,
+                        b: pb.baseAddress, ldb: b.cols, transposeB: transposeB, beta: 0, c: pc.baseAddress, ldc: n)
                 }
             }
         }

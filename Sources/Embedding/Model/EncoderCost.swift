@@ -41,8 +41,8 @@ public enum BLASProbe {
         return 2 * Double(m) * Double(n) * Double(k) / median / 1e9
     }
 
-    /// Sets the process-wide OpenBLAS thread count.
-    public static func setThreads(_ count: Int) { BLAS.setThreads(count) }
-    public static var threads: Int { BLAS.threads }
+    /// Sets the process-wide OpenBLAS thread count (through its owner, `OpenBLASThreads`).
+    public static func setThreads(_ count: Int) { OpenBLASThreads.set(count) }
+    public static var threads: Int { OpenBLASThreads.current }
     public static var configuration: String { BLAS.configuration }
 }

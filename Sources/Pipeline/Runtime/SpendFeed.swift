@@ -28,11 +28,8 @@ public final class SpendFeedPublisher: SpendSettler {
         let options = try security.applied(to: SocketOptions(sendHighWaterMark: 100_000, reconnectInterval: .milliseconds(100),
                                                              reconnectIntervalMax: .seconds(2)),
                                            context: context, zapDomain: "")
-        let socket = try zmq("create PUB") { () throws(ZeroMQError) in try context.socket(.pub, options: options) }
-        let watch = try LinkWatch.make(socket, endpoint: endpoint, peerName: "score process (spend feed)", isClient: true, logger: logger)
-        try zmq("connect \(endpoint)") { () throws(ZeroMQError) in try socket.connect(endpoint) }
-        socket.transfer(to: .queue(queue))
-        watch?.transfer(to: .queue(queue))
+        let (socket, watch) = try openFeedSocket(.pub, options: options, context: context, endpoint: endpoint,
+                                                 peerName: "score process (spend feed)", isClient: true, queue: queue, logger: logger)
         self.socket = socket
         self.watch = watch
         self.logger = logger
@@ -111,12 +108,9 @@ public final class SpendFeedSubscriber: Sendable {
         limited.maxMessageBytes = min(security.maxMessageBytes, Self.maxMessageBytes)
         let options = try limited.applied(to: SocketOptions(receiveHighWaterMark: 100_000, subscriptions: [Array(budget.owner.utf8)]),
                                           context: context, zapDomain: "spend-feed")
-        let socket = try zmq("create SUB") { () throws(ZeroMQError) in try context.socket(.sub, options: options) }
-        let watch = try LinkWatch.make(socket, endpoint: endpoint, peerName: "dispatch process", isClient: false, logger: logger)
-        try zmq("bind \(endpoint)") { () throws(ZeroMQError) in try socket.bind(endpoint) }
+        let (socket, watch) = try openFeedSocket(.sub, options: options, context: context, endpoint: endpoint,
+                                                 peerName: "dispatch process", isClient: false, queue: queue, logger: logger)
         logger.info("spend feed listening", metadata: ["endpoint": "\(endpoint)", "mechanism": "\(limited.mechanismName)"])
-        socket.transfer(to: .queue(queue))
-        watch?.transfer(to: .queue(queue))
         self.socket = socket
         self.watch = watch
         self.budget = budget
@@ -183,4 +177,22 @@ public final class SpendFeedSubscriber: Sendable {
         stopped.store(true, ordering: .relaxed)
         finished.wait()
     }
+}
+
+/// One end of the spend feed: the socket with its link watch, connected (the client, dispatch's PUB) or bound (the
+/// server, score's SUB), then both handed to `queue`, which alone touches them from here on.
+private func openFeedSocket(
+    _ type: SocketType, options: SocketOptions, context: Context, endpoint: String, peerName: String, isClient: Bool,
+    queue: DispatchQueue, logger: Logger
+) throws(WorkRuntimeError) -> (Socket, LinkWatch?) {
+    let socket = try zmq("create \(type)") { () throws(ZeroMQError) in try context.socket(type, options: options) }
+    let watch = try LinkWatch.make(socket, endpoint: endpoint, peerName: peerName, isClient: isClient, logger: logger)
+    if isClient {
+        try zmq("connect \(endpoint)") { () throws(ZeroMQError) in try socket.connect(endpoint) }
+    } else {
+        try zmq("bind \(endpoint)") { () throws(ZeroMQError) in try socket.bind(endpoint) }
+    }
+    socket.transfer(to: .queue(queue))
+    watch?.transfer(to: .queue(queue))
+    return (socket, watch)
 }

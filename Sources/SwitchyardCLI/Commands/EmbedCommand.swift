@@ -74,8 +74,7 @@ struct EmbedCommand: AsyncParsableCommand {
             reader = try JSONLinesReader(path: input)
             writer = try JSONLinesWriter(path: output)
         } catch {
-            FileHandle.standardError.write(Data("switchyard embed: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitStatus.exit("embed", "\(error)", status: ExitStatus.failed)
         }
         let chunkSize = max(batchSize, 256)
         var texts: [String] = []
@@ -103,12 +102,8 @@ struct EmbedCommand: AsyncParsableCommand {
                 if texts.count >= chunkSize { try flushChunk() }
             }
             try flushChunk()
-        } catch let error as SwitchyardError {
-            FileHandle.standardError.write(Data("switchyard embed: \(error)\n".utf8))
-            throw ExitCode(1)
-        } catch let error as EmbeddingError {
-            FileHandle.standardError.write(Data("switchyard embed: \(error)\n".utf8))
-            throw ExitCode(1)
+        } catch where error is SwitchyardError || error is EmbeddingError {
+            throw ExitStatus.exit("embed", "\(error)", status: ExitStatus.failed)
         }
         writer.flush()
         let seconds = Date().timeIntervalSince(started)
@@ -134,8 +129,7 @@ struct EmbedCommand: AsyncParsableCommand {
                     logger: logger)
             }
         } catch let error as EmbeddingError {
-            FileHandle.standardError.write(Data("switchyard embed: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitStatus.exit("embed", "\(error)", status: ExitStatus.failed)
         }
     }
 

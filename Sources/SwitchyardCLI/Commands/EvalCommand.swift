@@ -21,8 +21,7 @@ struct EvalCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Artifact directory written by `switchyard profile build`.")
-    var profiles: String
+    @OptionGroup var artifactOptions: ArtifactOptions
 
     @Option(help: "Routing data to evaluate on (JSON Lines with outcomes and costs), e.g. the test split.")
     var data: String
@@ -39,9 +38,6 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Name shown in the report (default: the data file's folder and name).")
     var name: String?
 
-    @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
-    var minilmDir: String = ".models/all-MiniLM-L6-v2"
-
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -53,13 +49,9 @@ struct EvalCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (logger, _) = logging.bootstrap(label: "switchyard.eval")
-        let directory = URL(fileURLWithPath: profiles)
-        let manifest = try RouterManifest.load(from: directory)
+        let manifest = try artifactOptions.manifest()
         let wanted = strategies.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let embedders = try CLIEmbedders.load(
-            names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)
-        let artifact = try RouterArtifact.load(
-            from: directory, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] }, only: wanted.map(Set.init))
+        let artifact = try artifactOptions.load(manifest: manifest, only: wanted.map(Set.init), logger: logger)
         let dataset = try RoutingDataset.load(path: data)
         logger.info("profiling prompts", metadata: ["prompts": "\(dataset.records.count)"])
         let (tables, predictions) = try ArtifactEvaluation.predictions(artifact: artifact, dataset: dataset, strategies: wanted)

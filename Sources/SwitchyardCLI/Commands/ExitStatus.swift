@@ -4,7 +4,8 @@ import Foundation
 import Pipeline
 import SwitchyardCore
 
-/// The exit statuses of `switchyard run` and `switchyard stage` (documented in `run --help` and the README).
+/// The exit statuses of `switchyard run` and `switchyard stage` (documented in `run --help` and the README); the
+/// other commands exit `failed` (1) with one `switchyard VERB: reason` line (`exit`).
 enum ExitStatus {
     /// Every line has its record and failures stayed within `--max-error-rate`.
     static let success: Int32 = 0

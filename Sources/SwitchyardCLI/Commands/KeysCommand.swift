@@ -44,8 +44,7 @@ struct KeysGenerateCommand: ParsableCommand {
                 next: copy \(publicPath) into the authorized_keys directory of every server this process connects to, as NAME.key
                 """)
         } catch {
-            FileHandle.standardError.write(Data("switchyard keys generate: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitStatus.exit("keys generate", "\(error)", status: ExitStatus.failed)
         }
     }
 }

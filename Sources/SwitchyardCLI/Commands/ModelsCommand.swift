@@ -55,12 +55,8 @@ struct ModelsAddCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } catch let error as AptitudeError {
-            FileHandle.standardError.write(Data("switchyard models add: \(error)\n".utf8))
-            throw ExitCode(1)
-        } catch let error as SwitchyardError {
-            FileHandle.standardError.write(Data("switchyard models add: \(error)\n".utf8))
-            throw ExitCode(1)
+        } catch where error is AptitudeError || error is SwitchyardError {
+            throw ExitStatus.exit("models add", "\(error)", status: ExitStatus.failed)
         }
     }
 }
@@ -107,8 +103,7 @@ struct ModelsAptitudeSetCommand: AsyncParsableCommand {
             }
             writer.flush()
         } catch let error as SwitchyardError {
-            FileHandle.standardError.write(Data("switchyard models aptitude-set: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitStatus.exit("models aptitude-set", "\(error)", status: ExitStatus.failed)
         }
     }
 }

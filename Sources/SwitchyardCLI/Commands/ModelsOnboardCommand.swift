@@ -32,8 +32,7 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Artifact directory written by `switchyard profile build`.")
-    var profiles: String
+    @OptionGroup var artifactOptions: ArtifactOptions
 
     @Option(help: "The pipeline configuration that serves the model (backend, price, limits).")
     var config: String = "pipeline.yaml"
@@ -58,9 +57,6 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("budget-usd"), help: "Most the test may spend; prompts past it are not sent.")
     var budgetUSD: Double?
-
-    @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
-    var minilmDir: String = ".models/all-MiniLM-L6-v2"
 
     @OptionGroup var requests: CollectRequestOptions
 
@@ -97,16 +93,16 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
     }
 
     func prepare() throws -> OnboardingPlan {
-        let set = try OnboardingPrompts.aptitudeSet(profiles: profiles, answers: answers)
+        let set = try OnboardingPrompts.aptitudeSet(profiles: artifactOptions.profiles, answers: answers)
         let gold = try answers.map { path throws(SwitchyardError) in try LabelledPrompts.loadAnswers(path: path) } ?? [:]
         guard set.answers != nil else {
             throw SwitchyardError.badFile(
-                file: profiles,
+                file: artifactOptions.profiles,
                 reason: "its aptitude set keeps no answers, so the model's replies cannot be graded: rebuild with `switchyard profile build ... --answers FILE`, or pass --answers FILE")
         }
         let indices = set.onboardingIndices(perCategory: perCategory)
         guard !indices.isEmpty else {
-            throw SwitchyardError.badFile(file: profiles, reason: "no aptitude prompt has an answer and a grader: pass --answers FILE with their ids")
+            throw SwitchyardError.badFile(file: artifactOptions.profiles, reason: "no aptitude prompt has an answer and a grader: pass --answers FILE with their ids")
         }
         let aptitudePrompts = indices.compactMap { i -> LabelledPrompt? in
             guard let answer = set.answers?[i], let grader = set.graders?[i] else { return nil }
@@ -123,8 +119,8 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
     /// before that, it exits 4 with the artifact unchanged (a rerun resumes from the replies kept).
     func onboard(_ plan: OnboardingPlan, stopper: CollectStopper, reporter: ProgressReporter, logger: Logger) async throws {
         let (set, aptitudePrompts, pool, model, judges) = (plan.set, plan.aptitudePrompts, plan.pool, plan.model, plan.judges)
-        let directory = URL(fileURLWithPath: profiles)
-        let manifest = try RouterManifest.load(from: directory)
+        let directory = artifactOptions.directory
+        let manifest = try artifactOptions.manifest()
         let outDirectory = out ?? directory.appendingPathComponent("onboarding").appendingPathComponent(name).path
         let (tokens, temperature) = (requests.maxTokens(pool.configuration), requests.temperature)
         print("onboarding \(name): \(aptitudePrompts.count) aptitude prompts of \(set.count)"
@@ -156,8 +152,7 @@ struct ModelsOnboardCommand: AsyncParsableCommand {
         var validationSet: ModelOnboarding.Validation?
         var sampleSource = "the aptitude prompts"
         var samplePrompts = set.prompts
-        let embedders = try CLIEmbedders.load(names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)
-        let embedder = manifest.featurizer.embedder.flatMap { embedders[$0] }
+        let embedder = try artifactOptions.embedder(for: manifest, logger: logger)
         if let validationPrompts = plan.validationPrompts {
             print("validation: \(validationPrompts.count) prompts -> \(outDirectory)/validation")
             let (validationSummary, replies) = try await pool.collect(

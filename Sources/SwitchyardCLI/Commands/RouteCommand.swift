@@ -18,8 +18,7 @@ struct RouteCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Artifact directory written by `switchyard profile build`.")
-    var profiles: String
+    @OptionGroup var artifactOptions: ArtifactOptions
 
     @Option(help: "Batch to route (JSON Lines).")
     var input: String
@@ -39,9 +38,6 @@ struct RouteCommand: AsyncParsableCommand {
     @Flag(help: "Print why each line went where it did (stderr).")
     var explain = false
 
-    @Option(help: "MiniLM model directory (when the artifact's featurizer uses MiniLM).")
-    var minilmDir: String = ".models/all-MiniLM-L6-v2"
-
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -52,11 +48,9 @@ struct RouteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (logger, _) = logging.bootstrap(label: "switchyard.route")
-        let directory = URL(fileURLWithPath: profiles)
-        let manifest = try RouterManifest.load(from: directory)
-        let embedders = try CLIEmbedders.load(names: Set([manifest.featurizer.embedder].compactMap { $0 }), minilmDir: minilmDir, logger: logger)
+        let manifest = try artifactOptions.manifest()
         let resolved = strategy == "auto" ? manifest.autoStrategy : strategy
-        let artifact = try RouterArtifact.load(from: directory, embedder: manifest.featurizer.embedder.flatMap { embedders[$0] }, only: [resolved])
+        let artifact = try artifactOptions.load(manifest: manifest, only: [resolved], logger: logger)
         let batch = BatchRouter(profiler: artifact.profiler(), router: try artifact.router(strategy: resolved, lambda: lambda))
 
         // Lines are read by the pipeline's own parser, so `route` profiles exactly the prompt `run` and
