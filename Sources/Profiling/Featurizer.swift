@@ -87,19 +87,25 @@ public struct Featurizer: Sendable {
 
     /// One L2-normalised vector per prompt, same order.
     public func vectors(_ prompts: [String]) throws -> [[Float]] {
+        try featureVectors(prompts).map(\.values)
+    }
+
+    /// `vectors(_:)` with the non-zeros' positions where the featurizer knows them (lexical only; a
+    /// dense embedding has no zeros worth listing).
+    public func featureVectors(_ prompts: [String]) throws -> [FeatureVector] {
         let texts = prompts.map { stripper.strip($0) }
-        let lexicalVectors = lexical.map { featurizer in texts.map { featurizer.vector($0) } }
+        let lexicalVectors = lexical.map { featurizer in texts.map { featurizer.sparseVector($0) } }
         let denseVectors = try embedder.map { try $0.embed(texts) }
         switch (lexicalVectors, denseVectors) {
         case let (lex?, dense?):
             let w = max(0, configuration.embeddingWeight)
             let scale = 1 / (1 + w * w).squareRoot()
             return zip(lex, dense).map { l, d in
-                l.map { $0 * scale } + Self.normalised(d).map { $0 * w * scale }
+                FeatureVector(values: l.values.map { $0 * scale } + Self.normalised(d).map { $0 * w * scale })
             }
         case let (lex?, nil): return lex
-        case let (nil, dense?): return dense.map(Self.normalised)
-        case (nil, nil): return prompts.map { _ in [] }
+        case let (nil, dense?): return dense.map { FeatureVector(values: Self.normalised($0)) }
+        case (nil, nil): return prompts.map { _ in FeatureVector(values: []) }
         }
     }
 
@@ -170,5 +176,17 @@ public enum ProfilingError: Error, Sendable, Equatable, CustomStringConvertible 
         case .embedderMismatch(let expected, let got):
             return "the artifact was built with the embedder '\(expected)' but '\(got)' was given: use the same embedder or rebuild"
         }
+    }
+}
+
+/// A feature vector and, when the featurizer knows them, the positions of its non-zeros in increasing
+/// order (what a scan of `values` would find; nil: unknown).
+public struct FeatureVector: Sendable, Hashable {
+    public var values: [Float]
+    public var nonZeros: [Int32]?
+
+    public init(values: [Float], nonZeros: [Int32]? = nil) {
+        self.values = values
+        self.nonZeros = nonZeros
     }
 }

@@ -48,20 +48,29 @@ public struct LexicalFeaturizer: Sendable {
     }
 
     /// The L2-normalised TF-IDF vector of `text` (all zeros for a text with no tokens).
-    public func vector(_ text: String) -> [Float] {
+    public func vector(_ text: String) -> [Float] { sparseVector(text).values }
+
+    /// `vector(_:)` with the positions of its non-zeros: the counted buckets are those positions, so the
+    /// router need not scan the whole dimension to find them again (perf of the dry pipeline: two such
+    /// scans per request, 7.6 % of its CPU).
+    public func sparseVector(_ text: String) -> FeatureVector {
         var out = [Float](repeating: 0, count: configuration.dimension)
+        let counts = Self.bucketCounts(text, configuration)
+        var nonZeros: [Int32] = []
+        nonZeros.reserveCapacity(counts.count)
         var norm: Float = 0
         // In bucket order, so the float sum (and the vector's bits) do not depend on hashing order.
-        for (bucket, count) in Self.bucketCounts(text, configuration) {
+        for (bucket, count) in counts {
             let value = (1 + logf(Float(count))) * idf[bucket]
             out[bucket] = value
             norm += value * value
+            if value != 0 { nonZeros.append(Int32(truncatingIfNeeded: bucket)) }
         }
         if norm > 0 {
             let scale = 1 / norm.squareRoot()
-            for i in out.indices where out[i] != 0 { out[i] *= scale }
+            for i in nonZeros { out[Int(i)] *= scale }
         }
-        return out
+        return FeatureVector(values: out, nonZeros: nonZeros)
     }
 
     /// Words as the reference tokenizer sees them: lower-cased runs of letters and digits, 2+ long.

@@ -18,12 +18,12 @@ public struct QueryProfiler: Sendable {
 
     /// Profiles many prompts at once (the featurizer batches the embedder); same order.
     public func profile(_ prompts: [String]) throws -> [QueryProfile] {
-        let vectors = try featurizer.vectors(prompts)
+        let vectors = try featurizer.featureVectors(prompts)
         let taskMixes = try taskClassifier?.taskMixes(prompts)
         return try zip(prompts, vectors).enumerated().map { i, pair in
             QueryProfile(
-                vector: pair.1,
-                requirements: try extractor?.requirements(prompt: pair.0, vector: pair.1) ?? QueryRequirements(),
+                vector: pair.1.values, nonZeros: pair.1.nonZeros,
+                requirements: try extractor?.requirements(prompt: pair.0, vector: pair.1.values) ?? QueryRequirements(),
                 inputTokens: tokenCounter.count(pair.0),
                 taskMix: taskMixes?[i]
             )

@@ -122,6 +122,7 @@ extension QueryFeatures {
             vector: profile.vector, capabilities: profile.requirements.capabilities,
             domains: profile.requirements.domains, inputTokens: profile.inputTokens, taskMix: profile.taskMix
         )
+        nonZeros = profile.nonZeros
         self = indexingNonZeros()
     }
 }

@@ -446,8 +446,10 @@ public struct TaskPriorClassifier: TaskClassifier {
     }
 
     public func taskMixes(_ prompts: [String]) throws -> [[Float]] {
-        try featurizer.vectors(prompts).map { vector in
-            prior.taskMix(QueryFeatures(vector: [], inputTokens: 0, taskVector: vector).indexingNonZeros())
+        try featurizer.featureVectors(prompts).map { vector in
+            var query = QueryFeatures(vector: [], inputTokens: 0, taskVector: vector.values)
+            query.taskNonZeros = vector.nonZeros
+            return prior.taskMix(query.indexingNonZeros())
         }
     }
 }

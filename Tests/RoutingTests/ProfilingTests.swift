@@ -26,6 +26,25 @@ import Testing
         #expect(lexical.vector("").allSatisfy { $0 == 0 })
     }
 
+    /// The featurizer lists its non-zeros so the router need not scan for them: the list must be exactly
+    /// what a scan of the vector finds, in order, or routing would read other positions than `route` does.
+    @Test func lexicalNonZerosAreWhatAScanFinds() throws {
+        let texts = ["solve the prime equation", "python function returns list", "solve the list", "Ünïcödé wörds and ASCII",
+                     "Line\r\nother line", "日本語の質問です", String(repeating: "read the passage again ", count: 60)]
+        for configuration in [LexicalFeaturizer.Configuration(dimension: 512),
+                              LexicalFeaturizer.Configuration(dimension: 1024, wordNGrams: 1...2, charNGrams: 3...5)] {
+            let lexical = try LexicalFeaturizer.learn(from: texts, configuration: configuration)
+            for text in texts + ["", "!!", "unseen words only"] {
+                let sparse = lexical.sparseVector(text)
+                let scanned = sparse.values.indices.filter { sparse.values[$0] != 0 }.map { Int32($0) }
+                #expect(sparse.nonZeros == scanned, "non-zeros differ for \(text.debugDescription)")
+                #expect(sparse.values == lexical.vector(text))
+                let features = QueryFeatures(QueryProfile(vector: sparse.values, nonZeros: sparse.nonZeros, inputTokens: 1))
+                #expect(features.nonZeros == QueryFeatures(QueryProfile(vector: sparse.values, inputTokens: 1)).nonZeros)
+            }
+        }
+    }
+
     @Test func tokenCounterCalibratesOnInputTokens() {
         let records = (1...20).map { i in
             RoutingRecord(id: "\(i)", prompt: String(repeating: "a", count: i * 40), outcomes: [:], costs: [:], inputTokens: i * 10 + 3)
