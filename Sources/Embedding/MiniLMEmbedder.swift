@@ -12,8 +12,10 @@ struct UnsafeSendable<T>: @unchecked Sendable {
 /// all-MiniLM-L6-v2 sentence embeddings (384-d, L2-normalised) in pure Swift on OpenBLAS, matching
 /// sentence-transformers' `encode(normalize_embeddings=True)` to float32 precision.
 ///
-/// Thread-safety: calls may come from any thread; tokenisation runs concurrently, the forward pass
-/// is serialised by a lock (it already uses every core through OpenBLAS). Memory: the weights are
+/// Thread-safety: calls may come from any thread; tokenisation runs concurrently. With several threads
+/// the forward pass is serialised by a lock (it already uses every core through OpenBLAS); with
+/// `threads: 1` each concurrent caller runs on an encoder of its own, so W callers (the profile workers
+/// of one `switchyard run`) use W cores instead of queueing on the lock. Memory: the weights are
 /// memory-mapped (~90 MB, of which the rows of the embedding table never looked up stay on disk)
 /// plus scratch that grows to the largest batch seen (batch 32 × 256 tokens ≈ 125 MB).
 public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
@@ -33,6 +35,9 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
     /// run start to finish on its own thread with single-threaded OpenBLAS, so there is no
     /// synchronisation inside the forward pass and the small attention sgemms run in parallel too.
     private let encoders: [MiniLMEncoder]
+    /// With `threads == 1`: encoders not in use, one taken per call (made when none is free); `idleLock` guards it.
+    private var idleEncoders: [MiniLMEncoder] = []
+    private let idleLock = NSLock()
     private let lock = NSLock()
     private let logger: Logger?
 
@@ -97,6 +102,21 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
         }
         let order = tokenized.indices.sorted { (tokenized[$0].count, $0) > (tokenized[$1].count, $1) }
         var result = [[Float]](repeating: [], count: tokenized.count)
+        if threads == 1 {
+            // One OpenBLAS thread is the same setting for every caller, so callers need not take turns.
+            OpenBLASThreads.set(1)
+            let encoder = idleLock.withLock { idleEncoders.popLast() } ?? MiniLMEncoder(weights: weights)
+            defer { idleLock.withLock { idleEncoders.append(encoder) } }
+            var start = 0
+            while start < order.count {
+                let chunk = order[start..<min(start + batchSize, order.count)]
+                var vectors: [[Float]] = []
+                encoder.encode(chunk.map { tokenized[$0] }, into: &vectors)
+                for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+                start += batchSize
+            }
+            return result
+        }
         lock.lock()
         defer { lock.unlock() }
         var start = 0

@@ -7,9 +7,9 @@ import Testing
 /// ≤ 1e-5) is reported and, since this implementation meets it, also enforced.
 @Suite("MiniLM parity", .serialized)
 struct MiniLMParityTests {
-    static func embedder(batchSize: Int = 32) throws -> MiniLMEmbedder {
+    static func embedder(batchSize: Int = 32, threads: Int? = nil) throws -> MiniLMEmbedder {
         let dir = try TestPaths.require(TestPaths.modelDirectory + "/model.safetensors", hint: EmbeddingError.fetchHint)
-        return try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: dir).deletingLastPathComponent().path, batchSize: batchSize)
+        return try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: dir).deletingLastPathComponent().path, threads: threads, batchSize: batchSize)
     }
 
     static func compare(_ a: [Float], _ b: [Float]) -> (cosine: Double, maxDiff: Double) {
@@ -62,6 +62,22 @@ struct MiniLMParityTests {
         try await withThrowingTaskGroup(of: [[Float]].self) { group in
             for _ in 0..<4 { group.addTask { try embedder.embed(texts) } }
             for try await result in group { #expect(result == expected) }
+        }
+    }
+
+    /// `threads: 1` (what `switchyard run` gives its profile workers): concurrent callers each take an encoder
+    /// of their own instead of the lock, and get what one caller gets, and what the all-threads embedder gets.
+    @Test("one-thread embedder: concurrent callers run side by side and agree with serial calls")
+    func oneThreadConcurrentCalls() async throws {
+        let embedder = try Self.embedder(threads: 1)
+        let texts = ["How do I parse JSON in Swift?", "Ava has 3 apples.", "Bonjour à tous", "", String(repeating: "long text ", count: 40)]
+        let expected = try embedder.embed(texts)
+        try await withThrowingTaskGroup(of: [[Float]].self) { group in
+            for _ in 0..<4 { group.addTask { try embedder.embed(texts) } }
+            for try await result in group { #expect(result == expected) }
+        }
+        for (a, b) in zip(expected, try Self.embedder().embed(texts)) {
+            #expect(Self.compare(a, b).maxDiff < 1e-5)
         }
     }
 

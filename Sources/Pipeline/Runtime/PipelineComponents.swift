@@ -30,6 +30,11 @@ public struct PipelineComponents: Sendable {
     public static func make(
         configuration: PipelineConfiguration, dryRun: Bool, budgetUSD: Double?, expectedLines: Int? = nil, logger: Logger
     ) throws -> PipelineComponents {
+        var configuration = configuration
+        // `run` starts every profile worker in this one process, sharing one MiniLM: with every core per call they
+        // would queue on its lock (measured: 0.62 × `switchyard embed`); one OpenBLAS thread per call lets each
+        // worker use a core of its own. An explicit `profiler.threads` is kept.
+        if configuration.profiler.threads == nil && configuration.stages.profile.workers > 1 { configuration.profiler.threads = 1 }
         let (extractor, router, lambda) = try makeRouting(configuration: configuration, logger: logger)
         let budget = (budgetUSD ?? configuration.router.budgetUSD).map { limit in
             ScoreBudget(configuration: .init(budgetUSD: limit, expectedLines: expectedLines, fixedLambda: lambda), models: router.models)
