@@ -336,7 +336,14 @@ struct PipelineBench: AsyncParsableCommand {
         children.append(try Spawned("score", binary, ["stage", "score"] + common, log: log("score")))
         children.append(try Spawned("dispatch", binary, ["stage", "dispatch", "--dry-run"] + common, log: log("dispatch")))
         children.append(try Spawned("ingest", binary, ["stage", "ingest", "--input", input] + common, log: log("ingest")))
-        for child in children where child.name == "sink" { try await child.wait() }
+        // Until the sink ends, every child's own peak RSS is read from /proc as it runs (`Spawned.observedPeakKB`).
+        for sink in children where sink.name == "sink" {
+            while !sink.poll() {
+                children.forEach { $0.samplePeak() }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await sink.wait()
+        }
         let wall = (ContinuousClock.now - start).seconds
         for child in children { try await child.wait(timeout: .seconds(60)) }
         try checkOutput(output, lines: lines)

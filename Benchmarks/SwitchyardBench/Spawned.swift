@@ -14,6 +14,10 @@ final class Spawned: @unchecked Sendable {  // touched by one task at a time
     private(set) var status: Int32 = 0
     let started = ContinuousClock.now
     private(set) var ended: ContinuousClock.Instant?
+    /// The highest VmHWM read from /proc while the child ran (KiB). Why not `ru_maxrss` from wait4: posix_spawn
+    /// runs the child on the bench's memory until exec, and exec folds that high-water mark into the child's, so
+    /// every child would read at least the bench's own resident set.
+    private(set) var observedPeakKB: Double = 0
 
     /// Starts `binary arguments` with stdout and stderr appended to `log` (and `environment` added).
     init(_ name: String, _ binary: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws {
@@ -45,6 +49,7 @@ final class Spawned: @unchecked Sendable {  // touched by one task at a time
     @discardableResult
     func poll() -> Bool {
         guard usage == nil else { return true }
+        samplePeak()
         var status: Int32 = 0
         var usage = rusage()
         let reaped = wait4(pid, &status, WNOHANG, &usage)
@@ -82,8 +87,18 @@ final class Spawned: @unchecked Sendable {  // touched by one task at a time
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
-    /// Peak resident set in MB (after exit).
-    var peakRSSMB: Double { Double(usage?.ru_maxrss ?? 0) / 1024 }
+    /// Peak resident set in MB: the child's own high-water mark as /proc showed it (see `observedPeakKB`), or
+    /// the kernel's figure when the child ended before one was read.
+    var peakRSSMB: Double { (observedPeakKB > 0 ? observedPeakKB : Double(usage?.ru_maxrss ?? 0)) / 1024 }
+
+    /// Reads the child's VmHWM (its peak resident set so far, monotonic) while it runs.
+    func samplePeak() {
+        guard usage == nil, let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count > 1, let kb = Double(fields[1]) { observedPeakKB = max(observedPeakKB, kb) }
+        }
+    }
 
     var wallSeconds: Double { ((ended ?? ContinuousClock.now) - started).seconds }
 
