@@ -77,6 +77,8 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
         self.batchSize = batchSize
         self.maxLength = maxLength
         self.threads = max(1, count)
+        // One thread: the single encoder is the pool's first, so the first caller makes no second one.
+        if self.threads == 1 { idleEncoders = encoders }
         self.logger = logger
         logger?.debug("MiniLM loaded", metadata: [
             "directory": "\(directory.path)", "threads": "\(self.threads)", "batchSize": "\(batchSize)",
@@ -107,30 +109,19 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
             OpenBLASThreads.set(1)
             let encoder = idleLock.withLock { idleEncoders.popLast() } ?? MiniLMEncoder(weights: weights)
             defer { idleLock.withLock { idleEncoders.append(encoder) } }
-            var start = 0
-            while start < order.count {
-                let chunk = order[start..<min(start + batchSize, order.count)]
-                var vectors: [[Float]] = []
-                encoder.encode(chunk.map { tokenized[$0] }, into: &vectors)
-                for (index, vector) in zip(chunk, vectors) { result[index] = vector }
-                start += batchSize
-            }
+            for chunk in order.chunks(of: batchSize) { Self.encode(chunk, of: tokenized, on: encoder, into: &result) }
             return result
         }
         lock.lock()
         defer { lock.unlock() }
-        var start = 0
-        while start < order.count {
-            let chunk = Array(order[start..<min(start + batchSize, order.count)])
+        for chunk in order.chunks(of: batchSize) {
             if chunk.count == 1 || encoders.count == 1 {
                 // One sequence: let OpenBLAS split each sgemm over all threads instead.
                 OpenBLASThreads.set(threads)
-                var vectors: [[Float]] = []
-                encoders[0].encode(chunk.map { tokenized[$0] }, into: &vectors)
-                for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+                Self.encode(chunk, of: tokenized, on: encoders[0], into: &result)
             } else {
                 OpenBLASThreads.set(1)
-                let groups = Self.balancedGroups(chunk, lengths: { tokenized[$0].count }, count: encoders.count)
+                let groups = Self.balancedGroups(Array(chunk), lengths: { tokenized[$0].count }, count: encoders.count)
                 let outputs = UnsafeMutableBufferPointer<[[Float]]>.allocate(capacity: groups.count)
                 outputs.initialize(repeating: [])
                 defer { outputs.deinitialize(); outputs.deallocate() }
@@ -145,9 +136,15 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
                     for (index, vector) in zip(group, vectors) { result[index] = vector }
                 }
             }
-            start += batchSize
         }
         return result
+    }
+
+    /// Encodes the sequences `chunk` names (indices into `tokenized`) on one encoder; each vector goes to its index in `result`.
+    private static func encode(_ chunk: ArraySlice<Int>, of tokenized: [[Int32]], on encoder: MiniLMEncoder, into result: inout [[Float]]) {
+        var vectors: [[Float]] = []
+        encoder.encode(chunk.map { tokenized[$0] }, into: &vectors)
+        for (index, vector) in zip(chunk, vectors) { result[index] = vector }
     }
 
     /// Splits sequence indices into at most `count` non-empty groups with nearly equal token totals
@@ -165,5 +162,12 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
             load[lightest] += n * (2304 + n)
         }
         return groups.filter { !$0.isEmpty }
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements, in order (the last may be shorter).
+    fileprivate func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
