@@ -63,9 +63,9 @@ let package = Package(
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        // Headers only (cblas.h): Embedding opens libopenblas.so.0 at run time, on first use.
         .systemLibrary(
             name: "COpenBLAS",
-            pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
 

@@ -8,6 +8,8 @@ public enum EmbeddingError: Error, Sendable, Equatable, CustomStringConvertible 
     case badModelFile(path: String, reason: String)
     /// A remote embedding server failed or answered something unusable.
     case remote(String)
+    /// A shared library the computation needs (OpenBLAS) could not be opened.
+    case libraryUnavailable(name: String, reason: String)
 
     /// How to get the model files; repeated in every model-file error.
     public static let fetchHint = "fetch the model with `scripts/setup` or `bash scripts/fetch-minilm.sh` (files go to .models/all-MiniLM-L6-v2)"
@@ -22,6 +24,8 @@ public enum EmbeddingError: Error, Sendable, Equatable, CustomStringConvertible 
             return "model file \(path) is unusable (\(reason)): \(EmbeddingError.fetchHint) to re-fetch a verified copy"
         case .remote(let message):
             return "remote embedder: \(message)"
+        case .libraryUnavailable(let name, let reason):
+            return "\(name) could not be opened (\(reason)): install it with `scripts/setup` or `apt-get install libopenblas0-pthread`"
         }
     }
 }

@@ -47,7 +47,8 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
     ///     also changes it for any other OpenBLAS user in the process (see `OpenBLASThreads`).
     ///   - batchSize: texts per forward pass (default 32).
     ///   - maxLength: tokens per text incl. [CLS]/[SEP], at most 512 (default 256).
-    /// - Throws: `EmbeddingError` when a file is missing or malformed; the message says how to fetch it.
+    /// - Throws: `EmbeddingError` when a file is missing or malformed (the message says how to fetch it), or
+    ///   when OpenBLAS cannot be opened.
     public init(
         modelDirectory: String,
         threads: Int? = nil,
@@ -60,6 +61,7 @@ public final class MiniLMEmbedder: Embedder, @unchecked Sendable {
             throw EmbeddingError.invalidConfiguration("maxLength must be in 2...\(MiniLMWeights.maxPositions), got \(maxLength)")
         }
         if let threads, threads < 1 { throw EmbeddingError.invalidConfiguration("threads must be ≥ 1, got \(threads)") }
+        try BLAS.open()
         let directory = URL(fileURLWithPath: modelDirectory)
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw EmbeddingError.modelFileMissing(path: directory.path)

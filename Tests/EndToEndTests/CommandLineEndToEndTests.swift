@@ -117,6 +117,16 @@ struct CommandLineEndToEndTests {
         #expect(routeStatus != 0)
         #expect(route.output.contains("unknown strategy 'bogus'") && route.output.contains("best-single, cheapest"), "\(route.output)")
 
+        // Hashed features route without a dense product, so the process never opens OpenBLAS (whose pthreads
+        // build starts a spinning worker per core when it loads). The dynamic loader says what it opened.
+        let (clusterStatus, cluster) = try await harness.runToEnd("route-cluster", [
+            "route", "--profiles", profiles.path, "--input", SwitchyardHarness.testData.path, "--output", decisions.path,
+            "--strategy", "uniroute-cluster",
+        ], timeout: 120, environment: ["LD_DEBUG": "files"])
+        #expect(clusterStatus == 0, "route failed:\n\(cluster.output.suffix(3000))")
+        #expect(cluster.output.contains("file=libzmq.so.5"), "LD_DEBUG printed no library loads: \(cluster.output.prefix(500))")
+        #expect(!cluster.output.contains("libopenblas"), "route on hashed features opened OpenBLAS")
+
         let report = harness.directory.appendingPathComponent("report")
         let (evalStatus, eval) = try await harness.runToEnd("eval", [
             "eval", "--profiles", profiles.path, "--data", SwitchyardHarness.testData.path, "--out", report.path, "--log-level", "warning",

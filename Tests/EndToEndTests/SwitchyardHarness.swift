@@ -113,8 +113,9 @@ struct SwitchyardHarness {
     }
 
     /// Runs `switchyard ARGS` to its end (at most `timeout` seconds): its exit status and the child.
-    func runToEnd(_ name: String, _ arguments: [String], timeout: Double = 240, separateStderr: Bool = false) async throws -> (Int32, Child) {
-        let child = try start(name, arguments, separateStderr: separateStderr)
+    func runToEnd(_ name: String, _ arguments: [String], timeout: Double = 240, separateStderr: Bool = false,
+                  environment: [String: String] = [:]) async throws -> (Int32, Child) {
+        let child = try start(name, arguments, environment: environment, separateStderr: separateStderr)
         return (try await child.wait(timeout: timeout), child)
     }
 
