@@ -40,7 +40,7 @@ public struct LexicalFeaturizer: Sendable {
     public static func learn(from texts: [String], configuration: Configuration = Configuration()) throws(SwitchyardError) -> LexicalFeaturizer {
         var documentFrequency = [Int](repeating: 0, count: configuration.dimension)
         for text in texts {
-            for (bucket, _) in bucketCounts(text, configuration) { documentFrequency[bucket] += 1 }
+            for bucket in tally(text, configuration).orderedBuckets() { documentFrequency[Int(bucket)] += 1 }
         }
         let n = Float(texts.count)
         let idf = documentFrequency.map { logf((1 + n) / (1 + Float($0))) + 1 }
@@ -54,17 +54,20 @@ public struct LexicalFeaturizer: Sendable {
     /// router need not scan the whole dimension to find them again (perf of the dry pipeline: two such
     /// scans per request, 7.6 % of its CPU).
     public func sparseVector(_ text: String) -> FeatureVector {
-        var out = [Float](repeating: 0, count: configuration.dimension)
-        let counts = Self.bucketCounts(text, configuration)
+        let tally = Self.tally(text, configuration)
+        let buckets = tally.orderedBuckets()
+        // The tally's counts become the vector in place: one allocation of `dimension` floats per text.
+        var out = tally.counts
         var nonZeros: [Int32] = []
-        nonZeros.reserveCapacity(counts.count)
+        nonZeros.reserveCapacity(buckets.count)
         var norm: Float = 0
         // In bucket order, so the float sum (and the vector's bits) do not depend on hashing order.
-        for (bucket, count) in counts {
-            let value = (1 + logf(Float(count))) * idf[bucket]
-            out[bucket] = value
+        for bucket in buckets {
+            let index = Int(bucket)
+            let value = (1 + logf(out[index])) * idf[index]
+            out[index] = value
             norm += value * value
-            if value != 0 { nonZeros.append(Int32(truncatingIfNeeded: bucket)) }
+            if value != 0 { nonZeros.append(bucket) }
         }
         if norm > 0 {
             let scale = 1 / norm.squareRoot()
@@ -81,14 +84,28 @@ public struct LexicalFeaturizer: Sendable {
 
     /// How often each hash bucket occurs in `text`, by increasing bucket.
     static func bucketCounts(_ text: String, _ configuration: Configuration) -> [(bucket: Int, count: Int)] {
-        PlainASCII.withBytes(text) { asciiBucketCounts($0, configuration) }
-            ?? unicodeBucketCounts(text, configuration).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        tally(text, configuration).counted()
+    }
+
+    /// The n-gram buckets of `text`: over bytes for plain ASCII (`PlainASCII`), over `Character`s otherwise.
+    static func tally(_ text: String, _ configuration: Configuration) -> BucketTally {
+        var tally = BucketTally(dimension: configuration.dimension)
+        if PlainASCII.withBytes(text, { asciiBuckets($0, configuration, into: &tally) }) == nil {
+            unicodeBuckets(text, configuration, into: &tally)
+        }
+        return tally
+    }
+
+    /// `bucketCounts` by the `Character` path alone, whatever the text: what the byte path must equal.
+    static func unicodeBucketCounts(_ text: String, _ configuration: Configuration) -> [(bucket: Int, count: Int)] {
+        var tally = BucketTally(dimension: configuration.dimension)
+        unicodeBuckets(text, configuration, into: &tally)
+        return tally.counted()
     }
 
     /// The n-grams of `words`, over `Character`s: every text that is not plain ASCII.
-    static func unicodeBucketCounts(_ text: String, _ configuration: Configuration) -> [Int: Int] {
+    static func unicodeBuckets(_ text: String, _ configuration: Configuration, into tally: inout BucketTally) {
         let tokens = words(text)
-        var counts: [Int: Int] = [:]
         let dimension = UInt64(configuration.dimension)
         for n in configuration.wordNGrams where n >= 1 && tokens.count >= n {
             for start in 0...(tokens.count - n) {
@@ -98,7 +115,7 @@ public struct LexicalFeaturizer: Sendable {
                     if k > 0 { hash = fnv(hash, byte: 0x20) }
                     for byte in token.utf8 { hash = fnv(hash, byte: byte) }
                 }
-                counts[Int(hash % dimension), default: 0] += 1
+                tally.add(Int(hash % dimension))
             }
         }
         if let charNGrams = configuration.charNGrams {
@@ -108,17 +125,16 @@ public struct LexicalFeaturizer: Sendable {
                     for start in 0...(bytes.count - n) {
                         var hash = fnv(fnvOffset, byte: 0xFF &- UInt8(truncatingIfNeeded: n))
                         for byte in bytes[start..<(start + n)] { hash = fnv(hash, byte: byte) }
-                        counts[Int(hash % dimension), default: 0] += 1
+                        tally.add(Int(hash % dimension))
                     }
                 }
             }
         }
-        return counts
     }
 
-    /// `unicodeBucketCounts` over bytes (see `PlainASCII`): words are runs of letters, digits and `_`,
-    /// lower-cased as they are hashed; the same hashes, counted by sorting instead of a dictionary.
-    static func asciiBucketCounts(_ text: UnsafeBufferPointer<UInt8>, _ configuration: Configuration) -> [(bucket: Int, count: Int)] {
+    /// `unicodeBuckets` over bytes (see `PlainASCII`): words are runs of letters, digits and `_`,
+    /// lower-cased as they are hashed; the same hashes.
+    static func asciiBuckets(_ text: UnsafeBufferPointer<UInt8>, _ configuration: Configuration, into tally: inout BucketTally) {
         var tokens: [Range<Int>] = []
         var i = 0
         while i < text.count {
@@ -127,17 +143,15 @@ public struct LexicalFeaturizer: Sendable {
             while i < text.count && PlainASCII.isWordByte(text[i]) { i += 1 }
             if i - start >= 2 { tokens.append(start..<i) }
         }
-        var buckets: [Int] = []
         let dimension = UInt64(configuration.dimension)
         for n in configuration.wordNGrams where n >= 1 && tokens.count >= n {
-            buckets.reserveCapacity(buckets.count + tokens.count - n + 1)
             for start in 0...(tokens.count - n) {
                 var hash = fnv(fnvOffset, byte: UInt8(n))
                 for k in 0..<n {
                     if k > 0 { hash = fnv(hash, byte: 0x20) }
                     for index in tokens[start + k] { hash = fnv(hash, byte: PlainASCII.lowered(text[index])) }
                 }
-                buckets.append(Int(hash % dimension))
+                tally.add(Int(hash % dimension))
             }
         }
         if let charNGrams = configuration.charNGrams {
@@ -151,25 +165,63 @@ public struct LexicalFeaturizer: Sendable {
                     for start in 0...(bytes.count - n) {
                         var hash = fnv(fnvOffset, byte: 0xFF &- UInt8(truncatingIfNeeded: n))
                         for byte in bytes[start..<(start + n)] { hash = fnv(hash, byte: byte) }
-                        buckets.append(Int(hash % dimension))
+                        tally.add(Int(hash % dimension))
                     }
                 }
             }
         }
-        buckets.sort()
-        var counts: [(bucket: Int, count: Int)] = []
-        for bucket in buckets {
-            if let last = counts.last, last.bucket == bucket {
-                counts[counts.count - 1].count += 1
-            } else {
-                counts.append((bucket, 1))
-            }
-        }
-        return counts
     }
 
     private static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
     @inline(__always) private static func fnv(_ hash: UInt64, byte: UInt8) -> UInt64 {
         (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+}
+
+/// How often each hash bucket occurs, counted in a table as long as the hash space.
+///
+/// Why a table: the featurizer needs its buckets in increasing order (the vector's float sum must not
+/// depend on hashing order). Sorting every n-gram's bucket to get there was 6 % of the dry pipeline's CPU;
+/// counting in place and reading the set buckets back through a bitmap costs a step per distinct bucket.
+struct BucketTally {
+    /// Occurrences per bucket (exact as Float up to 2^24, far above any prompt's n-gram count).
+    var counts: [Float]
+    /// Buckets in first-seen order.
+    private(set) var touched: [Int32] = []
+
+    init(dimension: Int) {
+        counts = [Float](repeating: 0, count: dimension)
+    }
+
+    @inline(__always)
+    mutating func add(_ bucket: Int) {
+        if counts[bucket] == 0 { touched.append(Int32(truncatingIfNeeded: bucket)) }
+        counts[bucket] += 1
+    }
+
+    /// The counted buckets, by increasing bucket.
+    func orderedBuckets() -> [Int32] {
+        // One bit per bucket, read back word by word (trailing zeros): dimension/64 words and one step per
+        // bucket, where a pass over the float table was dimension steps and a sort t·log₂t. A table far
+        // longer than the text (a few buckets in millions) sorts them instead.
+        let words = (counts.count + 63) / 64
+        if touched.count * 8 < words { return touched.sorted() }
+        var bits = [UInt64](repeating: 0, count: words)
+        for bucket in touched { bits[Int(bucket) >> 6] |= 1 << (UInt64(bucket) & 63) }
+        var ordered: [Int32] = []
+        ordered.reserveCapacity(touched.count)
+        for (index, word) in bits.enumerated() {
+            var rest = word
+            while rest != 0 {
+                ordered.append(Int32(truncatingIfNeeded: index << 6 | rest.trailingZeroBitCount))
+                rest &= rest &- 1
+            }
+        }
+        return ordered
+    }
+
+    /// (bucket, occurrences), by increasing bucket.
+    func counted() -> [(bucket: Int, count: Int)] {
+        orderedBuckets().map { (Int($0), Int(counts[Int($0)])) }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Profiling
+@testable import Profiling
 @testable import Routing
 import SwitchyardCore
 import Testing
@@ -42,6 +42,28 @@ import Testing
                 let features = QueryFeatures(QueryProfile(vector: sparse.values, nonZeros: sparse.nonZeros, inputTokens: 1))
                 #expect(features.nonZeros == QueryFeatures(QueryProfile(vector: sparse.values, inputTokens: 1)).nonZeros)
             }
+        }
+    }
+
+    /// The tally reads its buckets back in increasing order either way: by a pass over the table (many
+    /// buckets) or by sorting the few it touched (a table much longer than the text).
+    @Test func bucketTallyOrdersBucketsBothWays() {
+        var state: UInt64 = 7
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for (dimension, draws) in [(4096, 2000), (4096, 4), (1 << 20, 300), (64, 1000), (100, 7)] {
+            var tally = BucketTally(dimension: dimension)
+            var reference: [Int: Int] = [:]
+            for _ in 0..<draws {
+                let bucket = next(dimension)
+                tally.add(bucket)
+                reference[bucket, default: 0] += 1
+            }
+            let expected = reference.keys.sorted()
+            #expect(tally.orderedBuckets() == expected.map { Int32($0) }, "dimension \(dimension), \(draws) draws")
+            #expect(tally.counted().map(\.count) == expected.map { reference[$0] ?? 0 })
         }
     }
 
