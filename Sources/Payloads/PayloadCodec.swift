@@ -152,8 +152,19 @@ struct PayloadWriter {
             writer.u8(2)
             count(v.count)
             count(nonZeros.count)
+            #if _endian(little)
+            // Indices (non-negative Int32) and values in one copy each: the bytes `u32`/`f32` write one by one.
+            nonZeros.withUnsafeBytes { raw in writer.raw(raw) }
+            v.withUnsafeBufferPointer { all in
+                [Float](unsafeUninitializedCapacity: nonZeros.count) { gathered, initialized in
+                    for (k, i) in nonZeros.enumerated() { gathered[k] = all[Int(i)] }
+                    initialized = nonZeros.count
+                }
+            }.withUnsafeBytes { raw in writer.raw(raw) }
+            #else
             for i in nonZeros { writer.u32(UInt32(i)) }
             for i in nonZeros { writer.f32(v[Int(i)]) }
+            #endif
         } else {
             writer.u8(1)
             count(v.count)
