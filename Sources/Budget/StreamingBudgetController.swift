@@ -11,6 +11,16 @@
 /// 3. Each line takes `argmax q − λ·c` among its eligible models; the ledger then must accept a reservation
 ///    for it. If not, the next best by `q − λ·c` that fits is taken (a cheaper model), and when none fits
 ///    the line is `budget_exhausted`, never sent.
+/// 4. A line leaves room for every line still to come at its cheapest model: N lines after it need about
+///    N × the mean cheapest eligible cost of the lines seen so far, taken at an upper bound (mean + 2 standard
+///    errors, plus 2 standard deviations of a sum of N); and once N is within one window of the end, at least
+///    the sum of the N dearest cheapest costs seen so far (a batch's last lines need not look like its
+///    average, nor like the lines just before them: ZeroEval's last prompts cost 2.5 × its mean, and
+///    without this the last 1–38 of 17,040 lines ran out). It takes the best candidate of rule 3 that fits
+///    within what is available minus that floor, and only when none does, the cheapest the ledger accepts. Without it λ kept spending
+///    near the average target to the end, and noise in the last few hundred lines left the tail
+///    `budget_exhausted` although the budget covered every line at its cheapest (the pipeline bench: 15–38
+///    of 17,040 lines with $5 where the cheapest plan costs $3).
 ///
 /// Not thread-safe, so not `Sendable`: one owner decides with it (the score stage keeps it in a `Mutex`); the
 /// `SpendLedger` it uses is thread-safe and may be shared with the dispatchers that settle actual costs.
@@ -53,6 +63,13 @@ public final class StreamingBudgetController {
     private var recentQuality: [Float] = []
     private var recentCost: [Float] = []
     private var recentEligible: [Bool] = []
+    /// The cheapest eligible cost (as reserved) of every line seen: count, mean and sum of squared deviations
+    /// (Welford), for rule 4.
+    private var floorCount = 0
+    private var floorMean = 0.0
+    private var floorSquares = 0.0
+    /// The `windowSize` dearest cheapest eligible costs (as estimated) seen so far, dearest first.
+    private var dearestCheapest: [Double] = []
 
     public init(
         ledger: SpendLedger, totalLines: Int, models: Int, configuration: Configuration = Configuration(),
@@ -98,6 +115,33 @@ public final class StreamingBudgetController {
             recentCost.removeFirst(excess)
             recentEligible.removeFirst(excess)
         }
+        let cheapest = (0..<m).filter { p.isEligible(i, $0) }.map { Double(p.cost[i * m + $0]) }.min() ?? 0
+        floorCount += 1
+        let deviation = cheapest - floorMean
+        floorMean += deviation / Double(floorCount)
+        floorSquares += deviation * (cheapest - floorMean)
+        if dearestCheapest.count < configuration.windowSize || cheapest > (dearestCheapest.last ?? 0) {
+            var low = 0, high = dearestCheapest.count
+            while low < high {
+                let middle = (low + high) / 2
+                if dearestCheapest[middle] >= cheapest { low = middle + 1 } else { high = middle }
+            }
+            dearestCheapest.insert(cheapest, at: low)
+            if dearestCheapest.count > configuration.windowSize { dearestCheapest.removeLast() }
+        }
+    }
+
+    /// Rule 4: what the lines after this one need at their cheapest, at an upper bound.
+    private var floorForLaterLines: Double {
+        let later = Double(max(0, totalLines - decided))
+        guard floorCount > 0, later > 0 else { return 0 }
+        let deviation = floorCount > 1 ? (floorSquares / Double(floorCount - 1)).squareRoot() : floorMean
+        let mean = floorMean + 2 * deviation / Double(floorCount).squareRoot()
+        var floor = later * mean + 2 * deviation * later.squareRoot()
+        if later <= Double(configuration.windowSize) {
+            floor = max(floor, dearestCheapest.prefix(Int(later)).reduce(0, +))
+        }
+        return floor * ledger.reservationScale
     }
 
     /// Rule 2: λ such that the recent window would spend the per-line target.
@@ -128,7 +172,13 @@ public final class StreamingBudgetController {
         if order.isEmpty { return .noEligibleModel }
         order.sort { $0.score != $1.score ? $0.score > $1.score : $0.cost < $1.cost }
         let first = order[0]
-        for candidate in order where candidate.cost <= first.cost || candidate.j == first.j {
+        let candidates = order.filter { $0.cost <= first.cost || $0.j == first.j }
+        let headroom = ledger.snapshot().availableUSD - floorForLaterLines
+        let scale = ledger.reservationScale
+        // Within the headroom, by score; past it, the line is short of room already: cheapest first.
+        let withinHeadroom = candidates.filter { $0.cost * scale <= headroom }
+        let cheapestFirst = candidates.sorted { ($0.cost, $0.j) < ($1.cost, $1.j) }
+        for candidate in withinHeadroom + cheapestFirst {
             if let reservation = ledger.reserve(candidate.cost) {
                 return .route(model: candidate.j, estimateUSD: candidate.cost, reservation: reservation, downgraded: candidate.j != first.j)
             }
