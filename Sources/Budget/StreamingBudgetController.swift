@@ -16,11 +16,9 @@
 ///    errors, plus 2 standard deviations of a sum of N); and once N is within one window of the end, at least
 ///    the sum of the N dearest cheapest costs seen so far (a batch's last lines need not look like its
 ///    average, nor like the lines just before them: ZeroEval's last prompts cost 2.5 × its mean, and
-///    without this the last 1–38 of 17,040 lines ran out). It takes the best candidate of rule 3 that fits
-///    within what is available minus that floor, and only when none does, the cheapest the ledger accepts. Without it λ kept spending
-///    near the average target to the end, and noise in the last few hundred lines left the tail
-///    `budget_exhausted` although the budget covered every line at its cheapest (the pipeline bench: 15–38
-///    of 17,040 lines with $5 where the cheapest plan costs $3).
+///    without it the last 1–38 of 17,040 lines ran out with $5 where the cheapest plan costs $3). A line
+///    takes the best candidate of rule 3 that fits within what is available minus that floor, and only when
+///    none does, the cheapest the ledger accepts.
 ///
 /// Not thread-safe, so not `Sendable`: one owner decides with it (the score stage keeps it in a `Mutex`); the
 /// `SpendLedger` it uses is thread-safe and may be shared with the dispatchers that settle actual costs.
@@ -63,7 +61,7 @@ public final class StreamingBudgetController {
     private var recentQuality: [Float] = []
     private var recentCost: [Float] = []
     private var recentEligible: [Bool] = []
-    /// The cheapest eligible cost (as reserved) of every line seen: count, mean and sum of squared deviations
+    /// The cheapest eligible cost (as estimated) of every line seen: count, mean and sum of squared deviations
     /// (Welford), for rule 4.
     private var floorCount = 0
     private var floorMean = 0.0
